@@ -1,0 +1,32 @@
+"""mockserver: a test double for the HTTP services your Python program depends on."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .config import Settings
+from .errors import MockServerError, Problem, StubFileError
+from .loader import load_paths
+from .model import RequestView, StubSet
+
+__all__ = [
+    "MockServer",
+    "MockServerError",
+    "Problem",
+    "RequestView",
+    "Settings",
+    "StubFileError",
+    "StubSet",
+    "__version__",
+    "load_paths",
+]
+
+
+def __getattr__(name: str) -> object:
+    # The server (and aiohttp with it) loads only when asked for: `mockserver validate` and
+    # the pure core stay quick to import.
+    if name == "MockServer":
+        from .runner import MockServer
+
+        return MockServer
+    raise AttributeError(f"module 'mockserver' has no attribute {name!r}")

@@ -1,0 +1,227 @@
+"""The ``mockserver`` command: serve, validate. Every option also reads MOCKSERVER_<OPTION>."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from . import __version__
+from .config import ENV_PREFIX, Settings
+from .errors import MockServerError, StubFileError
+
+__all__ = ["main"]
+
+T = TypeVar("T")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+class _EnvError(Exception):
+    pass
+
+
+def _env(name: str, convert: Callable[[str], T], default: T) -> T:
+    raw = os.environ.get(ENV_PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return convert(raw)
+    except ValueError as exc:
+        raise _EnvError(f"{ENV_PREFIX}{name}={raw!r}: {exc}") from None
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise ValueError("a port is a number from 0 to 65535")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError("must be a positive number")
+    return value
+
+
+def _status(text: str) -> int:
+    value = int(text)
+    if not 400 <= value <= 599:
+        raise ValueError("must be a 4xx or 5xx status")
+    return value
+
+
+def _level(text: str) -> str:
+    if text.lower() not in LOG_LEVELS:
+        raise ValueError(f"choose one of {', '.join(LOG_LEVELS)}")
+    return text.lower()
+
+
+def _paths_from_env() -> list[str]:
+    raw = os.environ.get(ENV_PREFIX + "STUBS", "")
+    return [p for p in raw.split(os.pathsep) if p] or ["stubs"]
+
+
+def _add_paths(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="stub files or directories (searched recursively for .yaml, .yml and .json); "
+        f"default: ${ENV_PREFIX}STUBS ({os.pathsep}-separated) or ./stubs",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mockserver",
+        description="Serve stub files as real HTTP services, for tests and staging.",
+        epilog="Every option can also be set as an environment variable MOCKSERVER_<OPTION> "
+        "(e.g. MOCKSERVER_PORT=9000); a command-line option wins over the environment.",
+    )
+    parser.add_argument("--version", action="version", version=f"mockserver {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = sub.add_parser(
+        "serve",
+        help="serve stub files over HTTP",
+        description="Serve the services described by stub files. Services without a port share "
+        "the main port; each service with 'port:' gets its own. Stops cleanly on SIGTERM/SIGINT.",
+    )
+    _add_paths(serve)
+    serve.add_argument(
+        "--host",
+        default=_env("HOST", str, "127.0.0.1"),
+        help="address to bind (env MOCKSERVER_HOST; default 127.0.0.1, so the mock is not on "
+        "the network unless you say so; 0.0.0.0 for every interface)",
+    )
+    serve.add_argument(
+        "--port",
+        type=_port,
+        default=_env("PORT", _port, 8080),
+        help="main port, shared by services with no port of their own (env MOCKSERVER_PORT; "
+        "default 8080; 0 picks a free one)",
+    )
+    serve.add_argument(
+        "--max-body-bytes",
+        type=_positive,
+        default=_env("MAX_BODY_BYTES", _positive, 10 * 1024 * 1024),
+        help="largest request body accepted, after decompression; larger gets 413 "
+        "(env MOCKSERVER_MAX_BODY_BYTES; default 10 MiB)",
+    )
+    serve.add_argument(
+        "--unmatched-status",
+        type=_status,
+        default=_env("UNMATCHED_STATUS", _status, 404),
+        help="status for a request no stub matched (env MOCKSERVER_UNMATCHED_STATUS; default 404)",
+    )
+    serve.add_argument(
+        "--log-level",
+        type=_level,
+        default=_env("LOG_LEVEL", _level, "info"),
+        help="debug logs every request; info logs unmatched requests with their near misses "
+        "(env MOCKSERVER_LOG_LEVEL; default info)",
+    )
+
+    validate = sub.add_parser(
+        "validate",
+        help="check stub files and report every problem",
+        description="Load stub files as serve would and print every problem with its file, "
+        "line, stub and key. Exit status 0 when all are valid, 1 otherwise.",
+    )
+    _add_paths(validate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    try:
+        parser = build_parser()
+    except _EnvError as exc:
+        print(f"mockserver: error: {exc}", file=sys.stderr)
+        return 2
+    args = parser.parse_args(argv)
+    paths: list[str] = args.paths or _paths_from_env()
+    if args.command == "validate":
+        return _validate(paths)
+    settings = Settings(
+        paths=tuple(paths),
+        host=args.host,
+        port=args.port,
+        max_body_bytes=args.max_body_bytes,
+        unmatched_status=args.unmatched_status,
+        log_level=args.log_level,
+    )
+    return _serve(settings)
+
+
+def _validate(paths: list[str]) -> int:
+    from .loader import find_stub_files, load_paths
+
+    try:
+        stubs = load_paths(paths)
+    except StubFileError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    files, _ = find_stub_files(paths)
+    counts = [(len(files), "file"), (len(stubs.services), "service"), (len(stubs.stubs), "stub")]
+    print("ok: " + ", ".join(f"{n} {word}{'s' * (n != 1)}" for n, word in counts))
+    return 0
+
+
+def _serve(settings: Settings) -> int:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stdout,
+    )
+    from .runner import MockServer
+
+    try:
+        server = MockServer(settings)
+    except StubFileError as exc:
+        print(f"mockserver: not starting: {exc}", file=sys.stderr)
+        return 1
+    try:
+        asyncio.run(_run_until_signalled(server))
+    except MockServerError as exc:
+        print(f"mockserver: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _run_until_signalled(server: Any) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await server.start_async()
+    try:
+        _print_banner(server)
+        await stop.wait()
+    finally:
+        await server.stop_async()
+    print("mockserver: stopped", flush=True)
+
+
+def _print_banner(server: Any) -> None:
+    snapshot = server.store.snapshot
+    stubs = snapshot.stubs
+    counts: dict[str, int] = {}
+    for stub in stubs.stubs:
+        counts[stub.service] = counts.get(stub.service, 0) + 1
+    paths = " ".join(server.settings.paths)
+    lines = [
+        f"mockserver {__version__}: {len(stubs.services)} services, {len(stubs.stubs)} stubs "
+        f"from {paths}"
+    ]
+    width = max((len(name) for name in stubs.services), default=0)
+    for name in stubs.services:
+        lines.append(f"  {name:<{width}}  {server.url_for(name)}  ({counts.get(name, 0)} stubs)")
+    lines.append(f"  admin: {server.url}/__admin/health")
+    print("\n".join(lines), flush=True)

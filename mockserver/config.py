@@ -1,0 +1,37 @@
+"""Server settings: one frozen value with the safe defaults, built from options or environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = ["ENV_PREFIX", "Settings"]
+
+ENV_PREFIX: Final = "MOCKSERVER_"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How a mockserver process serves.
+
+    Attributes:
+        paths: stub files and directories to load.
+        host: address to bind; loopback unless told otherwise, so a mock is never on a network
+            by accident.
+        port: the main port, shared by every service that declares no port of its own.
+        max_body_bytes: largest request body accepted (after decompression); past it, 413.
+        unmatched_status: status of the answer to a request no stub matched.
+        near_misses: how many nearest stubs an unmatched report names.
+        ephemeral_service_ports: serve services that declare a port on an ephemeral port
+            instead, so parallel test runs never collide (the pytest plugin sets it).
+        log_level: debug logs every request; info logs unmatched ones and the start.
+    """
+
+    paths: tuple[str, ...] = ("stubs",)
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_body_bytes: int = 10 * 1024 * 1024
+    unmatched_status: int = 404
+    near_misses: int = 3
+    ephemeral_service_ports: bool = False
+    log_level: str = "info"

@@ -1,0 +1,111 @@
+"""Stub files and directories on disk → one validated StubSet. The core's only disk reads."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Final
+
+from .documents import read_document
+from .errors import Problem, StubFileError
+from .model import ServiceSpec, Stub, StubSet
+from .stubfile import combine, parse_service
+from .stubspec import BodyFileReader
+
+__all__ = ["MAX_FILE_BYTES", "STUB_SUFFIXES", "find_stub_files", "load_paths"]
+
+STUB_SUFFIXES: Final = (".yaml", ".yml", ".json")
+# A stub file is written by a person or a recorder; 10 MiB is far beyond either, and a cap
+# keeps a stray multi-gigabyte file from taking the process down.
+MAX_FILE_BYTES: Final = 10 * 1024 * 1024
+
+
+def find_stub_files(
+    paths: Iterable[str | os.PathLike[str]],
+) -> tuple[list[tuple[Path, Path]], list[Problem]]:
+    """Every stub file under ``paths`` with its root, in a stable order; and missing paths.
+
+    A directory is searched recursively (hidden entries skipped) and is the root of the files
+    in it; a file given directly has its own directory as root.
+    """
+    found: list[tuple[Path, Path]] = []
+    problems: list[Problem] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            files = sorted(
+                p
+                for p in path.rglob("*")
+                if p.suffix.lower() in STUB_SUFFIXES
+                and p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+            found.extend((file, path) for file in files)
+        elif path.is_file():
+            found.append((path, path.parent))
+        else:
+            problems.append(Problem(str(path), "no such file or directory"))
+    return found, problems
+
+
+def body_file_reader(stub_file: Path, root: Path) -> BodyFileReader:
+    """A reader for ``body_file`` paths: relative to the stub file, confined to ``root``."""
+    root_resolved = root.resolve()
+
+    def read(relative: str) -> bytes:
+        if "\x00" in relative:
+            raise ValueError("body_file contains a NUL byte")
+        if os.path.isabs(relative):
+            raise ValueError(f"body_file {relative!r} must be a relative path inside {root}")
+        target = (stub_file.parent / relative).resolve()  # follows symlinks
+        if not target.is_relative_to(root_resolved):
+            raise ValueError(f"body_file {relative!r} is outside the stubs root {root}")
+        if not target.is_file():
+            raise ValueError(f"body_file {relative!r} does not exist (looked for {target})")
+        size = target.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ValueError(
+                f"body_file {relative!r} is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}"
+            )
+        return target.read_bytes()
+
+    return read
+
+
+def load_file(file: Path, root: Path) -> tuple[ServiceSpec | None, list[Stub], list[Problem]]:
+    source = str(file)
+    try:
+        size = file.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return (
+                None,
+                [],
+                [Problem(source, f"the file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")],
+            )
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return None, [], [Problem(source, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
+    except OSError as exc:
+        return None, [], [Problem(source, f"cannot read: {exc.strerror or exc}")]
+    try:
+        data, marks = read_document(text, source, is_json=file.suffix.lower() == ".json")
+    except StubFileError as exc:
+        return None, [], list(exc.problems)
+    return parse_service(data, source, file.stem, body_file_reader(file, root), marks)
+
+
+def load_paths(paths: Sequence[str | os.PathLike[str]]) -> StubSet:
+    """Load every stub file under ``paths`` into one StubSet.
+
+    Raises:
+        StubFileError: with every problem in every file; nothing is half-loaded.
+    """
+    files, problems = find_stub_files(paths)
+    parsed: list[tuple[ServiceSpec, Sequence[Stub]]] = []
+    for file, root in files:
+        service, stubs, file_problems = load_file(file, root)
+        problems.extend(file_problems)
+        if service is not None and not file_problems:
+            parsed.append((service, stubs))
+    return combine(parsed, problems)

@@ -1,0 +1,258 @@
+"""Which stub answers a request, and, when none does, which came nearest and why not.
+
+Candidates come from an index (exact path → dict, templates → trie, regex paths last), are
+ordered by priority and then load order, and the first whose query, headers, cookies and body
+hold wins. A miss is explained by scoring every stub and reporting the nearest few.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from typing import Final
+
+from .model import RequestView, Stub
+from .paths import PathTrie
+from .patterns import Pattern, Value, show
+
+__all__ = [
+    "Difference",
+    "Match",
+    "NearMiss",
+    "StubIndex",
+    "differences",
+    "index_by_listener",
+    "method_allowed",
+]
+
+# How much each kind of difference pushes a stub away from a request when ranking near misses:
+# a wrong path matters most, a wrong method next, one wrong parameter least.
+_PATH_WEIGHT: Final = 10.0
+_METHOD_WEIGHT: Final = 4.0
+_BODY_WEIGHT: Final = 2.0
+_ITEM_WEIGHT: Final = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    stub: Stub
+    params: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """One field of the request that a stub wanted otherwise."""
+
+    field: str
+    expected: str
+    actual: str
+    why: str
+    weight: float = _ITEM_WEIGHT
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "field": self.field,
+            "expected": self.expected,
+            "actual": self.actual,
+            "why": self.why,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class NearMiss:
+    stub: Stub
+    distance: float
+    differences: tuple[Difference, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "stub": self.stub.id,
+            "service": self.stub.service,
+            "route": self.stub.describe_route(),
+            "source": f"{self.stub.source} (stub #{self.stub.index})",
+            "first_difference": self.differences[0].as_dict() if self.differences else None,
+            "differences": [d.as_dict() for d in self.differences],
+        }
+
+
+def method_allowed(methods: frozenset[str] | None, method: str) -> bool:
+    """A stub's methods admit ``method``; HEAD is answered by a GET stub (RFC 9110 §9.3.2)."""
+    return methods is None or method in methods or (method == "HEAD" and "GET" in methods)
+
+
+def _sort_key(stub: Stub) -> tuple[int, int]:
+    return (-stub.priority, stub.order)
+
+
+def _field_values(values: list[str] | None, pattern: Pattern) -> str | None:
+    """None when some value (or absence) satisfies ``pattern``, else the reason for the first."""
+    if not values:
+        return pattern.check(Value(None))
+    first_reason = None
+    for value in values:
+        reason = pattern.check(Value(value))
+        if reason is None:
+            return None
+        first_reason = first_reason or reason
+    return first_reason
+
+
+def _shown_values(values: list[str] | None) -> str:
+    if not values:
+        return "<absent>"
+    return show(values[0]) if len(values) == 1 else ", ".join(show(v) for v in values)
+
+
+def _rest_holds(stub: Stub, request: RequestView) -> bool:
+    """Everything but method and path (already checked by the caller) holds."""
+    spec = stub.request
+    for name, pattern in spec.query:
+        if _field_values(request.query.get(name), pattern) is not None:
+            return False
+    for name, pattern in spec.headers:
+        if _field_values(request.headers.get(name), pattern) is not None:
+            return False
+    for name, pattern in spec.cookies:
+        if _field_values(request.cookies.get(name), pattern) is not None:
+            return False
+    if spec.body:
+        body = Value.of_body(request)
+        for pattern in spec.body:
+            if pattern.check(body) is not None:
+                return False
+    return True
+
+
+def differences(stub: Stub, request: RequestView) -> list[Difference]:
+    """Every field of ``request`` that ``stub`` wants otherwise, in request order."""
+    spec = stub.request
+    found: list[Difference] = []
+    if not method_allowed(spec.methods, request.method):
+        expected = " or ".join(sorted(spec.methods or ()))
+        found.append(
+            Difference(
+                "method",
+                expected,
+                request.method,
+                f"expected {expected}, got {request.method}",
+                _METHOD_WEIGHT,
+            )
+        )
+    if spec.path is not None and spec.path.match(request.path) is None:
+        similarity = _similarity(spec.path.text, request.path)
+        found.append(
+            Difference(
+                "path",
+                f"{spec.path.kind} {spec.path.text}",
+                request.path,
+                _path_why(spec.path.kind, spec.path.text, request.path),
+                _PATH_WEIGHT * (1.0 - similarity) + 1.0,
+            )
+        )
+    for kind, items, fields in (
+        ("query", spec.query, request.query),
+        ("headers", spec.headers, request.headers),
+        ("cookies", spec.cookies, request.cookies),
+    ):
+        for name, pattern in items:
+            values = fields.get(name)
+            reason = _field_values(values, pattern)
+            if reason is not None:
+                found.append(
+                    Difference(f"{kind}.{name}", pattern.describe(), _shown_values(values), reason)
+                )
+    if spec.body:
+        body = Value.of_body(request)
+        for pattern in spec.body:
+            reason = pattern.check(body)
+            if reason is not None:
+                actual = body.text if body.text is not None else "<absent>"
+                found.append(Difference("body", pattern.describe(), actual, reason, _BODY_WEIGHT))
+    return found
+
+
+def _similarity(a: str, b: str) -> float:
+    return SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+def _path_why(kind: str, expected: str, actual: str) -> str:
+    if kind == "exact":
+        if expected.rstrip("/") == actual.rstrip("/"):
+            return "differs only in the trailing slash"
+        return f"expected {expected}"
+    if kind == "template":
+        expected_n, actual_n = expected.count("/"), actual.count("/")
+        if expected_n != actual_n:
+            return f"the template has {expected_n} segments, the path {actual_n}"
+        return f"does not fit the template {expected}"
+    return f"does not match regex {expected}"
+
+
+class StubIndex:
+    """The stubs served on one listener, indexed for matching. Immutable once built."""
+
+    def __init__(self, stubs: Iterable[Stub]) -> None:
+        self.stubs: tuple[Stub, ...] = tuple(sorted(stubs, key=_sort_key))
+        self._exact: dict[str, list[Stub]] = {}
+        self._templates: PathTrie[Stub] = PathTrie()
+        self._scanned: list[Stub] = []  # regex paths and stubs with no path
+        for stub in self.stubs:
+            path = stub.request.path
+            if path is None or path.kind == "regex":
+                self._scanned.append(stub)
+            elif path.kind == "exact":
+                self._exact.setdefault(path.text, []).append(stub)
+            else:
+                self._templates.add(path, stub)
+
+    def __len__(self) -> int:
+        return len(self.stubs)
+
+    def _candidates(self, path: str) -> list[tuple[Stub, dict[str, str]]]:
+        """Stubs whose path fits, each with its captured parameters, best first."""
+        exact = self._exact.get(path)
+        if not self._templates.size and not self._scanned:
+            return [(stub, {}) for stub in exact] if exact else []
+        found: list[tuple[Stub, dict[str, str]]] = [(stub, {}) for stub in exact or ()]
+        found.extend(self._templates.find(path))
+        for stub in self._scanned:
+            spec = stub.request.path
+            params = spec.match(path) if spec is not None else {}
+            if params is not None:
+                found.append((stub, params))
+        found.sort(key=lambda pair: _sort_key(pair[0]))
+        return found
+
+    def match(self, request: RequestView) -> Match | None:
+        """The winning stub for ``request``: highest priority, then earliest loaded."""
+        for stub, params in self._candidates(request.path):
+            if not method_allowed(stub.request.methods, request.method):
+                continue
+            if _rest_holds(stub, request):
+                return Match(stub, params)
+        return None
+
+    def near_misses(self, request: RequestView, limit: int = 3) -> list[NearMiss]:
+        """The ``limit`` stubs that came nearest to ``request``, nearest first."""
+        if limit <= 0:
+            return []
+        scored = []
+        for stub in self.stubs:
+            diffs = differences(stub, request)
+            if diffs:
+                scored.append(NearMiss(stub, sum(d.weight for d in diffs), tuple(diffs)))
+        return heapq.nsmallest(
+            limit, scored, key=lambda miss: (miss.distance, *_sort_key(miss.stub))
+        )
+
+
+def index_by_listener(
+    stubs: Sequence[Stub], listener_of: dict[str, int | None]
+) -> dict[int | None, StubIndex]:
+    """One index per listener (None = the main port), from each stub's service."""
+    grouped: dict[int | None, list[Stub]] = {key: [] for key in set(listener_of.values())}
+    for stub in stubs:
+        grouped.setdefault(listener_of.get(stub.service), []).append(stub)
+    return {key: StubIndex(group) for key, group in grouped.items()}

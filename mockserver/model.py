@@ -1,0 +1,253 @@
+"""Plain values the core passes around: the request as seen by matching, and loaded stubs.
+
+Nothing here knows about aiohttp: the server turns its request into a RequestView, and the
+loader turns stub files into Stub values.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final, Literal
+from urllib.parse import parse_qsl
+
+if TYPE_CHECKING:
+    from .paths import PathSpec
+    from .patterns import Pattern
+
+__all__ = [
+    "NOT_JSON",
+    "NotJson",
+    "PreparedResponse",
+    "RequestSpec",
+    "RequestView",
+    "ResourceSpec",
+    "ResponseSpec",
+    "ServiceSpec",
+    "Stub",
+    "StubSet",
+]
+
+
+class NotJson:
+    """Marker for 'the body did not parse as JSON' (None is a valid JSON value)."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"NOT_JSON({self.reason!r})"
+
+
+NOT_JSON: Final = NotJson("not JSON")
+
+
+class RequestView:
+    """One incoming request, as matching sees it.
+
+    Query, headers, cookies, text and JSON are derived lazily and once: most stubs look at
+    the method and path only, and a request is matched against many stubs.
+    """
+
+    __slots__ = (
+        "_cookies",
+        "_header_items",
+        "_headers",
+        "_json",
+        "_json_done",
+        "_query",
+        "_text",
+        "body",
+        "method",
+        "path",
+        "query_string",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        query_string: str = "",
+        headers: Iterable[tuple[str, str]] = (),
+        body: bytes = b"",
+    ) -> None:
+        self.method = method.upper()
+        self.path = path
+        self.query_string = query_string
+        self.body = body
+        self._header_items = headers
+        self._headers: dict[str, list[str]] | None = None
+        self._query: dict[str, list[str]] | None = None
+        self._cookies: dict[str, list[str]] | None = None
+        self._text: str | None = None
+        self._json: Any = None
+        self._json_done = False
+
+    @property
+    def headers(self) -> dict[str, list[str]]:
+        """Header values by lower-cased name, in arrival order."""
+        if self._headers is None:
+            headers: dict[str, list[str]] = {}
+            for name, value in self._header_items:
+                headers.setdefault(name.lower(), []).append(value)
+            self._headers = headers
+        return self._headers
+
+    @property
+    def query(self) -> dict[str, list[str]]:
+        """Query parameters by name (blank values kept), in arrival order."""
+        if self._query is None:
+            query: dict[str, list[str]] = {}
+            for name, value in parse_qsl(self.query_string, keep_blank_values=True):
+                query.setdefault(name, []).append(value)
+            self._query = query
+        return self._query
+
+    @property
+    def cookies(self) -> dict[str, list[str]]:
+        """Cookies from every Cookie header (RFC 6265 §5.4 'name=value; name2=value2')."""
+        if self._cookies is None:
+            cookies: dict[str, list[str]] = {}
+            for header in self.headers.get("cookie", ()):
+                for pair in header.split(";"):
+                    name, sep, value = pair.strip().partition("=")
+                    if sep and name:
+                        cookies.setdefault(name, []).append(value.strip().strip('"'))
+            self._cookies = cookies
+        return self._cookies
+
+    @property
+    def text(self) -> str:
+        """The body as text; undecodable bytes become U+FFFD rather than failing the match."""
+        if self._text is None:
+            self._text = self.body.decode("utf-8", errors="replace")
+        return self._text
+
+    def json(self) -> Any:
+        """The body parsed as JSON, or a NOT_JSON marker saying why it is not JSON."""
+        if not self._json_done:
+            self._json_done = True
+            if not self.body:
+                self._json = NotJson("the body is empty")
+            else:
+                try:
+                    self._json = json.loads(self.body)
+                except (ValueError, RecursionError) as exc:
+                    self._json = NotJson(f"the body is not JSON ({exc})")
+        return self._json
+
+    def summary(self, body_limit: int | None = None) -> dict[str, Any]:
+        """JSON-ready description for reports: what arrived, with the body as text."""
+        body = self.text
+        if body_limit is not None and len(body) > body_limit:
+            body = body[:body_limit] + f"... ({len(body) - body_limit} more characters)"
+        return {
+            "method": self.method,
+            "path": self.path,
+            "query": {k: v[0] if len(v) == 1 else v for k, v in self.query.items()},
+            "headers": {k: v[0] if len(v) == 1 else v for k, v in self.headers.items()},
+            "body": body,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSpec:
+    """What a stub asks of a request. Empty tuples and None mean 'anything'."""
+
+    methods: frozenset[str] | None = None
+    path: PathSpec | None = None
+    query: tuple[tuple[str, Pattern], ...] = ()
+    headers: tuple[tuple[str, Pattern], ...] = ()
+    cookies: tuple[tuple[str, Pattern], ...] = ()
+    body: tuple[Pattern, ...] = ()
+
+
+EtagSetting = Literal["auto"] | str | Literal[False]
+GzipSetting = Literal["auto", "true", "false"]
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseSpec:
+    """What a stub answers, as written (after validation and decoding of the body)."""
+
+    status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+    content_type: str | None = None
+    etag: str | bool = "auto"
+    last_modified: datetime | None = None
+    gzip: GzipSetting | None = None
+    delay_ms: tuple[int, int] = (0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedResponse:
+    """The bytes and headers a stub sends, computed once when the stub is loaded."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    delay_ms: tuple[int, int] = (0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Stub:
+    """One loaded stub: a request spec, its prepared response, and where it came from."""
+
+    id: str
+    service: str
+    request: RequestSpec
+    response: ResponseSpec
+    prepared: PreparedResponse
+    priority: int = 0
+    order: int = 0
+    source: str = "<admin>"
+    index: int = 0
+    definition: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def label(self) -> str:
+        """How reports name the stub: its id and, for orientation, method and path."""
+        return f"{self.id} ({self.describe_route()})"
+
+    def describe_route(self) -> str:
+        methods = "|".join(sorted(self.request.methods)) if self.request.methods else "ANY"
+        path = self.request.path.text if self.request.path else "(any path)"
+        return f"{methods} {path}"
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceSpec:
+    """A stateful REST collection (behaviour belongs to the HTTP-semantics layer)."""
+
+    path: str
+    id_field: str = "id"
+    items: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpec:
+    """One service: its name, where it listens, and its settings."""
+
+    name: str
+    port: int | None = None
+    upstream: str | None = None
+    gzip: GzipSetting = "auto"
+    min_size: int = 256
+    sources: tuple[str, ...] = ()
+    resources: tuple[ResourceSpec, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StubSet:
+    """A complete, validated set of services and stubs: what one snapshot serves."""
+
+    services: Mapping[str, ServiceSpec]
+    stubs: Sequence[Stub]
+
+    def stubs_of(self, service: str) -> list[Stub]:
+        return [s for s in self.stubs if s.service == service]

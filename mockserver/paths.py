@@ -1,0 +1,180 @@
+"""Request paths a stub accepts: exact, ``{name}`` templates, or a regex; and the trie of templates.
+
+Exact paths are looked up in a dict; templates live in a trie keyed by their literal segments,
+so finding the candidates for a request costs the depth of the path, not the number of stubs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Final, Generic, Literal, TypeVar
+
+import regex
+
+from .patterns import REGEX_TIMEOUT_S
+
+__all__ = ["PathSpec", "PathTrie", "parse_path_template"]
+
+_PARAM: Final = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_WHOLE_PARAM: Final = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One template segment: a literal, a whole-segment parameter, or a mixed one."""
+
+    literal: str | None = None
+    param: str | None = None
+    pattern: re.Pattern[str] | None = None  # for mixed segments such as "{name}.json"
+
+
+@dataclass(frozen=True, slots=True)
+class PathSpec:
+    kind: Literal["exact", "template", "regex"]
+    text: str
+    segments: tuple[Segment, ...] = ()
+    compiled: regex.Pattern[str] | None = None
+
+    def match(self, path: str) -> dict[str, str] | None:
+        """Captured parameters when ``path`` matches (empty for exact paths), else None."""
+        if self.kind == "exact":
+            return {} if path == self.text else None
+        if self.kind == "regex":
+            assert self.compiled is not None
+            try:
+                found = self.compiled.search(path, timeout=REGEX_TIMEOUT_S)
+            except TimeoutError:
+                return None
+            return {k: v for k, v in found.groupdict().items() if v is not None} if found else None
+        parts = path.split("/")
+        if len(parts) != len(self.segments):
+            return None
+        params: dict[str, str] = {}
+        for part, seg in zip(parts, self.segments, strict=True):
+            if not _segment_match(seg, part, params):
+                return None
+        return params
+
+
+def _segment_match(seg: Segment, part: str, params: dict[str, str]) -> bool:
+    if seg.literal is not None:
+        return part == seg.literal
+    if seg.param is not None:
+        if not part:
+            return False
+        params[seg.param] = part
+        return True
+    assert seg.pattern is not None
+    found = seg.pattern.fullmatch(part)
+    if found is None:
+        return False
+    params.update(found.groupdict())
+    return True
+
+
+def parse_path_template(text: str) -> tuple[PathSpec | None, str | None]:
+    """A PathSpec for ``path:`` (exact when it has no ``{name}``), or None and why not."""
+    if not text.startswith("/"):
+        return None, f"a path starts with '/', got {text!r}"
+    if "?" in text or "#" in text:
+        return None, "put the query in request.query, not in the path"
+    if "{" not in text and "}" not in text:
+        return PathSpec("exact", text), None
+    segments: list[Segment] = []
+    seen: set[str] = set()
+    for part in text.split("/"):
+        names = _PARAM.findall(part)
+        leftover = _PARAM.sub("", part)
+        if "{" in leftover or "}" in leftover:
+            return None, (
+                f"bad template segment {part!r}: parameters are {{name}} with a letter or _ "
+                "first, then letters, digits or _"
+            )
+        for name in names:
+            if name in seen:
+                return None, f"parameter {{{name}}} appears twice"
+            seen.add(name)
+        whole = _WHOLE_PARAM.match(part)
+        if whole:
+            segments.append(Segment(param=whole.group(1)))
+        elif names:
+            pieces = _PARAM.split(part)  # literal, name, literal, name, ..., literal
+            expr = "".join(
+                re.escape(piece) if i % 2 == 0 else f"(?P<{piece}>[^/]+?)"
+                for i, piece in enumerate(pieces)
+            )
+            segments.append(Segment(pattern=re.compile(expr)))
+        else:
+            segments.append(Segment(literal=part))
+    return PathSpec("template", text, tuple(segments)), None
+
+
+def parse_path_regex(text: str) -> tuple[PathSpec | None, str | None]:
+    try:
+        compiled = regex.compile(text)
+    except regex.error as exc:
+        return None, f"invalid regex {text!r}: {exc}"
+    return PathSpec("regex", text, compiled=compiled), None
+
+
+@dataclass(slots=True)
+class _Node(Generic[T]):
+    literal: dict[str, _Node[T]] = field(default_factory=dict)
+    param: dict[str, _Node[T]] = field(default_factory=dict)  # by parameter name
+    mixed: list[tuple[Segment, _Node[T]]] = field(default_factory=list)
+    items: list[T] = field(default_factory=list)
+
+
+class PathTrie(Generic[T]):
+    """Templates by segment; ``find`` yields (item, params) for every template that fits."""
+
+    def __init__(self) -> None:
+        self._root: _Node[T] = _Node()
+        self.size = 0
+
+    def add(self, spec: PathSpec, item: T) -> None:
+        node = self._root
+        for seg in spec.segments:
+            if seg.literal is not None:
+                node = node.literal.setdefault(seg.literal, _Node())
+            elif seg.param is not None:
+                node = node.param.setdefault(seg.param, _Node())
+            else:
+                for existing, child in node.mixed:
+                    if existing == seg:
+                        node = child
+                        break
+                else:
+                    child = _Node()
+                    node.mixed.append((seg, child))
+                    node = child
+        node.items.append(item)
+        self.size += 1
+
+    def find(self, path: str) -> Iterator[tuple[T, dict[str, str]]]:
+        if self.size:
+            yield from _walk(self._root, path.split("/"), 0, {})
+
+
+def _walk(
+    node: _Node[T], parts: list[str], depth: int, params: dict[str, str]
+) -> Iterator[tuple[T, dict[str, str]]]:
+    if depth == len(parts):
+        for item in node.items:
+            yield item, dict(params)
+        return
+    part = parts[depth]
+    child = node.literal.get(part)
+    if child is not None:
+        yield from _walk(child, parts, depth + 1, params)
+    if part:
+        for name, child in node.param.items():
+            yield from _walk(child, parts, depth + 1, {**params, name: part})
+    for seg, child in node.mixed:
+        captured: dict[str, str] = {}
+        if _segment_match(seg, part, captured):
+            yield from _walk(child, parts, depth + 1, {**params, **captured})

@@ -1,0 +1,202 @@
+"""MockServer: start and stop every listener of a stub set, in this loop or a thread of its own.
+
+The thread mode (``start()``/``stop()`` or ``with MockServer(...)``) is what the pytest plugin
+uses: the server runs on its own event loop, so it serves sync tests and async tests alike and
+never depends on which loop a test framework provides. The price is that the store must be safe
+to read from that loop while another thread swaps snapshots, which it is (one attribute swap).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from types import TracebackType
+from typing import Self
+
+from aiohttp import web
+
+from .config import Settings
+from .errors import MockServerError
+from .loader import load_paths
+from .model import StubSet
+from .server import ServerState, make_server
+from .store import StubStore
+
+__all__ = ["MockServer"]
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", ""):
+        return "localhost"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+class MockServer:
+    """A running mockserver: every service's listener, the store and the admin API.
+
+    Args:
+        settings: host, ports and limits; ``settings.paths`` is loaded unless ``stubs`` is given.
+        stubs: an already loaded stub set.
+
+    Raises:
+        StubFileError: (on construction) the stub files have problems; nothing is served.
+    """
+
+    __test__ = False  # not a pytest test class, despite being used in tests
+
+    def __init__(self, settings: Settings | None = None, *, stubs: StubSet | None = None) -> None:
+        self.settings = settings or Settings()
+        self.store = StubStore(stubs if stubs is not None else load_paths(self.settings.paths))
+        self.state = ServerState(self.settings, self.store)
+        self._runners: list[web.BaseRunner] = []
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- addresses ------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """Base URL of the main port, e.g. ``http://127.0.0.1:8080``."""
+        if not self.state.main_url:
+            raise MockServerError("the server is not running")
+        return self.state.main_url
+
+    def url_for(self, service: str | None = None, path: str = "") -> str:
+        """Base URL of ``service`` (or of the main port), with ``path`` appended."""
+        if path and not path.startswith("/"):
+            raise ValueError(f"path must start with '/', got {path!r}")
+        if service is None:
+            return self.url + path
+        if service not in self.state.base_urls:
+            known = ", ".join(sorted(self.state.base_urls)) or "none"
+            raise KeyError(f"no service {service!r}; services: {known}")
+        return self.state.base_urls[service] + path
+
+    @property
+    def urls(self) -> dict[str, str]:
+        """Every service's base URL."""
+        return dict(self.state.base_urls)
+
+    # -- in the current event loop ----------------------------------------------------------
+
+    async def start_async(self) -> None:
+        """Bind every listener: the main port, and each port a service declares."""
+        if self._runners:
+            return
+        settings = self.settings
+        host_in_url = _url_host(settings.host)
+        ports: dict[int | None, int] = {}
+        try:
+            for listener in sorted(
+                self.store.snapshot.listeners(), key=lambda p: (p is not None, p)
+            ):
+                wanted = settings.port if listener is None else listener
+                if listener is not None and settings.ephemeral_service_ports:
+                    wanted = 0
+                runner = web.ServerRunner(
+                    make_server(self.state, listener), handle_signals=False, shutdown_timeout=5.0
+                )
+                await runner.setup()
+                self._runners.append(runner)
+                site = web.TCPSite(runner, settings.host, wanted, backlog=1024)
+                try:
+                    await site.start()
+                except OSError as exc:
+                    what = "the main port" if listener is None else f"port {listener}"
+                    if exc.errno == errno.EADDRINUSE:
+                        raise MockServerError(
+                            f"cannot listen on {settings.host}:{wanted} ({what}): the address "
+                            "is already in use"
+                        ) from None
+                    raise MockServerError(
+                        f"cannot listen on {settings.host}:{wanted} ({what}): {exc.strerror or exc}"
+                    ) from None
+                server = site._server  # aiohttp exposes no public accessor
+                assert isinstance(server, asyncio.base_events.Server)
+                ports[listener] = server.sockets[0].getsockname()[1]
+        except BaseException:
+            await self.stop_async()
+            raise
+        self.state.main_url = f"http://{host_in_url}:{ports[None]}"
+        self.state.base_urls = {
+            name: f"http://{host_in_url}:{ports[listener]}"
+            for name, listener in self.store.snapshot.listener_of.items()
+        }
+
+    async def stop_async(self) -> None:
+        """Stop every listener. Safe to call twice."""
+        runners, self._runners = self._runners, []
+        for runner in runners:
+            await runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        await self.start_async()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop_async()
+
+    # -- in a thread of its own -------------------------------------------------------------
+
+    def start(self) -> Self:
+        """Start in a background thread with its own event loop; returns once bound."""
+        if self._thread is not None:
+            return self
+        loop = asyncio.new_event_loop()
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.start_async())
+            except BaseException as exc:
+                failure.append(exc)
+                started.set()
+                loop.close()
+                return
+            started.set()
+            loop.run_forever()
+            loop.run_until_complete(self.stop_async())
+            loop.close()
+
+        thread = threading.Thread(target=run, name="mockserver", daemon=True)
+        thread.start()
+        started.wait()
+        if failure:
+            thread.join()
+            raise failure[0]
+        self._thread, self._loop = thread, loop
+        return self
+
+    def stop(self) -> None:
+        """Stop the background server and join its thread. Safe to call twice."""
+        thread, loop = self._thread, self._loop
+        self._thread = self._loop = None
+        if thread is None or loop is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+@contextmanager
+def serving(settings: Settings, **changes: object) -> Iterator[MockServer]:
+    """``with serving(settings, port=0) as server:`` — a threaded server for a block of code."""
+    with MockServer(replace(settings, **changes)) as server:  # type: ignore[arg-type]
+        yield server
