@@ -4,13 +4,17 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .client import AdminError, AsyncMockServerClient, MockServerClient
 from .config import Settings
 from .errors import MockServerError, Problem, StubFileError
 from .loader import load_paths
 from .model import RequestView, StubSet
 
 __all__ = [
+    "AdminError",
+    "AsyncMockServerClient",
     "MockServer",
+    "MockServerClient",
     "MockServerError",
     "Problem",
     "RequestView",

@@ -1,49 +1,151 @@
-"""The admin API under /__admin: thin JSON adapters over the server state."""
+"""The admin API under /__admin: thin JSON adapters over the store, the journal and reload.
+
+Every answer is JSON; every error is ``{"error": ..., "detail": ...}`` with a 4xx status that
+names the problem. Writes need ``Content-Type: application/json`` (a browser form cannot send
+it cross-site, so a page on the network cannot drive the API). With a token configured, all
+but ``GET /__admin/health`` need ``Authorization: Bearer <token>``.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import hmac
+import json
+import posixpath
+import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 
 from . import __version__
+from .errors import StubFileError
+from .loader import admin_body_reader
+from .model import Stub
+from .openapi import openapi_document
+from .reload import reload_files
+from .store import DuplicateStubError
+from .stubinput import parse_pattern_input, parse_stub_input
 
 if TYPE_CHECKING:
     from .server import ServerState
 
-__all__ = ["ADMIN_PREFIX", "handle_admin"]
+__all__ = ["ADMIN_PREFIX", "admin_subpath", "handle_admin"]
 
 ADMIN_PREFIX: Final = "/__admin"
 
-Route = Callable[[web.BaseRequest, "ServerState"], Awaitable[web.StreamResponse]]
+Handler = Callable[["AdminCall"], Awaitable[web.StreamResponse]]
 
 
-def _error(status: int, error: str, detail: str) -> web.Response:
-    return web.json_response({"error": error, "detail": detail}, status=status)
+class AdminError(Exception):
+    def __init__(self, status: int, error: str, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status, self.error, self.detail, self.extra = status, error, detail, extra
+
+    def response(self) -> web.Response:
+        return web.json_response(
+            {"error": self.error, "detail": self.detail, **self.extra}, status=self.status
+        )
 
 
-async def _health(request: web.BaseRequest, state: ServerState) -> web.StreamResponse:
-    snapshot = state.store.snapshot
+class AdminCall:
+    """One admin request: the aiohttp request, the shared state, and the path parameters."""
+
+    __slots__ = ("listener", "params", "request", "state")
+
+    def __init__(
+        self,
+        request: web.BaseRequest,
+        state: ServerState,
+        params: dict[str, str],
+        listener: int | None,
+    ) -> None:
+        self.request, self.state, self.params, self.listener = request, state, params, listener
+
+    async def json(self) -> Any:
+        content_type = self.request.content_type
+        if content_type != "application/json" and not content_type.endswith("+json"):
+            raise AdminError(
+                415,
+                "unsupported media type",
+                f"send the body as JSON with Content-Type: application/json (got {content_type})",
+            )
+        try:
+            raw = await self.request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise AdminError(
+                413, "request body too large", "the admin body is over the limit"
+            ) from None
+        try:
+            return json.loads(raw)
+        except RecursionError:
+            raise AdminError(400, "malformed JSON", "the JSON is nested too deeply") from None
+        except ValueError as exc:
+            raise AdminError(400, "malformed JSON", str(exc)) from None
+
+    def int_query(self, name: str, default: int | None) -> int | None:
+        raw = self.request.query.get(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise AdminError(
+                400, f"bad {name}", f"{name} must be a whole number, got {raw!r}"
+            ) from None
+        if value < 0:
+            raise AdminError(400, f"bad {name}", f"{name} cannot be negative")
+        return value
+
+
+def _invalid(exc: StubFileError) -> AdminError:
+    return AdminError(422, "invalid stub", str(exc), problems=[p.as_dict() for p in exc.problems])
+
+
+def stub_json(stub: Stub, state: ServerState) -> dict[str, Any]:
+    store = state.store
+    result: dict[str, Any] = {
+        "id": stub.id,
+        "service": stub.service,
+        "origin": store.origin(stub),
+        "source": stub.source,
+        "priority": stub.priority,
+        "hits": store.journal.hits.get(stub.id, 0),
+    }
+    for key in ("description", "request", "response"):
+        if key in stub.definition:
+            result[key] = stub.definition[key]
+    return result
+
+
+# -- routes -----------------------------------------------------------------------------------
+
+
+async def health(call: AdminCall) -> web.StreamResponse:
+    store = call.state.store
+    snapshot = store.snapshot
     return web.json_response(
         {
             "status": "ok",
             "version": __version__,
             "services": len(snapshot.stubs.services),
             "stubs": len(snapshot.stubs.stubs),
+            "journal": {"size": len(store.journal), "max": store.journal.max_entries},
+            "last_reload": store.last_reload.as_dict(),
         }
     )
 
 
-async def _services(request: web.BaseRequest, state: ServerState) -> web.StreamResponse:
+async def services(call: AdminCall) -> web.StreamResponse:
+    state = call.state
     snapshot = state.store.snapshot
     counts: dict[str, int] = {}
     for stub in snapshot.stubs.stubs:
         counts[stub.service] = counts.get(stub.service, 0) + 1
-    services: list[dict[str, Any]] = []
+    result = []
     for name, spec in snapshot.stubs.services.items():
         url = state.base_urls.get(name, state.main_url)
-        services.append(
+        result.append(
             {
                 "name": name,
                 "port": int(url.rsplit(":", 1)[1]) if url else None,
@@ -54,26 +156,224 @@ async def _services(request: web.BaseRequest, state: ServerState) -> web.StreamR
                 "sources": list(spec.sources),
             }
         )
-    return web.json_response({"services": services})
+    return web.json_response({"services": result})
 
 
-ROUTES: Final[dict[tuple[str, str], Route]] = {
-    ("GET", "/health"): _health,
-    ("GET", "/services"): _services,
-}
+async def list_stubs(call: AdminCall) -> web.StreamResponse:
+    stubs = call.state.store.snapshot.stubs.stubs
+    return web.json_response({"stubs": [stub_json(s, call.state) for s in stubs]})
 
 
-async def handle_admin(request: web.BaseRequest, state: ServerState) -> web.StreamResponse:
-    """Dispatch one /__admin request; unknown routes get a JSON 404 or 405 naming the choices."""
-    sub = request.path[len(ADMIN_PREFIX) :] or "/"
+def _services_here(call: AdminCall) -> list[str]:
+    return call.state.store.snapshot.services_on(call.listener)
+
+
+async def add_stubs(call: AdminCall) -> web.StreamResponse:
+    raw = await call.json()
+    reader = admin_body_reader(call.state.settings.paths)
+    try:
+        stubs, explicit = parse_stub_input(raw, _services_here(call), reader)
+    except StubFileError as exc:
+        raise _invalid(exc) from None
+    try:
+        added = call.state.store.add(stubs, explicit_ids=explicit)
+    except DuplicateStubError as exc:
+        raise AdminError(409, "duplicate stub id", str(exc)) from None
+    return web.json_response({"stubs": [stub_json(s, call.state) for s in added]}, status=201)
+
+
+async def get_stub(call: AdminCall) -> web.StreamResponse:
+    stub = call.state.store.get(call.params["id"])
+    if stub is None:
+        raise _no_stub(call)
+    return web.json_response(stub_json(stub, call.state))
+
+
+async def put_stub(call: AdminCall) -> web.StreamResponse:
+    raw = await call.json()
+    stub_id = call.params["id"]
+    if not isinstance(raw, dict):
+        raise AdminError(422, "invalid stub", "PUT takes one stub (a JSON object)")
+    if raw.get("id", stub_id) != stub_id:
+        raise AdminError(422, "invalid stub", f"the body's id {raw['id']!r} is not {stub_id!r}")
+    existing = call.state.store.get(stub_id)
+    here = (
+        [existing.service]
+        if existing is not None and "service" not in raw
+        else _services_here(call)
+    )
+    reader = admin_body_reader(call.state.settings.paths)
+    try:
+        stubs, _ = parse_stub_input({**raw, "id": stub_id}, here, reader)
+    except StubFileError as exc:
+        raise _invalid(exc) from None
+    stored = call.state.store.put(stubs[0])
+    return web.json_response(stub_json(stored, call.state), status=200 if existing else 201)
+
+
+async def delete_stub(call: AdminCall) -> web.StreamResponse:
+    if not call.state.store.remove(call.params["id"]):
+        raise _no_stub(call)
+    return web.json_response({"deleted": call.params["id"]})
+
+
+def _no_stub(call: AdminCall) -> AdminError:
+    return AdminError(
+        404, "no such stub", f"no stub has id {call.params['id']!r}; GET /__admin/stubs lists them"
+    )
+
+
+async def reset(call: AdminCall) -> web.StreamResponse:
+    store = call.state.store
+    store.reset()
+    return web.json_response({"status": "reset", "stubs": len(store.snapshot.stubs.stubs)})
+
+
+async def reload(call: AdminCall) -> web.StreamResponse:
+    state = call.state
+    problems = await reload_files(
+        state.store, state.settings.paths, state.reload_lock, state.after_reload
+    )
+    if problems:
+        raise AdminError(
+            422,
+            "reload failed; the previous stubs are still served",
+            "\n".join(str(p) for p in problems),
+            problems=[p.as_dict() for p in problems],
+        )
+    stubs = state.store.snapshot.stubs
+    return web.json_response(
+        {"status": "reloaded", "services": len(stubs.services), "stubs": len(stubs.stubs)}
+    )
+
+
+async def list_requests(call: AdminCall) -> web.StreamResponse:
+    journal = call.state.store.journal
+    offset = call.int_query("offset", 0) or 0
+    limit = call.int_query("limit", None)
+    entries = journal.entries(limit, offset)
+    return web.json_response(
+        {
+            "requests": [e.as_dict() for e in entries],
+            "total": len(journal),
+            "offset": offset,
+            "journal_size": journal.max_entries,
+        }
+    )
+
+
+async def clear_requests(call: AdminCall) -> web.StreamResponse:
+    call.state.store.journal.clear(hits=False)
+    return web.json_response({"status": "cleared"})
+
+
+async def unmatched(call: AdminCall) -> web.StreamResponse:
+    entries = call.state.store.journal.unmatched()
+    return web.json_response({"requests": [e.as_dict() for e in entries]})
+
+
+async def count(call: AdminCall) -> web.StreamResponse:
+    raw = await call.json()
+    journal = call.state.store.journal
+    if not journal.enabled:
+        raise AdminError(
+            409,
+            "journal is off",
+            "counting needs the journal (--journal-size > 0); "
+            "per-stub hits are in GET /__admin/stubs",
+        )
+    try:
+        spec = parse_pattern_input(raw)
+    except StubFileError as exc:
+        raise _invalid(exc) from None
+    return web.json_response({"count": journal.count(spec)})
+
+
+async def openapi(call: AdminCall) -> web.StreamResponse:
+    return web.json_response(openapi_document())
+
+
+ROUTES: Final[list[tuple[str, str, Handler]]] = [
+    ("GET", "/health", health),
+    ("GET", "/services", services),
+    ("GET", "/stubs", list_stubs),
+    ("POST", "/stubs", add_stubs),
+    ("GET", "/stubs/{id}", get_stub),
+    ("PUT", "/stubs/{id}", put_stub),
+    ("DELETE", "/stubs/{id}", delete_stub),
+    ("POST", "/reset", reset),
+    ("POST", "/reload", reload),
+    ("GET", "/requests", list_requests),
+    ("DELETE", "/requests", clear_requests),
+    ("GET", "/requests/unmatched", unmatched),
+    ("POST", "/requests/count", count),
+    ("GET", "/openapi.json", openapi),
+]
+_COMPILED: Final = [
+    (method, re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path) + "$"), handler)
+    for method, path, handler in ROUTES
+]
+
+
+def admin_subpath(path: str) -> str | None:
+    """The route under /__admin that ``path`` reaches, or None when it is not an admin path.
+
+    The decoded path is normalised first (``//``, ``.`` and ``..`` collapsed), so no spelling
+    of an admin path reaches admin without the token check, nor slips past it.
+    """
+    normal = posixpath.normpath(path) if path else "/"
+    normal = "/" + normal.lstrip("/")
+    if normal == ADMIN_PREFIX:
+        return "/"
+    if normal.startswith(ADMIN_PREFIX + "/"):
+        return normal[len(ADMIN_PREFIX) :]
+    return None
+
+
+def _authorised(request: web.BaseRequest, token: str) -> bool:
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+async def handle_admin(
+    request: web.BaseRequest, state: ServerState, sub: str, listener: int | None
+) -> web.StreamResponse:
+    """Dispatch one /__admin request (``sub`` is the normalised path below /__admin)."""
     method = "GET" if request.method == "HEAD" else request.method
-    route = ROUTES.get((method, sub))
-    if route is not None:
-        return await route(request, state)
-    allowed = sorted(m for m, p in ROUTES if p == sub)
+    token = state.admin_token
+    if token and not (method == "GET" and sub == "/health") and not _authorised(request, token):
+        response = AdminError(
+            401,
+            "unauthorized",
+            "this admin API needs Authorization: Bearer <token> (--admin-token / "
+            "MOCKSERVER_ADMIN_TOKEN)",
+        ).response()
+        response.headers["WWW-Authenticate"] = 'Bearer realm="mockserver admin"'
+        return response
+    allowed = []
+    for route_method, pattern, handler in _COMPILED:
+        found = pattern.match(sub)
+        if found is None:
+            continue
+        if route_method != method:
+            allowed.append(route_method)
+            continue
+        try:
+            return await handler(AdminCall(request, state, found.groupdict(), listener))
+        except AdminError as exc:
+            return exc.response()
+        except asyncio.CancelledError:
+            raise
     if allowed:
-        response = _error(405, "method not allowed", f"{sub} takes {', '.join(allowed)}")
+        response = AdminError(
+            405, "method not allowed", f"{ADMIN_PREFIX}{sub} takes {', '.join(allowed)}"
+        ).response()
         response.headers["Allow"] = ", ".join(allowed)
         return response
-    known = ", ".join(f"{m} {ADMIN_PREFIX}{p}" for m, p in ROUTES)
-    return _error(404, "no such admin route", f"{request.method} {request.path}; routes: {known}")
+    known = ", ".join(f"{m} {ADMIN_PREFIX}{p}" for m, p, _ in ROUTES)
+    return AdminError(
+        404, "no such admin route", f"{request.method} {request.path}; routes: {known}"
+    ).response()

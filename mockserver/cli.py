@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from . import __version__
-from .config import ENV_PREFIX, Settings
+from .config import ENV_PREFIX, Settings, is_loopback
 from .errors import MockServerError, StubFileError
 
 __all__ = ["main"]
@@ -47,6 +47,22 @@ def _positive(text: str) -> int:
     if value <= 0:
         raise ValueError("must be a positive number")
     return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError("cannot be negative")
+    return value
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("use 1/0, true/false, yes/no or on/off")
 
 
 def _status(text: str) -> int:
@@ -127,6 +143,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="debug logs every request; info logs unmatched requests with their near misses "
         "(env MOCKSERVER_LOG_LEVEL; default info)",
     )
+    serve.add_argument(
+        "--journal-size",
+        type=_non_negative,
+        default=_env("JOURNAL_SIZE", _non_negative, 1000),
+        help="requests kept in the journal for /__admin/requests, oldest dropped first; 0 turns "
+        "it off, hit counters still count (env MOCKSERVER_JOURNAL_SIZE; default 1000)",
+    )
+    serve.add_argument(
+        "--watch",
+        action=argparse.BooleanOptionalAction,
+        default=_env("WATCH", _bool, False),
+        help="reload the stub files when they change; a bad edit keeps the previous set "
+        "serving and is reported (env MOCKSERVER_WATCH=1; default off)",
+    )
+    serve.add_argument(
+        "--admin-token",
+        default=os.environ.get(ENV_PREFIX + "ADMIN_TOKEN"),
+        help="require Authorization: Bearer TOKEN on admin calls except GET /__admin/health "
+        "(env MOCKSERVER_ADMIN_TOKEN). On a non-loopback --host without one, a token is "
+        "generated and printed; --admin-token '' turns this off",
+    )
 
     validate = sub.add_parser(
         "validate",
@@ -156,6 +193,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_body_bytes=args.max_body_bytes,
         unmatched_status=args.unmatched_status,
         log_level=args.log_level,
+        journal_size=args.journal_size,
+        watch=args.watch,
+        admin_token=args.admin_token,
     )
     return _serve(settings)
 
@@ -224,4 +264,17 @@ def _print_banner(server: Any) -> None:
     for name in stubs.services:
         lines.append(f"  {name:<{width}}  {server.url_for(name)}  ({counts.get(name, 0)} stubs)")
     lines.append(f"  admin: {server.url}/__admin/health")
+    settings = server.settings
+    if server.admin_token_generated:
+        lines.append(
+            f"  admin token (generated, shown once): {settings.admin_token}\n"
+            "  admin calls need: Authorization: Bearer <token>"
+        )
+    elif settings.admin_token == "" and not is_loopback(settings.host):
+        lines.append(
+            f"  WARNING: the admin API is open to anyone who can reach {settings.host} "
+            "(--admin-token '')"
+        )
+    if settings.watch:
+        lines.append("  watching the stub files for changes")
     print("\n".join(lines), flush=True)

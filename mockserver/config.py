@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["ENV_PREFIX", "Settings"]
+__all__ = ["ENV_PREFIX", "Settings", "is_loopback"]
 
 ENV_PREFIX: Final = "MOCKSERVER_"
 
@@ -25,6 +26,12 @@ class Settings:
         ephemeral_service_ports: serve services that declare a port on an ephemeral port
             instead, so parallel test runs never collide (the pytest plugin sets it).
         log_level: debug logs every request; info logs unmatched ones and the start.
+        journal_size: requests kept in the journal (a ring buffer); 0 turns it off.
+        journal_body_cap: bytes of each request body the journal keeps (the rest is flagged).
+        watch: reload the stub files when they change.
+        admin_token: when set, admin calls but GET /__admin/health need
+            ``Authorization: Bearer <token>``. None on a non-loopback host makes the server
+            generate one; an empty string turns authentication off explicitly.
     """
 
     paths: tuple[str, ...] = ("stubs",)
@@ -35,3 +42,17 @@ class Settings:
     near_misses: int = 3
     ephemeral_service_ports: bool = False
     log_level: str = "info"
+    journal_size: int = 1000
+    journal_body_cap: int = 64 * 1024
+    watch: bool = False
+    admin_token: str | None = None
+
+
+def is_loopback(host: str) -> bool:
+    """True when ``host`` only accepts connections from this machine."""
+    if host in ("localhost", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

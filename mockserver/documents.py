@@ -110,9 +110,42 @@ def read_document(text: str, source: str, *, is_json: bool = False) -> tuple[Any
         raise StubFileError([Problem(source, "not valid YAML: nested too deeply")]) from None
     finally:
         loader.dispose()
+    try:
+        size = _expanded_size(data, {})
+    except _Cycle:  # PyYAML refuses an anchor inside itself, but not at the document's top
+        raise StubFileError([Problem(source, "not valid YAML: an alias inside itself")]) from None
+    except RecursionError:
+        raise StubFileError([Problem(source, "not valid YAML: nested too deeply")]) from None
+    if size > MAX_NODES:
+        raise StubFileError([Problem(source, _TOO_LARGE)])
     marks: Marks = {}
     _collect_marks(data, (), loader, marks, [MAX_NODES], source)
     return data, marks
+
+
+_TOO_LARGE: Final = (
+    f"the document has more than {MAX_NODES:,} values once aliases "
+    "are expanded (an alias bomb?); split it or drop the aliases"
+)
+
+
+class _Cycle(Exception):
+    pass
+
+
+def _expanded_size(data: Any, seen: dict[int, int]) -> int:
+    # Counted per distinct object (an alias is the same object), so a bomb is refused in
+    # microseconds instead of after walking (and recording marks for) its first million nodes.
+    if not isinstance(data, dict | list):
+        return 1
+    known = seen.get(id(data))
+    if known is None:
+        seen[id(data)] = -1  # in progress: meeting it again means a cycle
+        items = data.values() if isinstance(data, dict) else data
+        known = seen[id(data)] = 1 + sum(_expanded_size(item, seen) for item in items)
+    elif known < 0:
+        raise _Cycle
+    return known
 
 
 def _line(mark: Any) -> int | None:
@@ -128,15 +161,7 @@ def _collect_marks(
 ) -> None:
     budget[0] -= 1
     if budget[0] < 0:
-        raise StubFileError(
-            [
-                Problem(
-                    source,
-                    f"the document has more than {MAX_NODES:,} values once aliases "
-                    "are expanded (an alias bomb?); split it or drop the aliases",
-                )
-            ]
-        )
+        raise StubFileError([Problem(source, _TOO_LARGE)])
     if isinstance(data, dict):
         key_marks = loader.key_marks.get(id(data), {})
         for key, value in data.items():

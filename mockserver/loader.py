@@ -13,7 +13,13 @@ from .model import ServiceSpec, Stub, StubSet
 from .stubfile import combine, parse_service
 from .stubspec import BodyFileReader
 
-__all__ = ["MAX_FILE_BYTES", "STUB_SUFFIXES", "find_stub_files", "load_paths"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "STUB_SUFFIXES",
+    "admin_body_reader",
+    "find_stub_files",
+    "load_paths",
+]
 
 STUB_SUFFIXES: Final = (".yaml", ".yml", ".json")
 # A stub file is written by a person or a recorder; 10 MiB is far beyond either, and a cap
@@ -71,6 +77,20 @@ def body_file_reader(stub_file: Path, root: Path) -> BodyFileReader:
         return target.read_bytes()
 
     return read
+
+
+def admin_body_reader(paths: Sequence[str | os.PathLike[str]]) -> BodyFileReader:
+    """The ``body_file`` reader for stubs posted to the admin API: relative to the first stubs
+    directory, confined to it."""
+    for given in paths:
+        root = Path(given)
+        if root.is_dir():
+            return body_file_reader(root / "<admin>", root)
+
+    def refuse(relative: str) -> bytes:
+        raise ValueError("body_file needs a stubs directory to be relative to; none is loaded")
+
+    return refuse
 
 
 def load_file(file: Path, root: Path) -> tuple[ServiceSpec | None, list[Stub], list[Problem]]:

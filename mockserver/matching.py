@@ -10,10 +10,9 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 from typing import Final
 
-from .model import RequestView, Stub
+from .model import RequestSpec, RequestView, Stub
 from .paths import PathTrie
 from .patterns import Pattern, Value, show
 
@@ -25,6 +24,7 @@ __all__ = [
     "differences",
     "index_by_listener",
     "method_allowed",
+    "request_holds",
 ]
 
 # How much each kind of difference pushes a stub away from a request when ranking near misses:
@@ -105,9 +105,17 @@ def _shown_values(values: list[str] | None) -> str:
     return show(values[0]) if len(values) == 1 else ", ".join(show(v) for v in values)
 
 
-def _rest_holds(stub: Stub, request: RequestView) -> bool:
+def request_holds(spec: RequestSpec, request: RequestView) -> bool:
+    """``spec`` describes ``request``: method, path and every other field."""
+    if not method_allowed(spec.methods, request.method):
+        return False
+    if spec.path is not None and spec.path.match(request.path) is None:
+        return False
+    return _rest_holds(spec, request)
+
+
+def _rest_holds(spec: RequestSpec, request: RequestView) -> bool:
     """Everything but method and path (already checked by the caller) holds."""
-    spec = stub.request
     for name, pattern in spec.query:
         if _field_values(request.query.get(name), pattern) is not None:
             return False
@@ -141,14 +149,13 @@ def differences(stub: Stub, request: RequestView) -> list[Difference]:
             )
         )
     if spec.path is not None and spec.path.match(request.path) is None:
-        similarity = _similarity(spec.path.text, request.path)
         found.append(
             Difference(
                 "path",
                 f"{spec.path.kind} {spec.path.text}",
                 request.path,
                 _path_why(spec.path.kind, spec.path.text, request.path),
-                _PATH_WEIGHT * (1.0 - similarity) + 1.0,
+                _path_distance(spec.path.text, request.path),
             )
         )
     for kind, items, fields in (
@@ -173,8 +180,26 @@ def differences(stub: Stub, request: RequestView) -> list[Difference]:
     return found
 
 
-def _similarity(a: str, b: str) -> float:
-    return SequenceMatcher(None, a, b, autojunk=False).ratio()
+def _similarity(expected: str, actual: str) -> float:
+    """How alike two paths are, from 0 to 1: segments in place, then shared leading characters.
+
+    Cheaper than difflib by two orders of magnitude, which matters when a miss is scored
+    against 10,000 stubs; a {param} segment counts as alike.
+    """
+    want, got = expected.split("/"), actual.split("/")
+    same = sum(
+        1
+        for w, g in zip(want, got, strict=False)
+        if w == g or (w.startswith("{") and w.endswith("}") and g)
+    )
+    segments = same / max(len(want), len(got))
+    shared = 0
+    for a, b in zip(expected, actual, strict=False):
+        if a != b:
+            break
+        shared += 1
+    prefix = shared / max(len(expected), len(actual), 1)
+    return 0.7 * segments + 0.3 * prefix
 
 
 def _path_why(kind: str, expected: str, actual: str) -> str:
@@ -230,22 +255,43 @@ class StubIndex:
         for stub, params in self._candidates(request.path):
             if not method_allowed(stub.request.methods, request.method):
                 continue
-            if _rest_holds(stub, request):
+            if _rest_holds(stub.request, request):
                 return Match(stub, params)
         return None
 
     def near_misses(self, request: RequestView, limit: int = 3) -> list[NearMiss]:
-        """The ``limit`` stubs that came nearest to ``request``, nearest first."""
+        """The ``limit`` stubs that came nearest to ``request``, nearest first.
+
+        Two passes keep a miss cheap with many stubs: method and path (which dominate the
+        distance) rank every stub, and only the nearest few are examined field by field.
+        """
         if limit <= 0:
             return []
+        shortlist = heapq.nsmallest(
+            max(limit * 10, 30),
+            self.stubs,
+            key=lambda stub: (_route_distance(stub, request), *_sort_key(stub)),
+        )
         scored = []
-        for stub in self.stubs:
+        for stub in shortlist:
             diffs = differences(stub, request)
             if diffs:
                 scored.append(NearMiss(stub, sum(d.weight for d in diffs), tuple(diffs)))
         return heapq.nsmallest(
             limit, scored, key=lambda miss: (miss.distance, *_sort_key(miss.stub))
         )
+
+
+def _route_distance(stub: Stub, request: RequestView) -> float:
+    spec = stub.request
+    distance = 0.0 if method_allowed(spec.methods, request.method) else _METHOD_WEIGHT
+    if spec.path is not None and spec.path.match(request.path) is None:
+        distance += _path_distance(spec.path.text, request.path)
+    return distance
+
+
+def _path_distance(expected: str, actual: str) -> float:
+    return _PATH_WEIGHT * (1.0 - _similarity(expected, actual)) + 1.0
 
 
 def index_by_listener(

@@ -228,7 +228,9 @@ def json_difference(expected: Any, actual: Any, where: str = "$") -> str | None:
         # in any order: "the request contains this", as users read json_subset.
         for i, sub in enumerate(expected):
             if not any(json_difference(sub, item) is None for item in actual):
-                return f"{where}[{i}]: no element contains {show_json(sub)}"
+                return (
+                    f"{where}[{i}]: no element contains {show_json(sub)}, got {show_json(actual)}"
+                )
         return None
     if json_equal(expected, actual):
         return None
@@ -522,6 +524,7 @@ def parse_pattern(raw: Any, at: KeyPath, errors: ErrorSink) -> Pattern | None:
     if not raw:
         errors.append((at, f"empty matcher; use one of {valid_matchers()}"))
         return None
+    before = len(errors)
     unknown = [k for k in raw if k not in _BUILDERS and k not in _MODIFIERS]
     for key in unknown:
         errors.append(((*at, key), f"unknown matcher {key!r}; valid: {valid_matchers()}"))
@@ -540,7 +543,6 @@ def parse_pattern(raw: Any, at: KeyPath, errors: ErrorSink) -> Pattern | None:
         )
     if unknown:
         return None
-    before = len(errors)
     built = [_BUILDERS[name](raw[name], (*at, name), errors, ci_raw) for name in names]
     if len(errors) != before:
         return None

@@ -9,20 +9,22 @@ to read from that loop while another thread swaps snapshots, which it is (one at
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
+import secrets
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from types import TracebackType
 from typing import Self
 
 from aiohttp import web
 
-from .config import Settings
-from .errors import MockServerError
+from .config import Settings, is_loopback
+from .errors import MockServerError, Problem
+from .journal import Journal
 from .loader import load_paths
 from .model import StubSet
+from .reload import reload_files, watch_files
 from .server import ServerState, make_server
 from .store import StubStore
 
@@ -51,10 +53,20 @@ class MockServer:
     __test__ = False  # not a pytest test class, despite being used in tests
 
     def __init__(self, settings: Settings | None = None, *, stubs: StubSet | None = None) -> None:
-        self.settings = settings or Settings()
-        self.store = StubStore(stubs if stubs is not None else load_paths(self.settings.paths))
-        self.state = ServerState(self.settings, self.store)
+        settings = settings or Settings()
+        self.admin_token_generated = False
+        if settings.admin_token is None and not is_loopback(settings.host):
+            # Never open the admin API on a network by accident (DESIGN.md "Admin API").
+            settings = replace(settings, admin_token=secrets.token_urlsafe(24))
+            self.admin_token_generated = True
+        self.settings = settings
+        journal = Journal(settings.journal_size, settings.journal_body_cap)
+        loaded = stubs if stubs is not None else load_paths(settings.paths)
+        self.store = StubStore(loaded, journal)
+        self.state = ServerState(settings, self.store, admin_token=settings.admin_token or None)
         self._runners: list[web.BaseRunner] = []
+        self._ports: dict[int | None, int] = {}
+        self._watch_task: asyncio.Task[None] | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -89,49 +101,70 @@ class MockServer:
         """Bind every listener: the main port, and each port a service declares."""
         if self._runners:
             return
-        settings = self.settings
-        host_in_url = _url_host(settings.host)
-        ports: dict[int | None, int] = {}
+        self.state.after_reload = self._open_listeners
         try:
-            for listener in sorted(
-                self.store.snapshot.listeners(), key=lambda p: (p is not None, p)
-            ):
-                wanted = settings.port if listener is None else listener
-                if listener is not None and settings.ephemeral_service_ports:
-                    wanted = 0
-                runner = web.ServerRunner(
-                    make_server(self.state, listener), handle_signals=False, shutdown_timeout=5.0
-                )
-                await runner.setup()
-                self._runners.append(runner)
-                site = web.TCPSite(runner, settings.host, wanted, backlog=1024)
-                try:
-                    await site.start()
-                except OSError as exc:
-                    what = "the main port" if listener is None else f"port {listener}"
-                    if exc.errno == errno.EADDRINUSE:
-                        raise MockServerError(
-                            f"cannot listen on {settings.host}:{wanted} ({what}): the address "
-                            "is already in use"
-                        ) from None
-                    raise MockServerError(
-                        f"cannot listen on {settings.host}:{wanted} ({what}): {exc.strerror or exc}"
-                    ) from None
-                server = site._server  # aiohttp exposes no public accessor
-                assert isinstance(server, asyncio.base_events.Server)
-                ports[listener] = server.sockets[0].getsockname()[1]
+            await self._open_listeners()
         except BaseException:
             await self.stop_async()
             raise
-        self.state.main_url = f"http://{host_in_url}:{ports[None]}"
+        if self.settings.watch:
+            self._watch_task = asyncio.get_running_loop().create_task(
+                watch_files(self.settings.paths, self.reload_async), name="mockserver-watch"
+            )
+
+    async def reload_async(self) -> tuple[Problem, ...]:
+        """Re-read the stub files; returns their problems (then the old set keeps serving)."""
+        return await reload_files(
+            self.store, self.settings.paths, self.state.reload_lock, self._open_listeners
+        )
+
+    async def _open_listeners(self) -> None:
+        """Open a listener for every port the current stubs need and is not open yet."""
+        settings = self.settings
+        for listener in sorted(self.store.snapshot.listeners(), key=lambda p: (p is not None, p)):
+            if listener in self._ports:
+                continue
+            wanted = settings.port if listener is None else listener
+            if listener is not None and settings.ephemeral_service_ports:
+                wanted = 0
+            runner = web.ServerRunner(
+                make_server(self.state, listener), handle_signals=False, shutdown_timeout=5.0
+            )
+            await runner.setup()
+            self._runners.append(runner)
+            site = web.TCPSite(runner, settings.host, wanted, backlog=1024)
+            try:
+                await site.start()
+            except OSError as exc:
+                what = "the main port" if listener is None else f"port {listener}"
+                why = (
+                    "the address is already in use"
+                    if exc.errno == errno.EADDRINUSE
+                    else (exc.strerror or str(exc))
+                )
+                raise MockServerError(
+                    f"cannot listen on {settings.host}:{wanted} ({what}): {why}"
+                ) from None
+            server = site._server  # aiohttp exposes no public accessor for the bound port
+            assert isinstance(server, asyncio.base_events.Server)
+            self._ports[listener] = server.sockets[0].getsockname()[1]
+        host = _url_host(settings.host)
+        self.state.main_url = f"http://{host}:{self._ports[None]}"
         self.state.base_urls = {
-            name: f"http://{host_in_url}:{ports[listener]}"
+            name: f"http://{host}:{self._ports[listener]}"
             for name, listener in self.store.snapshot.listener_of.items()
+            if listener in self._ports
         }
 
     async def stop_async(self) -> None:
         """Stop every listener. Safe to call twice."""
+        task, self._watch_task = self._watch_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         runners, self._runners = self._runners, []
+        self._ports = {}
         for runner in runners:
             await runner.cleanup()
 
@@ -193,10 +226,3 @@ class MockServer:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
-
-
-@contextmanager
-def serving(settings: Settings, **changes: object) -> Iterator[MockServer]:
-    """``with serving(settings, port=0) as server:`` — a threaded server for a block of code."""
-    with MockServer(replace(settings, **changes)) as server:  # type: ignore[arg-type]
-        yield server

@@ -11,14 +11,16 @@ import asyncio
 import json
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage
 
-from .admin import ADMIN_PREFIX, handle_admin
+from .admin import admin_subpath, handle_admin
 from .config import Settings
+from .matching import StubIndex
 from .model import RequestView
 from .report import report_text, unmatched_report
 from .store import StubStore
@@ -28,14 +30,22 @@ __all__ = ["ServerState", "make_handler", "make_server"]
 log = logging.getLogger("mockserver")
 
 
+async def _nothing() -> None:
+    return None
+
+
 @dataclass(slots=True)
 class ServerState:
     """What every listener of one mockserver shares."""
 
     settings: Settings
     store: StubStore
+    admin_token: str | None = None
     base_urls: dict[str, str] = field(default_factory=dict)  # service → its base URL
     main_url: str = ""
+    reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Called after a reload swapped in a new set: the runner opens ports new services declare.
+    after_reload: Callable[[], Awaitable[None]] = _nothing
 
 
 def error_response(status: int, error: str, detail: str) -> web.Response:
@@ -45,14 +55,15 @@ def error_response(status: int, error: str, detail: str) -> web.Response:
 def make_handler(state: ServerState, listener: int | None) -> Any:
     """The request handler for one listener (None: the main port)."""
     settings = state.settings
+    journal = state.store.journal
     debug = log.isEnabledFor(logging.DEBUG)
 
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
-        path = request.path
-        if path.startswith(ADMIN_PREFIX) and (
-            len(path) == len(ADMIN_PREFIX) or path[len(ADMIN_PREFIX)] == "/"
-        ):
-            return await handle_admin(request, state)
+        path = request.path  # percent-decoded by aiohttp, so /%5F%5Fadmin arrives as /__admin
+        if "__admin" in path:
+            admin_path = admin_subpath(path)
+            if admin_path is not None:
+                return await handle_admin(request, state, admin_path, listener)
         body = b""
         if request.body_exists:
             try:
@@ -66,14 +77,22 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
                 )
             except BadHttpMessage as exc:  # e.g. a corrupt gzip body: aiohttp alone gives 500
                 return error_response(400, "malformed request body", str(exc.message))
-        view = RequestView(
-            request.method, path, request.query_string, request.headers.items(), body
-        )
+        headers = tuple(request.headers.items())
+        view = RequestView(request.method, path, request.query_string, headers, body)
         index = state.store.snapshot.index_for(listener)
         found = index.match(view)
         if found is None:
-            return _unmatched(view, index, settings)
-        prepared = found.stub.prepared
+            return _unmatched(view, headers, index, state, listener)
+        stub = found.stub
+        prepared = stub.prepared
+        journal.record(
+            view,
+            headers,
+            service=stub.service,
+            stub_id=stub.id,
+            status=prepared.status,
+            listener=listener,
+        )
         if debug:
             log.debug("%s %s -> %d (%s)", view.method, path, prepared.status, found.stub.id)
         low, high = prepared.delay_ms
@@ -84,9 +103,25 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
     return handle
 
 
-def _unmatched(view: RequestView, index: Any, settings: Settings) -> web.Response:
+def _unmatched(
+    view: RequestView,
+    headers: tuple[tuple[str, str], ...],
+    index: StubIndex,
+    state: ServerState,
+    listener: int | None,
+) -> web.Response:
+    settings = state.settings
     near = index.near_misses(view, settings.near_misses)
     report = unmatched_report(view, near, len(index))
+    state.store.journal.record(
+        view,
+        headers,
+        service=None,
+        stub_id=None,
+        status=settings.unmatched_status,
+        listener=listener,
+        near_misses=tuple(report["nearest"]),
+    )
     if log.isEnabledFor(logging.INFO):
         log.info("%s", report_text(report))
     return web.Response(

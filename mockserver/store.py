@@ -2,17 +2,25 @@
 
 A request reads ``store.snapshot`` once and is answered from that snapshot alone, so a reload
 or an admin write that swaps in a new one can never give it a mix of old and new stubs.
-Replacing an attribute is atomic in CPython, so readers take no lock.
+Replacing an attribute is atomic in CPython, so readers take no lock; writers serialise on one.
+
+Stubs come from two places: the files (``loaded``, replaced by a reload) and the admin API
+(``runtime``, cleared by a reset). A runtime stub is tried before file stubs of the same
+priority, newest first, so a test can override what the files say.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field, replace
 
+from .errors import Problem
+from .journal import Journal
 from .matching import StubIndex, index_by_listener
-from .model import StubSet
+from .model import ServiceSpec, Stub, StubSet
 
-__all__ = ["Snapshot", "StubStore"]
+__all__ = ["DuplicateStubError", "ReloadStatus", "Snapshot", "StubStore"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,12 +28,18 @@ class Snapshot:
     stubs: StubSet
     indexes: dict[int | None, StubIndex]
     listener_of: dict[str, int | None]
+    by_id: dict[str, Stub] = field(default_factory=dict)
 
     @classmethod
     def build(cls, stubs: StubSet) -> Snapshot:
         """Index ``stubs`` by listener: a service's declared port, or None for the main port."""
         listener_of = {name: spec.port for name, spec in stubs.services.items()}
-        return cls(stubs, index_by_listener(stubs.stubs, listener_of), listener_of)
+        return cls(
+            stubs,
+            index_by_listener(stubs.stubs, listener_of),
+            listener_of,
+            {stub.id: stub for stub in stubs.stubs},
+        )
 
     def index_for(self, listener: int | None) -> StubIndex:
         index = self.indexes.get(listener)
@@ -34,16 +48,138 @@ class Snapshot:
     def listeners(self) -> set[int | None]:
         return {None, *self.listener_of.values()}
 
+    def services_on(self, listener: int | None) -> list[str]:
+        return [name for name, port in self.listener_of.items() if port == listener]
+
 
 _EMPTY = StubIndex(())
 
 
+class DuplicateStubError(ValueError):
+    """An admin write named a stub id that is already served."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadStatus:
+    ok: bool = True
+    at: float | None = None
+    problems: tuple[Problem, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "at": self.at,
+            "problems": [p.as_dict() for p in self.problems],
+            "message": "\n".join(str(p) for p in self.problems) or None,
+        }
+
+
 class StubStore:
-    """Holds the current snapshot and the stub set loaded from files."""
+    """The file stubs, the runtime stubs, the journal, and the snapshot built from them."""
 
-    def __init__(self, stubs: StubSet) -> None:
+    def __init__(self, stubs: StubSet, journal: Journal | None = None) -> None:
+        self._lock = threading.RLock()
         self.loaded = stubs
+        self.runtime: list[Stub] = []
+        self.removed: set[str] = set()
+        self.journal = journal if journal is not None else Journal()
+        self.last_reload = ReloadStatus()
+        self._seq = 0
         self.snapshot = Snapshot.build(stubs)
 
-    def replace(self, stubs: StubSet) -> None:
-        self.snapshot = Snapshot.build(stubs)
+    def _rebuild(self) -> None:
+        services = dict(self.loaded.services)
+        for stub in self.runtime:
+            services.setdefault(stub.service, ServiceSpec(stub.service, sources=("<admin>",)))
+        stubs = [s for s in self.loaded.stubs if s.id not in self.removed]
+        stubs.extend(self.runtime)
+        self.snapshot = Snapshot.build(StubSet(services, tuple(stubs)))
+
+    def get(self, stub_id: str) -> Stub | None:
+        return self.snapshot.by_id.get(stub_id)
+
+    def add(self, stubs: list[Stub], *, explicit_ids: set[str] | None = None) -> list[Stub]:
+        """Add runtime stubs, all or none. Ids the caller chose must be new; derived ids are
+        made unique with a suffix, so adding the same stub twice gives two stubs.
+
+        Raises:
+            DuplicateStubError: an explicit id is taken (nothing is added).
+        """
+        explicit_ids = explicit_ids or set()
+        with self._lock:
+            taken = set(self.snapshot.by_id)
+            added: list[Stub] = []
+            for stub in stubs:
+                stub_id = stub.id
+                if stub_id in taken:
+                    if stub_id in explicit_ids:
+                        raise DuplicateStubError(
+                            f"a stub with id {stub_id!r} already exists; DELETE it first or "
+                            f"PUT /__admin/stubs/{stub_id} to replace it"
+                        )
+                    n = 2
+                    while f"{stub.id}-{n}" in taken:
+                        n += 1
+                    stub_id = f"{stub.id}-{n}"
+                taken.add(stub_id)
+                self._seq += 1
+                added.append(replace(stub, id=stub_id, order=-self._seq))
+            self.runtime.extend(added)
+            self._rebuild()
+            return added
+
+    def put(self, stub: Stub) -> Stub:
+        """Add or replace the stub with ``stub.id`` (a file stub is shadowed until reset)."""
+        with self._lock:
+            self.runtime = [s for s in self.runtime if s.id != stub.id]
+            if any(s.id == stub.id for s in self.loaded.stubs):
+                self.removed.add(stub.id)
+            self._seq += 1
+            stored = replace(stub, order=-self._seq)
+            self.runtime.append(stored)
+            self._rebuild()
+            return stored
+
+    def remove(self, stub_id: str) -> bool:
+        """Stop serving a stub (a file stub comes back on reset or reload)."""
+        with self._lock:
+            before = len(self.runtime)
+            self.runtime = [s for s in self.runtime if s.id != stub_id]
+            found = len(self.runtime) != before
+            if any(s.id == stub_id for s in self.loaded.stubs) and stub_id not in self.removed:
+                self.removed.add(stub_id)
+                found = True
+            if found:
+                self._rebuild()
+            return found
+
+    def reset(self) -> None:
+        """Back to the file stubs: runtime stubs gone, removals undone, journal empty."""
+        with self._lock:
+            self.runtime = []
+            self.removed = set()
+            self.journal.clear()
+            self._rebuild()
+
+    def reload(self, stubs: StubSet) -> None:
+        """Serve a new file stub set (validated by the caller); runtime stubs stay."""
+        with self._lock:
+            loaded_ids = {s.id for s in stubs.stubs}
+            self.runtime = [
+                s if s.id not in loaded_ids else replace(s, id=f"{s.id}-admin")
+                for s in self.runtime
+            ]
+            self.loaded = stubs
+            self.removed = set()
+            self.last_reload = ReloadStatus(True, time.time())
+            self._rebuild()
+
+    def reload_failed(self, problems: tuple[Problem, ...]) -> bool:
+        """Record a failed reload; True when it differs from the last failure (log it once)."""
+        with self._lock:
+            changed = self.last_reload.problems != problems
+            self.last_reload = ReloadStatus(False, time.time(), problems)
+            return changed
+
+    def origin(self, stub: Stub) -> str:
+        return "admin" if stub.order < 0 else "file"

@@ -102,12 +102,20 @@ def parse_service(
     if not isinstance(raw_stubs, list):
         out.add(("stubs",), f"stubs must be a list, got {type_name(raw_stubs)}")
         raw_stubs = []
+    first_index: dict[str, int] = {}
     for index, raw in enumerate(raw_stubs):
         if isinstance(raw, dict) and isinstance(raw.get("id"), str):
             out.stub_labels[index] = repr(raw["id"])
         stub = parse_stub(raw, ("stubs", index), out, name, read_body_file, source, index)
-        if stub is not None:
-            stubs.append(stub)
+        if stub is None:
+            continue
+        # Checked here too (combine checks across files) so that the problem has a line.
+        first = first_index.setdefault(stub.id, index)
+        if first != index and "id" in raw:
+            out.add(("stubs", index, "id"), f"duplicate id (also used by stub #{first})")
+        elif first != index:
+            out.add(("stubs", index), f"the same as stub #{first}, which always answers first")
+        stubs.append(stub)
     service = ServiceSpec(
         name,
         port,
@@ -177,9 +185,22 @@ def default_id(service: str, definition: Mapping[str, Any]) -> str:
     if isinstance(request, dict):
         path = str(request.get("path") or request.get("path_regex") or "")
     slug = re.sub(r"[^a-z0-9]+", "-", f"{method} {path}".lower()).strip("-")[:60]
-    canonical = json.dumps(definition, sort_keys=True, default=str, ensure_ascii=False)
+    try:
+        canonical = json.dumps(definition, sort_keys=True, default=str, ensure_ascii=False)
+    except TypeError:  # keys of mixed types (YAML reads `1: a` as an int) cannot be sorted
+        canonical = json.dumps(
+            _str_keys(definition), sort_keys=True, default=str, ensure_ascii=False
+        )
     digest = hashlib.sha256(canonical.encode()).hexdigest()[:8]
     return f"{service}-{slug}-{digest}" if slug else f"{service}-{digest}"
+
+
+def _str_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _str_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_str_keys(v) for v in value]
+    return value
 
 
 def _parse_upstream(raw: Any, out: Problems) -> str | None:

@@ -1,0 +1,168 @@
+"""The request journal: what was served, in a ring buffer of bounded entries, plus hit counters.
+
+Memory stays flat under any load: at most ``max_entries`` entries, each body cut at
+``body_cap`` bytes (flagged). Hit counters per stub keep counting when the journal is off, so
+verification by stub works even with ``--journal-size 0``.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from .matching import request_holds
+from .model import RequestSpec, RequestView
+
+__all__ = ["DEFAULT_BODY_CAP", "DEFAULT_JOURNAL_SIZE", "Journal", "JournalEntry"]
+
+DEFAULT_JOURNAL_SIZE: Final = 1000
+DEFAULT_BODY_CAP: Final = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One request as served: what arrived, which stub answered (or why none did)."""
+
+    seq: int
+    at: float  # epoch seconds
+    method: str
+    path: str
+    query_string: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    body_size: int
+    body_truncated: bool
+    service: str | None
+    stub_id: str | None
+    status: int
+    listener: int | None
+    near_misses: tuple[dict[str, Any], ...] = field(default=(), compare=False)
+
+    @property
+    def matched(self) -> bool:
+        return self.stub_id is not None
+
+    def view(self) -> RequestView:
+        """The request again, for counting and verification."""
+        return RequestView(self.method, self.path, self.query_string, self.headers, self.body)
+
+    def as_dict(self) -> dict[str, Any]:
+        view = self.view()
+        try:
+            body: str = self.body.decode("utf-8")
+            encoding = "text"
+        except UnicodeDecodeError:
+            body = base64.b64encode(self.body).decode("ascii")
+            encoding = "base64"
+        result: dict[str, Any] = {
+            "seq": self.seq,
+            "at": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(self.at))
+            + f".{int(self.at * 1000) % 1000:03d}Z",
+            "method": self.method,
+            "path": self.path,
+            "query": {k: v[0] if len(v) == 1 else v for k, v in view.query.items()},
+            "headers": {k: v[0] if len(v) == 1 else v for k, v in view.headers.items()},
+            "body": body,
+            "body_encoding": encoding,
+            "body_size": self.body_size,
+            "body_truncated": self.body_truncated,
+            "matched": self.matched,
+            "stub": self.stub_id,
+            "service": self.service,
+            "status": self.status,
+        }
+        if not self.matched:
+            result["nearest"] = list(self.near_misses)
+        return result
+
+
+class Journal:
+    """A bounded, thread-safe record of served requests and per-stub hit counts."""
+
+    def __init__(
+        self, max_entries: int = DEFAULT_JOURNAL_SIZE, body_cap: int = DEFAULT_BODY_CAP
+    ) -> None:
+        if max_entries < 0 or body_cap < 0:
+            raise ValueError("journal size and body cap cannot be negative")
+        self.max_entries = max_entries
+        self.body_cap = body_cap
+        self._entries: deque[JournalEntry] = deque(maxlen=max_entries or 1)
+        self._lock = threading.Lock()
+        self._seq = 0
+        self.hits: Counter[str] = Counter()
+        self.unmatched_total = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_entries > 0
+
+    def record(
+        self,
+        view: RequestView,
+        headers: tuple[tuple[str, str], ...],
+        *,
+        service: str | None,
+        stub_id: str | None,
+        status: int,
+        listener: int | None,
+        near_misses: tuple[dict[str, Any], ...] = (),
+    ) -> None:
+        with self._lock:
+            self._seq += 1
+            if stub_id is not None:
+                self.hits[stub_id] += 1
+            else:
+                self.unmatched_total += 1
+            if not self.max_entries:
+                return
+            body = view.body
+            self._entries.append(
+                JournalEntry(
+                    self._seq,
+                    time.time(),
+                    view.method,
+                    view.path,
+                    view.query_string,
+                    headers,
+                    body[: self.body_cap],
+                    len(body),
+                    len(body) > self.body_cap,
+                    service,
+                    stub_id,
+                    status,
+                    listener,
+                    near_misses,
+                )
+            )
+
+    def entries(self, limit: int | None = None, offset: int = 0) -> list[JournalEntry]:
+        """Entries oldest first; ``offset`` skips the oldest, ``limit`` caps how many."""
+        with self._lock:
+            items = list(self._entries)
+        items = items[offset:]
+        return items if limit is None else items[:limit]
+
+    def __len__(self) -> int:
+        return len(self._entries) if self.max_entries else 0
+
+    def __iter__(self) -> Iterator[JournalEntry]:
+        return iter(self.entries())
+
+    def unmatched(self) -> list[JournalEntry]:
+        return [e for e in self.entries() if not e.matched]
+
+    def count(self, spec: RequestSpec) -> int:
+        """How many journaled requests ``spec`` describes."""
+        return sum(1 for e in self.entries() if request_holds(spec, e.view()))
+
+    def clear(self, *, hits: bool = True) -> None:
+        with self._lock:
+            self._entries.clear()
+            if hits:
+                self.hits.clear()
+                self.unmatched_total = 0
