@@ -172,7 +172,9 @@ async def add_stubs(call: AdminCall) -> web.StreamResponse:
     raw = await call.json()
     reader = admin_body_reader(call.state.settings.paths)
     try:
-        stubs, explicit = parse_stub_input(raw, _services_here(call), reader)
+        stubs, explicit = parse_stub_input(
+            raw, _services_here(call), reader, call.state.store.snapshot.stubs.services
+        )
     except StubFileError as exc:
         raise _invalid(exc) from None
     try:
@@ -204,7 +206,9 @@ async def put_stub(call: AdminCall) -> web.StreamResponse:
     )
     reader = admin_body_reader(call.state.settings.paths)
     try:
-        stubs, _ = parse_stub_input({**raw, "id": stub_id}, here, reader)
+        stubs, _ = parse_stub_input(
+            {**raw, "id": stub_id}, here, reader, call.state.store.snapshot.stubs.services
+        )
     except StubFileError as exc:
         raise _invalid(exc) from None
     stored = call.state.store.put(stubs[0])
@@ -335,7 +339,10 @@ def _authorised(request: web.BaseRequest, token: str) -> bool:
     scheme, _, given = header.partition(" ")
     if scheme.lower() != "bearer":
         return False
-    return hmac.compare_digest(given.strip().encode(), token.encode())
+    # aiohttp decodes header bytes that are not UTF-8 as surrogates; encode them back the
+    # same way, or a stray byte in the header would be a 500 instead of a 401.
+    given_bytes = given.strip().encode("utf-8", "surrogateescape")
+    return hmac.compare_digest(given_bytes, token.encode("utf-8", "surrogateescape"))
 
 
 async def handle_admin(

@@ -25,14 +25,16 @@ class _EnvError(Exception):
     pass
 
 
-def _env(name: str, convert: Callable[[str], T], default: T) -> T:
+def _env(name: str, convert: Callable[[str], T], default: T) -> T | _EnvError:
     raw = os.environ.get(ENV_PREFIX + name)
     if raw is None or raw == "":
         return default
     try:
         return convert(raw)
     except ValueError as exc:
-        raise _EnvError(f"{ENV_PREFIX}{name}={raw!r}: {exc}") from None
+        # Reported by main() only if the option was not given: an option wins over the
+        # environment, and validate or --help never trip on a serve variable.
+        return _EnvError(f"{ENV_PREFIX}{name}={raw!r}: {exc}")
 
 
 def _port(text: str) -> int:
@@ -177,12 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    try:
-        parser = build_parser()
-    except _EnvError as exc:
-        print(f"mockserver: error: {exc}", file=sys.stderr)
+    args = build_parser().parse_args(argv)
+    bad = [value for value in vars(args).values() if isinstance(value, _EnvError)]
+    for error in bad:
+        print(f"mockserver: error: {error}", file=sys.stderr)
+    if bad:
         return 2
-    args = parser.parse_args(argv)
     paths: list[str] = args.paths or _paths_from_env()
     if args.command == "validate":
         return _validate(paths)

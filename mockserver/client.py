@@ -33,7 +33,8 @@ class AdminError(MockServerError):
         status: the HTTP status.
         error: the short error ("invalid stub", "no such stub", ...).
         detail: the server's explanation.
-        body: the whole JSON answer (``problems`` holds located stub problems).
+        problems: the located stub problems (file, stub, key, line, column, message), if any.
+        body: the whole JSON answer.
     """
 
     def __init__(self, status: int, body: Any) -> None:
@@ -41,6 +42,8 @@ class AdminError(MockServerError):
         self.body = body if isinstance(body, dict) else {"detail": str(body)}
         self.error = str(self.body.get("error", f"HTTP {status}"))
         self.detail = str(self.body.get("detail", ""))
+        problems = self.body.get("problems")
+        self.problems: list[dict[str, Any]] = problems if isinstance(problems, list) else []
         super().__init__(f"{status} {self.error}: {self.detail}")
 
 

@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import parse_qsl
 
+import msgpack
+
 if TYPE_CHECKING:
     from .paths import PathSpec
     from .patterns import Pattern
@@ -21,6 +23,7 @@ __all__ = [
     "NOT_JSON",
     "NotJson",
     "PreparedResponse",
+    "Representation",
     "RequestSpec",
     "RequestView",
     "ResourceSpec",
@@ -44,6 +47,18 @@ class NotJson:
 
 
 NOT_JSON: Final = NotJson("not JSON")
+
+
+MSGPACK_TYPES: Final = ("application/msgpack", "application/x-msgpack")
+
+
+def _unpack(body: bytes) -> Any:
+    try:
+        value = msgpack.unpackb(body, raw=False, strict_map_key=False)
+        json.dumps(value)  # bin, ext and non-string keys have no JSON reading
+    except (ValueError, TypeError, RecursionError, msgpack.UnpackException) as exc:
+        return NotJson(f"the body is not MessagePack that reads as JSON ({exc})")
+    return value
 
 
 class RequestView:
@@ -121,18 +136,33 @@ class RequestView:
         return self._cookies
 
     @property
+    def is_msgpack(self) -> bool:
+        """The body is MessagePack (by Content-Type): it is matched as the JSON it encodes."""
+        types = self.headers.get("content-type")
+        return types is not None and types[0].split(";", 1)[0].strip().lower() in MSGPACK_TYPES
+
+    @property
     def text(self) -> str:
-        """The body as text; undecodable bytes become U+FFFD rather than failing the match."""
+        """The body as text; undecodable bytes become U+FFFD rather than failing the match.
+
+        A MessagePack body reads as its JSON text, so text matchers see what json ones do.
+        """
         if self._text is None:
-            self._text = self.body.decode("utf-8", errors="replace")
+            value = self.json() if self.body and self.is_msgpack else None
+            if value is not None and not isinstance(value, NotJson):
+                self._text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+            else:
+                self._text = self.body.decode("utf-8", errors="replace")
         return self._text
 
     def json(self) -> Any:
-        """The body parsed as JSON, or a NOT_JSON marker saying why it is not JSON."""
+        """The body parsed as JSON (or decoded from MessagePack), or a NotJson saying why not."""
         if not self._json_done:
             self._json_done = True
             if not self.body:
                 self._json = NotJson("the body is empty")
+            elif self.is_msgpack:
+                self._json = _unpack(self.body)
             else:
                 try:
                     self._json = json.loads(self.body)
@@ -185,13 +215,39 @@ class ResponseSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Representation:
+    """One encoding of a response (identity, gzip, MessagePack...), ready to send."""
+
+    body: bytes
+    headers: tuple[tuple[str, str], ...]
+    etag: str | None = None
+    # What a 304 for this representation carries (RFC 9110 §15.4.5).
+    not_modified_headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class PreparedResponse:
-    """The bytes and headers a stub sends, computed once when the stub is loaded."""
+    """The bytes and headers a stub sends, computed once when the stub is loaded.
+
+    ``headers`` and ``body`` are the default representation. When the stub offers more
+    (compressed codings, MessagePack) or can answer conditional requests, ``variants`` holds
+    every representation by (media type, coding), each with its own ETag.
+    """
 
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
     delay_ms: tuple[int, int] = (0, 0)
+    etag: str | None = None
+    last_modified: datetime | None = None
+    media_types: tuple[str, ...] = ()
+    encodings: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    variants: dict[tuple[str, str], Representation] = field(default_factory=dict)
+
+    @property
+    def negotiated(self) -> bool:
+        """False when the default representation is all there is to send."""
+        return bool(self.variants)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,9 @@ import os
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from .errors import Problem, StubFileError
+from .errors import MockServerError, Problem, StubFileError
 from .loader import load_paths
+from .model import StubSet
 from .store import StubStore
 
 __all__ = ["reload_files", "watch_files"]
@@ -69,11 +70,34 @@ async def reload_files(
                     "\n".join(f"  {p}" for p in problems),
                 )
             return problems
+        previous, status = store.loaded, store.last_reload
         store.reload(stubs)
+        if after_swap is not None:
+            try:
+                await after_swap()
+            except (MockServerError, OSError) as exc:
+                # A port the new set declares cannot be opened: serve the previous set again,
+                # as for any other bad set, rather than stubs nobody can reach.
+                store.reload(previous)
+                store.last_reload = status  # so the same failure is logged once
+                problems = (Problem(_declaring(stubs, previous), str(exc)),)
+                if store.reload_failed(problems):
+                    log.error("reload failed; still serving the previous stubs: %s", exc)
+                return problems
         log.info("reloaded: %d services, %d stubs", len(stubs.services), len(stubs.stubs))
-    if after_swap is not None:
-        await after_swap()
     return ()
+
+
+def _declaring(stubs: StubSet, previous: StubSet) -> str:
+    """The files that declare ports the previous set did not use."""
+    old_ports = {spec.port for spec in previous.services.values()}
+    files = sorted(
+        source
+        for spec in stubs.services.values()
+        if spec.port not in old_ports
+        for source in spec.sources
+    )
+    return ", ".join(files) or "<listen>"
 
 
 async def watch_files(

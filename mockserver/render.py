@@ -1,17 +1,83 @@
-"""A ResponseSpec turned into the status, headers and bytes to send, once, at load time."""
+"""A ResponseSpec turned into what to send, once, at load time; and, per request, the choice.
+
+At load: the body in every representation the stub offers (identity, gzip, deflate, brotli
+when installed, MessagePack for JSON), each with its headers and its own ETag, computed once.
+Per request: ``choose`` negotiates the representation and evaluates the preconditions (pure
+decisions from ``http``), and returns status, headers and body for the server to copy out.
+"""
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
+import zlib
+from base64 import urlsafe_b64encode
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any, Final
 
-from .model import PreparedResponse, ResponseSpec
+import msgpack
 
-__all__ = ["encode_json", "prepare"]
+from .http import Conditional, best_media_type, evaluate_conditions, select_encoding
+from .model import PreparedResponse, Representation, ResponseSpec
+
+__all__ = ["Choice", "choose", "encode_json", "prepare"]
 
 JSON_TYPE: Final = "application/json"
 TEXT_TYPE: Final = "text/plain; charset=utf-8"
 BINARY_TYPE: Final = "application/octet-stream"
+MSGPACK_TYPES: Final = ("application/msgpack", "application/x-msgpack")
+DEFAULT_MIN_SIZE: Final = 256
+
+# Headers a 304 repeats (RFC 9110 §15.4.5); Date is added by the server.
+_NOT_MODIFIED_KEEP: Final = frozenset(
+    {"cache-control", "content-location", "expires", "vary", "last-modified", "etag"}
+)
+_COMPRESSIBLE_PREFIXES: Final = ("text/",)
+_COMPRESSIBLE: Final = frozenset(
+    {
+        "application/json",
+        "application/xml",
+        "application/javascript",
+        "application/ecmascript",
+        "application/x-ndjson",
+        "application/yaml",
+        "application/x-yaml",
+        "application/graphql",
+        "application/x-www-form-urlencoded",
+        "image/svg+xml",
+        "application/wasm",
+    }
+)
+
+
+def _brotli() -> Callable[[bytes], bytes] | None:
+    try:
+        import brotli  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        return None
+    return brotli.compress  # type: ignore[no-any-return]
+
+
+# Best first: among codings a client rates equally, the smallest output wins.
+_CODERS: Final[dict[str, Callable[[bytes], bytes]]] = {
+    name: coder
+    for name, coder in (
+        ("br", _brotli()),
+        # mtime=0: the same body always compresses to the same bytes, so its ETag is stable.
+        ("gzip", lambda body: gzip.compress(body, compresslevel=6, mtime=0)),
+        # "deflate" in HTTP is the zlib format (RFC 9110 §8.4.1.2).
+        ("deflate", lambda body: zlib.compress(body, 6)),
+    )
+    if coder is not None
+}
+
+
+def available_encodings() -> tuple[str, ...]:
+    """Codings this installation can send (br only with the brotli package)."""
+    return tuple(_CODERS)
 
 
 def encode_json(value: Any) -> bytes:
@@ -19,10 +85,211 @@ def encode_json(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def prepare(spec: ResponseSpec) -> PreparedResponse:
-    """Headers and body for ``spec``: Content-Type from the body kind unless the stub sets one."""
+def _media(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def compressible(content_type: str | None) -> bool:
+    media = _media(content_type)
+    return (
+        media.startswith(_COMPRESSIBLE_PREFIXES)
+        or media in _COMPRESSIBLE
+        or media.endswith(("+json", "+xml"))
+    )
+
+
+def _quote_etag(tag: str) -> str:
+    """A literal ``etag:`` as sent: quoted unless the stub wrote it quoted (or weak)."""
+    if tag.startswith('W/"') or (tag.startswith('"') and tag.endswith('"') and len(tag) > 1):
+        return tag
+    return f'"{tag}"'
+
+
+def _derived(etag: str, suffix: str) -> str:
+    """The ETag of another representation of the same body: a suffix inside the quotes, so
+    two codings never share a tag (RFC 9110 §8.8.3) and each still answers 304."""
+    return etag[:-1] + f"-{suffix}" + '"'
+
+
+def _header(headers: list[tuple[str, str]], name: str) -> str | None:
+    lowered = name.lower()
+    return next((v for k, v in headers if k.lower() == lowered), None)
+
+
+def _with_vary(headers: list[tuple[str, str]], tokens: list[str]) -> list[tuple[str, str]]:
+    if not tokens:
+        return headers
+    existing = _header(headers, "vary")
+    present = {t.strip().lower() for t in (existing or "").split(",") if t.strip()}
+    missing = [t for t in tokens if t.lower() not in present]
+    if not missing:
+        return headers
+    value = ", ".join([existing, *missing] if existing else missing)
+    return [(k, v) for k, v in headers if k.lower() != "vary"] + [("Vary", value)]
+
+
+def prepare(
+    spec: ResponseSpec,
+    *,
+    methods: frozenset[str] | None = None,
+    service_gzip: str = "auto",
+    min_size: int = DEFAULT_MIN_SIZE,
+) -> PreparedResponse:
+    """Everything ``spec`` can send, computed now so that no request pays for it.
+
+    Args:
+        spec: the validated response.
+        methods: the stub's methods; ``etag: auto`` applies to 2xx answers to GET/HEAD.
+        service_gzip: the service's ``gzip`` setting, used when the stub has none.
+        min_size: bodies smaller than this are not compressed under ``gzip: auto``.
+    """
     headers = list(spec.headers)
-    has_type = any(name.lower() == "content-type" for name, _ in headers)
-    if not has_type and spec.content_type and spec.body:
-        headers.append(("Content-Type", spec.content_type))
-    return PreparedResponse(spec.status, tuple(headers), spec.body, spec.delay_ms)
+    content_type = _header(headers, "content-type")
+    if content_type is None and spec.content_type and spec.body:
+        content_type = spec.content_type
+        headers.append(("Content-Type", content_type))
+    ok = 200 <= spec.status < 300
+    etag = _base_etag(spec, methods, ok)
+    if spec.last_modified is not None:
+        headers = [(k, v) for k, v in headers if k.lower() != "last-modified"]
+        headers.append(("Last-Modified", http_date(spec.last_modified)))
+
+    bodies: dict[str, tuple[bytes, str | None]] = {}  # media → (body, content type)
+    default_media = _media(content_type) or ""
+    bodies[default_media] = (spec.body, content_type)
+    if ok and _media(content_type) == JSON_TYPE and spec.body:
+        packed = msgpack.packb(json.loads(spec.body), use_bin_type=True)
+        for media in MSGPACK_TYPES:
+            bodies[media] = (packed, media)
+    media_types = tuple(bodies) if len(bodies) > 1 else ()
+
+    setting = spec.gzip or service_gzip
+    encodable = (
+        ok and spec.body and _header(headers, "content-encoding") is None and setting != "false"
+    )
+    variants: dict[tuple[str, str], Representation] = {}
+    encodings: dict[str, tuple[str, ...]] = {}
+    for media, (body, media_type) in bodies.items():
+        base = [(k, v) for k, v in headers if k.lower() != "content-type"]
+        if media_type:
+            base.append(("Content-Type", media_type))
+        coded: dict[str, bytes] = {}
+        if encodable and (
+            setting == "true" or (compressible(media_type) and len(body) >= min_size)
+        ):
+            for name, coder in _CODERS.items():
+                out = coder(body)
+                if setting == "true" or len(out) < len(body):
+                    coded[name] = out
+        encodings[media] = tuple(coded)
+        vary = (["Accept"] if media_types else []) + (["Accept-Encoding"] if coded else [])
+        media_etag = etag if media == default_media or etag is None else _derived(etag, "msgpack")
+        variants[(media, "identity")] = _representation(body, base, vary, media_etag, None)
+        for name, out in coded.items():
+            tag = _derived(media_etag, name) if media_etag else None
+            variants[(media, name)] = _representation(out, base, vary, tag, name)
+    default = variants[(default_media, "identity")]
+    needs_choice = bool(media_types) or any(encodings.values())
+    needs_conditions = ok and (etag is not None or spec.last_modified is not None)
+    return PreparedResponse(
+        spec.status,
+        default.headers,
+        default.body,
+        spec.delay_ms,
+        etag=etag,
+        last_modified=spec.last_modified,
+        media_types=media_types,
+        encodings=encodings,
+        variants=variants if (needs_choice or needs_conditions) else {},
+    )
+
+
+def _base_etag(spec: ResponseSpec, methods: frozenset[str] | None, ok: bool) -> str | None:
+    if spec.etag is False:
+        return None
+    if isinstance(spec.etag, str) and spec.etag != "auto":
+        return _quote_etag(spec.etag)
+    reads = methods is None or bool(methods & {"GET", "HEAD"})
+    if not (ok and reads):
+        return None
+    # A strong validator from the bytes (RFC 9110 §8.8.3): the same body, the same tag.
+    digest = hashlib.blake2b(spec.body, digest_size=12).digest()
+    return '"' + urlsafe_b64encode(digest).decode().rstrip("=") + '"'
+
+
+def _representation(
+    body: bytes,
+    headers: list[tuple[str, str]],
+    vary: list[str],
+    etag: str | None,
+    coding: str | None,
+) -> Representation:
+    full = _with_vary(list(headers), vary)
+    if etag is not None:
+        full = [(k, v) for k, v in full if k.lower() != "etag"] + [("ETag", etag)]
+    if coding is not None:
+        full.append(("Content-Encoding", coding))
+    keep = tuple((k, v) for k, v in full if k.lower() in _NOT_MODIFIED_KEEP)
+    return Representation(body, tuple(full), etag, keep)
+
+
+class Choice:
+    """What to send for one request: status, headers, body (None: no body, as for 304)."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: tuple[tuple[str, str], ...], body: bytes) -> None:
+        self.status, self.headers, self.body = status, headers, body
+
+
+_PRECONDITION_BODY: Final = encode_json(
+    {"error": "precondition failed", "detail": "If-Match / If-Unmodified-Since did not hold"}
+)
+_NOT_ACCEPTABLE_BODY: Final = encode_json(
+    {"error": "not acceptable", "detail": "Accept-Encoding refuses every coding offered"}
+)
+
+
+def choose(prepared: PreparedResponse, method: str, headers: Mapping[str, list[str]]) -> Choice:
+    """The representation and status for a request (RFC 9110 §12 negotiation, §13 conditions).
+
+    ``headers`` maps lower-cased names to values, as RequestView.headers does.
+    """
+    variants = prepared.variants
+    if not variants:
+        return Choice(prepared.status, prepared.headers, prepared.body)
+
+    def first(name: str) -> str | None:
+        values = headers.get(name)
+        return ", ".join(values) if values else None
+
+    media = (
+        best_media_type(first("accept"), prepared.media_types)
+        if prepared.media_types
+        else next(iter(variants))[0]
+    )
+    codings = prepared.encodings.get(media, ())
+    coding = select_encoding(first("accept-encoding"), codings) if codings else "identity"
+    if coding is None:
+        return Choice(406, (("Content-Type", JSON_TYPE),), _NOT_ACCEPTABLE_BODY)
+    chosen = variants[(media, coding)]
+    if 200 <= prepared.status < 300:
+        decision = evaluate_conditions(
+            method,
+            chosen.etag,
+            prepared.last_modified,
+            if_match=first("if-match"),
+            if_none_match=first("if-none-match"),
+            if_modified_since=first("if-modified-since"),
+            if_unmodified_since=first("if-unmodified-since"),
+        )
+        if decision is Conditional.NOT_MODIFIED:
+            return Choice(304, chosen.not_modified_headers, b"")
+        if decision is Conditional.PRECONDITION_FAILED:
+            return Choice(412, (("Content-Type", JSON_TYPE),), _PRECONDITION_BODY)
+    return Choice(prepared.status, chosen.headers, chosen.body)
+
+
+def http_date(moment: datetime) -> str:
+    """An IMF-fixdate (RFC 9110 §5.6.7), always in GMT."""
+    return format_datetime(moment.astimezone(UTC), usegmt=True)

@@ -16,16 +16,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.compression_utils import HAS_BROTLI
 from aiohttp.http_exceptions import BadHttpMessage
 
 from .admin import admin_subpath, handle_admin
 from .config import Settings
 from .matching import StubIndex
 from .model import RequestView
+from .render import choose
 from .report import report_text, unmatched_report
 from .store import StubStore
 
-__all__ = ["ServerState", "make_handler", "make_server"]
+__all__ = ["REQUEST_CODINGS", "ServerState", "make_handler", "make_server"]
+
+# Request Content-Encodings aiohttp decodes before we read the body (br needs brotli).
+REQUEST_CODINGS: frozenset[str] = frozenset(
+    {"gzip", "x-gzip", "deflate", "identity"} | ({"br"} if HAS_BROTLI else set())
+)
 
 log = logging.getLogger("mockserver")
 
@@ -66,6 +73,17 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
                 return await handle_admin(request, state, admin_path, listener)
         body = b""
         if request.body_exists:
+            coding = request.headers.get("Content-Encoding")
+            if coding is not None and coding.strip().lower() not in REQUEST_CODINGS:
+                # aiohttp would hand over the coded bytes as if they were the body.
+                response = error_response(
+                    415,
+                    "unsupported content encoding",
+                    f"request bodies may be coded with {', '.join(sorted(REQUEST_CODINGS))}; "
+                    f"got Content-Encoding: {coding}",
+                )
+                response.force_close()
+                return response
             try:
                 body = await request.read()
             except web.HTTPRequestEntityTooLarge:
@@ -75,30 +93,56 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
                     f"the body is over the {settings.max_body_bytes:,}-byte limit "
                     "(--max-body-bytes, after decompression)",
                 )
-            except BadHttpMessage as exc:  # e.g. a corrupt gzip body: aiohttp alone gives 500
-                return error_response(400, "malformed request body", str(exc.message))
+            except (BadHttpMessage, web.RequestPayloadError) as exc:
+                # e.g. a corrupt gzip body, which aiohttp alone answers with 500: read() raises
+                # RequestPayloadError caused by the parser's ContentEncodingError.
+                reason = exc.__cause__ if isinstance(exc.__cause__, BadHttpMessage) else exc
+                response = error_response(
+                    400, "malformed request body", str(getattr(reason, "message", reason))
+                )
+                response.force_close()  # the rest of the body is unreadable: no keep-alive
+                return response
         headers = tuple(request.headers.items())
         view = RequestView(request.method, path, request.query_string, headers, body)
         index = state.store.snapshot.index_for(listener)
         found = index.match(view)
         if found is None:
+            resource = state.store.resource_for(listener, path)
+            if resource is not None:
+                outcome = resource.handle(view)
+                journal.record(
+                    view,
+                    headers,
+                    service=resource.service,
+                    stub_id=f"resource:{resource.spec.path}",
+                    status=outcome.status,
+                    listener=listener,
+                )
+                return web.Response(
+                    status=outcome.status, body=outcome.body, headers=outcome.headers
+                )
             return _unmatched(view, headers, index, state, listener)
         stub = found.stub
         prepared = stub.prepared
+        if prepared.variants:
+            choice = choose(prepared, view.method, view.headers)
+            status, out_headers, out_body = choice.status, choice.headers, choice.body
+        else:
+            status, out_headers, out_body = prepared.status, prepared.headers, prepared.body
         journal.record(
             view,
             headers,
             service=stub.service,
             stub_id=stub.id,
-            status=prepared.status,
+            status=status,
             listener=listener,
         )
         if debug:
-            log.debug("%s %s -> %d (%s)", view.method, path, prepared.status, found.stub.id)
+            log.debug("%s %s -> %d (%s)", view.method, path, status, stub.id)
         low, high = prepared.delay_ms
         if high:
             await asyncio.sleep((low if low == high else random.uniform(low, high)) / 1000)
-        return web.Response(status=prepared.status, body=prepared.body, headers=prepared.headers)
+        return web.Response(status=status, body=out_body, headers=out_headers)
 
     return handle
 

@@ -19,6 +19,7 @@ from .errors import Problem
 from .journal import Journal
 from .matching import StubIndex, index_by_listener
 from .model import ServiceSpec, Stub, StubSet
+from .resources import ResourceState
 
 __all__ = ["DuplicateStubError", "ReloadStatus", "Snapshot", "StubStore"]
 
@@ -86,6 +87,22 @@ class StubStore:
         self.last_reload = ReloadStatus()
         self._seq = 0
         self.snapshot = Snapshot.build(stubs)
+        self.resources = self._fresh_resources()
+
+    def _fresh_resources(self) -> dict[int | None, list[ResourceState]]:
+        """Each listener's resources, with their declared items (what a reset restores)."""
+        found: dict[int | None, list[ResourceState]] = {}
+        for service in self.loaded.services.values():
+            for spec in service.resources:
+                found.setdefault(service.port, []).append(ResourceState(spec, service.name))
+        return found
+
+    def resource_for(self, listener: int | None, path: str) -> ResourceState | None:
+        """The resource on ``listener`` whose collection or items ``path`` names."""
+        for state in self.resources.get(listener, ()):
+            if state.owns(path):
+                return state
+        return None
 
     def _rebuild(self) -> None:
         services = dict(self.loaded.services)
@@ -159,6 +176,7 @@ class StubStore:
             self.runtime = []
             self.removed = set()
             self.journal.clear()
+            self.resources = self._fresh_resources()
             self._rebuild()
 
     def reload(self, stubs: StubSet) -> None:
@@ -172,6 +190,7 @@ class StubStore:
             self.loaded = stubs
             self.removed = set()
             self.last_reload = ReloadStatus(True, time.time())
+            self.resources = self._fresh_resources()
             self._rebuild()
 
     def reload_failed(self, problems: tuple[Problem, ...]) -> bool:

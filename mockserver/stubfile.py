@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from .errors import Problem, StubFileError
 from .model import ResourceSpec, ServiceSpec, Stub, StubSet
-from .render import prepare
+from .render import DEFAULT_MIN_SIZE, prepare
 from .stubspec import (
     BodyFileReader,
     Problems,
@@ -106,7 +106,17 @@ def parse_service(
     for index, raw in enumerate(raw_stubs):
         if isinstance(raw, dict) and isinstance(raw.get("id"), str):
             out.stub_labels[index] = repr(raw["id"])
-        stub = parse_stub(raw, ("stubs", index), out, name, read_body_file, source, index)
+        stub = parse_stub(
+            raw,
+            ("stubs", index),
+            out,
+            name,
+            read_body_file,
+            source,
+            index,
+            gzip or "auto",
+            min_size,
+        )
         if stub is None:
             continue
         # Checked here too (combine checks across files) so that the problem has a line.
@@ -137,8 +147,13 @@ def parse_stub(
     read_body_file: BodyFileReader,
     source: str = "<admin>",
     index: int = 0,
+    service_gzip: str = "auto",
+    min_size: int = DEFAULT_MIN_SIZE,
 ) -> Stub | None:
-    """One stub mapping → Stub (order 0; ``combine`` assigns the load order)."""
+    """One stub mapping → Stub (order 0; ``combine`` assigns the load order).
+
+    ``service_gzip`` and ``min_size`` are the service's compression settings.
+    """
     spec = expect_mapping(raw, at, out, "a stub")
     if spec is None:
         return None
@@ -164,7 +179,9 @@ def parse_stub(
         service=service,
         request=request,
         response=response,
-        prepared=prepare(response),
+        prepared=prepare(
+            response, methods=request.methods, service_gzip=service_gzip, min_size=min_size
+        ),
         priority=priority,
         source=source,
         index=index,

@@ -7,23 +7,26 @@ in the batch and the key path.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from .errors import StubFileError
-from .model import RequestSpec, Stub
+from .model import RequestSpec, ServiceSpec, Stub
+from .render import DEFAULT_MIN_SIZE
 from .stubfile import parse_stub, valid_service_name
 from .stubspec import BodyFileReader, Problems, parse_request
 
 __all__ = ["ADMIN_SOURCE", "parse_pattern_input", "parse_stub_input"]
 
 ADMIN_SOURCE: Final = "<admin>"
+TOO_DEEP: Final = "nested too deeply to parse; flatten the JSON"
 
 
 def parse_stub_input(
     raw: Any,
     services_here: Sequence[str],
     read_body_file: BodyFileReader,
+    services: Mapping[str, ServiceSpec] | None = None,
 ) -> tuple[list[Stub], set[str]]:
     """One stub mapping or a list of them → Stubs, and the ids the caller chose.
 
@@ -32,6 +35,7 @@ def parse_stub_input(
         services_here: the services on the port the call came in on; a stub without
             ``service`` belongs to the only one, or to "default" when there is none.
         read_body_file: reader for ``body_file``, confined to the stubs root.
+        services: the services served now, whose compression settings apply.
 
     Raises:
         StubFileError: every problem in every stub of the batch (nothing is added).
@@ -48,7 +52,22 @@ def parse_stub_input(
             out.stub_labels[index] = repr(item["id"])
         service = _service_for(item, services_here, at, out)
         body = {k: v for k, v in item.items() if k != "service"} if isinstance(item, dict) else item
-        stub = parse_stub(body, at, out, service or "default", read_body_file, ADMIN_SOURCE, index)
+        spec = (services or {}).get(service or "default")
+        try:
+            stub = parse_stub(
+                body,
+                at,
+                out,
+                service or "default",
+                read_body_file,
+                ADMIN_SOURCE,
+                index,
+                spec.gzip if spec else "auto",
+                spec.min_size if spec else DEFAULT_MIN_SIZE,
+            )
+        except RecursionError:  # JSON that json.loads took but the stub parser cannot walk
+            out.add(at, TOO_DEEP)
+            stub = None
         if stub is not None and service is not None:
             stubs.append(stub)
             if isinstance(body.get("id"), str):
@@ -86,7 +105,11 @@ def parse_pattern_input(raw: Any) -> RequestSpec:
         StubFileError: the pattern has problems.
     """
     out = Problems(ADMIN_SOURCE)
-    spec = parse_request(raw if raw is not None else {}, ("request",), out)
+    try:
+        spec = parse_request(raw if raw is not None else {}, ("request",), out)
+    except RecursionError:
+        out.add(("request",), TOO_DEEP)
+        spec = None
     if out or spec is None:
         raise StubFileError(out.items)
     return spec
