@@ -71,6 +71,8 @@ class JournalEntry:
             "body_encoding": encoding,
             "body_size": self.body_size,
             "body_truncated": self.body_truncated,
+            # The body above is decoded; this says how it arrived (gzip, deflate...).
+            "content_encoding": view.headers.get("content-encoding", [None])[0],
             "matched": self.matched,
             "stub": self.stub_id,
             "service": self.service,

@@ -33,6 +33,8 @@ _PATH_WEIGHT: Final = 10.0
 _METHOD_WEIGHT: Final = 4.0
 _BODY_WEIGHT: Final = 2.0
 _ITEM_WEIGHT: Final = 1.0
+# Stubs examined field by field for a near-miss report, at most.
+_SHORTLIST_MAX: Final = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,11 +269,20 @@ class StubIndex:
         """
         if limit <= 0:
             return []
-        shortlist = heapq.nsmallest(
-            max(limit * 10, 30),
-            self.stubs,
-            key=lambda stub: (_route_distance(stub, request), *_sort_key(stub)),
-        )
+        routed = [(_route_distance(stub, request), stub) for stub in self.stubs]
+        keep = max(limit * 10, 30)
+        nearest = heapq.nsmallest(keep, routed, key=lambda pair: (pair[0], *_sort_key(pair[1])))
+        shortlist = [stub for _, stub in nearest]
+        if len(routed) > keep:
+            # Stubs as near by route as the last one kept stay in (up to a bound), so many
+            # stubs on one path still compete on their query, headers and body.
+            cutoff = nearest[-1][0]
+            chosen = {id(stub) for stub in shortlist}
+            for distance, stub in routed:
+                if len(shortlist) >= _SHORTLIST_MAX:
+                    break
+                if distance <= cutoff and id(stub) not in chosen:
+                    shortlist.append(stub)
         scored = []
         for stub in shortlist:
             diffs = differences(stub, request)

@@ -201,6 +201,7 @@ _SCHEMAS: dict[str, Any] = {
             "body_encoding": {"enum": ["text", "base64"]},
             "body_size": {"type": "integer"},
             "body_truncated": {"type": "boolean"},
+            "content_encoding": {"type": ["string", "null"]},
             "matched": {"type": "boolean"},
             "stub": {"type": ["string", "null"]},
             "service": {"type": ["string", "null"]},

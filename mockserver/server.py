@@ -167,7 +167,8 @@ def _unmatched(
         near_misses=tuple(report["nearest"]),
     )
     if log.isEnabledFor(logging.INFO):
-        log.info("%s", report_text(report))
+        # The log gets the body's first 4 KiB: a 10 MiB body would drown the log.
+        log.info("%s", report_text({**report, "request": view.summary(body_limit=4096)}))
     return web.Response(
         status=settings.unmatched_status,
         body=json.dumps(report, indent=2, ensure_ascii=False).encode() + b"\n",
