@@ -296,7 +296,7 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {
                     "200": _json("Stub", "replaced"),
                     "201": _json("Stub", "added"),
-                    **_errors(400, 401, 415, 422),
+                    **_errors(400, 401, 413, 415, 422),
                 },
             },
             "delete": {
@@ -345,7 +345,7 @@ def openapi_document() -> dict[str, Any]:
                 },
                 "responses": {
                     "200": _json("Count", "the count"),
-                    **_errors(400, 401, 409, 415, 422),
+                    **_errors(400, 401, 409, 413, 415, 422),
                 },
             }
         },

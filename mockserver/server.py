@@ -8,7 +8,6 @@ router.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -21,10 +20,9 @@ from aiohttp.http_exceptions import BadHttpMessage
 
 from .admin import admin_subpath, handle_admin
 from .config import Settings
-from .matching import StubIndex
 from .model import RequestView
-from .render import choose
-from .report import report_text, unmatched_report
+from .report import report_text
+from .respond import respond
 from .store import StubStore
 
 __all__ = ["REQUEST_CODINGS", "ServerState", "make_handler", "make_server"]
@@ -62,7 +60,6 @@ def error_response(status: int, error: str, detail: str) -> web.Response:
 def make_handler(state: ServerState, listener: int | None) -> Any:
     """The request handler for one listener (None: the main port)."""
     settings = state.settings
-    journal = state.store.journal
     debug = log.isEnabledFor(logging.DEBUG)
 
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
@@ -104,76 +101,27 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
                 return response
         headers = tuple(request.headers.items())
         view = RequestView(request.method, path, request.query_string, headers, body)
-        index = state.store.snapshot.index_for(listener)
-        found = index.match(view)
-        if found is None:
-            resource = state.store.resource_for(listener, path)
-            if resource is not None:
-                outcome = resource.handle(view)
-                journal.record(
-                    view,
-                    headers,
-                    service=resource.service,
-                    stub_id=f"resource:{resource.spec.path}",
-                    status=outcome.status,
-                    listener=listener,
-                )
-                return web.Response(
-                    status=outcome.status, body=outcome.body, headers=outcome.headers
-                )
-            return _unmatched(view, headers, index, state, listener)
-        stub = found.stub
-        prepared = stub.prepared
-        if prepared.variants:
-            choice = choose(prepared, view.method, view.headers)
-            status, out_headers, out_body = choice.status, choice.headers, choice.body
-        else:
-            status, out_headers, out_body = prepared.status, prepared.headers, prepared.body
-        journal.record(
+        answer = respond(
+            state.store,
+            listener,
             view,
             headers,
-            service=stub.service,
-            stub_id=stub.id,
-            status=status,
-            listener=listener,
+            unmatched_status=settings.unmatched_status,
+            near_misses=settings.near_misses,
         )
-        if debug:
-            log.debug("%s %s -> %d (%s)", view.method, path, status, stub.id)
-        low, high = prepared.delay_ms
+        if answer.report is not None:
+            if log.isEnabledFor(logging.INFO):
+                # The log gets the body's first 4 KiB: a 10 MiB body would drown the log.
+                summary = view.summary(body_limit=4096)
+                log.info("%s", report_text({**answer.report, "request": summary}))
+        elif debug:
+            log.debug("%s %s -> %d (%s)", view.method, path, answer.status, answer.stub_id)
+        low, high = answer.delay_ms
         if high:
             await asyncio.sleep((low if low == high else random.uniform(low, high)) / 1000)
-        return web.Response(status=status, body=out_body, headers=out_headers)
+        return web.Response(status=answer.status, body=answer.body, headers=answer.headers)
 
     return handle
-
-
-def _unmatched(
-    view: RequestView,
-    headers: tuple[tuple[str, str], ...],
-    index: StubIndex,
-    state: ServerState,
-    listener: int | None,
-) -> web.Response:
-    settings = state.settings
-    near = index.near_misses(view, settings.near_misses)
-    report = unmatched_report(view, near, len(index))
-    state.store.journal.record(
-        view,
-        headers,
-        service=None,
-        stub_id=None,
-        status=settings.unmatched_status,
-        listener=listener,
-        near_misses=tuple(report["nearest"]),
-    )
-    if log.isEnabledFor(logging.INFO):
-        # The log gets the body's first 4 KiB: a 10 MiB body would drown the log.
-        log.info("%s", report_text({**report, "request": view.summary(body_limit=4096)}))
-    return web.Response(
-        status=settings.unmatched_status,
-        body=json.dumps(report, indent=2, ensure_ascii=False).encode() + b"\n",
-        content_type="application/json",
-    )
 
 
 def make_server(state: ServerState, listener: int | None) -> web.Server:

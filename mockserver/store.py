@@ -173,11 +173,14 @@ class StubStore:
     def reset(self) -> None:
         """Back to the file stubs: runtime stubs gone, removals undone, journal empty."""
         with self._lock:
+            changed = bool(self.runtime or self.removed)
             self.runtime = []
             self.removed = set()
             self.journal.clear()
-            self.resources = self._fresh_resources()
-            self._rebuild()
+            if any(self.resources.values()):
+                self.resources = self._fresh_resources()
+            if changed:  # a reset between tests that changed nothing costs microseconds
+                self._rebuild()
 
     def reload(self, stubs: StubSet) -> None:
         """Serve a new file stub set (validated by the caller); runtime stubs stay."""

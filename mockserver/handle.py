@@ -1,0 +1,290 @@
+"""What a test holds: MockServerHandle and ServiceHandle, over an in-process or remote server.
+
+The pytest fixtures hand these out; they work the same whether the server runs in this process
+(``LocalBackend``: direct calls on the store, so a reset costs microseconds), elsewhere
+(``RemoteBackend``: the admin client, for a container or staging), or with no sockets at all
+(the offline modes build a LocalBackend-like store of their own).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+from urllib.parse import urlencode
+
+from .client import MockServerClient
+from .loader import admin_body_reader
+from .matching import request_holds
+from .model import RequestView, Stub
+from .report import report_text
+from .store import StubStore
+from .stubinput import parse_pattern_input, parse_stub_input
+
+__all__ = [
+    "Backend",
+    "LocalBackend",
+    "MockServerHandle",
+    "RemoteBackend",
+    "ServiceHandle",
+    "env_name",
+    "unmatched_text",
+]
+
+Json = dict[str, Any]
+
+
+class Backend(Protocol):
+    """What the handles need from a server, wherever it runs."""
+
+    def reset(self) -> None: ...
+    def urls(self) -> dict[str, str]: ...
+    def main_url(self) -> str: ...
+    def add_stubs(self, stubs: Sequence[Mapping[str, Any]], service: str | None) -> list[Json]: ...
+    def put_stubs(self, stubs: Sequence[Stub]) -> None: ...
+    def requests(self) -> list[Json]: ...
+    def unmatched(self) -> list[Json]: ...
+
+
+class LocalBackend:
+    """A server (or a store) in this process: direct, thread-safe calls on its store."""
+
+    def __init__(
+        self, store: StubStore, urls: Mapping[str, str], main_url: str, paths: Sequence[str] = ()
+    ) -> None:
+        self.store = store
+        self._urls = dict(urls)
+        self._main_url = main_url
+        self._paths = tuple(paths)
+
+    def reset(self) -> None:
+        self.store.reset()
+
+    def urls(self) -> dict[str, str]:
+        urls = dict.fromkeys(self.store.snapshot.stubs.services, self._main_url)
+        urls.update(self._urls)
+        return urls
+
+    def main_url(self) -> str:
+        return self._main_url
+
+    def add_stubs(self, stubs: Sequence[Mapping[str, Any]], service: str | None) -> list[Json]:
+        snapshot = self.store.snapshot
+        raw = [{**stub, "service": service} if service else dict(stub) for stub in stubs]
+        parsed, explicit = parse_stub_input(
+            raw,
+            snapshot.services_on(None),
+            admin_body_reader(self._paths),
+            snapshot.stubs.services,
+        )
+        added = self.store.add(parsed, explicit_ids=explicit)
+        return [{"id": s.id, "service": s.service} for s in added]
+
+    def put_stubs(self, stubs: Sequence[Stub]) -> None:
+        for stub in stubs:
+            self.store.put(stub)
+
+    def requests(self) -> list[Json]:
+        return [entry.as_dict() for entry in self.store.journal.entries()]
+
+    def unmatched(self) -> list[Json]:
+        return [entry.as_dict() for entry in self.store.journal.unmatched()]
+
+
+class RemoteBackend:
+    """A server elsewhere (a container, staging), through its admin API."""
+
+    def __init__(self, client: MockServerClient) -> None:
+        self.client = client
+
+    def reset(self) -> None:
+        self.client.reset()
+
+    def urls(self) -> dict[str, str]:
+        return {s["name"]: s["url"] for s in self.client.services()}
+
+    def main_url(self) -> str:
+        return self.client.base_url
+
+    def add_stubs(self, stubs: Sequence[Mapping[str, Any]], service: str | None) -> list[Json]:
+        raw = [{**stub, "service": service} if service else dict(stub) for stub in stubs]
+        return [{"id": s["id"], "service": s["service"]} for s in self.client.add_stubs(raw)]
+
+    def put_stubs(self, stubs: Sequence[Stub]) -> None:
+        for stub in stubs:
+            self.client.put_stub(stub.id, {**stub.definition, "service": stub.service})
+
+    def requests(self) -> list[Json]:
+        return self.client.requests()
+
+    def unmatched(self) -> list[Json]:
+        return self.client.unmatched()
+
+
+def env_name(pattern: str, service: str) -> str:
+    """``{NAME}_URL`` for service ``users-api`` → ``USERS_API_URL``."""
+    return pattern.replace("{NAME}", re.sub(r"[^A-Z0-9]", "_", service.upper()))
+
+
+def _view(entry: Mapping[str, Any]) -> RequestView:
+    headers = [
+        (name, v)
+        for name, value in entry.get("headers", {}).items()
+        for v in (value if isinstance(value, list) else [value])
+    ]
+    body = entry.get("body", "")
+    return RequestView(
+        entry["method"],
+        entry["path"],
+        urlencode(entry.get("query", {}), doseq=True),
+        headers,
+        body.encode() if entry.get("body_encoding", "text") == "text" else b"",
+    )
+
+
+def _describe(entry: Mapping[str, Any]) -> str:
+    query = urlencode(entry.get("query", {}), doseq=True)
+    outcome = f"-> {entry.get('status')} ({entry.get('stub') or 'unmatched'})"
+    return f"{entry['method']} {entry['path']}{'?' + query if query else ''} {outcome}"
+
+
+def unmatched_text(entries: Sequence[Mapping[str, Any]]) -> str:
+    """The near-miss report of every unmatched request, for a human reading a test failure."""
+    parts = []
+    for entry in entries:
+        request = {k: entry.get(k) for k in ("method", "path", "query", "body")}
+        hint = "no stub came near" if not entry.get("nearest") else ""
+        parts.append(
+            report_text({"request": request, "nearest": entry.get("nearest", []), "hint": hint})
+        )
+    count = len(entries)
+    head = f"mockserver: {count} request{'s' * (count != 1)} matched no stub"
+    return head + ":\n\n" + "\n\n".join(parts)
+
+
+class _Verifies:
+    """assert_called / assert_not_called over a journal view."""
+
+    def _entries(self) -> list[Json]:
+        raise NotImplementedError
+
+    def _where(self) -> str:
+        raise NotImplementedError
+
+    def calls(
+        self, method: str | None = None, path: str | None = None, **pattern: Any
+    ) -> list[Json]:
+        """Journaled requests matching ``method``, ``path`` (templates allowed) and any other
+        keys of a stub's ``request`` (query, headers, cookies, body)."""
+        spec_raw = {**pattern}
+        if method is not None:
+            spec_raw["method"] = method
+        if path is not None:
+            spec_raw["path"] = path
+        spec = parse_pattern_input(spec_raw)
+        return [e for e in self._entries() if request_holds(spec, _view(e))]
+
+    def assert_called(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        times: int | None = None,
+        **pattern: Any,
+    ) -> list[Json]:
+        """Fail unless matching requests arrived (exactly ``times`` of them, when given)."""
+        found = self.calls(method, path, **pattern)
+        if (times is None and found) or (times is not None and len(found) == times):
+            return found
+        wanted = f"{method or 'ANY'} {path or '(any path)'}"
+        expected = "at least once" if times is None else f"{times} time{'s' * (times != 1)}"
+        seen = self._entries()
+        listing = "\n".join(f"  {_describe(e)}" for e in seen) or "  (none)"
+        raise AssertionError(
+            f"expected {wanted} {expected} on {self._where()}, got {len(found)}; "
+            f"requests received:\n{listing}"
+        )
+
+    def assert_not_called(
+        self, method: str | None = None, path: str | None = None, **pattern: Any
+    ) -> None:
+        self.assert_called(method, path, times=0, **pattern)
+
+
+class ServiceHandle(_Verifies):
+    """One service of the running double: its URL, its stubs, its requests."""
+
+    def __init__(self, backend: Backend, name: str) -> None:
+        self._backend = backend
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<ServiceHandle {self.name} {self.url}>"
+
+    @property
+    def url(self) -> str:
+        urls = self._backend.urls()
+        return urls.get(self.name, self._backend.main_url())
+
+    def stub(self, stub: Mapping[str, Any]) -> str:
+        """Add a stub (stub-file keys) for this test; returns its id. It wins over file stubs."""
+        return str(self._backend.add_stubs([stub], self.name)[0]["id"])
+
+    def _entries(self) -> list[Json]:
+        return [e for e in self._backend.requests() if e.get("service") == self.name]
+
+    def _where(self) -> str:
+        return f"service {self.name!r}"
+
+    @property
+    def requests(self) -> list[Json]:
+        """This service's journaled requests, oldest first."""
+        return self._entries()
+
+
+class MockServerHandle(_Verifies):
+    """The running double, as a test sees it: ``.url``, ``.service(name)``, ``.requests``..."""
+
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+
+    def __repr__(self) -> str:
+        return f"<MockServerHandle {self.url}>"
+
+    @property
+    def url(self) -> str:
+        """Base URL of the main port."""
+        return self._backend.main_url()
+
+    @property
+    def urls(self) -> dict[str, str]:
+        """Every service's base URL."""
+        return self._backend.urls()
+
+    def service(self, name: str) -> ServiceHandle:
+        urls = self._backend.urls()
+        if name not in urls:
+            raise KeyError(f"no service {name!r}; services: {', '.join(sorted(urls)) or 'none'}")
+        return ServiceHandle(self._backend, name)
+
+    def stub(self, stub: Mapping[str, Any], service: str | None = None) -> str:
+        """Add a stub for this test (on the main port, or for ``service``); returns its id."""
+        return str(self._backend.add_stubs([stub], service)[0]["id"])
+
+    def reset(self) -> None:
+        self._backend.reset()
+
+    def _entries(self) -> list[Json]:
+        return self._backend.requests()
+
+    def _where(self) -> str:
+        return "the mock server"
+
+    @property
+    def requests(self) -> list[Json]:
+        """Every journaled request, oldest first."""
+        return self._entries()
+
+    @property
+    def unmatched(self) -> list[Json]:
+        """Requests no stub matched, each with its nearest stubs."""
+        return self._backend.unmatched()

@@ -1,0 +1,206 @@
+"""The same stubs with no sockets: behind requests-mock and aioresponses.
+
+Each service gets a base URL on the reserved ``.invalid`` domain (RFC 6761: it never
+resolves, so a request that escapes the mock cannot reach a real host), and every request
+to those hosts is answered by ``respond`` — the same matching, rendering, conditional and
+negotiation decisions as the real server. requests-mock and aioresponses are imported only
+when their fixture is used.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import re
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Final
+from urllib.parse import unquote, urlencode, urlsplit
+
+from .config import Settings
+from .handle import LocalBackend
+from .journal import Journal
+from .model import RequestView, StubSet
+from .respond import Answer, respond
+from .store import StubStore
+
+__all__ = ["OFFLINE_DOMAIN", "OfflineDouble", "aioresponses_mock", "requests_mock_mocker"]
+
+OFFLINE_DOMAIN: Final = "mockserver.invalid"
+_HOST_PATTERN: Final = re.compile(
+    r"^https?://([a-z0-9-]+\.)?" + re.escape(OFFLINE_DOMAIN) + r"(:\d+)?(/.*)?$", re.IGNORECASE
+)
+
+
+def _label(service: str) -> str:
+    return re.sub(r"[^a-z0-9-]", "-", service.lower()).strip("-") or "service"
+
+
+class OfflineDouble:
+    """A store answering requests addressed to ``<service>.mockserver.invalid``."""
+
+    def __init__(self, stubs: StubSet, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.store = StubStore(
+            stubs, Journal(self.settings.journal_size, self.settings.journal_body_cap)
+        )
+        self.main_url = f"http://{OFFLINE_DOMAIN}"
+        self._listener_by_host: dict[str, int | None] = {OFFLINE_DOMAIN: None}
+        self.urls: dict[str, str] = {}
+        for name, service in stubs.services.items():
+            host = f"{_label(name)}.{OFFLINE_DOMAIN}"
+            self._listener_by_host[host] = service.port
+            self.urls[name] = f"http://{host}"
+
+    def backend(self) -> LocalBackend:
+        return LocalBackend(self.store, self.urls, self.main_url, self.settings.paths)
+
+    def owns(self, url: str) -> bool:
+        return bool(_HOST_PATTERN.match(url))
+
+    def answer(
+        self, method: str, url: str, headers: Iterable[tuple[str, str]], body: bytes
+    ) -> Answer:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        listener = self._listener_by_host.get(host)
+        if host not in self._listener_by_host:
+            listener = None  # an unknown <name>.mockserver.invalid: the main port's stubs
+        header_items = tuple(headers)
+        decoded = _decode_body(header_items, body, self.settings.max_body_bytes)
+        if isinstance(decoded, Answer):
+            return decoded
+        view = RequestView(method, unquote(parts.path) or "/", parts.query, header_items, decoded)
+        return respond(
+            self.store,
+            listener,
+            view,
+            header_items,
+            unmatched_status=self.settings.unmatched_status,
+            near_misses=self.settings.near_misses,
+        )
+
+
+def _error(status: int, error: str, detail: str) -> Answer:
+    body = json.dumps({"error": error, "detail": detail}).encode()
+    return Answer(status, (("Content-Type", "application/json"),), body)
+
+
+def _decode_body(headers: tuple[tuple[str, str], ...], body: bytes, cap: int) -> bytes | Answer:
+    """A coded request body decoded as the server's parser would, within the same cap."""
+    coding = next((v for k, v in headers if k.lower() == "content-encoding"), "identity")
+    coding = coding.strip().lower()
+    if coding in ("identity", ""):
+        return body
+    if coding not in ("gzip", "x-gzip", "deflate"):
+        return _error(415, "unsupported content encoding", f"got Content-Encoding: {coding}")
+    try:
+        if coding == "deflate":
+            inflater = zlib.decompressobj()
+            out = inflater.decompress(body, cap + 1)
+        else:
+            with gzip.GzipFile(fileobj=io.BytesIO(body)) as stream:
+                out = stream.read(cap + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        return _error(400, "malformed request body", f"not valid {coding}: {exc}")
+    if len(out) > cap:
+        return _error(413, "request body too large", f"over the {cap:,}-byte limit")
+    return out
+
+
+def _header_dict(answer: Answer) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in answer.headers:
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return headers
+
+
+def requests_mock_mocker(double: OfflineDouble) -> Any:
+    """A requests-mock Mocker whose only matcher is the double (other URLs raise)."""
+    import requests_mock
+
+    mocker = requests_mock.Mocker()
+
+    def matcher(request: Any) -> Any:
+        if not double.owns(request.url):
+            return None
+        body = request.body
+        if body is None:
+            raw = b""
+        elif isinstance(body, str):
+            raw = body.encode()
+        elif isinstance(body, bytes | bytearray):
+            raw = bytes(body)
+        else:
+            raw = b"".join(chunk if isinstance(chunk, bytes) else chunk.encode() for chunk in body)
+        answer = double.answer(request.method, request.url, request.headers.items(), raw)
+        return requests_mock.create_response(
+            request, status_code=answer.status, content=answer.body, headers=_header_dict(answer)
+        )
+
+    mocker.add_matcher(matcher)
+    return mocker
+
+
+_METHODS: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+@contextmanager
+def aioresponses_mock(double: OfflineDouble) -> Iterator[Any]:
+    """aioresponses, active for the block, answering every method on the double's hosts."""
+    from aioresponses import CallbackResult, aioresponses
+
+    def callback_for(method: str) -> Any:
+        def callback(url: Any, **kwargs: Any) -> CallbackResult:
+            headers = _request_headers(kwargs.get("headers"))
+            raw = _request_body(kwargs, headers)
+            answer = double.answer(method, str(url), headers.items(), raw)
+            out = _header_dict(answer)
+            content_type = next(
+                (v for k, v in out.items() if k.lower() == "content-type"),
+                "application/octet-stream",
+            )
+            return CallbackResult(
+                method=method,
+                status=answer.status,
+                body=answer.body,
+                headers=out,
+                content_type=content_type.split(";")[0],
+            )
+
+        return callback
+
+    with aioresponses() as mock:  # routes can only be added once it is active
+        for method in _METHODS:
+            mock.add(_HOST_PATTERN, method=method, callback=callback_for(method), repeat=True)
+        yield mock
+
+
+def _request_headers(raw: Any) -> dict[str, str]:
+    if raw is None:
+        return {}
+    items = raw.items() if isinstance(raw, Mapping) else raw
+    return {str(k): str(v) for k, v in items}
+
+
+def _request_body(kwargs: Mapping[str, Any], headers: dict[str, str]) -> bytes:
+    """The bytes aiohttp would have sent for ``json=`` / ``data=``."""
+    has_type = any(k.lower() == "content-type" for k in headers)
+    if kwargs.get("json") is not None:
+        if not has_type:
+            headers["Content-Type"] = "application/json"
+        return json.dumps(kwargs["json"]).encode()
+    data = kwargs.get("data")
+    if data is None:
+        return b""
+    if isinstance(data, bytes | bytearray):
+        return bytes(data)
+    if isinstance(data, str):
+        return data.encode()
+    if isinstance(data, Mapping):
+        if not has_type:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        return urlencode(data, doseq=True).encode()
+    return str(data).encode()

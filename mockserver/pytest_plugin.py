@@ -1,0 +1,260 @@
+"""pytest plugin: a real mock server per session, reset per test, strict about unmatched requests.
+
+    def test_profile(mockserver):
+        users = mockserver.service("users")              # from the stubs directory
+        users.stub({"request": {"method": "GET", "path": "/api/user/2"},
+                    "response": {"json": {"id": "2"}}})
+        fetch_profile()                                   # reads os.environ["USERS_URL"]
+        users.assert_called("GET", "/api/user/2", times=1)
+
+One server runs for the session in a thread of its own (so sync and async tests share it and
+concurrent requests are served concurrently), on ephemeral ports only. Before each test it is
+reset and each service's URL is put in the environment; after it, a request that matched no
+stub fails the test with the near-miss report.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .config import Settings
+from .errors import StubFileError
+from .handle import Backend, LocalBackend, MockServerHandle, RemoteBackend, env_name, unmatched_text
+
+__all__ = [
+    "mock_aiohttp",
+    "mock_requests",
+    "mockserver",
+    "mockserver_backend",
+    "mockserver_offline_stubs",
+    "mockserver_settings",
+]
+
+_STATE = pytest.StashKey[tuple[MockServerHandle, bool]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mockserver", "mockserver: HTTP test doubles from stub files")
+    group.addoption(
+        "--mockserver-stubs",
+        dest="mockserver_stubs",
+        help="stub files or directories for the mockserver fixture, comma-separated "
+        "(default: ini mockserver_stubs, else stubs/ under the rootdir when it exists)",
+    )
+    group.addoption(
+        "--mockserver-url",
+        dest="mockserver_url",
+        default=os.environ.get("MOCKSERVER_URL"),
+        help="use the mock server running at this URL (a container, staging) instead of "
+        "starting one; env MOCKSERVER_URL. Its admin token comes from MOCKSERVER_ADMIN_TOKEN",
+    )
+    group.addoption(
+        "--mockserver-record",
+        dest="mockserver_record",
+        choices=("none",),
+        default="none",
+        help="record unmatched requests from each service's upstream: 'none' for now (new and "
+        "all arrive with the recording proxy)",
+    )
+    parser.addini(
+        "mockserver_stubs",
+        type="paths",
+        default=[],
+        help="stub files or directories for the mockserver fixture",
+    )
+    parser.addini(
+        "mockserver_strict",
+        type="bool",
+        default=True,
+        help="fail a test whose code made a request no stub matched (default true)",
+    )
+    parser.addini(
+        "mockserver_env_pattern",
+        default="{NAME}_URL",
+        help="environment variable set to each service's base URL; {NAME} is the service "
+        "name upper-cased, other characters as _ (default {NAME}_URL)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "mockserver(stubs=None, strict=None): extra stub files (a path or a list, relative to "
+        "the test file) for this test, and whether unmatched requests fail it",
+    )
+
+
+def _stub_paths(config: pytest.Config) -> list[str]:
+    option = config.getoption("mockserver_stubs")
+    if option:
+        return [p.strip() for p in option.split(",") if p.strip()]
+    ini = config.getini("mockserver_stubs")
+    if ini:
+        return [str(p) for p in ini]
+    default = config.rootpath / "stubs"
+    return [str(default)] if default.is_dir() else []
+
+
+@pytest.fixture(scope="session")
+def mockserver_settings(pytestconfig: pytest.Config) -> Settings:
+    """How the session's server runs; override it in conftest.py to change anything.
+
+    Ports are ephemeral, declared ones included, so parallel runs (pytest-xdist) never collide.
+    """
+    return Settings(
+        paths=tuple(_stub_paths(pytestconfig)),
+        host="127.0.0.1",
+        port=0,
+        ephemeral_service_ports=True,
+        log_level="warning",
+    )
+
+
+@pytest.fixture(scope="session")
+def mockserver_backend(
+    pytestconfig: pytest.Config, mockserver_settings: Settings
+) -> Iterator[Backend]:
+    """The session's server: started here, or the remote one --mockserver-url names."""
+    url = pytestconfig.getoption("mockserver_url")
+    if url:
+        from .client import MockServerClient
+
+        with MockServerClient(url, token=os.environ.get("MOCKSERVER_ADMIN_TOKEN")) as client:
+            yield RemoteBackend(client)
+        return
+    from .runner import MockServer
+
+    try:
+        server = MockServer(mockserver_settings)
+    except StubFileError as exc:
+        pytest.fail(f"mockserver: the stub files have problems\n{exc}", pytrace=False)
+    with server:
+        yield LocalBackend(server.store, server.urls, server.url, mockserver_settings.paths)
+
+
+def _marker_stubs(request: pytest.FixtureRequest, marker: pytest.Mark | None) -> list[Any]:
+    raw = marker.kwargs.get("stubs") if marker else None
+    if not raw:
+        return []
+    from .loader import load_paths
+
+    here = Path(str(request.node.path)).parent
+    paths = [raw] if isinstance(raw, str | os.PathLike) else list(raw)
+    resolved = [str(p if Path(p).is_absolute() else here / p) for p in paths]
+    try:
+        return list(load_paths(resolved).stubs)
+    except StubFileError as exc:
+        pytest.fail(f"mockserver: the marker's stub files have problems\n{exc}", pytrace=False)
+
+
+@pytest.fixture
+def mockserver(
+    request: pytest.FixtureRequest, mockserver_backend: Backend
+) -> Iterator[MockServerHandle]:
+    """The session's mock server, reset for this test, with ``<NAME>_URL`` set per service."""
+    marker = request.node.get_closest_marker("mockserver")
+    mockserver_backend.reset()
+    extra = _marker_stubs(request, marker)
+    if extra:
+        mockserver_backend.put_stubs(extra)
+    handle = MockServerHandle(mockserver_backend)
+    with _serving(request, handle, mockserver_backend.urls()):
+        yield handle
+
+
+@pytest.fixture(scope="session")
+def mockserver_offline_stubs(mockserver_settings: Settings) -> Any:
+    """The stub set the socket-free fixtures serve (loaded once per session)."""
+    from .loader import load_paths
+
+    try:
+        return load_paths(mockserver_settings.paths)
+    except StubFileError as exc:
+        pytest.fail(f"mockserver: the stub files have problems\n{exc}", pytrace=False)
+
+
+def _offline(
+    request: pytest.FixtureRequest, settings: Settings, stubs: Any
+) -> tuple[Any, MockServerHandle]:
+    from .offline import OfflineDouble
+
+    double = OfflineDouble(stubs, settings)
+    backend = double.backend()
+    marker = request.node.get_closest_marker("mockserver")
+    extra = _marker_stubs(request, marker)
+    if extra:
+        backend.put_stubs(extra)
+    return double, MockServerHandle(backend)
+
+
+@contextmanager
+def _serving(
+    request: pytest.FixtureRequest, handle: MockServerHandle, urls: dict[str, str]
+) -> Iterator[None]:
+    config = request.config
+    marker = request.node.get_closest_marker("mockserver")
+    strict = config.getini("mockserver_strict")
+    if marker is not None and marker.kwargs.get("strict") is not None:
+        strict = bool(marker.kwargs["strict"])
+    pattern = config.getini("mockserver_env_pattern")
+    with pytest.MonkeyPatch.context() as patch:
+        for name, url in urls.items():
+            patch.setenv(env_name(pattern, name), url)
+        request.node.stash[_STATE] = (handle, strict)
+        yield
+
+
+@pytest.fixture
+def mock_requests(
+    request: pytest.FixtureRequest, mockserver_settings: Settings, mockserver_offline_stubs: Any
+) -> Iterator[MockServerHandle]:
+    """The stubs answering ``requests`` calls with no socket (through requests-mock).
+
+    Each service's ``<NAME>_URL`` is ``http://<name>.mockserver.invalid``; other URLs raise.
+    """
+    from .offline import requests_mock_mocker
+
+    double, handle = _offline(request, mockserver_settings, mockserver_offline_stubs)
+    with requests_mock_mocker(double), _serving(request, handle, handle.urls):
+        yield handle
+
+
+@pytest.fixture
+def mock_aiohttp(
+    request: pytest.FixtureRequest, mockserver_settings: Settings, mockserver_offline_stubs: Any
+) -> Iterator[MockServerHandle]:
+    """The stubs answering ``aiohttp.ClientSession`` calls with no socket (through aioresponses).
+
+    Each service's ``<NAME>_URL`` is ``http://<name>.mockserver.invalid``; other URLs raise.
+    """
+    from .offline import aioresponses_mock
+
+    double, handle = _offline(request, mockserver_settings, mockserver_offline_stubs)
+    with aioresponses_mock(double), _serving(request, handle, handle.urls):
+        yield handle
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """Fail a passing test whose code made requests that matched no stub (strict mode)."""
+    try:
+        result = yield
+    except BaseException:
+        state = item.stash.get(_STATE, None)
+        if state is not None:
+            unmatched = state[0].unmatched
+            if unmatched:
+                item.add_report_section("call", "mockserver", unmatched_text(unmatched))
+        raise
+    state = item.stash.get(_STATE, None)
+    if state is not None and state[1]:
+        unmatched = state[0].unmatched
+        if unmatched:
+            pytest.fail(unmatched_text(unmatched), pytrace=False)
+    return result

@@ -1,0 +1,89 @@
+"""The answer to one request on one listener: a stub, a resource, or the near-miss report.
+
+Pure: the aiohttp server and the socket-free test modes both call ``respond`` and only carry
+the answer out (the server sleeps the delay and writes the bytes).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .model import RequestView
+from .render import choose
+from .report import unmatched_report
+from .store import StubStore
+
+__all__ = ["Answer", "respond"]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    delay_ms: tuple[int, int] = (0, 0)
+    stub_id: str | None = None
+    report: dict[str, Any] | None = None  # set when no stub matched
+
+
+def respond(
+    store: StubStore,
+    listener: int | None,
+    view: RequestView,
+    headers: tuple[tuple[str, str], ...],
+    *,
+    unmatched_status: int = 404,
+    near_misses: int = 3,
+) -> Answer:
+    """Answer ``view`` from the store's current snapshot and journal it."""
+    snapshot = store.snapshot  # read once: this request sees one consistent stub set
+    index = snapshot.index_for(listener)
+    journal = store.journal
+    found = index.match(view)
+    if found is not None:
+        stub = found.stub
+        prepared = stub.prepared
+        if prepared.variants:
+            choice = choose(prepared, view.method, view.headers)
+            status, out_headers, body = choice.status, choice.headers, choice.body
+        else:
+            status, out_headers, body = prepared.status, prepared.headers, prepared.body
+        journal.record(
+            view,
+            headers,
+            service=stub.service,
+            stub_id=stub.id,
+            status=status,
+            listener=listener,
+        )
+        return Answer(status, out_headers, body, prepared.delay_ms, stub.id)
+    resource = store.resource_for(listener, view.path)
+    if resource is not None:
+        outcome = resource.handle(view)
+        stub_id = f"resource:{resource.spec.path}"
+        journal.record(
+            view,
+            headers,
+            service=resource.service,
+            stub_id=stub_id,
+            status=outcome.status,
+            listener=listener,
+        )
+        return Answer(outcome.status, outcome.headers, outcome.body, stub_id=stub_id)
+    report = unmatched_report(view, index.near_misses(view, near_misses), len(index))
+    # Attribute the miss to the port's service when it has just one, so per-service views of
+    # the journal (the pytest plugin's service.requests) show it.
+    here = snapshot.services_on(listener)
+    journal.record(
+        view,
+        headers,
+        service=here[0] if len(here) == 1 else None,
+        stub_id=None,
+        status=unmatched_status,
+        listener=listener,
+        near_misses=tuple(report["nearest"]),
+    )
+    body = json.dumps(report, indent=2, ensure_ascii=False).encode() + b"\n"
+    return Answer(unmatched_status, (("Content-Type", "application/json"),), body, report=report)
