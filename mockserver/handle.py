@@ -192,6 +192,7 @@ class _Verifies:
         **pattern: Any,
     ) -> list[Json]:
         """Fail unless matching requests arrived (exactly ``times`` of them, when given)."""
+        __tracebackhide__ = True  # pytest shows the caller's line, not ours
         found = self.calls(method, path, **pattern)
         if (times is None and found) or (times is not None and len(found) == times):
             return found
@@ -207,6 +208,8 @@ class _Verifies:
     def assert_not_called(
         self, method: str | None = None, path: str | None = None, **pattern: Any
     ) -> None:
+        """Fail if any matching request arrived."""
+        __tracebackhide__ = True
         self.assert_called(method, path, times=0, **pattern)
 
 
