@@ -77,11 +77,19 @@ class AdminCall:
                 413, "request body too large", "the admin body is over the limit"
             ) from None
         try:
-            return json.loads(raw)
+            value = json.loads(raw)
+            # A lone surrogate escape ("\ud800") parses but cannot be encoded as UTF-8 again,
+            # which stub ids, bodies and headers all need: refuse it here (RFC 7493 §2.1).
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
         except RecursionError:
             raise AdminError(400, "malformed JSON", "the JSON is nested too deeply") from None
+        except UnicodeEncodeError:
+            raise AdminError(
+                400, "malformed JSON", "a string holds a lone surrogate escape such as \\ud800"
+            ) from None
         except ValueError as exc:
             raise AdminError(400, "malformed JSON", str(exc)) from None
+        return value
 
     def int_query(self, name: str, default: int | None) -> int | None:
         raw = self.request.query.get(name)
@@ -112,7 +120,7 @@ def stub_json(stub: Stub, state: ServerState) -> dict[str, Any]:
         "priority": stub.priority,
         "hits": store.journal.hits.get(stub.id, 0),
     }
-    for key in ("description", "request", "response"):
+    for key in ("description", "request", "response", "responses"):
         if key in stub.definition:
             result[key] = stub.definition[key]
     return result
@@ -290,7 +298,13 @@ async def count(call: AdminCall) -> web.StreamResponse:
         spec = parse_pattern_input(raw)
     except StubFileError as exc:
         raise _invalid(exc) from None
-    return web.json_response({"count": journal.count(spec)})
+    try:
+        found = journal.count(spec)
+    except RecursionError:  # a deep pattern against a deep journaled body
+        raise AdminError(
+            422, "pattern too deep", "the pattern nests too deeply to compare with the journal"
+        ) from None
+    return web.json_response({"count": found})
 
 
 async def openapi(call: AdminCall) -> web.StreamResponse:

@@ -32,6 +32,9 @@ class Settings:
         admin_token: when set, admin calls but GET /__admin/health need
             ``Authorization: Bearer <token>``. None on a non-loopback host makes the server
             generate one; an empty string turns authentication off explicitly.
+        spy: forward requests no stub matched to the service's ``upstream:``.
+        record_new: with spy, write what was forwarded as stubs beside the service's files.
+        redact: more to redact when recording: header names, ``query:name``, ``$.json.path``.
     """
 
     paths: tuple[str, ...] = ("stubs",)
@@ -46,6 +49,9 @@ class Settings:
     journal_body_cap: int = 64 * 1024
     watch: bool = False
     admin_token: str | None = None
+    spy: bool = False
+    record_new: bool = False
+    redact: tuple[str, ...] = ()
 
 
 def is_loopback(host: str) -> bool:

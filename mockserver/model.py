@@ -264,6 +264,8 @@ class Stub:
     source: str = "<admin>"
     index: int = 0
     definition: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    # ``responses:`` in turn: the n-th matching request gets the n-th, then the last repeats.
+    sequence: tuple[PreparedResponse, ...] = ()
 
     @property
     def label(self) -> str:

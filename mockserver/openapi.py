@@ -118,6 +118,7 @@ _SCHEMAS: dict[str, Any] = {
             "priority": {"type": "integer"},
             "request": {"type": "object"},
             "response": {"type": "object"},
+            "responses": {"type": "array", "items": {"type": "object"}},
         },
         "additionalProperties": False,
     },
@@ -134,6 +135,7 @@ _SCHEMAS: dict[str, Any] = {
             "description": {"type": "string"},
             "request": {"type": "object"},
             "response": {"type": "object"},
+            "responses": {"type": "array", "items": {"type": "object"}},
         },
     },
     "StubList": {

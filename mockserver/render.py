@@ -157,16 +157,16 @@ def prepare(
     bodies: dict[str, tuple[bytes, str | None]] = {}  # media → (body, content type)
     default_media = _media(content_type) or ""
     bodies[default_media] = (spec.body, content_type)
-    if ok and _media(content_type) == JSON_TYPE and spec.body:
-        packed = msgpack.packb(json.loads(spec.body), use_bin_type=True)
-        for media in MSGPACK_TYPES:
-            bodies[media] = (packed, media)
+    coded_by_stub = _header(headers, "content-encoding") is not None
+    if ok and _media(content_type) == JSON_TYPE and spec.body and not coded_by_stub:
+        packed = _msgpack_of(spec.body)
+        if packed is not None:
+            for media in MSGPACK_TYPES:
+                bodies[media] = (packed, media)
     media_types = tuple(bodies) if len(bodies) > 1 else ()
 
     setting = spec.gzip or service_gzip
-    encodable = (
-        ok and spec.body and _header(headers, "content-encoding") is None and setting != "false"
-    )
+    encodable = ok and spec.body and not coded_by_stub and setting != "false"
     variants: dict[tuple[str, str], Representation] = {}
     encodings: dict[str, tuple[str, ...]] = {}
     for media, (body, media_type) in bodies.items():
@@ -202,6 +202,15 @@ def prepare(
         encodings=encodings,
         variants=variants if (needs_choice or needs_conditions) else {},
     )
+
+
+def _msgpack_of(body: bytes) -> bytes | None:
+    """The MessagePack form of a JSON body; None when the body is not JSON after all (a
+    ``body:`` under a JSON Content-Type) or has no MessagePack form (an integer past 64 bits)."""
+    try:
+        return msgpack.packb(json.loads(body), use_bin_type=True)  # type: ignore[no-any-return]
+    except (ValueError, RecursionError, OverflowError):
+        return None
 
 
 def _base_etag(spec: ResponseSpec, methods: frozenset[str] | None, ok: bool) -> str | None:

@@ -63,7 +63,10 @@ class ResourceState:
 
     def owns(self, path: str) -> bool:
         base = self.spec.path
-        return path == base or (path.startswith(base + "/") and "/" not in path[len(base) + 1 :])
+        if path == base:
+            return True
+        key = path[len(base) + 1 :]  # an item's id: one segment, never empty (PUT would make it)
+        return path.startswith(base + "/") and key != "" and "/" not in key
 
     def _etag(self, key: str) -> str | None:
         found = self.items.get(key)

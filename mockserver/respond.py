@@ -36,15 +36,20 @@ def respond(
     *,
     unmatched_status: int = 404,
     near_misses: int = 3,
+    journal_unmatched: bool = True,
 ) -> Answer:
-    """Answer ``view`` from the store's current snapshot and journal it."""
+    """Answer ``view`` from the store's current snapshot and journal it.
+
+    ``journal_unmatched=False`` leaves a miss out of the journal, for a caller (spy mode) that
+    answers it another way and journals that instead.
+    """
     snapshot = store.snapshot  # read once: this request sees one consistent stub set
     index = snapshot.index_for(listener)
     journal = store.journal
     found = index.match(view)
     if found is not None:
         stub = found.stub
-        prepared = stub.prepared
+        prepared = store.next_response(stub) if stub.sequence else stub.prepared
         if prepared.variants:
             choice = choose(prepared, view.method, view.headers)
             status, out_headers, body = choice.status, choice.headers, choice.body
@@ -76,14 +81,15 @@ def respond(
     # Attribute the miss to the port's service when it has just one, so per-service views of
     # the journal (the pytest plugin's service.requests) show it.
     here = snapshot.services_on(listener)
-    journal.record(
-        view,
-        headers,
-        service=here[0] if len(here) == 1 else None,
-        stub_id=None,
-        status=unmatched_status,
-        listener=listener,
-        near_misses=tuple(report["nearest"]),
-    )
+    if journal_unmatched:
+        journal.record(
+            view,
+            headers,
+            service=here[0] if len(here) == 1 else None,
+            stub_id=None,
+            status=unmatched_status,
+            listener=listener,
+            near_misses=tuple(report["nearest"]),
+        )
     body = json.dumps(report, indent=2, ensure_ascii=False).encode() + b"\n"
     return Answer(unmatched_status, (("Content-Type", "application/json"),), body, report=report)

@@ -21,6 +21,7 @@ from aiohttp import web
 
 from .config import Settings, is_loopback
 from .errors import MockServerError, Problem
+from .forwarding import Forwarding, spy_forwarding
 from .journal import Journal
 from .loader import load_paths
 from .model import StubSet
@@ -52,7 +53,13 @@ class MockServer:
 
     __test__ = False  # not a pytest test class, despite being used in tests
 
-    def __init__(self, settings: Settings | None = None, *, stubs: StubSet | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        stubs: StubSet | None = None,
+        forwarding: Forwarding | None = None,
+    ) -> None:
         settings = settings or Settings()
         self.admin_token_generated = False
         if settings.admin_token is None and not is_loopback(settings.host):
@@ -64,6 +71,9 @@ class MockServer:
         loaded = stubs if stubs is not None else load_paths(settings.paths)
         self.store = StubStore(loaded, journal)
         self.state = ServerState(settings, self.store, admin_token=settings.admin_token or None)
+        if forwarding is None and settings.spy:
+            forwarding = spy_forwarding(loaded, settings)
+        self.state.forwarding = forwarding
         self._runners: list[web.BaseRunner] = []
         self._ports: dict[int | None, int] = {}
         self._watch_task: asyncio.Task[None] | None = None
@@ -167,6 +177,12 @@ class MockServer:
         self._ports = {}
         for runner in runners:
             await runner.cleanup()
+        forwarding = self.state.forwarding
+        if forwarding is not None:
+            await forwarding.close()
+            if forwarding.recorder is not None:
+                # Listeners are closed: nothing more arrives, so this is all of it.
+                await asyncio.get_running_loop().run_in_executor(None, forwarding.recorder.flush)
 
     async def __aenter__(self) -> Self:
         await self.start_async()

@@ -20,6 +20,7 @@ from aiohttp.http_exceptions import BadHttpMessage
 
 from .admin import admin_subpath, handle_admin
 from .config import Settings
+from .forwarding import Forwarding
 from .model import RequestView
 from .report import report_text
 from .respond import respond
@@ -51,6 +52,8 @@ class ServerState:
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Called after a reload swapped in a new set: the runner opens ports new services declare.
     after_reload: Callable[[], Awaitable[None]] = _nothing
+    # Record and spy modes: where unmatched (or all) requests are forwarded.
+    forwarding: Forwarding | None = None
 
 
 def error_response(status: int, error: str, detail: str) -> web.Response:
@@ -60,6 +63,7 @@ def error_response(status: int, error: str, detail: str) -> web.Response:
 def make_handler(state: ServerState, listener: int | None) -> Any:
     """The request handler for one listener (None: the main port)."""
     settings = state.settings
+    journal = state.store.journal
     debug = log.isEnabledFor(logging.DEBUG)
 
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
@@ -101,6 +105,14 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
                 return response
         headers = tuple(request.headers.items())
         view = RequestView(request.method, path, request.query_string, headers, body)
+        forwarding = state.forwarding
+        spying = False
+        if forwarding is not None and forwarding.target(listener) is not None:
+            if forwarding.record_all:  # record mode: everything goes to the real service
+                forwarded = await forwarding.forward(request, listener, view, headers, journal)
+                if forwarded is not None:
+                    return forwarded
+            spying = True
         answer = respond(
             state.store,
             listener,
@@ -108,7 +120,12 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
             headers,
             unmatched_status=settings.unmatched_status,
             near_misses=settings.near_misses,
+            journal_unmatched=not spying,
         )
+        if spying and answer.report is not None and forwarding is not None:
+            forwarded = await forwarding.forward(request, listener, view, headers, journal)
+            if forwarded is not None:
+                return forwarded
         if answer.report is not None:
             if log.isEnabledFor(logging.INFO):
                 # The log gets the body's first 4 KiB: a 10 MiB body would drown the log.

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from .errors import Problem
 from .journal import Journal
 from .matching import StubIndex, index_by_listener
-from .model import ServiceSpec, Stub, StubSet
+from .model import PreparedResponse, ServiceSpec, Stub, StubSet
 from .resources import ResourceState
 
 __all__ = ["DuplicateStubError", "ReloadStatus", "Snapshot", "StubStore"]
@@ -86,6 +86,7 @@ class StubStore:
         self.journal = journal if journal is not None else Journal()
         self.last_reload = ReloadStatus()
         self._seq = 0
+        self._positions: dict[str, int] = {}
         self.snapshot = Snapshot.build(stubs)
         self.resources = self._fresh_resources()
 
@@ -111,6 +112,13 @@ class StubStore:
         stubs = [s for s in self.loaded.stubs if s.id not in self.removed]
         stubs.extend(self.runtime)
         self.snapshot = Snapshot.build(StubSet(services, tuple(stubs)))
+
+    def next_response(self, stub: Stub) -> PreparedResponse:
+        """The response a sequence stub gives now (and move it on); reset starts it over."""
+        with self._lock:
+            position = self._positions.get(stub.id, 0)
+            self._positions[stub.id] = position + 1
+        return stub.sequence[min(position, len(stub.sequence) - 1)]
 
     def get(self, stub_id: str) -> Stub | None:
         return self.snapshot.by_id.get(stub_id)
@@ -174,6 +182,7 @@ class StubStore:
         """Back to the file stubs: runtime stubs gone, removals undone, journal empty."""
         with self._lock:
             changed = bool(self.runtime or self.removed)
+            self._positions = {}
             self.runtime = []
             self.removed = set()
             self.journal.clear()
@@ -193,6 +202,7 @@ class StubStore:
             self.loaded = stubs
             self.removed = set()
             self.last_reload = ReloadStatus(True, time.time())
+            self._positions = {}
             self.resources = self._fresh_resources()
             self._rebuild()
 

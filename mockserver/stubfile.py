@@ -15,7 +15,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from .errors import Problem, StubFileError
-from .model import ResourceSpec, ServiceSpec, Stub, StubSet
+from .model import PreparedResponse, ResourceSpec, ResponseSpec, ServiceSpec, Stub, StubSet
 from .render import DEFAULT_MIN_SIZE, prepare
 from .stubspec import (
     BodyFileReader,
@@ -42,7 +42,7 @@ FILE_KEYS: Final = (
     "resources",
     "version",
 )
-STUB_KEYS: Final = ("id", "description", "priority", "request", "response")
+STUB_KEYS: Final = ("id", "description", "priority", "request", "response", "responses")
 RESOURCE_KEYS: Final = ("path", "id_field", "items")
 _NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 _ID: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:~-]{0,127}$")
@@ -171,22 +171,48 @@ def parse_stub(
     if "description" in spec and not isinstance(spec["description"], str):
         out.add((*at, "description"), "description is free text")
     request = parse_request(spec.get("request"), (*at, "request"), out)
-    response = parse_response(spec.get("response"), (*at, "response"), out, read_body_file)
-    if len(out.items) != before or request is None or response is None:
+    responses = _parse_responses(spec, at, out, read_body_file)
+    if len(out.items) != before or request is None or not responses:
         return None
+    response = responses[0]
+
+    def prepared(one: ResponseSpec) -> PreparedResponse:
+        return prepare(one, methods=request.methods, service_gzip=service_gzip, min_size=min_size)
+
     return Stub(
         id=stub_id if isinstance(stub_id, str) else default_id(service, spec),
         service=service,
         request=request,
         response=response,
-        prepared=prepare(
-            response, methods=request.methods, service_gzip=service_gzip, min_size=min_size
-        ),
+        prepared=prepared(response),
         priority=priority,
         source=source,
         index=index,
         definition=spec,
+        sequence=tuple(prepared(one) for one in responses) if "responses" in spec else (),
     )
+
+
+def _parse_responses(
+    spec: Mapping[str, Any], at: KeyPath, out: Problems, read_body_file: BodyFileReader
+) -> list[ResponseSpec]:
+    """``response`` (one), or ``responses`` (a sequence: the n-th match gets the n-th, then
+    the last repeats)."""
+    if "responses" not in spec:
+        one = parse_response(spec.get("response"), (*at, "response"), out, read_body_file)
+        return [one] if one is not None else []
+    if "response" in spec:
+        out.add((*at, "responses"), "give response or responses, not both")
+        return []
+    raw = spec["responses"]
+    if not isinstance(raw, list) or not raw:
+        out.add((*at, "responses"), "responses is a non-empty list of responses, served in turn")
+        return []
+    parsed = [
+        parse_response(item, (*at, "responses", i), out, read_body_file)
+        for i, item in enumerate(raw)
+    ]
+    return [p for p in parsed if p is not None] if all(p is not None for p in parsed) else []
 
 
 def default_id(service: str, definition: Mapping[str, Any]) -> str:

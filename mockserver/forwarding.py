@@ -1,0 +1,160 @@
+"""Record and spy modes: forward to real services, answer with what they said, keep a copy.
+
+``record`` forwards every request on a target's port; ``serve --spy`` forwards only what no
+stub matched, to the service's ``upstream:``. With a recorder, each exchange is kept (secrets
+redacted) and written as stub files when the server stops, or on ``flush()``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from .config import Settings
+from .journal import Journal
+from .model import RequestView, ServiceSpec, StubSet
+from .persist import write_recording
+from .proxy import Upstream, UpstreamError
+from .recording import Exchange, Recording, Redaction
+
+__all__ = ["Forwarding", "Recorder"]
+
+log = logging.getLogger("mockserver")
+
+
+@dataclass(slots=True)
+class Recorder:
+    """Exchanges kept while recording, and where each service's file goes."""
+
+    out_dirs: dict[str, Path]
+    redaction: Redaction
+    ports: dict[str, int | None] = field(default_factory=dict)
+    merge: bool = False  # spy mode adds to earlier recordings; record replaces them
+    suffix: str = ""
+    recording: Recording = field(default_factory=Recording)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, service: str, upstream: str, exchange: Exchange) -> None:
+        with self._lock:
+            self.recording.add(service, upstream, exchange)
+
+    def flush(self) -> list[Path]:
+        """Write what was recorded so far (atomically); safe to call more than once."""
+        with self._lock:
+            written = write_recording(
+                self.recording, self.out_dirs, self.redaction, self.ports, self.suffix, self.merge
+            )
+        for path in written:
+            log.info("recorded %s", path)
+        return written
+
+
+@dataclass(slots=True)
+class Forwarding:
+    """Which listener forwards to which upstream, and whether everything goes there."""
+
+    upstreams: dict[int | None, tuple[str, Upstream]]  # listener → (service, upstream)
+    record_all: bool
+    redaction: Redaction = field(default_factory=Redaction)
+    recorder: Recorder | None = None
+
+    def target(self, listener: int | None) -> tuple[str, Upstream] | None:
+        return self.upstreams.get(listener)
+
+    async def close(self) -> None:
+        for _, upstream in self.upstreams.values():
+            await upstream.close()
+
+    def journal_view(self, view: RequestView, headers: tuple[tuple[str, str], ...]) -> RequestView:
+        """The request as the journal may keep it: secrets replaced."""
+        query = urlencode(self.redaction.query_pairs(_pairs(view)), doseq=True)
+        return RequestView(
+            view.method, view.path, query, self.redaction.header_pairs(headers), view.body
+        )
+
+    async def forward(
+        self,
+        request: web.BaseRequest,
+        listener: int | None,
+        view: RequestView,
+        headers: tuple[tuple[str, str], ...],
+        journal: Journal,
+    ) -> web.Response | None:
+        """Answer from the upstream of ``listener``; None when it has none."""
+        found = self.target(listener)
+        if found is None:
+            return None
+        service, upstream = found
+        safe_view = self.journal_view(view, headers)
+        safe_headers = self.redaction.header_pairs(headers)
+        try:
+            exchange = await upstream.forward(
+                view.method, request.raw_path, view.path, view.query_string, headers, view.body
+            )
+        except UpstreamError as exc:
+            journal.record(
+                safe_view,
+                safe_headers,
+                service=service,
+                stub_id=None,
+                status=exc.status,
+                listener=listener,
+            )
+            log.warning("%s %s: %s (%s)", view.method, view.path, exc.body()["error"], exc.detail)
+            return web.json_response(exc.body(), status=exc.status)
+        if self.recorder is not None:
+            self.recorder.add(service, upstream.base_url, exchange)
+        journal.record(
+            safe_view,
+            safe_headers,
+            service=service,
+            stub_id=f"upstream:{service}",
+            status=exchange.status,
+            listener=listener,
+        )
+        return web.Response(
+            status=exchange.status, body=exchange.response_body, headers=exchange.response_headers
+        )
+
+
+def _pairs(view: RequestView) -> list[tuple[str, str]]:
+    return [(k, v) for k, values in view.query.items() for v in values]
+
+
+def spy_forwarding(stubs: StubSet, settings: Settings) -> Forwarding:
+    """Spy mode: each listener forwards misses to the upstream of its one service that has
+    one (a port shared by several services with upstreams cannot tell which to ask)."""
+    by_listener: dict[int | None, list[ServiceSpec]] = {}
+    for service in stubs.services.values():
+        if service.upstream:
+            by_listener.setdefault(service.port, []).append(service)
+    redaction = Redaction().extended(settings.redact)
+    upstreams: dict[int | None, tuple[str, Upstream]] = {}
+    for listener, found in by_listener.items():
+        if len(found) > 1:
+            names = ", ".join(s.name for s in found)
+            log.warning("--spy: services %s share a port; none of them is forwarded", names)
+            continue
+        service = found[0]
+        assert service.upstream is not None
+        upstreams[listener] = (service.name, Upstream(service.name, service.upstream))
+    recorder = None
+    if settings.record_new:
+        fallback = next((Path(p) for p in settings.paths if Path(p).is_dir()), Path("."))
+        out_dirs = {name: _home(stubs.services[name], fallback) for name, _ in upstreams.values()}
+        recorder = Recorder(out_dirs, redaction, merge=True, suffix=".recorded")
+    return Forwarding(upstreams, record_all=False, redaction=redaction, recorder=recorder)
+
+
+def _home(service: ServiceSpec, fallback: Path) -> Path:
+    """The directory of a service's first stub file, where its recordings go."""
+    for source in service.sources:
+        path = Path(source)
+        if path.is_file():
+            return path.parent
+    return fallback

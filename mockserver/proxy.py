@@ -1,0 +1,126 @@
+"""Forwarding to real services: one aiohttp ClientSession per upstream, bounded and timed.
+
+Each upstream gets a TCPConnector with connection limits and an asyncio.Semaphore bounding
+the calls in flight, so a burst of test traffic cannot swamp the real service; connect and
+total timeouts; no redirects followed (the client sees the 3xx, as it would from the real
+service); hop-by-hop headers neither forwarded nor returned. The body is passed through as the
+upstream coded it (auto_decompress off), so the client gets the bytes the service sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import parse_qsl, urlsplit
+
+import aiohttp
+
+from .recording import HOP_BY_HOP, Exchange
+
+__all__ = ["Upstream", "UpstreamError", "UpstreamSettings"]
+
+# Request headers the proxy sets itself. The body arrives decoded (aiohttp's parser undoes a
+# request Content-Encoding), so it is forwarded decoded and without that header.
+_NOT_FORWARDED: Final = HOP_BY_HOP | {"host", "content-length", "content-encoding"}
+_NOT_RETURNED: Final = HOP_BY_HOP | {"content-length"}
+MAX_UPSTREAM_BODY: Final = 100 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamSettings:
+    connect_timeout: float = 5.0
+    total_timeout: float = 60.0
+    max_connections: int = 100
+    max_in_flight: int = 50
+
+
+class UpstreamError(Exception):
+    """The upstream could not answer: ``status`` is 502 (unreachable, broken) or 504 (slow)."""
+
+    def __init__(self, status: int, target: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.target, self.detail = status, target, detail
+
+    def body(self) -> dict[str, str]:
+        error = "upstream timed out" if self.status == 504 else "upstream unreachable"
+        return {"error": error, "target": self.target, "detail": self.detail}
+
+
+class Upstream:
+    """A real service to forward to."""
+
+    def __init__(self, name: str, base_url: str, settings: UpstreamSettings | None = None):
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"an upstream is an http(s) URL, got {base_url!r}")
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.settings = settings or UpstreamSettings()
+        self._session: aiohttp.ClientSession | None = None
+        self._gate = asyncio.Semaphore(self.settings.max_in_flight)
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            s = self.settings
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    limit=s.max_connections, limit_per_host=s.max_connections
+                ),
+                timeout=aiohttp.ClientTimeout(total=s.total_timeout, connect=s.connect_timeout),
+                auto_decompress=False,
+                cookie_jar=aiohttp.DummyCookieJar(),  # a proxy keeps no cookies of its own
+            )
+        return self._session
+
+    async def close(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    async def forward(
+        self,
+        method: str,
+        target: str,
+        path: str,
+        query_string: str,
+        headers: tuple[tuple[str, str], ...],
+        body: bytes,
+    ) -> Exchange:
+        """Send the request upstream; the Exchange holds the answer as it came.
+
+        Args:
+            target: the path and query as received (still percent-encoded), appended to the
+                upstream's base URL.
+            path: the decoded path, for the recording.
+
+        Raises:
+            UpstreamError: refused, unreachable, reset mid-body (502) or too slow (504).
+        """
+        url = self.base_url + target
+        sent = [(k, v) for k, v in headers if k.lower() not in _NOT_FORWARDED]
+        try:
+            async with (
+                self._gate,
+                self._client().request(
+                    method, url, headers=sent, data=body or None, allow_redirects=False
+                ) as response,
+            ):
+                raw = await response.content.read(MAX_UPSTREAM_BODY + 1)
+                if len(raw) > MAX_UPSTREAM_BODY:
+                    raise UpstreamError(502, self.base_url, "the upstream body is over 100 MiB")
+                returned = tuple(
+                    (k, v) for k, v in response.headers.items() if k.lower() not in _NOT_RETURNED
+                )
+                status = response.status
+        except TimeoutError:
+            raise UpstreamError(
+                504,
+                self.base_url,
+                f"no answer within {self.settings.total_timeout:g} s "
+                f"(connect {self.settings.connect_timeout:g} s)",
+            ) from None
+        except aiohttp.ClientError as exc:
+            raise UpstreamError(502, self.base_url, f"{type(exc).__name__}: {exc}") from None
+        pairs = tuple(parse_qsl(query_string, keep_blank_values=True))
+        return Exchange(method, path, pairs, tuple(headers), body, status, returned, raw)

@@ -1,0 +1,344 @@
+"""Recorded exchanges → stubs → readable YAML, with secrets redacted before anything is kept.
+
+Pure: the proxy (or a HAR file) supplies Exchanges with the response body as the upstream sent
+it; here it is decoded (gzip, deflate, brotli when installed), redacted, grouped (identical
+requests with different answers become a ``responses:`` sequence) and written as the ordinary
+stub format. Persisting the text is the caller's job.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import re
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import jsonpath
+import yaml
+
+__all__ = [
+    "HOP_BY_HOP",
+    "RECORDED_MARK",
+    "Exchange",
+    "Redaction",
+    "decode_body",
+    "redact_exchange",
+    "service_document",
+    "stubs_from_exchanges",
+]
+
+PLACEHOLDER: Final = "<redacted>"
+RECORDED_MARK: Final = "# Recorded by mockserver"
+# RFC 9110 §7.6.1 connection-specific fields, plus framing the server recomputes.
+HOP_BY_HOP: Final = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "proxy-connection",
+    }
+)
+# Response headers not written into stubs: framing and coding (the body is stored decoded and
+# re-encoded on replay), per-response values, and validators (written as etag/last_modified).
+_NOT_RECORDED: Final = HOP_BY_HOP | {
+    "content-length",
+    "content-encoding",
+    "date",
+    "server",
+    "etag",
+    "last-modified",
+    "vary",
+}
+_BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One request forwarded upstream and the answer, as it went over the wire."""
+
+    method: str
+    path: str
+    query: tuple[tuple[str, str], ...]
+    request_headers: tuple[tuple[str, str], ...]
+    request_body: bytes
+    status: int
+    response_headers: tuple[tuple[str, str], ...]
+    response_body: bytes  # as sent: still coded when Content-Encoding says so
+
+    def response_header(self, name: str) -> str | None:
+        lowered = name.lower()
+        return next((v for k, v in self.response_headers if k.lower() == lowered), None)
+
+    def request_header(self, name: str) -> str | None:
+        lowered = name.lower()
+        return next((v for k, v in self.request_headers if k.lower() == lowered), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Redaction:
+    """What never reaches disk, the journal or the log: header values, query values, JSON
+    fields (JSONPath, in request and response bodies)."""
+
+    headers: frozenset[str] = frozenset(
+        {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
+    )
+    query: frozenset[str] = frozenset(
+        {
+            "token",
+            "api_key",
+            "apikey",
+            "access_token",
+            "refresh_token",
+            "client_secret",
+            "password",
+            "secret",
+            "signature",
+            "sig",
+        }
+    )
+    json_paths: tuple[str, ...] = ()
+    placeholder: str = PLACEHOLDER
+
+    def extended(self, items: Iterable[str]) -> Redaction:
+        """More to redact: ``$.json.path``, ``query:name`` or a header name, per item."""
+        headers, query, paths = set(self.headers), set(self.query), list(self.json_paths)
+        for item in items:
+            if item.startswith("$"):
+                jsonpath.compile(item)  # raises JSONPathError for a bad path
+                paths.append(item)
+            elif item.startswith("query:"):
+                query.add(item[len("query:") :].lower())
+            else:
+                headers.add(item.lower())
+        return replace(
+            self, headers=frozenset(headers), query=frozenset(query), json_paths=tuple(paths)
+        )
+
+    def header_pairs(self, pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+        return tuple((k, self.placeholder if k.lower() in self.headers else v) for k, v in pairs)
+
+    def query_pairs(self, pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+        return tuple((k, self.placeholder if k.lower() in self.query else v) for k, v in pairs)
+
+    def json_value(self, value: Any) -> Any:
+        if not self.json_paths:
+            return value
+        for path in self.json_paths:
+            for match in jsonpath.compile(path).finditer(value):
+                _replace_at(value, match, self.placeholder)
+        return value
+
+
+def _replace_at(document: Any, match: Any, placeholder: str) -> None:
+    if match.parent is None or not match.parts:
+        return
+    container, key = match.parent.obj, match.parts[-1]
+    in_dict = isinstance(container, dict) and key in container
+    in_list = isinstance(container, list) and isinstance(key, int) and key < len(container)
+    if in_dict or in_list:
+        container[key] = placeholder
+
+
+def decode_body(body: bytes, coding: str | None) -> bytes:
+    """The body without its content coding (gzip, deflate, br when brotli is installed).
+
+    Raises:
+        ValueError: the coding is unknown here or the bytes do not decode.
+    """
+    name = (coding or "identity").strip().lower()
+    try:
+        if name in ("identity", ""):
+            return body
+        if name in ("gzip", "x-gzip"):
+            return gzip.decompress(body)
+        if name == "deflate":
+            try:
+                return zlib.decompress(body)
+            except zlib.error:  # some servers send raw deflate without the zlib wrapper
+                return zlib.decompress(body, -zlib.MAX_WBITS)
+        if name == "br":
+            import brotli  # type: ignore[import-not-found, unused-ignore]
+
+            return bytes(brotli.decompress(body))
+    except ImportError:
+        raise ValueError("br needs the brotli package (pip install 'mockserver[brotli]')") from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ValueError(f"not valid {name}: {exc}") from None
+    raise ValueError(f"unknown content coding {name!r}")
+
+
+def redact_exchange(exchange: Exchange, redaction: Redaction) -> Exchange:
+    """The exchange with secrets replaced (headers, query, JSON fields of both bodies)."""
+    return replace(
+        exchange,
+        query=redaction.query_pairs(exchange.query),
+        request_headers=redaction.header_pairs(exchange.request_headers),
+        request_body=_redact_json_bytes(exchange.request_body, redaction),
+        response_headers=redaction.header_pairs(exchange.response_headers),
+    )
+
+
+def _redact_json_bytes(body: bytes, redaction: Redaction) -> bytes:
+    if not redaction.json_paths or not body:
+        return body
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return body
+    return json.dumps(redaction.json_value(value), ensure_ascii=False).encode()
+
+
+def _request_key(exchange: Exchange) -> tuple[Any, ...]:
+    return (exchange.method, exchange.path, tuple(sorted(exchange.query)), exchange.request_body)
+
+
+def _request_spec(exchange: Exchange, redaction: Redaction) -> dict[str, Any]:
+    spec: dict[str, Any] = {"method": exchange.method, "path": exchange.path}
+    query: dict[str, Any] = {}
+    for name, value in exchange.query:
+        if value == redaction.placeholder or name in query:
+            continue  # never match on a redacted value; a repeated name matches its first
+        query[name] = value
+    if query:
+        spec["query"] = query
+    if exchange.method in _BODY_METHODS and exchange.request_body:
+        value = _json_or_none(exchange.request_body)
+        if value is not None:
+            if redaction.json_paths:
+                spec["body"] = {"json_subset": _without_placeholders(value, redaction.placeholder)}
+            else:
+                spec["body"] = {"json": value}
+    return spec
+
+
+def _without_placeholders(value: Any, placeholder: str) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: _without_placeholders(v, placeholder) for k, v in value.items() if v != placeholder
+        }
+    if isinstance(value, list):
+        return [_without_placeholders(v, placeholder) for v in value if v != placeholder]
+    return value
+
+
+def _response_spec(exchange: Exchange, redaction: Redaction) -> dict[str, Any]:
+    coding = exchange.response_header("content-encoding")
+    body = decode_body(exchange.response_body, coding)
+    spec: dict[str, Any] = {"status": exchange.status}
+    headers: dict[str, Any] = {}
+    for name, value in exchange.response_headers:
+        if name.lower() in _NOT_RECORDED:
+            continue
+        if name in headers:
+            existing = headers[name]
+            headers[name] = [*existing, value] if isinstance(existing, list) else [existing, value]
+        else:
+            headers[name] = value
+    if headers:
+        spec["headers"] = headers
+    content_type = (exchange.response_header("content-type") or "").lower()
+    if body:
+        parsed = _json_or_none(body) if "json" in content_type or not content_type else None
+        if parsed is not None:
+            spec["json"] = redaction.json_value(parsed)
+        else:
+            try:
+                spec["body"] = body.decode("utf-8")
+            except UnicodeDecodeError:
+                spec["body_base64"] = base64.b64encode(body).decode("ascii")
+    etag = exchange.response_header("etag")
+    spec["etag"] = etag if etag else False
+    modified = exchange.response_header("last-modified")
+    if modified:
+        spec["last_modified"] = modified
+    # Replay negotiates compression again: offered when the upstream compressed, else not.
+    spec["gzip"] = bool(coding and coding.strip().lower() != "identity")
+    return spec
+
+
+def _json_or_none(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:50] or "root"
+
+
+def stubs_from_exchanges(
+    service: str, exchanges: Sequence[Exchange], redaction: Redaction | None = None
+) -> list[dict[str, Any]]:
+    """Stub dicts for ``exchanges`` in recorded order; repeats with other answers → sequences."""
+    redaction = redaction or Redaction()
+    groups: dict[tuple[Any, ...], list[Exchange]] = {}
+    for exchange in exchanges:
+        clean = redact_exchange(exchange, redaction)
+        groups.setdefault(_request_key(clean), []).append(clean)
+    stubs: list[dict[str, Any]] = []
+    used: set[str] = set()
+    for group in groups.values():
+        first = group[0]
+        base = f"{service}-{first.method.lower()}-{_slug(first.path)}"
+        stub_id, n = base, 2
+        while stub_id in used:
+            stub_id, n = f"{base}-{n}", n + 1
+        used.add(stub_id)
+        responses: list[dict[str, Any]] = []
+        for exchange in group:
+            response = _response_spec(exchange, redaction)
+            if not responses or responses[-1] != response:
+                responses.append(response)
+        stub: dict[str, Any] = {"id": stub_id, "request": _request_spec(first, redaction)}
+        if len(responses) == 1:
+            stub["response"] = responses[0]
+        else:
+            stub["responses"] = responses
+        stubs.append(stub)
+    return stubs
+
+
+def service_document(
+    service: str,
+    upstream: str | None,
+    stubs: Sequence[Mapping[str, Any]],
+    *,
+    port: int | None = None,
+    now: datetime | None = None,
+) -> str:
+    """The stub file for one service, as readable YAML, marked as recorded."""
+    moment = (now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M:%S UTC")
+    document: dict[str, Any] = {"service": service}
+    if port is not None:
+        document["port"] = port
+    if upstream:
+        document["upstream"] = upstream
+    document["stubs"] = [dict(s) for s in stubs]
+    header = (
+        f"{RECORDED_MARK} from {upstream or 'an upstream'} on {moment}.\n"
+        "# Secrets were redacted. Edit freely; recording again replaces this file.\n"
+    )
+    return header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+
+
+@dataclass(slots=True)
+class Recording:
+    """Exchanges collected per service while a recorder runs."""
+
+    upstreams: dict[str, str] = field(default_factory=dict)
+    exchanges: dict[str, list[Exchange]] = field(default_factory=dict)
+
+    def add(self, service: str, upstream: str, exchange: Exchange) -> None:
+        self.upstreams[service] = upstream
+        self.exchanges.setdefault(service, []).append(exchange)
