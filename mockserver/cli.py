@@ -166,6 +166,70 @@ def build_parser() -> argparse.ArgumentParser:
         "(env MOCKSERVER_ADMIN_TOKEN). On a non-loopback --host without one, a token is "
         "generated and printed; --admin-token '' turns this off",
     )
+    serve.add_argument(
+        "--spy",
+        action=argparse.BooleanOptionalAction,
+        default=_env("SPY", _bool, False),
+        help="forward requests no stub matched to the service's 'upstream:' and answer with "
+        "what it says (env MOCKSERVER_SPY=1)",
+    )
+    serve.add_argument(
+        "--record-new",
+        action=argparse.BooleanOptionalAction,
+        default=_env("RECORD_NEW", _bool, False),
+        help="with --spy, write what was forwarded as stubs into <service>.recorded.yaml beside "
+        "the service's stub file, when the server stops (env MOCKSERVER_RECORD_NEW=1)",
+    )
+    _add_redact(serve)
+
+    record = sub.add_parser(
+        "record",
+        help="proxy real services and write what they answer as stub files",
+        description="Forward every request to the real service and answer with its response, "
+        "keeping each exchange; on SIGTERM/SIGINT write one stub file per service into --out "
+        "(atomically; secrets redacted). The first target is served on --port; every other "
+        "target needs its own: NAME=URL@PORT.",
+    )
+    record.add_argument(
+        "--target",
+        action="append",
+        required=True,
+        metavar="NAME=URL[@PORT]",
+        help="a service to record, e.g. users=http://localhost:9000 (repeatable)",
+    )
+    record.add_argument("--out", required=True, help="directory for the recorded stub files")
+    record.add_argument("--host", default=_env("HOST", str, "127.0.0.1"), help="address to bind")
+    record.add_argument(
+        "--port",
+        type=_port,
+        default=_env("PORT", _port, 8080),
+        help="port of the first target (env MOCKSERVER_PORT; default 8080)",
+    )
+    record.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=5.0,
+        help="seconds to connect to a target before answering 504 (default 5)",
+    )
+    record.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds for a whole upstream exchange before answering 504 (default 60)",
+    )
+    record.add_argument(
+        "--max-in-flight",
+        type=_positive,
+        default=50,
+        help="upstream calls in flight per target; more wait their turn (default 50)",
+    )
+    record.add_argument(
+        "--log-level",
+        type=_level,
+        default=_env("LOG_LEVEL", _level, "info"),
+        help="debug, info, warning or error (default info)",
+    )
+    _add_redact(record)
 
     validate = sub.add_parser(
         "validate",
@@ -185,6 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mockserver: error: {error}", file=sys.stderr)
     if bad:
         return 2
+    if args.command == "record":
+        return _record(args)
     paths: list[str] = args.paths or _paths_from_env()
     if args.command == "validate":
         return _validate(paths)
@@ -198,8 +264,63 @@ def main(argv: Sequence[str] | None = None) -> int:
         journal_size=args.journal_size,
         watch=args.watch,
         admin_token=args.admin_token,
+        spy=args.spy,
+        record_new=args.record_new,
+        redact=tuple(args.redact),
     )
     return _serve(settings)
+
+
+def _add_redact(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--redact",
+        action="append",
+        default=[],
+        metavar="WHAT",
+        help="also redact, in recordings, the journal and logs: a header name, query:NAME or "
+        "a JSONPath such as $.user.password (repeatable). Always redacted: Authorization, "
+        "Proxy-Authorization, Cookie, Set-Cookie, X-Api-Key and token-like query parameters",
+    )
+
+
+def _record(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .proxy import UpstreamSettings
+    from .recordmode import parse_target, recording_server
+    from .runner import MockServer
+
+    try:
+        targets = [parse_target(text) for text in args.target]
+        settings = Settings(paths=(), host=args.host, port=args.port, log_level=args.log_level)
+        stubs, forwarding = recording_server(
+            targets,
+            Path(args.out),
+            settings,
+            redact=args.redact,
+            upstream=UpstreamSettings(args.connect_timeout, args.timeout, 100, args.max_in_flight),
+        )
+    except ValueError as exc:
+        print(f"mockserver record: error: {exc}", file=sys.stderr)
+        return 2
+    _configure_logging(settings.log_level)
+    server = MockServer(settings, stubs=stubs, forwarding=forwarding)
+    try:
+        asyncio.run(
+            _run_until_signalled(server, lambda: _print_recording(server, targets, args.out))
+        )
+    except MockServerError as exc:
+        print(f"mockserver: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_recording(server: Any, targets: Any, out: str) -> None:
+    lines = [f"mockserver {__version__}: recording into {out}"]
+    for target in targets:
+        lines.append(f"  {target.name}  {server.url_for(target.name)}  ->  {target.url}")
+    lines.append("  stop with Ctrl+C (or SIGTERM) to write the stub files")
+    print("\n".join(lines), flush=True)
 
 
 def _validate(paths: list[str]) -> int:
@@ -237,14 +358,22 @@ def _serve(settings: Settings) -> int:
     return 0
 
 
-async def _run_until_signalled(server: Any) -> None:
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stdout,
+    )
+
+
+async def _run_until_signalled(server: Any, banner: Callable[[], None] | None = None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await server.start_async()
     try:
-        _print_banner(server)
+        (banner or (lambda: _print_banner(server)))()
         await stop.wait()
     finally:
         await server.stop_async()

@@ -109,8 +109,11 @@ class Upstream:
                 raw = await response.content.read(MAX_UPSTREAM_BODY + 1)
                 if len(raw) > MAX_UPSTREAM_BODY:
                     raise UpstreamError(502, self.base_url, "the upstream body is over 100 MiB")
+                # str(): aiohttp's header names are istr, which YAML cannot represent.
                 returned = tuple(
-                    (k, v) for k, v in response.headers.items() if k.lower() not in _NOT_RETURNED
+                    (str(k), str(v))
+                    for k, v in response.headers.items()
+                    if k.lower() not in _NOT_RETURNED
                 )
                 status = response.status
         except TimeoutError:
@@ -123,4 +126,5 @@ class Upstream:
         except aiohttp.ClientError as exc:
             raise UpstreamError(502, self.base_url, f"{type(exc).__name__}: {exc}") from None
         pairs = tuple(parse_qsl(query_string, keep_blank_values=True))
-        return Exchange(method, path, pairs, tuple(headers), body, status, returned, raw)
+        sent_headers = tuple((str(k), str(v)) for k, v in headers)
+        return Exchange(method, path, pairs, sent_headers, body, status, returned, raw)

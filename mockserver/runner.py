@@ -182,7 +182,11 @@ class MockServer:
             await forwarding.close()
             if forwarding.recorder is not None:
                 # Listeners are closed: nothing more arrives, so this is all of it.
-                await asyncio.get_running_loop().run_in_executor(None, forwarding.recorder.flush)
+                loop = asyncio.get_running_loop()
+                try:
+                    await loop.run_in_executor(None, forwarding.recorder.flush)
+                except (OSError, ValueError) as exc:
+                    raise MockServerError(f"could not write the recording: {exc}") from exc
 
     async def __aenter__(self) -> Self:
         await self.start_async()
