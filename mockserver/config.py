@@ -34,6 +34,7 @@ class Settings:
             generate one; an empty string turns authentication off explicitly.
         spy: forward requests no stub matched to the service's ``upstream:``.
         record_new: with spy, write what was forwarded as stubs beside the service's files.
+        record_all: forward everything to services with an upstream and record it anew.
         redact: more to redact when recording: header names, ``query:name``, ``$.json.path``.
     """
 
@@ -51,6 +52,7 @@ class Settings:
     admin_token: str | None = None
     spy: bool = False
     record_new: bool = False
+    record_all: bool = False
     redact: tuple[str, ...] = ()
 
 

@@ -126,9 +126,12 @@ def _pairs(view: RequestView) -> list[tuple[str, str]]:
     return [(k, v) for k, values in view.query.items() for v in values]
 
 
-def spy_forwarding(stubs: StubSet, settings: Settings) -> Forwarding:
+def spy_forwarding(stubs: StubSet, settings: Settings, *, record_all: bool = False) -> Forwarding:
     """Spy mode: each listener forwards misses to the upstream of its one service that has
-    one (a port shared by several services with upstreams cannot tell which to ask)."""
+    one (a port shared by several services with upstreams cannot tell which to ask).
+
+    With ``record_all`` every request to those services is forwarded (re-recording them).
+    """
     by_listener: dict[int | None, list[ServiceSpec]] = {}
     for service in stubs.services.values():
         if service.upstream:
@@ -147,8 +150,8 @@ def spy_forwarding(stubs: StubSet, settings: Settings) -> Forwarding:
     if settings.record_new:
         fallback = next((Path(p) for p in settings.paths if Path(p).is_dir()), Path("."))
         out_dirs = {name: _home(stubs.services[name], fallback) for name, _ in upstreams.values()}
-        recorder = Recorder(out_dirs, redaction, merge=True, suffix=".recorded")
-    return Forwarding(upstreams, record_all=False, redaction=redaction, recorder=recorder)
+        recorder = Recorder(out_dirs, redaction, merge=not record_all, suffix=".recorded")
+    return Forwarding(upstreams, record_all=record_all, redaction=redaction, recorder=recorder)
 
 
 def _home(service: ServiceSpec, fallback: Path) -> Path:

@@ -57,10 +57,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--mockserver-record",
         dest="mockserver_record",
-        choices=("none",),
+        choices=("none", "new", "all"),
         default="none",
-        help="record unmatched requests from each service's upstream: 'none' for now (new and "
-        "all arrive with the recording proxy)",
+        help="none: only stubs answer (default). new: a request no stub matches is forwarded "
+        "to its service's 'upstream:' and recorded into <service>.recorded.yaml beside its "
+        "stub file. all: every request to a service with an upstream is forwarded and "
+        "recorded anew",
     )
     parser.addini(
         "mockserver_stubs",
@@ -107,12 +109,16 @@ def mockserver_settings(pytestconfig: pytest.Config) -> Settings:
 
     Ports are ephemeral, declared ones included, so parallel runs (pytest-xdist) never collide.
     """
+    record = pytestconfig.getoption("mockserver_record")
     return Settings(
         paths=tuple(_stub_paths(pytestconfig)),
         host="127.0.0.1",
         port=0,
         ephemeral_service_ports=True,
         log_level="warning",
+        spy=record == "new",
+        record_new=record in ("new", "all"),
+        record_all=record == "all",
     )
 
 
@@ -133,7 +139,9 @@ def mockserver_backend(
     try:
         server = MockServer(mockserver_settings)
     except StubFileError as exc:
-        pytest.fail(f"mockserver: the stub files have problems\n{exc}", pytrace=False)
+        raise pytest.fail.Exception(
+            f"mockserver: the stub files have problems\n{exc}", pytrace=False
+        ) from None
     with server:
         yield LocalBackend(server.store, server.urls, server.url, mockserver_settings.paths)
 
@@ -150,7 +158,9 @@ def _marker_stubs(request: pytest.FixtureRequest, marker: pytest.Mark | None) ->
     try:
         return list(load_paths(resolved).stubs)
     except StubFileError as exc:
-        pytest.fail(f"mockserver: the marker's stub files have problems\n{exc}", pytrace=False)
+        raise pytest.fail.Exception(
+            f"mockserver: the marker's stub files have problems\n{exc}", pytrace=False
+        ) from None
 
 
 @pytest.fixture
@@ -176,7 +186,9 @@ def mockserver_offline_stubs(mockserver_settings: Settings) -> Any:
     try:
         return load_paths(mockserver_settings.paths)
     except StubFileError as exc:
-        pytest.fail(f"mockserver: the stub files have problems\n{exc}", pytrace=False)
+        raise pytest.fail.Exception(
+            f"mockserver: the stub files have problems\n{exc}", pytrace=False
+        ) from None
 
 
 def _offline(

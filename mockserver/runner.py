@@ -71,8 +71,8 @@ class MockServer:
         loaded = stubs if stubs is not None else load_paths(settings.paths)
         self.store = StubStore(loaded, journal)
         self.state = ServerState(settings, self.store, admin_token=settings.admin_token or None)
-        if forwarding is None and settings.spy:
-            forwarding = spy_forwarding(loaded, settings)
+        if forwarding is None and (settings.spy or settings.record_all):
+            forwarding = spy_forwarding(loaded, settings, record_all=settings.record_all)
         self.state.forwarding = forwarding
         self._runners: list[web.BaseRunner] = []
         self._ports: dict[int | None, int] = {}
