@@ -243,6 +243,10 @@ class PreparedResponse:
     media_types: tuple[str, ...] = ()
     encodings: dict[str, tuple[str, ...]] = field(default_factory=dict)
     variants: dict[tuple[str, str], Representation] = field(default_factory=dict)
+    # (Accept, Accept-Encoding) → chosen representation (None: 406), filled by render.choose.
+    negotiated_cache: dict[tuple[str | None, str | None], object] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def negotiated(self) -> bool:

@@ -16,6 +16,7 @@ import re
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from http.client import responses as HTTP_REASONS
 from typing import Any, Final
 from urllib.parse import unquote, urlencode, urlsplit
 
@@ -168,6 +169,8 @@ def aioresponses_mock(double: OfflineDouble) -> Iterator[Any]:
                 body=answer.body,
                 headers=out,
                 content_type=content_type.split(";")[0],
+                # aioresponses leaves a callback's reason None; raise_for_status() asserts one.
+                reason=HTTP_REASONS.get(answer.status, ""),
             )
 
         return callback

@@ -146,8 +146,17 @@ def mockserver_backend(
         yield LocalBackend(server.store, server.urls, server.url, mockserver_settings.paths)
 
 
-def _marker_stubs(request: pytest.FixtureRequest, marker: pytest.Mark | None) -> list[Any]:
-    raw = marker.kwargs.get("stubs") if marker else None
+def _marker_kwarg(node: pytest.Item, key: str) -> Any:
+    """``key`` of the closest mockserver marker that sets it: a test's ``strict=`` does not
+    hide its module's ``stubs=``."""
+    for mark in node.iter_markers("mockserver"):
+        if mark.kwargs.get(key) is not None:
+            return mark.kwargs[key]
+    return None
+
+
+def _marker_stubs(request: pytest.FixtureRequest) -> list[Any]:
+    raw = _marker_kwarg(request.node, "stubs")
     if not raw:
         return []
     from .loader import load_paths
@@ -168,9 +177,8 @@ def mockserver(
     request: pytest.FixtureRequest, mockserver_backend: Backend
 ) -> Iterator[MockServerHandle]:
     """The session's mock server, reset for this test, with ``<NAME>_URL`` set per service."""
-    marker = request.node.get_closest_marker("mockserver")
     mockserver_backend.reset()
-    extra = _marker_stubs(request, marker)
+    extra = _marker_stubs(request)
     if extra:
         mockserver_backend.put_stubs(extra)
     handle = MockServerHandle(mockserver_backend)
@@ -198,8 +206,7 @@ def _offline(
 
     double = OfflineDouble(stubs, settings)
     backend = double.backend()
-    marker = request.node.get_closest_marker("mockserver")
-    extra = _marker_stubs(request, marker)
+    extra = _marker_stubs(request)
     if extra:
         backend.put_stubs(extra)
     return double, MockServerHandle(backend)
@@ -210,10 +217,8 @@ def _serving(
     request: pytest.FixtureRequest, handle: MockServerHandle, urls: dict[str, str]
 ) -> Iterator[None]:
     config = request.config
-    marker = request.node.get_closest_marker("mockserver")
-    strict = config.getini("mockserver_strict")
-    if marker is not None and marker.kwargs.get("strict") is not None:
-        strict = bool(marker.kwargs["strict"])
+    marked = _marker_kwarg(request.node, "strict")
+    strict = config.getini("mockserver_strict") if marked is None else bool(marked)
     pattern = config.getini("mockserver_env_pattern")
     with pytest.MonkeyPatch.context() as patch:
         for name, url in urls.items():

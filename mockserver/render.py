@@ -183,7 +183,12 @@ def prepare(
                     coded[name] = out
         encodings[media] = tuple(coded)
         vary = (["Accept"] if media_types else []) + (["Accept-Encoding"] if coded else [])
-        media_etag = etag if media == default_media or etag is None else _derived(etag, "msgpack")
+        # Each media type is its own representation with its own tag: -msgpack, -x-msgpack.
+        media_etag = (
+            etag
+            if media == default_media or etag is None
+            else _derived(etag, media.split("/", 1)[1])
+        )
         variants[(media, "identity")] = _representation(body, base, vary, media_etag, None)
         for name, out in coded.items():
             tag = _derived(media_etag, name) if media_etag else None
@@ -272,17 +277,20 @@ def choose(prepared: PreparedResponse, method: str, headers: Mapping[str, list[s
         values = headers.get(name)
         return ", ".join(values) if values else None
 
-    media = (
-        best_media_type(first("accept"), prepared.media_types)
-        if prepared.media_types
-        else next(iter(variants))[0]
-    )
-    codings = prepared.encodings.get(media, ())
-    coding = select_encoding(first("accept-encoding"), codings) if codings else "identity"
-    if coding is None:
+    # Negotiation depends on two headers only, and clients send the same few values again
+    # and again: remember each answer (bounded) so a request pays a dict lookup, not a parse.
+    key = (first("accept"), first("accept-encoding"))
+    cache = prepared.negotiated_cache
+    chosen_or_none = cache.get(key, _MISSING)
+    if chosen_or_none is _MISSING:
+        chosen_or_none = _negotiate(prepared, key[0], key[1])
+        if len(cache) >= _CACHE_SIZE:
+            cache.clear()
+        cache[key] = chosen_or_none
+    if chosen_or_none is None:
         return Choice(406, (("Content-Type", JSON_TYPE),), _NOT_ACCEPTABLE_BODY)
-    chosen = variants[(media, coding)]
-    if 200 <= prepared.status < 300:
+    chosen: Representation = chosen_or_none  # type: ignore[assignment]
+    if 200 <= prepared.status < 300 and _CONDITIONAL_HEADERS.intersection(headers):
         decision = evaluate_conditions(
             method,
             chosen.etag,
@@ -297,6 +305,28 @@ def choose(prepared: PreparedResponse, method: str, headers: Mapping[str, list[s
         if decision is Conditional.PRECONDITION_FAILED:
             return Choice(412, (("Content-Type", JSON_TYPE),), _PRECONDITION_BODY)
     return Choice(prepared.status, chosen.headers, chosen.body)
+
+
+_MISSING: Final = object()
+_CACHE_SIZE: Final = 64
+_CONDITIONAL_HEADERS: Final = frozenset(
+    {"if-match", "if-none-match", "if-modified-since", "if-unmodified-since"}
+)
+
+
+def _negotiate(
+    prepared: PreparedResponse, accept: str | None, accept_encoding: str | None
+) -> Representation | None:
+    """The representation for these Accept and Accept-Encoding values; None means 406."""
+    variants = prepared.variants
+    media = (
+        best_media_type(accept, prepared.media_types)
+        if prepared.media_types
+        else next(iter(variants))[0]
+    )
+    codings = prepared.encodings.get(media, ())
+    coding = select_encoding(accept_encoding, codings) if codings else "identity"
+    return None if coding is None else variants[(media, coding)]
 
 
 def http_date(moment: datetime) -> str:

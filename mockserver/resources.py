@@ -107,7 +107,10 @@ class ResourceState:
         if isinstance(item, ResourceOutcome):
             return item
         id_field = self.spec.id_field
-        key = str(item[id_field]) if id_field in item else self._new_id()
+        given = item.get(id_field)
+        if id_field in item and (isinstance(given, bool) or not isinstance(given, str | int)):
+            return _error(422, "invalid id", f"{id_field} must be a string or a whole number")
+        key = str(given) if id_field in item else self._new_id()
         if key in self.items:
             return _error(409, "conflict", f"an item with {id_field} {key!r} already exists")
         if not key or "/" in key:

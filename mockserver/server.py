@@ -29,8 +29,9 @@ from .store import StubStore
 __all__ = ["REQUEST_CODINGS", "ServerState", "make_handler", "make_server"]
 
 # Request Content-Encodings aiohttp decodes before we read the body (br needs brotli).
+# (x-gzip is not among them: aiohttp would hand it over still compressed, so it gets 415.)
 REQUEST_CODINGS: frozenset[str] = frozenset(
-    {"gzip", "x-gzip", "deflate", "identity"} | ({"br"} if HAS_BROTLI else set())
+    {"gzip", "deflate", "identity"} | ({"br"} if HAS_BROTLI else set())
 )
 
 log = logging.getLogger("mockserver")
@@ -88,12 +89,15 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
             try:
                 body = await request.read()
             except web.HTTPRequestEntityTooLarge:
-                return error_response(
+                response = error_response(
                     413,
                     "request body too large",
                     f"the body is over the {settings.max_body_bytes:,}-byte limit "
                     "(--max-body-bytes, after decompression)",
                 )
+                # Close rather than drain: the rest of a gzip bomb is never inflated.
+                response.force_close()
+                return response
             except (BadHttpMessage, web.RequestPayloadError) as exc:
                 # e.g. a corrupt gzip body, which aiohttp alone answers with 500: read() raises
                 # RequestPayloadError caused by the parser's ContentEncodingError.

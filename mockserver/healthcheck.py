@@ -1,0 +1,83 @@
+"""``mockserver healthcheck``: is the server here answering ``GET /__admin/health`` with ok?
+
+For the container's HEALTHCHECK, which has no curl: exit status 0 when the server says
+``{"status": "ok"}``, 1 otherwise, with one line saying why. Standard library only, and no
+proxy settings are consulted (an HTTP_PROXY in the environment must not reroute a probe of
+127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import sys
+from typing import TextIO
+from urllib.parse import urlsplit
+
+__all__ = ["check", "health_url", "run"]
+
+HEALTH_PATH = "/__admin/health"
+
+
+def health_url(host: str, port: int) -> str:
+    """The health URL of a server bound to ``host:port``, as seen from the same machine."""
+    if host in ("", "0.0.0.0", "localhost"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    shown = f"[{host.strip('[]')}]" if ":" in host else host
+    return f"http://{shown}:{port}{HEALTH_PATH}"
+
+
+def check(url: str, timeout: float = 3.0) -> tuple[bool, str]:
+    """GET ``url`` (a server's base URL or its health URL); returns (healthy, one-line reason)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False, f"not an http(s) URL: {url!r}"
+    path = parts.path.rstrip("/")
+    if not path.endswith(HEALTH_PATH):
+        path += HEALTH_PATH
+    cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    try:
+        conn = cls(parts.hostname, parts.port, timeout=timeout)
+    except ValueError as exc:  # a port out of range
+        return False, f"{url}: {exc}"
+    where = f"{parts.scheme}://{parts.netloc}{path}"
+    try:
+        conn.request("GET", path, headers={"Accept": "application/json"})
+        response = conn.getresponse()
+        raw = response.read(1 << 20)
+    except TimeoutError:
+        return False, f"{where}: no answer within {timeout:g} s"
+    except (OSError, http.client.HTTPException) as exc:
+        return (
+            False,
+            f"{where}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}",
+        )
+    finally:
+        conn.close()
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = None
+    status = body.get("status") if isinstance(body, dict) else None
+    if response.status != 200 or status != "ok":
+        said = f"status {status!r}" if status is not None else "no JSON status"
+        return False, f"{where}: HTTP {response.status}, {said}"
+    return True, f"ok: {body.get('services', '?')} services, {body.get('stubs', '?')} stubs"
+
+
+def run(
+    url: str | None,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    timeout: float = 3.0,
+    out: TextIO | None = None,
+) -> int:
+    """Check ``url`` (default: the server bound to ``host:port`` here) and print the reason.
+
+    Returns the exit status: 0 healthy, 1 not.
+    """
+    healthy, reason = check(url or health_url(host, port), timeout)
+    print(reason if healthy else f"unhealthy: {reason}", file=out or sys.stdout, flush=True)
+    return 0 if healthy else 1

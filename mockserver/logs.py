@@ -1,0 +1,124 @@
+"""Log lines for people and for log collectors: one line per request, as text or as JSON.
+
+The server makes one logger call per request, and only when INFO is enabled; its single
+argument (``RequestLine``) is turned into text or JSON fields only when a handler formats the
+record, so a level above INFO costs one ``isEnabledFor`` per request and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from typing import Any, Final, TextIO
+
+from .model import RequestView
+from .report import report_text
+
+__all__ = ["LOG_FORMATS", "JsonFormatter", "RequestLine", "configure_logging", "log_request"]
+
+LOG_FORMATS: Final = ("text", "json")
+TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# An unmatched request's log carries the body's first 4 KiB: a 10 MiB body would drown the log.
+LOGGED_BODY_CHARS: Final = 4096
+
+
+class RequestLine:
+    """What the log says about one request; formatted only if a handler emits it.
+
+    As text, a matched request is ``GET /api/user/1 -> 200 get-user-1``; an unmatched one is
+    the near-miss report (its first line ``No stub matched GET /path?query``, then the nearest
+    stubs and how each differs). As JSON fields: method, path, query, status, stub, and for an
+    unmatched request the hint and the nearest stubs.
+    """
+
+    __slots__ = ("report", "status", "stub", "view")
+
+    def __init__(
+        self, view: RequestView, status: int, stub: str | None, report: dict[str, Any] | None
+    ) -> None:
+        self.view = view
+        self.status = status
+        self.stub = stub
+        self.report = report
+
+    def target(self) -> str:
+        view = self.view
+        return f"{view.path}?{view.query_string}" if view.query_string else view.path
+
+    def __str__(self) -> str:
+        if self.report is not None:
+            summary = self.view.summary(body_limit=LOGGED_BODY_CHARS)
+            return report_text({**self.report, "request": summary})
+        return f"{self.view.method} {self.target()} -> {self.status} {self.stub}"
+
+    def fields(self) -> dict[str, Any]:
+        """The request as JSON-ready fields for a log collector."""
+        view = self.view
+        fields: dict[str, Any] = {
+            "message": f"{view.method} {self.target()} -> {self.status} {self.stub or 'unmatched'}",
+            "method": view.method,
+            "path": view.path,
+            "query": view.query_string,
+            "status": self.status,
+            "stub": self.stub,
+        }
+        if self.report is not None:
+            fields["hint"] = self.report.get("hint")
+            fields["nearest"] = self.report.get("nearest", [])
+        return fields
+
+    def detail(self) -> str:
+        """More for DEBUG: the header names (never their values, which may be secrets)."""
+        view = self.view
+        names = ", ".join(view.headers) or "none"
+        return f"{view.method} {self.target()}: headers {names}; body {len(view.body)} bytes"
+
+
+def log_request(
+    log: logging.Logger,
+    view: RequestView,
+    status: int,
+    stub: str | None,
+    report: dict[str, Any] | None,
+) -> None:
+    """Log one request at INFO (the caller checked that INFO is enabled), and more at DEBUG."""
+    line = RequestLine(view, status, stub, report)
+    log.info("%s", line)
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("%s", line.detail())
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC, ISO 8601), level, logger, message, and fields.
+
+    A request record adds method, path, query, status and stub (null when unmatched, with
+    hint and nearest); an exception adds its traceback as ``exception``.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        entry: dict[str, Any] = {
+            "time": f"{seconds}.{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+        }
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 1 and isinstance(args[0], RequestLine):
+            entry.update(args[0].fields())
+        else:
+            entry["message"] = record.getMessage()
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def configure_logging(level: str, log_format: str = "text", stream: TextIO | None = None) -> None:
+    """Send every log record at ``level`` or above to stdout, as text or one JSON per line."""
+    if log_format not in LOG_FORMATS:
+        raise ValueError(f"log format must be one of {', '.join(LOG_FORMATS)}, got {log_format!r}")
+    handler = logging.StreamHandler(stream or sys.stdout)
+    formatter = JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+    handler.setFormatter(formatter)
+    logging.basicConfig(level=level.upper(), handlers=[handler])
