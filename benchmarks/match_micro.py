@@ -29,7 +29,7 @@ def build(n: int) -> StubIndex:
             "response": {"json": {"name": "Simon"}},
         }
     )
-    service, parsed, problems = parse_service({"stubs": stubs}, "bench", "bench", lambda p: b"")
+    _, parsed, problems = parse_service({"stubs": stubs}, "bench", "bench", lambda p: b"")
     assert not problems, problems[:3]
     return StubIndex(parsed)
 
@@ -48,15 +48,18 @@ def main() -> None:
     for n in (1, 10_000):
         index = build(n)
 
-        def hit() -> None:
+        def hit(index: StubIndex = index) -> None:
             found = index.match(RequestView("GET", "/api/user/1", "v=1"))
-            assert found is not None and found.stub.id == "target"
+            assert found is not None
+            assert found.stub.id == "target"
 
-        def miss() -> None:
+        def miss(index: StubIndex = index) -> None:
             index.near_misses(RequestView("GET", "/api/usr/1", "v=2"), 3)
 
-        print(f"{n:>6} stubs: match {per_call_us(hit, 20_000 if n == 1 else 5_000):7.2f} us/request")
-        print(f"{n:>6} stubs: near-miss report {per_call_us(miss, 200 if n == 1 else 3):9.1f} us/request")
+        hit_us = per_call_us(hit, 20_000 if n == 1 else 5_000)
+        miss_us = per_call_us(miss, 200 if n == 1 else 3)
+        print(f"{n:>6} stubs: match {hit_us:7.2f} us/request")
+        print(f"{n:>6} stubs: near-miss report {miss_us:9.1f} us/request")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 __version__ = "0.1.0"
 
 from .client import AdminError, AsyncMockServerClient, MockServerClient
@@ -9,6 +11,9 @@ from .config import Settings
 from .errors import MockServerError, Problem, StubFileError
 from .loader import load_paths
 from .model import RequestView, StubSet
+
+if TYPE_CHECKING:
+    from .runner import MockServer
 
 __all__ = [
     "AdminError",

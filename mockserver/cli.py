@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from . import __version__
+from . import __version__, healthcheck
 from .config import ENV_PREFIX, Settings, is_loopback
 from .errors import MockServerError, StubFileError
 
@@ -80,6 +79,12 @@ def _level(text: str) -> str:
     return text.lower()
 
 
+def _log_format(text: str) -> str:
+    if text.lower() not in ("text", "json"):
+        raise ValueError("choose text or json")
+    return text.lower()
+
+
 def _paths_from_env() -> list[str]:
     raw = os.environ.get(ENV_PREFIX + "STUBS", "")
     return [p for p in raw.split(os.pathsep) if p] or ["stubs"]
@@ -142,8 +147,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-level",
         type=_level,
         default=_env("LOG_LEVEL", _level, "info"),
-        help="debug logs every request; info logs unmatched requests with their near misses "
-        "(env MOCKSERVER_LOG_LEVEL; default info)",
+        help="info logs one line per request (an unmatched one with its near misses); debug "
+        "adds each request's header names; warning only problems (env MOCKSERVER_LOG_LEVEL; "
+        "default info)",
+    )
+    serve.add_argument(
+        "--log-format",
+        type=_log_format,
+        default=_env("LOG_FORMAT", _log_format, "text"),
+        help="text for people, or json: one JSON object per line for log collectors "
+        "(env MOCKSERVER_LOG_FORMAT; default text)",
     )
     serve.add_argument(
         "--journal-size",
@@ -238,6 +251,33 @@ def build_parser() -> argparse.ArgumentParser:
         "line, stub and key. Exit status 0 when all are valid, 1 otherwise.",
     )
     _add_paths(validate)
+
+    check = sub.add_parser(
+        "healthcheck",
+        help="exit 0 when the server answers GET /__admin/health with ok (a container's probe)",
+        description="Ask the server on this machine (at MOCKSERVER_HOST and MOCKSERVER_PORT, as "
+        "serve reads them) or at --url for GET /__admin/health. Exit status 0 when it says ok, "
+        "1 otherwise, with a one-line reason. Needs no admin token, and no curl.",
+    )
+    check.add_argument(
+        "--url",
+        default=os.environ.get(ENV_PREFIX + "URL") or None,
+        help="the server's base URL (env MOCKSERVER_URL; default: from --host and --port)",
+    )
+    check.add_argument(
+        "--host",
+        default=_env("HOST", str, "127.0.0.1"),
+        help="the address serve binds; 0.0.0.0 is asked on 127.0.0.1 (env MOCKSERVER_HOST)",
+    )
+    check.add_argument(
+        "--port",
+        type=_port,
+        default=_env("PORT", _port, 8080),
+        help="the server's main port (env MOCKSERVER_PORT; default 8080)",
+    )
+    check.add_argument(
+        "--timeout", type=float, default=3.0, help="seconds to wait for the answer (default 3)"
+    )
     return parser
 
 
@@ -249,6 +289,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mockserver: error: {error}", file=sys.stderr)
     if bad:
         return 2
+    if args.command == "healthcheck":
+        return healthcheck.run(args.url, args.host, args.port, args.timeout)
     if args.command == "record":
         return _record(args)
     paths: list[str] = args.paths or _paths_from_env()
@@ -268,18 +310,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         record_new=args.record_new,
         redact=tuple(args.redact),
     )
-    return _serve(settings)
+    return _serve(settings, args.log_format)
 
 
 def _add_redact(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--redact",
         action="append",
-        default=[],
+        default=[p for p in os.environ.get(ENV_PREFIX + "REDACT", "").split(",") if p],
         metavar="WHAT",
         help="also redact, in recordings, the journal and logs: a header name, query:NAME or "
-        "a JSONPath such as $.user.password (repeatable). Always redacted: Authorization, "
-        "Proxy-Authorization, Cookie, Set-Cookie, X-Api-Key and token-like query parameters",
+        "a JSONPath such as $.user.password (repeatable; env MOCKSERVER_REDACT, comma-"
+        "separated). Always redacted: Authorization, Proxy-Authorization, Cookie, Set-Cookie, "
+        "X-Api-Key and token-like query parameters",
     )
 
 
@@ -337,12 +380,8 @@ def _validate(paths: list[str]) -> int:
     return 0
 
 
-def _serve(settings: Settings) -> int:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stdout,
-    )
+def _serve(settings: Settings, log_format: str = "text") -> int:
+    _configure_logging(settings.log_level, log_format)
     from .runner import MockServer
 
     try:
@@ -358,12 +397,10 @@ def _serve(settings: Settings) -> int:
     return 0
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stdout,
-    )
+def _configure_logging(level: str, log_format: str = "text") -> None:
+    from .logs import configure_logging
+
+    configure_logging(level, log_format)
 
 
 async def _run_until_signalled(server: Any, banner: Callable[[], None] | None = None) -> None:
@@ -380,6 +417,10 @@ async def _run_until_signalled(server: Any, banner: Callable[[], None] | None = 
     print("mockserver: stopped", flush=True)
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
 def _print_banner(server: Any) -> None:
     snapshot = server.store.snapshot
     stubs = snapshot.stubs
@@ -388,12 +429,14 @@ def _print_banner(server: Any) -> None:
         counts[stub.service] = counts.get(stub.service, 0) + 1
     paths = " ".join(server.settings.paths)
     lines = [
-        f"mockserver {__version__}: {len(stubs.services)} services, {len(stubs.stubs)} stubs "
+        f"mockserver {__version__}: {_plural(len(stubs.services), 'service')}, "
+        f"{_plural(len(stubs.stubs), 'stub')} "
         f"from {paths}"
     ]
     width = max((len(name) for name in stubs.services), default=0)
     for name in stubs.services:
-        lines.append(f"  {name:<{width}}  {server.url_for(name)}  ({counts.get(name, 0)} stubs)")
+        count = _plural(counts.get(name, 0), "stub")
+        lines.append(f"  {name:<{width}}  {server.url_for(name)}  ({count})")
     lines.append(f"  admin: {server.url}/__admin/health")
     settings = server.settings
     if server.admin_token_generated:

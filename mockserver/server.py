@@ -21,8 +21,8 @@ from aiohttp.http_exceptions import BadHttpMessage
 from .admin import admin_subpath, handle_admin
 from .config import Settings
 from .forwarding import Forwarding
+from .logs import log_request
 from .model import RequestView
-from .report import report_text
 from .respond import respond
 from .store import StubStore
 
@@ -35,6 +35,21 @@ REQUEST_CODINGS: frozenset[str] = frozenset(
 )
 
 log = logging.getLogger("mockserver")
+
+
+class _DrainNoise(logging.Filter):
+    """Drops aiohttp's "Unhandled exception" when it drains a body we already answered 400.
+
+    After a corrupt gzip body gets its 400, aiohttp reads what is left of it, meets the same
+    decoding error and logs it with a traceback, which reads like a crash but is not one.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, BadHttpMessage | web.RequestPayloadError)
+
+
+logging.getLogger("aiohttp.server").addFilter(_DrainNoise())
 
 
 async def _nothing() -> None:
@@ -65,7 +80,6 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
     """The request handler for one listener (None: the main port)."""
     settings = state.settings
     journal = state.store.journal
-    debug = log.isEnabledFor(logging.DEBUG)
 
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
         path = request.path  # percent-decoded by aiohttp, so /%5F%5Fadmin arrives as /__admin
@@ -130,13 +144,8 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
             forwarded = await forwarding.forward(request, listener, view, headers, journal)
             if forwarded is not None:
                 return forwarded
-        if answer.report is not None:
-            if log.isEnabledFor(logging.INFO):
-                # The log gets the body's first 4 KiB: a 10 MiB body would drown the log.
-                summary = view.summary(body_limit=4096)
-                log.info("%s", report_text({**answer.report, "request": summary}))
-        elif debug:
-            log.debug("%s %s -> %d (%s)", view.method, path, answer.status, answer.stub_id)
+        if log.isEnabledFor(logging.INFO):  # one line per request, formatted lazily (logs.py)
+            log_request(log, view, answer.status, answer.stub_id, answer.report)
         low, high = answer.delay_ms
         if high:
             await asyncio.sleep((low if low == high else random.uniform(low, high)) / 1000)
