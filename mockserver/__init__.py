@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-from .client import AdminError, AsyncMockServerClient, MockServerClient
 from .config import Settings
 from .errors import MockServerError, Problem, StubFileError
-from .loader import load_paths
 from .model import RequestView, StubSet
 
 if TYPE_CHECKING:
+    from .client import AdminError, AsyncMockServerClient, MockServerClient
+    from .handle import MockServerHandle, ServiceHandle
+    from .loader import load_paths
     from .runner import MockServer
 
 __all__ = [
@@ -21,8 +23,10 @@ __all__ = [
     "MockServer",
     "MockServerClient",
     "MockServerError",
+    "MockServerHandle",
     "Problem",
     "RequestView",
+    "ServiceHandle",
     "Settings",
     "StubFileError",
     "StubSet",
@@ -30,12 +34,21 @@ __all__ = [
     "load_paths",
 ]
 
+# Loaded when first asked for, so `import mockserver` (and with it the pytest plugin and the
+# command line) does not pay for aiohttp, http.client or the loader until they are used.
+_LAZY = {
+    "AdminError": "client",
+    "AsyncMockServerClient": "client",
+    "MockServerClient": "client",
+    "MockServerHandle": "handle",
+    "ServiceHandle": "handle",
+    "load_paths": "loader",
+    "MockServer": "runner",
+}
+
 
 def __getattr__(name: str) -> object:
-    # The server (and aiohttp with it) loads only when asked for: `mockserver validate` and
-    # the pure core stay quick to import.
-    if name == "MockServer":
-        from .runner import MockServer
-
-        return MockServer
-    raise AttributeError(f"module 'mockserver' has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mockserver' has no attribute {name!r}")
+    return getattr(import_module(f".{module}", __name__), name)

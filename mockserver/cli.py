@@ -278,6 +278,56 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--timeout", type=float, default=3.0, help="seconds to wait for the answer (default 3)"
     )
+
+    def run_diff(args: argparse.Namespace) -> int:
+        from .diffcmd import run_diff
+
+        return run_diff(args.paths, timeout=args.timeout, headers=args.header)
+
+    diff = sub.add_parser(
+        "diff",
+        help="replay recorded requests against the real services and report drift",
+        description="Send each stub's request to its service's 'upstream:' and report, per "
+        "stub, whether status, media type and body still agree (JSON compared by structure, "
+        "differences by JSONPath). Stubs that cannot be replayed exactly (templates, regexes, "
+        "non-literal matchers) are skipped with the reason. Exit status 0 when nothing "
+        "drifted, 1 when something did or an upstream failed, 2 on usage errors.",
+    )
+    diff.add_argument("paths", nargs="+", metavar="PATH", help="stub files or directories")
+    diff.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds per upstream call (default 30)"
+    )
+    diff.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="send this header with every replayed request, e.g. the Authorization that "
+        "recording redacted (repeatable)",
+    )
+    diff.set_defaults(run=run_diff)
+
+    def run_import(args: argparse.Namespace) -> int:
+        from .importcmd import import_har
+
+        return import_har(args.file, args.out, service=args.service, redact=args.redact)
+
+    imports = sub.add_parser(
+        "import", help="turn captured traffic into stub files", description="Import traffic."
+    )
+    kinds = imports.add_subparsers(dest="kind", metavar="FORMAT", required=True)
+    har = kinds.add_parser(
+        "har",
+        help="a HAR 1.2 file (browser devtools, proxies)",
+        description="Write a HAR file's entries as stub files, one per service (per origin "
+        "unless --service), through the recorder's writer: bodies decoded, secrets redacted, "
+        "hand-written files never overwritten.",
+    )
+    har.add_argument("file", metavar="FILE", help="the .har file")
+    har.add_argument("--out", required=True, help="directory for the stub files")
+    har.add_argument("--service", help="one service name for every entry (default: per host)")
+    _add_redact(har)
+    har.set_defaults(run=run_import)
     return parser
 
 
@@ -293,6 +343,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return healthcheck.run(args.url, args.host, args.port, args.timeout)
     if args.command == "record":
         return _record(args)
+    if args.command in ("diff", "import"):
+        return int(args.run(args))
     paths: list[str] = args.paths or _paths_from_env()
     if args.command == "validate":
         return _validate(paths)

@@ -7,7 +7,7 @@ loader turns stub files into Stub values.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -243,6 +243,8 @@ class PreparedResponse:
     media_types: tuple[str, ...] = ()
     encodings: dict[str, tuple[str, ...]] = field(default_factory=dict)
     variants: dict[tuple[str, str], Representation] = field(default_factory=dict)
+    # Media types whose representations are built on first use (MessagePack), by render.
+    pending: dict[str, Callable[[], Any]] = field(default_factory=dict, compare=False, repr=False)
     # (Accept, Accept-Encoding) → chosen representation (None: 406), filled by render.choose.
     negotiated_cache: dict[tuple[str | None, str | None], object] = field(
         default_factory=dict, compare=False, repr=False

@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar, Final
 
-import jsonpath
 import regex
 
 from .model import NotJson, RequestView
@@ -463,6 +462,8 @@ def _build_json_subset(raw: Any, at: KeyPath, errors: ErrorSink, ci: bool) -> Pa
 
 @_builder("json_path")
 def _build_json_path(raw: Any, at: KeyPath, errors: ErrorSink, ci: bool) -> Pattern | None:
+    import jsonpath  # loaded on first use: 30 ms that most stub sets never need
+
     if isinstance(raw, str):
         raw = {raw: {"absent": False}}  # a bare path: something must be there
     if not isinstance(raw, dict) or not raw:

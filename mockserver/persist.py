@@ -63,9 +63,12 @@ def _is_recorded(path: Path) -> bool:
         return False
 
 
-def recorded_path(out_dir: Path, service: str, suffix: str = "") -> Path:
+def recorded_path(
+    out_dir: Path, service: str, suffix: str = "", taken: frozenset[Path] = frozenset()
+) -> Path:
     """Where a service's recording goes in ``out_dir``: ``<name>.yaml`` unless a person wrote
-    that file, then ``<name>.recorded.yaml`` (then ``-2``, ...)."""
+    that file (or another service of this recording has it: ``taken``), then
+    ``<name>.recorded.yaml`` (then ``-2``, ...)."""
     root = out_dir.resolve()
     stem = safe_file_stem(service) + suffix
     candidates = [f"{stem}.yaml", f"{stem}.recorded.yaml"] + [
@@ -75,10 +78,15 @@ def recorded_path(out_dir: Path, service: str, suffix: str = "") -> Path:
         path = (root / name).resolve()
         if not path.is_relative_to(root):  # cannot happen with a safe stem; belt and braces
             continue
+        if path in taken:
+            continue
         if not path.exists() or _is_recorded(path):
             if name != candidates[0]:
                 log.warning(
-                    "%s was written by hand; recording %s into %s", candidates[0], service, name
+                    "%s is taken (written by hand, or by another service); recording %s into %s",
+                    candidates[0],
+                    service,
+                    name,
                 )
             return path
     raise OSError(f"no free file name for service {service!r} in {out_dir}")
@@ -97,14 +105,15 @@ def write_recording(
     With ``merge``, stubs already in a recorded file are kept and the new ones appended
     (spy mode adds to what earlier runs captured); otherwise the file is replaced.
     """
-    written = []
+    written: list[Path] = []
     for service, exchanges in recording.exchanges.items():
         if not exchanges:
             continue
         out_dir = out_dirs[service]
         out_dir.mkdir(parents=True, exist_ok=True)
         stubs = stubs_from_exchanges(service, exchanges, redaction)
-        path = recorded_path(out_dir, service, suffix)
+        # Two names can make one stem ("../x" and "x"): the second must not replace the first.
+        path = recorded_path(out_dir, service, suffix, frozenset(written))
         if merge and path.exists():
             stubs = _merged(_existing_stubs(path), stubs)
         text = service_document(

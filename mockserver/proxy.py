@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 
-from .recording import HOP_BY_HOP, Exchange
+from .recording import HOP_BY_HOP, Exchange, hop_by_hop
 
 __all__ = ["Upstream", "UpstreamError", "UpstreamSettings"]
 
@@ -98,7 +98,8 @@ class Upstream:
             UpstreamError: refused, unreachable, reset mid-body (502) or too slow (504).
         """
         url = self.base_url + target
-        sent = [(k, v) for k, v in headers if k.lower() not in _NOT_FORWARDED]
+        dropped = _NOT_FORWARDED | hop_by_hop(headers)
+        sent = [(k, v) for k, v in headers if k.lower() not in dropped]
         try:
             async with (
                 self._gate,
@@ -106,14 +107,20 @@ class Upstream:
                     method, url, headers=sent, data=body or None, allow_redirects=False
                 ) as response,
             ):
-                raw = await response.content.read(MAX_UPSTREAM_BODY + 1)
-                if len(raw) > MAX_UPSTREAM_BODY:
-                    raise UpstreamError(502, self.base_url, "the upstream body is over 100 MiB")
+                # read(n) returns what has arrived so far, not the whole body: read to the
+                # end, so a body cut short raises (ClientPayloadError) instead of passing.
+                chunks, size = [], 0
+                async for chunk in response.content.iter_chunked(64 * 1024):
+                    size += len(chunk)
+                    if size > MAX_UPSTREAM_BODY:
+                        raise UpstreamError(502, self.base_url, "the upstream body is over 100 MiB")
+                    chunks.append(chunk)
+                raw = b"".join(chunks)
+                answered = tuple(response.headers.items())
+                not_returned = _NOT_RETURNED | hop_by_hop(answered)
                 # str(): aiohttp's header names are istr, which YAML cannot represent.
                 returned = tuple(
-                    (str(k), str(v))
-                    for k, v in response.headers.items()
-                    if k.lower() not in _NOT_RETURNED
+                    (str(k), str(v)) for k, v in answered if k.lower() not in not_returned
                 )
                 status = response.status
         except TimeoutError:

@@ -32,6 +32,9 @@ __all__ = [
     "mock_requests",
     "mockserver",
     "mockserver_backend",
+    "mockserver_container",
+    "mockserver_container_backend",
+    "mockserver_image",
     "mockserver_offline_stubs",
     "mockserver_settings",
 ]
@@ -81,6 +84,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="{NAME}_URL",
         help="environment variable set to each service's base URL; {NAME} is the service "
         "name upper-cased, other characters as _ (default {NAME}_URL)",
+    )
+    parser.addini(
+        "mockserver_image",
+        default="mockserver:latest",
+        help="the Docker image the mockserver_container fixture runs (default mockserver:latest)",
     )
 
 
@@ -254,6 +262,49 @@ def mock_aiohttp(
 
     double, handle = _offline(request, mockserver_settings, mockserver_offline_stubs)
     with aioresponses_mock(double), _serving(request, handle, handle.urls):
+        yield handle
+
+
+@pytest.fixture(scope="session")
+def mockserver_image(pytestconfig: pytest.Config) -> str:
+    """The image ``mockserver_container`` runs: ini ``mockserver_image``; override to build one."""
+    return str(pytestconfig.getini("mockserver_image"))
+
+
+@pytest.fixture(scope="session")
+def mockserver_container_backend(
+    mockserver_image: str, mockserver_settings: Settings
+) -> Iterator[Backend]:
+    """The session's mockserver container (container.py); skipped when Docker is unreachable,
+    failed instead when MOCKSERVER_REQUIRE_DOCKER=1 (CI)."""
+    from .container import DockerUnavailable, MockServerContainer
+    from .errors import MockServerError
+
+    container = MockServerContainer(mockserver_image, mockserver_settings.paths)
+    try:
+        container.start()
+    except DockerUnavailable as exc:
+        if os.environ.get("MOCKSERVER_REQUIRE_DOCKER") == "1":
+            raise pytest.fail.Exception(f"mockserver_container: {exc}", pytrace=False) from None
+        pytest.skip(f"mockserver_container: {exc}")
+    except MockServerError as exc:
+        raise pytest.fail.Exception(f"mockserver_container: {exc}", pytrace=False) from None
+    with container:
+        yield RemoteBackend(container.admin)
+
+
+@pytest.fixture
+def mockserver_container(
+    request: pytest.FixtureRequest, mockserver_container_backend: Backend
+) -> Iterator[MockServerHandle]:
+    """Like ``mockserver``, but the double is the Docker image: one container per session,
+    reset for each test, with the same stubs mounted read-only and the same handle."""
+    mockserver_container_backend.reset()
+    extra = _marker_stubs(request)
+    if extra:
+        mockserver_container_backend.put_stubs(extra)
+    handle = MockServerHandle(mockserver_container_backend)
+    with _serving(request, handle, mockserver_container_backend.urls()):
         yield handle
 
 

@@ -18,8 +18,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
-import jsonpath
 import yaml
+
+from .http import select_encoding
+from .render import encode_json
 
 __all__ = [
     "HOP_BY_HOP",
@@ -27,6 +29,7 @@ __all__ = [
     "Exchange",
     "Redaction",
     "decode_body",
+    "hop_by_hop",
     "redact_exchange",
     "service_document",
     "stubs_from_exchanges",
@@ -60,6 +63,20 @@ _NOT_RECORDED: Final = HOP_BY_HOP | {
     "vary",
 }
 _BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_CODINGS: Final = ("gzip", "deflate", "br")
+
+
+def hop_by_hop(headers: Iterable[tuple[str, str]]) -> frozenset[str]:
+    """Lower-cased names that end at this hop: the fixed set, and every name the Connection
+    header lists (RFC 9110 §7.6.1), such as ``Connection: X-Internal``."""
+    listed = {
+        token.strip().lower()
+        for name, value in headers
+        if name.lower() == "connection"
+        for token in value.split(",")
+        if token.strip()
+    }
+    return HOP_BY_HOP | listed
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +131,8 @@ class Redaction:
         headers, query, paths = set(self.headers), set(self.query), list(self.json_paths)
         for item in items:
             if item.startswith("$"):
+                import jsonpath
+
                 jsonpath.compile(item)  # raises JSONPathError for a bad path
                 paths.append(item)
             elif item.startswith("query:"):
@@ -133,6 +152,8 @@ class Redaction:
     def json_value(self, value: Any) -> Any:
         if not self.json_paths:
             return value
+        import jsonpath
+
         for path in self.json_paths:
             for match in jsonpath.compile(path).finditer(value):
                 _replace_at(value, match, self.placeholder)
@@ -236,8 +257,9 @@ def _response_spec(exchange: Exchange, redaction: Redaction) -> dict[str, Any]:
     body = decode_body(exchange.response_body, coding)
     spec: dict[str, Any] = {"status": exchange.status}
     headers: dict[str, Any] = {}
+    dropped = _NOT_RECORDED | hop_by_hop(exchange.response_headers)
     for name, value in exchange.response_headers:
-        if name.lower() in _NOT_RECORDED:
+        if name.lower() in dropped:
             continue
         if name in headers:
             existing = headers[name]
@@ -249,8 +271,13 @@ def _response_spec(exchange: Exchange, redaction: Redaction) -> dict[str, Any]:
     content_type = (exchange.response_header("content-type") or "").lower()
     if body:
         parsed = _json_or_none(body) if "json" in content_type or not content_type else None
+        compact = encode_json(parsed) if parsed is not None else None
         if parsed is not None:
-            spec["json"] = redaction.json_value(parsed)
+            parsed = redaction.json_value(parsed)
+        # `json:` is re-sent compactly: kept only when that gives the same bytes (or when
+        # redaction changed it anyway), else the text, so a replay is byte for byte.
+        if parsed is not None and (compact == body or encode_json(parsed) != compact):
+            spec["json"] = parsed
         else:
             try:
                 spec["body"] = body.decode("utf-8")
@@ -261,9 +288,20 @@ def _response_spec(exchange: Exchange, redaction: Redaction) -> dict[str, Any]:
     modified = exchange.response_header("last-modified")
     if modified:
         spec["last_modified"] = modified
-    # Replay negotiates compression again: offered when the upstream compressed, else not.
-    spec["gzip"] = bool(coding and coding.strip().lower() != "identity")
+    # Replay negotiates compression again: offered when the upstream compressed, not when it
+    # sent identity to a client that accepted a coding. When the client accepted none, how
+    # the service compresses is unknown, and the service's default (auto) decides.
+    if coding and coding.strip().lower() != "identity":
+        spec["gzip"] = True
+    elif select_encoding(exchange.request_header("accept-encoding"), _CODINGS) in _CODINGS:
+        spec["gzip"] = False
     return spec
+
+
+def _revalidated(exchange: Exchange) -> bool:
+    return exchange.status == 304 and any(
+        exchange.request_header(name) for name in ("if-none-match", "if-modified-since")
+    )
 
 
 def _json_or_none(body: bytes) -> Any:
@@ -288,7 +326,11 @@ def stubs_from_exchanges(
         groups.setdefault(_request_key(clean), []).append(clean)
     stubs: list[dict[str, Any]] = []
     used: set[str] = set()
-    for group in groups.values():
+    for seen in groups.values():
+        # A 304 answered a client's conditional request: replay makes it from the stub's
+        # etag and last_modified, so it is not a response of its own (it would be sent to
+        # clients that asked unconditionally).
+        group = [e for e in seen if not _revalidated(e)] or seen
         first = group[0]
         base = f"{service}-{first.method.lower()}-{_slug(first.path)}"
         stub_id, n = base, 2

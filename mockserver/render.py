@@ -16,6 +16,7 @@ from base64 import urlsafe_b64encode
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from functools import partial
 from typing import Any, Final
 
 import msgpack
@@ -23,7 +24,7 @@ import msgpack
 from .http import Conditional, best_media_type, evaluate_conditions, select_encoding
 from .model import PreparedResponse, Representation, ResponseSpec
 
-__all__ = ["Choice", "choose", "encode_json", "prepare"]
+__all__ = ["Choice", "choose", "encode_json", "prepare", "variant"]
 
 JSON_TYPE: Final = "application/json"
 TEXT_TYPE: Final = "text/plain; charset=utf-8"
@@ -154,47 +155,33 @@ def prepare(
         headers = [(k, v) for k, v in headers if k.lower() != "last-modified"]
         headers.append(("Last-Modified", http_date(spec.last_modified)))
 
-    bodies: dict[str, tuple[bytes, str | None]] = {}  # media → (body, content type)
     default_media = _media(content_type) or ""
-    bodies[default_media] = (spec.body, content_type)
     coded_by_stub = _header(headers, "content-encoding") is not None
-    if ok and _media(content_type) == JSON_TYPE and spec.body and not coded_by_stub:
-        packed = _msgpack_of(spec.body)
-        if packed is not None:
-            for media in MSGPACK_TYPES:
-                bodies[media] = (packed, media)
-    media_types = tuple(bodies) if len(bodies) > 1 else ()
-
+    packed = (
+        _msgpack_of(spec.body)
+        if ok and default_media == JSON_TYPE and spec.body and not coded_by_stub
+        else None
+    )
+    offers_msgpack = packed is not None
+    media_types = (default_media, *MSGPACK_TYPES) if offers_msgpack else ()
     setting = spec.gzip or service_gzip
-    encodable = ok and spec.body and not coded_by_stub and setting != "false"
-    variants: dict[tuple[str, str], Representation] = {}
-    encodings: dict[str, tuple[str, ...]] = {}
-    for media, (body, media_type) in bodies.items():
-        base = [(k, v) for k, v in headers if k.lower() != "content-type"]
-        if media_type:
-            base.append(("Content-Type", media_type))
-        coded: dict[str, bytes] = {}
-        if encodable and (
-            setting == "true" or (compressible(media_type) and len(body) >= min_size)
-        ):
-            for name, coder in _CODERS.items():
-                out = coder(body)
-                if setting == "true" or len(out) < len(body):
-                    coded[name] = out
-        encodings[media] = tuple(coded)
-        vary = (["Accept"] if media_types else []) + (["Accept-Encoding"] if coded else [])
-        # Each media type is its own representation with its own tag: -msgpack, -x-msgpack.
-        media_etag = (
-            etag
-            if media == default_media or etag is None
-            else _derived(etag, media.split("/", 1)[1])
-        )
-        variants[(media, "identity")] = _representation(body, base, vary, media_etag, None)
-        for name, out in coded.items():
-            tag = _derived(media_etag, name) if media_etag else None
-            variants[(media, name)] = _representation(out, base, vary, tag, name)
+    make = partial(
+        _media_variants,
+        headers=headers,
+        etag=etag,
+        default_media=default_media,
+        vary_accept=offers_msgpack,
+        encodable=ok and bool(spec.body) and not coded_by_stub and setting != "false",
+        setting=setting,
+        min_size=min_size,
+    )
+    variants, codings = make(default_media, spec.body, content_type)
+    pending: dict[str, Callable[[], _Built]]
+    # MessagePack forms are built on the first request that asks for one (then kept): most
+    # stubs are never asked, and building them for 10,000 stubs would double the load time.
+    pending = {media: partial(make, media, packed, media) for media in MSGPACK_TYPES}
     default = variants[(default_media, "identity")]
-    needs_choice = bool(media_types) or any(encodings.values())
+    needs_choice = offers_msgpack or bool(codings)
     needs_conditions = ok and (etag is not None or spec.last_modified is not None)
     return PreparedResponse(
         spec.status,
@@ -204,9 +191,62 @@ def prepare(
         etag=etag,
         last_modified=spec.last_modified,
         media_types=media_types,
-        encodings=encodings,
+        encodings={default_media: codings},
         variants=variants if (needs_choice or needs_conditions) else {},
+        pending=pending if offers_msgpack else {},
     )
+
+
+_Built = tuple[dict[tuple[str, str], Representation], tuple[str, ...]]
+
+
+def _media_variants(
+    media: str,
+    body: bytes,
+    media_type: str | None,
+    *,
+    headers: list[tuple[str, str]],
+    etag: str | None,
+    default_media: str,
+    vary_accept: bool,
+    encodable: bool,
+    setting: str,
+    min_size: int,
+) -> tuple[dict[tuple[str, str], Representation], tuple[str, ...]]:
+    """Every coding of one media type's body, each with its headers and its own ETag."""
+    base = [(k, v) for k, v in headers if k.lower() != "content-type"]
+    if media_type:
+        base.append(("Content-Type", media_type))
+    coded: dict[str, bytes] = {}
+    if encodable and (setting == "true" or (compressible(media_type) and len(body) >= min_size)):
+        for name, coder in _CODERS.items():
+            out = coder(body)
+            if setting == "true" or len(out) < len(body):
+                coded[name] = out
+    vary = (["Accept"] if vary_accept else []) + (["Accept-Encoding"] if coded else [])
+    # Each media type is its own representation with its own tag: -msgpack, -x-msgpack.
+    media_etag = (
+        etag if media == default_media or etag is None else _derived(etag, media.split("/", 1)[1])
+    )
+    variants = {(media, "identity"): _representation(body, base, vary, media_etag, None)}
+    for name, out in coded.items():
+        tag = _derived(media_etag, name) if media_etag else None
+        variants[(media, name)] = _representation(out, base, vary, tag, name)
+    return variants, tuple(coded)
+
+
+def variant(prepared: PreparedResponse, media: str, coding: str = "identity") -> Representation:
+    """One representation, built now if it was left for first use.
+
+    Raises:
+        KeyError: the stub offers no such representation.
+    """
+    build = prepared.pending.pop(media, None)
+    if build is not None:
+        built, codings = build()
+        prepared.variants.update(built)
+        prepared.encodings[media] = codings
+    return prepared.variants[(media, coding)]
 
 
 def _msgpack_of(body: bytes) -> bytes | None:
@@ -324,6 +364,8 @@ def _negotiate(
         if prepared.media_types
         else next(iter(variants))[0]
     )
+    if media in prepared.pending:
+        variant(prepared, media)
     codings = prepared.encodings.get(media, ())
     coding = select_encoding(accept_encoding, codings) if codings else "identity"
     return None if coding is None else variants[(media, coding)]

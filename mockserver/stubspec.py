@@ -20,7 +20,7 @@ from .errors import Problem
 from .model import RequestSpec, ResponseSpec
 from .paths import PathSpec, parse_path_regex, parse_path_template
 from .patterns import Pattern, parse_pattern, valid_matchers
-from .render import BINARY_TYPE, JSON_TYPE, TEXT_TYPE, encode_json
+from .render import BINARY_TYPE, JSON_TYPE, TEXT_TYPE
 
 __all__ = ["BodyFileReader", "Problems", "parse_request", "parse_response"]
 
@@ -367,12 +367,12 @@ def _parse_body(
 def encode_json_strict(value: Any) -> bytes:
     """encode_json, refusing NaN and Infinity (not JSON) and non-JSON types."""
     try:
-        json.dumps(value, allow_nan=False)
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return text.encode()
     except (TypeError, ValueError) as exc:
         raise ValueError(str(exc)) from None
     except RecursionError:
         raise ValueError("nested too deeply") from None
-    return encode_json(value)
 
 
 def _parse_etag(raw: Any, at: KeyPath, out: Problems) -> str | bool:
