@@ -71,10 +71,11 @@ class Forwarding:
             await upstream.close()
 
     def journal_view(self, view: RequestView, headers: tuple[tuple[str, str], ...]) -> RequestView:
-        """The request as the journal may keep it: secrets replaced."""
+        """The request as the journal may keep it: secrets replaced (body JSON paths too)."""
         query = urlencode(self.redaction.query_pairs(_pairs(view)), doseq=True)
+        body = self.redaction.json_body(view.body)
         return RequestView(
-            view.method, view.path, query, self.redaction.header_pairs(headers), view.body
+            view.method, view.path, query, self.redaction.header_pairs(headers), body
         )
 
     async def forward(

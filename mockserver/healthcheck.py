@@ -64,7 +64,14 @@ def check(url: str, timeout: float = 3.0) -> tuple[bool, str]:
     if response.status != 200 or status != "ok":
         said = f"status {status!r}" if status is not None else "no JSON status"
         return False, f"{where}: HTTP {response.status}, {said}"
-    return True, f"ok: {body.get('services', '?')} services, {body.get('stubs', '?')} stubs"
+    return (
+        True,
+        f"ok: {_count(body.get('services'), 'service')}, {_count(body.get('stubs'), 'stub')}",
+    )
+
+
+def _count(number: object, word: str) -> str:
+    return f"{number} {word}{'' if number == 1 else 's'}"
 
 
 def run(

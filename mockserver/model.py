@@ -7,7 +7,7 @@ loader turns stub files into Stub values.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -243,8 +243,10 @@ class PreparedResponse:
     media_types: tuple[str, ...] = ()
     encodings: dict[str, tuple[str, ...]] = field(default_factory=dict)
     variants: dict[tuple[str, str], Representation] = field(default_factory=dict)
-    # Media types whose representations are built on first use (MessagePack), by render.
-    pending: dict[str, Callable[[], Any]] = field(default_factory=dict, compare=False, repr=False)
+    # The MessagePack body, whose representations render builds on first use, and whether
+    # the stub forces compression (gzip: true) for them.
+    packed: bytes | None = field(default=None, compare=False, repr=False)
+    force_coding: bool = False
     # (Accept, Accept-Encoding) → chosen representation (None: 406), filled by render.choose.
     negotiated_cache: dict[tuple[str | None, str | None], object] = field(
         default_factory=dict, compare=False, repr=False
@@ -269,9 +271,17 @@ class Stub:
     order: int = 0
     source: str = "<admin>"
     index: int = 0
-    definition: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    # The stub as written, as compact JSON: a tenth of the memory of the parsed mapping, and
+    # only the admin API and the drift check read it.
+    definition_json: bytes = field(default=b"{}", compare=False, repr=False)
     # ``responses:`` in turn: the n-th matching request gets the n-th, then the last repeats.
     sequence: tuple[PreparedResponse, ...] = ()
+
+    @property
+    def definition(self) -> dict[str, Any]:
+        """The stub as written in its file (or posted), in the stub-file keys."""
+        value = json.loads(self.definition_json)
+        return value if isinstance(value, dict) else {}
 
     @property
     def label(self) -> str:

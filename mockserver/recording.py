@@ -149,6 +149,10 @@ class Redaction:
     def query_pairs(self, pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
         return tuple((k, self.placeholder if k.lower() in self.query else v) for k, v in pairs)
 
+    def json_body(self, body: bytes) -> bytes:
+        """``body`` with the JSON paths redacted when it is JSON; otherwise as it is."""
+        return _redact_json_bytes(body, self)
+
     def json_value(self, value: Any) -> Any:
         if not self.json_paths:
             return value

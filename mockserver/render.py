@@ -176,10 +176,6 @@ def prepare(
         min_size=min_size,
     )
     variants, codings = make(default_media, spec.body, content_type)
-    pending: dict[str, Callable[[], _Built]]
-    # MessagePack forms are built on the first request that asks for one (then kept): most
-    # stubs are never asked, and building them for 10,000 stubs would double the load time.
-    pending = {media: partial(make, media, packed, media) for media in MSGPACK_TYPES}
     default = variants[(default_media, "identity")]
     needs_choice = offers_msgpack or bool(codings)
     needs_conditions = ok and (etag is not None or spec.last_modified is not None)
@@ -193,7 +189,10 @@ def prepare(
         media_types=media_types,
         encodings={default_media: codings},
         variants=variants if (needs_choice or needs_conditions) else {},
-        pending=pending if offers_msgpack else {},
+        # MessagePack forms are built on the first request that asks for one (then kept):
+        # most stubs are never asked, and 10,000 stubs would load at half the speed.
+        packed=packed,
+        force_coding=setting == "true" and ok and not coded_by_stub,
     )
 
 
@@ -241,9 +240,21 @@ def variant(prepared: PreparedResponse, media: str, coding: str = "identity") ->
     Raises:
         KeyError: the stub offers no such representation.
     """
-    build = prepared.pending.pop(media, None)
-    if build is not None:
-        built, codings = build()
+    if media not in prepared.encodings and media in MSGPACK_TYPES and prepared.packed:
+        default = prepared.variants[(prepared.media_types[0], "identity")]
+        own = {"content-type", "etag", "vary", "content-encoding"}
+        built, codings = _media_variants(
+            media,
+            prepared.packed,
+            media,
+            headers=[(k, v) for k, v in default.headers if k.lower() not in own],
+            etag=prepared.etag,
+            default_media=prepared.media_types[0],
+            vary_accept=True,
+            encodable=prepared.force_coding,
+            setting="true" if prepared.force_coding else "auto",
+            min_size=0,
+        )
         prepared.variants.update(built)
         prepared.encodings[media] = codings
     return prepared.variants[(media, coding)]
@@ -364,7 +375,7 @@ def _negotiate(
         if prepared.media_types
         else next(iter(variants))[0]
     )
-    if media in prepared.pending:
+    if media not in prepared.encodings:
         variant(prepared, media)
     codings = prepared.encodings.get(media, ())
     coding = select_encoding(accept_encoding, codings) if codings else "identity"

@@ -188,7 +188,7 @@ def parse_stub(
         priority=priority,
         source=source,
         index=index,
-        definition=spec,
+        definition_json=json.dumps(spec, default=str, separators=(",", ":")).encode(),
         sequence=tuple(prepared(one) for one in responses) if "responses" in spec else (),
     )
 
