@@ -1,0 +1,38 @@
+"""The benchmark runs (a few seconds, no thresholds), so it never rots."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.skipif(
+    shutil.which("wrk") is None,
+    reason="wrk is not installed; the smoke run would measure the bundled load generator only",
+)
+def test_the_benchmark_smoke_run_prints_every_scenario() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--smoke"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    for row in (
+        "raw aiohttp",
+        "mockserver, 1 stub",
+        "304 (If-None-Match)",
+        "gzip 200",
+        "start to first 200, mockserver",
+        "load + index",
+        "peak RSS",
+    ):
+        assert row in result.stdout, row
