@@ -136,8 +136,8 @@ def _literal(raw: Any) -> str | None:
 
 def _matcher_name(raw: Any) -> str:
     if isinstance(raw, dict) and raw:
-        return ", ".join(str(k) for k in raw)
-    return type(raw).__name__
+        return " + ".join(str(k) for k in raw)
+    return f"a {type(raw).__name__}"
 
 
 def _literals(raw: Any, what: str) -> tuple[tuple[tuple[str, str], ...], None] | tuple[None, str]:
@@ -149,7 +149,7 @@ def _literals(raw: Any, what: str) -> tuple[tuple[tuple[str, str], ...], None] |
     for name, value in raw.items():
         text = _literal(value)
         if text is None:
-            return None, f"{what} {name}: a {_matcher_name(value)} matcher, not a literal value"
+            return None, f"{what} {name}: matched by {_matcher_name(value)}, not a literal value"
         pairs.append((str(name), text))
     return tuple(pairs), None
 
@@ -166,7 +166,7 @@ def _body(raw: Any) -> tuple[bytes, str | None] | str:
         return encode_json(raw["json"]), "application/json"
     text = _literal(raw)
     if text is None:
-        return f"body: a {_matcher_name(raw)} matcher, so no exact body to send"
+        return f"body: matched by {_matcher_name(raw)}, so no exact body to send"
     return text.encode(), None
 
 

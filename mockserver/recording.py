@@ -127,13 +127,20 @@ class Redaction:
     placeholder: str = PLACEHOLDER
 
     def extended(self, items: Iterable[str]) -> Redaction:
-        """More to redact: ``$.json.path``, ``query:name`` or a header name, per item."""
+        """More to redact: ``$.json.path``, ``query:name`` or a header name, per item.
+
+        Raises:
+            ValueError: an item that starts with ``$`` is not a JSONPath.
+        """
         headers, query, paths = set(self.headers), set(self.query), list(self.json_paths)
         for item in items:
             if item.startswith("$"):
                 import jsonpath
 
-                jsonpath.compile(item)  # raises JSONPathError for a bad path
+                try:
+                    jsonpath.compile(item)
+                except jsonpath.JSONPathError as exc:  # not a ValueError: callers catch that
+                    raise ValueError(f"--redact {item!r} is not a JSONPath: {exc}") from None
                 paths.append(item)
             elif item.startswith("query:"):
                 query.add(item[len("query:") :].lower())
