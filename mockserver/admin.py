@@ -15,10 +15,12 @@ import posixpath
 import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from . import __version__
+from .config import is_loopback
 from .errors import StubFileError
 from .loader import admin_body_reader
 from .model import Stub
@@ -30,7 +32,7 @@ from .stubinput import parse_pattern_input, parse_stub_input
 if TYPE_CHECKING:
     from .server import ServerState
 
-__all__ = ["ADMIN_PREFIX", "admin_subpath", "handle_admin"]
+__all__ = ["ADMIN_PREFIX", "admin_subpath", "dispatch_admin", "handle_admin"]
 
 ADMIN_PREFIX: Final = "/__admin"
 
@@ -359,6 +361,24 @@ def _authorised(request: web.BaseRequest, token: str) -> bool:
     return hmac.compare_digest(given_bytes, token.encode("utf-8", "surrogateescape"))
 
 
+def _local_host(request: web.BaseRequest) -> bool:
+    """The Host header names this machine (or is absent, as only non-browser clients do)."""
+    host = request.headers.get("Host")
+    if host is None:
+        return True
+    name = host[1 : host.find("]")] if host.startswith("[") else host.rsplit(":", 1)[0]
+    name = name.strip().lower().rstrip(".")
+    return is_loopback(name) or name.endswith(".localhost")
+
+
+def _same_origin(request: web.BaseRequest) -> bool:
+    """No Origin (not a browser, or a same-origin read), or the one the request is sent to."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc.lower() == request.headers.get("Host", "").lower()
+
+
 async def handle_admin(
     request: web.BaseRequest, state: ServerState, sub: str, listener: int | None
 ) -> web.StreamResponse:
@@ -374,6 +394,34 @@ async def handle_admin(
         ).response()
         response.headers["WWW-Authenticate"] = 'Bearer realm="mockserver admin"'
         return response
+    if not token and is_loopback(state.settings.host) and not _local_host(request):
+        # An open admin API on loopback is reachable from a browser through DNS rebinding
+        # (evil.example resolving to 127.0.0.1): a local name in Host is required then.
+        return AdminError(
+            403,
+            "forbidden host",
+            "without a token, admin calls must address this machine by a local name "
+            "(localhost, 127.0.0.1, [::1]); set --admin-token to use other names",
+        ).response()
+    if not token and not _same_origin(request):
+        # A page on another site may send a form-like POST (no preflight) to an open admin
+        # API; the browser names that site in Origin.
+        return AdminError(
+            403,
+            "forbidden origin",
+            f"admin calls from a page on {request.headers['Origin']} are refused; "
+            "set --admin-token to call the admin API from other sites",
+        ).response()
+    if state.admin_forward is not None:
+        return await state.admin_forward(request, sub, listener)
+    return await dispatch_admin(request, state, sub, listener)
+
+
+async def dispatch_admin(
+    request: web.BaseRequest, state: ServerState, sub: str, listener: int | None
+) -> web.StreamResponse:
+    """Answer one admin call from this process's state, with no token check (done before)."""
+    method = "GET" if request.method == "HEAD" else request.method
     allowed = []
     for route_method, pattern, handler in _COMPILED:
         found = pattern.match(sub)

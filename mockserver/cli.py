@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from . import __version__, healthcheck
 from .config import ENV_PREFIX, Settings, is_loopback
 from .errors import MockServerError, StubFileError
+from .limits import raise_open_file_limit
 
 __all__ = ["main"]
 
@@ -47,6 +48,13 @@ def _positive(text: str) -> int:
     value = int(text)
     if value <= 0:
         raise ValueError("must be a positive number")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise ValueError("must be a positive number of seconds")
     return value
 
 
@@ -193,7 +201,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --spy, write what was forwarded as stubs into <service>.recorded.yaml beside "
         "the service's stub file, when the server stops (env MOCKSERVER_RECORD_NEW=1)",
     )
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=_env("WORKERS", _positive, 1),
+        help="processes serving the same ports (SO_REUSEPORT; Linux spreads connections over "
+        "them), with one admin API and journal over all of them (env MOCKSERVER_WORKERS; "
+        "default 1)",
+    )
     _add_redact(serve)
+    _add_limits(serve)
 
     record = sub.add_parser(
         "record",
@@ -361,8 +378,52 @@ def main(argv: Sequence[str] | None = None) -> int:
         spy=args.spy,
         record_new=args.record_new,
         redact=tuple(args.redact),
+        **{name: getattr(args, name) for name in _LIMITS},
     )
-    return _serve(settings, args.log_format)
+    return _serve(settings, args.log_format, args.workers)
+
+
+# Settings fields with a serve option each: (converter, what it is). SECURITY.md says why each
+# default is what it is.
+_LIMITS: dict[str, tuple[Callable[[str], Any], str]] = {
+    "max_request_line_bytes": (_positive, "longest request line (method, URL, version); 400"),
+    "max_header_bytes": (_positive, "longest header field, name and value; 400 past it"),
+    "max_headers": (_positive, "most header fields in a request; 400 past it"),
+    "request_timeout": (
+        _seconds,
+        "seconds from a request's first byte until its headers and body have arrived; past "
+        "it 408 and the connection is closed (slowloris, slow POST)",
+    ),
+    "keepalive_timeout": (_seconds, "seconds an idle keep-alive connection is kept open"),
+    "shutdown_timeout": (
+        _seconds,
+        "seconds a stop (SIGTERM) waits for requests in flight before cancelling them",
+    ),
+    "journal_body_cap": (
+        _non_negative,
+        "bytes of each request body the journal keeps; the rest is cut and flagged",
+    ),
+    "upstream_connect_timeout": (
+        _seconds,
+        "seconds to connect to an upstream (--spy) before answering 504",
+    ),
+    "upstream_timeout": (_seconds, "seconds for a whole upstream exchange (--spy) before 504"),
+}
+
+
+def _add_limits(parser: argparse.ArgumentParser) -> None:
+    defaults = Settings()
+    for name, (convert, what) in _LIMITS.items():
+        option = name.replace("_", "-").replace("journal-body-cap", "journal-body-bytes")
+        variable = option.upper().replace("-", "_")
+        default = getattr(defaults, name)
+        parser.add_argument(
+            "--" + option,
+            dest=name,
+            type=convert,
+            default=_env(variable, convert, default),
+            help=f"{what} (env {ENV_PREFIX}{variable}; default {default:g})",
+        )
 
 
 def _add_redact(parser: argparse.ArgumentParser) -> None:
@@ -432,8 +493,12 @@ def _validate(paths: list[str]) -> int:
     return 0
 
 
-def _serve(settings: Settings, log_format: str = "text") -> int:
+def _serve(settings: Settings, log_format: str = "text", workers: int = 1) -> int:
     _configure_logging(settings.log_level, log_format)
+    if workers > 1:
+        from .workers import serve_workers
+
+        return serve_workers(settings, workers, log_format, _print_banner)
     from .runner import MockServer
 
     try:
@@ -441,6 +506,9 @@ def _serve(settings: Settings, log_format: str = "text") -> int:
     except StubFileError as exc:
         print(f"mockserver: not starting: {exc}", file=sys.stderr)
         return 1
+    except ValueError as exc:  # e.g. a --redact that is not a JSONPath
+        print(f"mockserver: error: {exc}", file=sys.stderr)
+        return 2
     try:
         asyncio.run(_run_until_signalled(server))
     except MockServerError as exc:
@@ -460,6 +528,7 @@ async def _run_until_signalled(server: Any, banner: Callable[[], None] | None = 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    raise_open_file_limit()  # one file per connection: take what the hard limit allows
     await server.start_async()
     try:
         (banner or (lambda: _print_banner(server)))()

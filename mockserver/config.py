@@ -36,6 +36,17 @@ class Settings:
         record_new: with spy, write what was forwarded as stubs beside the service's files.
         record_all: forward everything to services with an upstream and record it anew.
         redact: more to redact when recording: header names, ``query:name``, ``$.json.path``.
+        reuse_port: bind with SO_REUSEPORT, so several processes serve the same ports and the
+            kernel spreads connections over them (``serve --workers``).
+        max_request_line_bytes: longest request line (method, target, version); past it, 400.
+        max_header_bytes: longest header field (name and value); past it, 400.
+        max_headers: most header fields in one request; past it, 400.
+        request_timeout: seconds from a request's first byte until its headers and body have
+            all arrived; past it, 408 and the connection is closed (slowloris, slow POST).
+        keepalive_timeout: seconds an idle keep-alive connection is kept open.
+        shutdown_timeout: seconds a stop waits for requests in flight before cancelling them.
+        upstream_connect_timeout: seconds to connect to an upstream (spy mode) before 504.
+        upstream_timeout: seconds for a whole upstream exchange (spy mode) before 504.
     """
 
     paths: tuple[str, ...] = ("stubs",)
@@ -54,6 +65,16 @@ class Settings:
     record_new: bool = False
     record_all: bool = False
     redact: tuple[str, ...] = ()
+    reuse_port: bool = False
+    # Safe defaults against slow and oversized clients (SECURITY.md says why each).
+    max_request_line_bytes: int = 8190
+    max_header_bytes: int = 8190
+    max_headers: int = 128
+    request_timeout: float = 30.0
+    keepalive_timeout: float = 75.0
+    shutdown_timeout: float = 5.0
+    upstream_connect_timeout: float = 5.0
+    upstream_timeout: float = 60.0
 
 
 def is_loopback(host: str) -> bool:

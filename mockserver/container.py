@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
+from urllib.parse import urlsplit
 
 from .client import MockServerClient
 from .errors import MockServerError
@@ -31,7 +32,13 @@ if TYPE_CHECKING:
     from docker import DockerClient
     from docker.models.containers import Container
 
-__all__ = ["DEFAULT_IMAGE", "DockerUnavailable", "MockServerContainer", "docker_client"]
+__all__ = [
+    "DEFAULT_DOCKER_HOST",
+    "DEFAULT_IMAGE",
+    "DockerUnavailable",
+    "MockServerContainer",
+    "docker_client",
+]
 
 DEFAULT_IMAGE = "mockserver:latest"
 
@@ -40,8 +47,34 @@ class DockerUnavailable(MockServerError):
     """No Docker engine can be reached (or the docker package is missing); says which and why."""
 
 
+DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
+
+
 def _engine() -> str:
-    return os.environ.get("DOCKER_HOST") or "the default socket (unix:///var/run/docker.sock)"
+    return os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST
+
+
+def _connectable(host: str) -> None:
+    """Connect to the engine's socket ourselves, and close it.
+
+    docker-py leaves the socket of a failed unix connection open (a ResourceWarning, which
+    ``filterwarnings = error`` turns into a failure), so an engine that is not there is found
+    here, before a docker client exists.
+    """
+    parts = urlsplit(host)
+    try:
+        if parts.scheme == "unix":
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(5.0)
+                sock.connect(parts.path)
+        elif parts.scheme in ("tcp", "http", "https") and parts.hostname:
+            port = parts.port or (2376 if parts.scheme == "https" else 2375)
+            with socket.create_connection((parts.hostname, port), timeout=5.0):
+                pass
+    except OSError as exc:
+        raise DockerUnavailable(
+            f"no Docker engine reachable at {host}: {exc.strerror or exc}"
+        ) from None
 
 
 def docker_client() -> DockerClient:
@@ -57,6 +90,7 @@ def docker_client() -> DockerClient:
         raise DockerUnavailable(
             "the docker package is not installed (pip install docker)"
         ) from None
+    _connectable(_engine())
     try:
         client = docker.from_env(timeout=10)
     except DockerException as exc:

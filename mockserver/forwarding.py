@@ -19,7 +19,7 @@ from .config import Settings
 from .journal import Journal
 from .model import RequestView, ServiceSpec, StubSet
 from .persist import write_recording
-from .proxy import Upstream, UpstreamError
+from .proxy import Upstream, UpstreamError, UpstreamSettings
 from .recording import Exchange, Recording, Redaction
 
 __all__ = ["Forwarding", "Recorder"]
@@ -93,9 +93,14 @@ class Forwarding:
         service, upstream = found
         safe_view = self.journal_view(view, headers)
         safe_headers = self.redaction.header_pairs(headers)
+        # The target as received, except an absolute-form one (``GET http://other/x``), which
+        # keeps only its path: the upstream is the service's, never one a client names.
+        target = request.raw_path
+        if not target.startswith("/"):
+            target = request.rel_url.raw_path_qs
         try:
             exchange = await upstream.forward(
-                view.method, request.raw_path, view.path, view.query_string, headers, view.body
+                view.method, target, view.path, view.query_string, headers, view.body
             )
         except UpstreamError as exc:
             journal.record(
@@ -146,7 +151,9 @@ def spy_forwarding(stubs: StubSet, settings: Settings, *, record_all: bool = Fal
             continue
         service = found[0]
         assert service.upstream is not None
-        upstreams[listener] = (service.name, Upstream(service.name, service.upstream))
+        timeouts = UpstreamSettings(settings.upstream_connect_timeout, settings.upstream_timeout)
+        upstream = Upstream(service.name, service.upstream, timeouts)
+        upstreams[listener] = (service.name, upstream)
     recorder = None
     if settings.record_new:
         fallback = next((Path(p) for p in settings.paths if Path(p).is_dir()), Path("."))

@@ -27,6 +27,23 @@ STUB_SUFFIXES: Final = (".yaml", ".yml", ".json")
 MAX_FILE_BYTES: Final = 10 * 1024 * 1024
 
 
+def _walk(root: Path, problems: list[Problem]) -> list[Path]:
+    """Stub files under ``root``, sorted; a directory that cannot be read is a problem, so a
+    volume mounted with the wrong owner is reported instead of served as empty."""
+
+    def unreadable(error: OSError) -> None:
+        where = error.filename or str(root)
+        problems.append(Problem(str(where), f"cannot read: {error.strerror or error}"))
+
+    files = []
+    for directory, subdirs, names in os.walk(root, onerror=unreadable):
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+        for name in names:
+            if not name.startswith(".") and Path(name).suffix.lower() in STUB_SUFFIXES:
+                files.append(Path(directory) / name)
+    return sorted(files)
+
+
 def find_stub_files(
     paths: Iterable[str | os.PathLike[str]],
 ) -> tuple[list[tuple[Path, Path]], list[Problem]]:
@@ -39,17 +56,19 @@ def find_stub_files(
     problems: list[Problem] = []
     for given in paths:
         path = Path(given)
-        if path.is_dir():
-            files = sorted(
-                p
-                for p in path.rglob("*")
-                if p.suffix.lower() in STUB_SUFFIXES
-                and p.is_file()
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
-            found.extend((file, path) for file in files)
-        elif path.is_file():
+        try:
+            kind = "dir" if path.is_dir() else "file" if path.is_file() else None
+        except OSError as exc:  # e.g. a parent directory we may not enter
+            problems.append(Problem(str(path), f"cannot read: {exc.strerror or exc}"))
+            continue
+        if kind == "dir":
+            found.extend((file, path) for file in _walk(path, problems))
+        elif kind == "file":
             found.append((path, path.parent))
+        elif os.path.lexists(path) or (
+            os.path.isdir(path.parent) and not os.access(path.parent, os.X_OK)
+        ):
+            problems.append(Problem(str(path), "cannot read: permission denied"))
         else:
             problems.append(Problem(str(path), "no such file or directory"))
     return found, problems

@@ -30,7 +30,7 @@ class RequestLine:
     As text, a matched request is ``GET /api/user/1 -> 200 get-user-1``; an unmatched one is
     the near-miss report (its first line ``No stub matched GET /path?query``, then the nearest
     stubs and how each differs). As JSON fields: method, path, query, status, stub, and for an
-    unmatched request the hint and the nearest stubs.
+    unmatched request its body (the first 4 KiB), the hint and the nearest stubs.
     """
 
     __slots__ = ("report", "status", "stub", "view")
@@ -65,6 +65,7 @@ class RequestLine:
             "stub": self.stub,
         }
         if self.report is not None:
+            fields["body"] = view.summary(body_limit=LOGGED_BODY_CHARS)["body"]
             fields["hint"] = self.report.get("hint")
             fields["nearest"] = self.report.get("nearest", [])
         return fields

@@ -74,6 +74,15 @@ _SCHEMAS: dict[str, Any] = {
                 "required": ["size", "max"],
                 "properties": {"size": {"type": "integer"}, "max": {"type": "integer"}},
             },
+            "workers": {
+                "description": "serve --workers: each worker process",
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["index", "pid", "served"],
+                    "properties": {k: {"type": "integer"} for k in ("index", "pid", "served")},
+                },
+            },
             "last_reload": {
                 "type": "object",
                 "required": ["ok", "at", "problems", "message"],
@@ -209,6 +218,7 @@ _SCHEMAS: dict[str, Any] = {
             "service": {"type": ["string", "null"]},
             "status": {"type": "integer"},
             "nearest": {"type": "array", "items": _ref("NearMiss")},
+            "worker": {"type": "integer", "description": "serve --workers: which one served it"},
         },
     },
     "RequestList": {

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import gzip
+import io
 import json
+import logging
 import re
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
@@ -64,6 +66,10 @@ _NOT_RECORDED: Final = HOP_BY_HOP | {
 }
 _BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _CODINGS: Final = ("gzip", "deflate", "br")
+# A recorded body is written into a stub file, which may hold 10 MiB (loader.MAX_FILE_BYTES).
+MAX_DECODED_BODY: Final = 10 * 1024 * 1024
+
+log = logging.getLogger("mockserver")
 
 
 def hop_by_hop(headers: Iterable[tuple[str, str]]) -> frozenset[str]:
@@ -181,32 +187,50 @@ def _replace_at(document: Any, match: Any, placeholder: str) -> None:
         container[key] = placeholder
 
 
-def decode_body(body: bytes, coding: str | None) -> bytes:
+def decode_body(body: bytes, coding: str | None, limit: int | None = None) -> bytes:
     """The body without its content coding (gzip, deflate, br when brotli is installed).
 
+    Args:
+        limit: the most bytes the decoded body may have; a gzip bomb stops there.
+
     Raises:
-        ValueError: the coding is unknown here or the bytes do not decode.
+        ValueError: the coding is unknown here, the bytes do not decode, or they decode to
+            more than ``limit`` bytes.
     """
     name = (coding or "identity").strip().lower()
+    cap = 0 if limit is None else limit + 1  # read one byte past the limit to notice it
     try:
         if name in ("identity", ""):
-            return body
-        if name in ("gzip", "x-gzip"):
-            return gzip.decompress(body)
-        if name == "deflate":
+            out = body
+        elif name in ("gzip", "x-gzip"):
+            with gzip.GzipFile(fileobj=io.BytesIO(body)) as stream:
+                out = stream.read(cap or -1)
+        elif name == "deflate":
             try:
-                return zlib.decompress(body)
+                out = _inflate(body, zlib.MAX_WBITS, cap)
             except zlib.error:  # some servers send raw deflate without the zlib wrapper
-                return zlib.decompress(body, -zlib.MAX_WBITS)
-        if name == "br":
+                out = _inflate(body, -zlib.MAX_WBITS, cap)
+        elif name == "br":
             import brotli  # type: ignore[import-not-found, unused-ignore]
 
-            return bytes(brotli.decompress(body))
+            out = bytes(brotli.decompress(body))
+        else:
+            raise ValueError(f"unknown content coding {name!r}")
     except ImportError:
         raise ValueError("br needs the brotli package (pip install 'mockserver[brotli]')") from None
     except (OSError, EOFError, zlib.error) as exc:
         raise ValueError(f"not valid {name}: {exc}") from None
-    raise ValueError(f"unknown content coding {name!r}")
+    if limit is not None and len(out) > limit:
+        raise ValueError(f"the {name} body decodes to more than {limit:,} bytes")
+    return out
+
+
+def _inflate(body: bytes, wbits: int, cap: int) -> bytes:
+    inflater = zlib.decompressobj(wbits)
+    out = inflater.decompress(body, cap)
+    if not inflater.eof and (not cap or len(out) < cap):
+        raise zlib.error("the stream ends before its end marker")
+    return out
 
 
 def redact_exchange(exchange: Exchange, redaction: Redaction) -> Exchange:
@@ -265,10 +289,20 @@ def _without_placeholders(value: Any, placeholder: str) -> Any:
 
 def _response_spec(exchange: Exchange, redaction: Redaction) -> dict[str, Any]:
     coding = exchange.response_header("content-encoding")
-    body = decode_body(exchange.response_body, coding)
+    as_sent = False
+    try:
+        body = decode_body(exchange.response_body, coding, MAX_DECODED_BODY)
+    except ValueError as exc:
+        # Corrupt, unknown or a bomb: keep the bytes and their Content-Encoding as the
+        # upstream sent them (a replay sends them byte for byte), rather than failing the
+        # whole recording or writing gigabytes.
+        log.warning("%s %s: response kept as sent: %s", exchange.method, exchange.path, exc)
+        body, as_sent = exchange.response_body, True
     spec: dict[str, Any] = {"status": exchange.status}
     headers: dict[str, Any] = {}
     dropped = _NOT_RECORDED | hop_by_hop(exchange.response_headers)
+    if as_sent:
+        dropped -= {"content-encoding"}
     for name, value in exchange.response_headers:
         if name.lower() in dropped:
             continue
@@ -280,7 +314,10 @@ def _response_spec(exchange: Exchange, redaction: Redaction) -> dict[str, Any]:
     if headers:
         spec["headers"] = headers
     content_type = (exchange.response_header("content-type") or "").lower()
-    if body:
+    if as_sent:
+        spec["body_base64"] = base64.b64encode(body).decode("ascii")
+        spec["gzip"] = False
+    elif body:
         parsed = _json_or_none(body) if "json" in content_type or not content_type else None
         compact = encode_json(parsed) if parsed is not None else None
         if parsed is not None:
@@ -302,6 +339,8 @@ def _response_spec(exchange: Exchange, redaction: Redaction) -> dict[str, Any]:
     # Replay negotiates compression again: offered when the upstream compressed, not when it
     # sent identity to a client that accepted a coding. When the client accepted none, how
     # the service compresses is unknown, and the service's default (auto) decides.
+    if as_sent:
+        return spec
     if coding and coding.strip().lower() != "identity":
         spec["gzip"] = True
     elif select_encoding(exchange.request_header("accept-encoding"), _CODINGS) in _CODINGS:

@@ -8,6 +8,7 @@ exactly as the real service has them, so the recording replays at the same URLs.
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +78,16 @@ def check_targets(targets: Sequence[Target]) -> None:
         raise ValueError("two targets have the same port")
 
 
+def check_out_dir(out: Path) -> None:
+    """``out`` exists (made if need be) and a file can be created in it."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise ValueError(f"cannot write to --out {out}: {exc.strerror or exc}") from None
+
+
 def recording_server(
     targets: Sequence[Target],
     out: Path,
@@ -85,8 +96,14 @@ def recording_server(
     redact: Sequence[str] = (),
     upstream: UpstreamSettings | None = None,
 ) -> tuple[StubSet, Forwarding]:
-    """The (empty) stub set and the forwarding that make a MockServer record ``targets``."""
+    """The (empty) stub set and the forwarding that make a MockServer record ``targets``.
+
+    Raises:
+        ValueError: the targets are inconsistent, or ``out`` cannot be written (found now,
+            not after a whole session of recording).
+    """
     check_targets(targets)
+    check_out_dir(out)
     services = {
         t.name: ServiceSpec(t.name, port=t.port, upstream=t.url, sources=(f"<record {t.url}>",))
         for t in targets

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import logging
 import secrets
 import threading
 from dataclasses import replace
@@ -23,6 +24,7 @@ from .config import Settings, is_loopback
 from .errors import MockServerError, Problem
 from .forwarding import Forwarding, spy_forwarding
 from .journal import Journal
+from .limits import startup_warnings
 from .loader import load_paths
 from .model import StubSet
 from .reload import reload_files, watch_files
@@ -30,6 +32,8 @@ from .server import ServerState, make_server
 from .store import StubStore
 
 __all__ = ["MockServer"]
+
+log = logging.getLogger("mockserver")
 
 
 def _url_host(host: str) -> str:
@@ -79,6 +83,7 @@ class MockServer:
         self._watch_task: asyncio.Task[None] | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._failure: list[BaseException] = []
 
     # -- addresses ------------------------------------------------------------------------
 
@@ -112,6 +117,8 @@ class MockServer:
         if self._runners:
             return
         self.state.after_reload = self._open_listeners
+        for warning in startup_warnings():
+            log.warning("%s", warning)
         try:
             await self._open_listeners()
         except BaseException:
@@ -138,11 +145,15 @@ class MockServer:
             if listener is not None and settings.ephemeral_service_ports:
                 wanted = 0
             runner = web.ServerRunner(
-                make_server(self.state, listener), handle_signals=False, shutdown_timeout=5.0
+                make_server(self.state, listener),
+                handle_signals=False,
+                shutdown_timeout=settings.shutdown_timeout,
             )
             await runner.setup()
             self._runners.append(runner)
-            site = web.TCPSite(runner, settings.host, wanted, backlog=1024)
+            site = web.TCPSite(
+                runner, settings.host, wanted, backlog=1024, reuse_port=settings.reuse_port
+            )
             try:
                 await site.start()
             except OSError as exc:
@@ -175,8 +186,9 @@ class MockServer:
                 await task
         runners, self._runners = self._runners, []
         self._ports = {}
-        for runner in runners:
-            await runner.cleanup()
+        # Together: each waits up to shutdown_timeout for its requests in flight, and one
+        # after another that would be a deadline per listener.
+        await asyncio.gather(*(runner.cleanup() for runner in runners))
         forwarding = self.state.forwarding
         if forwarding is not None:
             await forwarding.close()
@@ -218,8 +230,12 @@ class MockServer:
                 return
             started.set()
             loop.run_forever()
-            loop.run_until_complete(self.stop_async())
-            loop.close()
+            try:
+                loop.run_until_complete(self.stop_async())
+            except BaseException as exc:  # stop() raises it in the caller's thread
+                failure.append(exc)
+            finally:
+                loop.close()
 
         thread = threading.Thread(target=run, name="mockserver", daemon=True)
         thread.start()
@@ -227,7 +243,7 @@ class MockServer:
         if failure:
             thread.join()
             raise failure[0]
-        self._thread, self._loop = thread, loop
+        self._thread, self._loop, self._failure = thread, loop, failure
         return self
 
     def stop(self) -> None:
@@ -238,6 +254,8 @@ class MockServer:
             return
         loop.call_soon_threadsafe(loop.stop)
         thread.join()
+        if self._failure:  # e.g. the recording could not be written
+            raise self._failure.pop()
 
     def __enter__(self) -> Self:
         return self.start()

@@ -21,6 +21,7 @@ from aiohttp.http_exceptions import BadHttpMessage
 from .admin import admin_subpath, handle_admin
 from .config import Settings
 from .forwarding import Forwarding
+from .limits import guarded_server
 from .logs import log_request
 from .model import RequestView
 from .respond import respond
@@ -70,6 +71,11 @@ class ServerState:
     after_reload: Callable[[], Awaitable[None]] = _nothing
     # Record and spy modes: where unmatched (or all) requests are forwarded.
     forwarding: Forwarding | None = None
+    # serve --workers: admin calls (token checked) go to the coordinator, which applies them
+    # to every worker process (cluster.py); None answers them here.
+    admin_forward: (
+        Callable[[web.BaseRequest, str, int | None], Awaitable[web.StreamResponse]] | None
+    ) = None
 
 
 def error_response(status: int, error: str, detail: str) -> web.Response:
@@ -171,10 +177,10 @@ def make_server(state: ServerState, listener: int | None) -> web.Server:
             client_max_size=max_body,
         )
 
-    return web.Server(
+    # Header limits, keep-alive (aiohttp's default is an hour), the request-receipt deadline.
+    return guarded_server(
         make_handler(state, listener),
+        state.settings,
         request_factory=request_factory,
-        # aiohttp's default keeps idle connections for an hour; 75 s is what proxies expect.
-        keepalive_timeout=75.0,
         access_log=None,
     )

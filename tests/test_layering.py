@@ -31,6 +31,9 @@ CORE = (
     "resources",
     "stubinput",
     "openapi",
+    "recording",
+    "drift",
+    "har",
 )
 FORBIDDEN_LIBRARIES = frozenset({"aiohttp", "multidict", "yarl", "pytest", "argparse"})
 SHELL = frozenset({"server", "admin", "runner", "cli", "pytest_plugin", "client", "proxy"})

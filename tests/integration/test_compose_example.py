@@ -1,0 +1,152 @@
+"""examples/compose: the compose file and the Kubernetes manifest say what the image needs,
+their stubs load, and the example app gets its answers from mockserver doubles.
+
+Without Docker: the app runs here against in-process servers of the same stub folders.
+tests/container/test_image.py runs the compose services' containers for real.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+
+from mockserver import MockServer, Settings, load_paths
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "compose"
+
+
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((EXAMPLE / "docker-compose.yml").read_text(encoding="utf-8"))
+
+
+def manifests() -> dict[str, dict[str, Any]]:
+    text = (EXAMPLE / "k8s.yaml").read_text(encoding="utf-8")
+    return {doc["kind"]: doc for doc in yaml.safe_load_all(text)}
+
+
+def mounts(service: dict[str, Any]) -> dict[str, tuple[Path, str]]:
+    """{container path: (host path, mode)} of a compose service's bind mounts."""
+    found = {}
+    for volume in service.get("volumes", []):
+        host, inside, *mode = volume.split(":")
+        found[inside] = ((EXAMPLE / host).resolve(), mode[0] if mode else "rw")
+    return found
+
+
+def load_app() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("compose_app", EXAMPLE / "app" / "app.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_doubles_are_the_image_serving_watched_read_only_stubs() -> None:
+    services = compose()["services"]
+    for name in ("users", "catalog"):
+        double = services[name]
+        assert (EXAMPLE / double["build"]).resolve() == REPO
+        assert (REPO / "Dockerfile").is_file()
+        assert double["command"] == ["serve", "--watch"]
+        host, mode = mounts(double)["/stubs"]
+        assert mode == "ro"
+        assert sorted(load_paths([str(host)]).services) == [name]
+
+
+def test_the_app_reaches_each_double_by_its_service_name() -> None:
+    services = compose()["services"]
+    app = services["app"]
+    assert app["environment"]["USERS_URL"] == "http://users:8080"
+    assert app["environment"]["CATALOG_URL"] == "http://catalog:8080"
+    assert app["depends_on"] == {
+        "users": {"condition": "service_healthy"},
+        "catalog": {"condition": "service_healthy"},
+    }
+    assert mounts(app)["/app"] == (EXAMPLE / "app", "ro")
+
+
+def test_the_kubernetes_manifest() -> None:
+    docs = manifests()
+    assert set(docs) == {"ConfigMap", "Deployment", "Service"}
+    pod = docs["Deployment"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["args"] == ["serve", "--watch"]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/__admin/health", "port": "users"}
+    assert container["volumeMounts"] == [{"name": "stubs", "mountPath": "/stubs", "readOnly": True}]
+    assert pod["volumes"] == [{"name": "stubs", "configMap": {"name": "mockserver-stubs"}}]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    service_ports = {p["targetPort"] for p in docs["Service"]["spec"]["ports"]}
+    assert service_ports == set(ports)
+    selector = docs["Service"]["spec"]["selector"]
+    assert selector == docs["Deployment"]["spec"]["template"]["metadata"]["labels"]
+    assert docs["ConfigMap"]["metadata"]["name"] == "mockserver-stubs"
+
+
+def test_the_configmap_stubs_load_on_the_ports_the_pod_declares(tmp_path: Path) -> None:
+    docs = manifests()
+    for name, text in docs["ConfigMap"]["data"].items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    stubs = load_paths([str(tmp_path)])
+    (container,) = docs["Deployment"]["spec"]["template"]["spec"]["containers"]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    declared = {name: spec.port or 8080 for name, spec in stubs.services.items()}
+    assert declared == ports
+
+
+@pytest.fixture
+def doubles(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, MockServer]]:
+    """A mockserver per compose double, serving the same stub folder, URLs in the env."""
+    services = compose()["services"]
+    started: dict[str, MockServer] = {}
+    try:
+        for name in ("users", "catalog"):
+            folder = mounts(services[name])["/stubs"][0]
+            server = MockServer(Settings(paths=(str(folder),), port=0)).start()
+            started[name] = server
+            monkeypatch.setenv(f"{name.upper()}_URL", server.url)
+        yield started
+    finally:
+        for server in started.values():
+            server.stop()
+
+
+def test_the_example_app_is_answered_by_the_doubles(doubles: dict[str, MockServer]) -> None:
+    app = load_app()
+    server = app.ThreadingHTTPServer(("127.0.0.1", 0), app.Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with opener.open(base + "/summary/1/ABC-123", timeout=10) as response:
+            assert json.load(response) == {
+                "customer": "Simon",
+                "product": "Espresso cup",
+                "price": {"amount": 12.5, "currency": "EUR"},
+            }
+        with pytest.raises(urllib.error.HTTPError) as failed:
+            opener.open(base + "/summary/2/ABC-123", timeout=10)
+        assert failed.value.code == 502
+        failed.value.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    for name, double in doubles.items():
+        paths = [entry.path for entry in double.store.journal.entries()]
+        assert paths == (
+            ["/api/user/1", "/api/user/2"] if name == "users" else ["/api/products/ABC-123"]
+        )

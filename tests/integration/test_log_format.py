@@ -1,0 +1,131 @@
+"""`serve` logs one line per request to stdout, as text or (MOCKSERVER_LOG_FORMAT=json) JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+BIN = Path(sys.executable).parent
+MOCKSERVER = shutil.which("mockserver", path=str(BIN)) or str(BIN / "mockserver")
+DEADLINE = 30.0
+STUBS = {"svc.yaml": "stubs:\n  - id: one\n    request: {path: /one}\n    response: {body: '1'}\n"}
+
+
+class Serving:
+    """``mockserver serve`` as a subprocess; its stdout collected line by line."""
+
+    def __init__(self, root: Path, port: int, **env: str) -> None:
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("MOCKSERVER_")}
+        self.process = subprocess.Popen(
+            [MOCKSERVER, "serve", str(root), "--port", str(port)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=clean | {"PYTHONUNBUFFERED": "1"} | env,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.url = f"http://127.0.0.1:{port}"
+        self.wait_for(lambda line: "admin:" in line)
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, wanted: Callable[[str], bool]) -> str:
+        deadline = time.monotonic() + DEADLINE
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                if wanted(line):
+                    return line
+            if self.process.poll() is not None and not self._reader.is_alive():
+                break
+            time.sleep(0.02)  # poll the collected output again, within the deadline
+        pytest.fail(f"no such line within {DEADLINE:g} s; output:\n" + "\n".join(self.lines))
+
+    def stop(self) -> int:
+        """SIGTERM, then the exit status; safe to call twice."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=DEADLINE)
+        self._reader.join(timeout=DEADLINE)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        return code
+
+
+@pytest.fixture
+def serve(
+    make_stubs: Callable[[dict[str, str]], Path], free_port: Callable[[], int]
+) -> Iterator[Callable[..., Serving]]:
+    started: list[Serving] = []
+
+    def start(**env: str) -> Serving:
+        serving = Serving(make_stubs(STUBS), free_port(), **env)
+        started.append(serving)
+        return serving
+
+    yield start
+    for serving in started:
+        serving.stop()
+
+
+def test_json_one_line_per_request(serve: Callable[..., Serving]) -> None:
+    server = serve(MOCKSERVER_LOG_FORMAT="json")
+    assert requests.get(server.url + "/one?x=1", timeout=10).text == "1"
+    assert requests.get(server.url + "/two", timeout=10).status_code == 404
+    server.wait_for(lambda line: '"/two"' in line)
+    assert server.stop() == 0
+    entries = [json.loads(line) for line in server.lines if line.startswith("{")]
+    requests_logged = [e for e in entries if "path" in e]
+    assert [(e["path"], e["query"], e["status"], e["stub"]) for e in requests_logged] == [
+        ("/one", "x=1", 200, "one"),
+        ("/two", "", 404, None),
+    ]
+    assert {e["level"] for e in entries} == {"info"}
+    # Only the start banner (its first line and indented ones) and the stop line are not JSON.
+    others = [line for line in server.lines if not line.startswith("{")]
+    assert all(line.startswith(("mockserver ", "  ")) for line in others[:-1]), others
+    assert others[-1] == "mockserver: stopped"
+
+
+def test_text_one_line_per_matched_request(serve: Callable[..., Serving]) -> None:
+    server = serve()  # default: text at info
+    requests.get(server.url + "/one", timeout=10)
+    line = server.wait_for(lambda line: "/one" in line)
+    assert line.endswith(" INFO mockserver: GET /one -> 200 one")
+
+
+def test_above_info_no_request_is_logged(serve: Callable[..., Serving]) -> None:
+    server = serve(MOCKSERVER_LOG_LEVEL="warning")
+    requests.get(server.url + "/one", timeout=10)
+    requests.get(server.url + "/two", timeout=10)
+    assert server.stop() == 0
+    assert not [line for line in server.lines if "/one" in line or "/two" in line]
+
+
+def test_a_bad_log_format_is_a_usage_error(make_stubs: Callable[[dict[str, str]], Path]) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MOCKSERVER_")}
+    result = subprocess.run(
+        [MOCKSERVER, "serve", str(make_stubs(STUBS))],
+        capture_output=True,
+        text=True,
+        env=clean | {"MOCKSERVER_LOG_FORMAT": "xml"},
+        timeout=DEADLINE,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("mockserver: error: MOCKSERVER_LOG_FORMAT='xml': ")
