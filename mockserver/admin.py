@@ -245,8 +245,10 @@ async def reset(call: AdminCall) -> web.StreamResponse:
 
 async def reload(call: AdminCall) -> web.StreamResponse:
     state = call.state
-    problems = await reload_files(
-        state.store, state.settings.paths, state.reload_lock, state.after_reload
+    # Shielded: a client that hangs up (its handler is cancelled) must not stop a reload
+    # between the swap and the opening of the new set's ports.
+    problems = await asyncio.shield(
+        reload_files(state.store, state.settings.paths, state.reload_lock, state.after_reload)
     )
     if problems:
         raise AdminError(

@@ -14,6 +14,7 @@ from . import __version__, healthcheck
 from .config import ENV_PREFIX, Settings, is_loopback
 from .errors import MockServerError, StubFileError
 from .limits import raise_open_file_limit
+from .loop import run as run_loop
 
 __all__ = ["main"]
 
@@ -462,9 +463,7 @@ def _record(args: argparse.Namespace) -> int:
     _configure_logging(settings.log_level)
     server = MockServer(settings, stubs=stubs, forwarding=forwarding)
     try:
-        asyncio.run(
-            _run_until_signalled(server, lambda: _print_recording(server, targets, args.out))
-        )
+        run_loop(_run_until_signalled(server, lambda: _print_recording(server, targets, args.out)))
     except MockServerError as exc:
         print(f"mockserver: {exc}", file=sys.stderr)
         return 1
@@ -510,7 +509,7 @@ def _serve(settings: Settings, log_format: str = "text", workers: int = 1) -> in
         print(f"mockserver: error: {exc}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(_run_until_signalled(server))
+        run_loop(_run_until_signalled(server))
     except MockServerError as exc:
         print(f"mockserver: {exc}", file=sys.stderr)
         return 1

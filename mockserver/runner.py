@@ -166,9 +166,12 @@ class MockServer:
                 raise MockServerError(
                     f"cannot listen on {settings.host}:{wanted} ({what}): {why}"
                 ) from None
-            server = site._server  # aiohttp exposes no public accessor for the bound port
-            assert isinstance(server, asyncio.base_events.Server)
-            self._ports[listener] = server.sockets[0].getsockname()[1]
+            # aiohttp exposes no public accessor for the bound port; asyncio's and uvloop's
+            # servers both have .sockets.
+            sockets = getattr(site._server, "sockets", None) or ()
+            if not sockets:
+                raise MockServerError(f"listening on {settings.host}:{wanted} gave no socket")
+            self._ports[listener] = int(sockets[0].getsockname()[1])
         host = _url_host(settings.host)
         self.state.main_url = f"http://{host}:{self._ports[None]}"
         self.state.base_urls = {

@@ -40,6 +40,7 @@ from .cluster import (
 from .config import Settings
 from .errors import MockServerError, StubFileError
 from .limits import raise_open_file_limit
+from .loop import run as run_loop
 from .model import StubSet
 from .runner import MockServer
 from .server import ServerState
@@ -242,7 +243,7 @@ def main() -> int:
     from .logs import configure_logging
 
     configure_logging(settings.log_level, str(config["log_format"]))
-    return asyncio.run(_run(config, settings))
+    return run_loop(_run(config, settings))
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from typing import Any, Final
 from .cluster import COORDINATOR_SOCKET, START_TIMEOUT, Coordinator, worker_socket
 from .config import Settings
 from .errors import MockServerError, StubFileError
+from .loop import run as run_loop
 from .reload import watch_files
 from .runner import MockServer
 from .worker import settings_as_json, stateful_parts, stateful_refusal
@@ -58,7 +59,7 @@ def serve_workers(
         print(f"mockserver: not starting: {stateful_refusal(parts, workers)}", file=sys.stderr)
         return 1
     try:
-        return asyncio.run(_supervise(server, settings, workers, log_format, banner))
+        return run_loop(_supervise(server, settings, workers, log_format, banner))
     except MockServerError as exc:
         print(f"mockserver: {exc}", file=sys.stderr)
         return 1
