@@ -10,6 +10,7 @@ mistaken for the new set.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 from collections.abc import Awaitable, Callable, Sequence
@@ -72,6 +73,7 @@ async def reload_files(
             return problems
         previous, status = store.loaded, store.last_reload
         store.reload(stubs)
+        gc.freeze()  # the new set is long-lived too (see MockServer.start_async)
         if after_swap is not None:
             try:
                 await after_swap()
