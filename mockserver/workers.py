@@ -196,8 +196,9 @@ async def _spawn(config: dict[str, Any]) -> asyncio.subprocess.Process:
         "-m",
         "mockserver.worker",
         stdin=asyncio.subprocess.PIPE,
-        # Its own process group: Ctrl+C reaches the parent alone, which stops the workers.
-        process_group=0,
+        # Its own session (and so process group): Ctrl+C reaches the parent alone, which stops
+        # the workers. start_new_session rather than process_group, which uvloop refuses.
+        start_new_session=True,
     )
     assert process.stdin is not None
     process.stdin.write(json.dumps(config).encode() + b"\n")
