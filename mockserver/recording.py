@@ -129,7 +129,19 @@ class Redaction:
             "sig",
         }
     )
-    json_paths: tuple[str, ...] = ()
+    # JSON fields named like secrets, at any depth, in request and response bodies.
+    json_paths: tuple[str, ...] = (
+        "$..password",
+        "$..passwd",
+        "$..secret",
+        "$..client_secret",
+        "$..api_key",
+        "$..apikey",
+        "$..access_token",
+        "$..refresh_token",
+        "$..id_token",
+        "$..token",
+    )
     placeholder: str = PLACEHOLDER
 
     def extended(self, items: Iterable[str]) -> Redaction:
@@ -270,8 +282,9 @@ def _request_spec(exchange: Exchange, redaction: Redaction) -> dict[str, Any]:
     if exchange.method in _BODY_METHODS and exchange.request_body:
         value = _json_or_none(exchange.request_body)
         if value is not None:
-            if redaction.json_paths:
-                spec["body"] = {"json_subset": _without_placeholders(value, redaction.placeholder)}
+            kept = _without_placeholders(value, redaction.placeholder)
+            if kept != value:  # something was redacted: match on the rest only
+                spec["body"] = {"json_subset": kept}
             else:
                 spec["body"] = {"json": value}
     return spec
