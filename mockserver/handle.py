@@ -152,13 +152,20 @@ def unmatched_text(entries: Sequence[Mapping[str, Any]]) -> str:
     """The near-miss report of every unmatched request, for a human reading a test failure."""
     parts = []
     for entry in entries:
+        if entry.get("error"):
+            target = f"{entry['method']} {entry['path']}"
+            parts.append(f"The server failed answering {target}: {entry['error']}")
+            continue
         request = {k: entry.get(k) for k in ("method", "path", "query", "body")}
         hint = "no stub came near" if not entry.get("nearest") else ""
         parts.append(
             report_text({"request": request, "nearest": entry.get("nearest", []), "hint": hint})
         )
     count = len(entries)
-    head = f"mockserver: {count} request{'s' * (count != 1)} matched no stub"
+    failed = (
+        "failed or matched no stub" if any(e.get("error") for e in entries) else "matched no stub"
+    )
+    head = f"mockserver: {count} request{'s' * (count != 1)} {failed}"
     return head + ":\n\n" + "\n\n".join(parts)
 
 

@@ -45,6 +45,7 @@ class JournalEntry:
     status: int
     listener: int | None
     near_misses: tuple[dict[str, Any], ...] = field(default=(), compare=False)
+    error: str | None = None  # set when answering raised: a bug in mockserver, not the test
 
     @property
     def matched(self) -> bool:
@@ -83,6 +84,8 @@ class JournalEntry:
         }
         if not self.matched:
             result["nearest"] = list(self.near_misses)
+        if self.error is not None:
+            result["error"] = self.error
         return result
 
 
@@ -116,6 +119,7 @@ class Journal:
         status: int,
         listener: int | None,
         near_misses: tuple[dict[str, Any], ...] = (),
+        error: str | None = None,
     ) -> None:
         with self._lock:
             self._seq += 1
@@ -142,6 +146,7 @@ class Journal:
                     status,
                     listener,
                     near_misses,
+                    error,
                 )
             )
 

@@ -213,6 +213,7 @@ _SCHEMAS: dict[str, Any] = {
             "body_size": {"type": "integer"},
             "body_truncated": {"type": "boolean"},
             "content_encoding": {"type": ["string", "null"]},
+            "error": {"type": "string"},
             "matched": {"type": "boolean"},
             "stub": {"type": ["string", "null"]},
             "service": {"type": ["string", "null"]},

@@ -137,15 +137,31 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
                 if forwarded is not None:
                     return forwarded
             spying = True
-        answer = respond(
-            state.store,
-            listener,
-            view,
-            headers,
-            unmatched_status=settings.unmatched_status,
-            near_misses=settings.near_misses,
-            journal_unmatched=not spying,
-        )
+        try:
+            answer = respond(
+                state.store,
+                listener,
+                view,
+                headers,
+                unmatched_status=settings.unmatched_status,
+                near_misses=settings.near_misses,
+                journal_unmatched=not spying,
+            )
+        except Exception as exc:  # a bug of ours: journal it, so the test that caused it fails
+            error = f"{type(exc).__name__}: {exc}"
+            log.exception("answering %s %s failed", view.method, path)
+            journal.record(
+                view,
+                headers,
+                service=None,
+                stub_id=None,
+                status=500,
+                listener=listener,
+                error=error,
+            )
+            return error_response(
+                500, "internal error", f"{error} (a bug in mockserver; the log has the traceback)"
+            )
         if spying and answer.report is not None and forwarding is not None:
             forwarded = await forwarding.forward(request, listener, view, headers, journal)
             if forwarded is not None:

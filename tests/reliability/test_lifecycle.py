@@ -251,12 +251,6 @@ def test_row_43_parallel_sessions_never_collide(pytester: pytest.Pytester) -> No
     assert len(set(urls)) == len(urls) == 6  # six listeners, six distinct ports
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the pytest plugin does not yet collect server-side exceptions (a 500 from a bug "
-    "in a handler) into the test that caused them, as pytest-httpserver's "
-    "check_handler_errors does",
-)
 def test_row_43_a_server_side_exception_fails_the_test(pytester: pytest.Pytester) -> None:
     inner_project(
         pytester,
