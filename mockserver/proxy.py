@@ -10,13 +10,17 @@ upstream coded it (auto_decompress off), so the client gets the bytes the servic
 from __future__ import annotations
 
 import asyncio
+import socket
 from dataclasses import dataclass
 from typing import Final
 from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
 
 from .recording import HOP_BY_HOP, Exchange, hop_by_hop
+from .stubfile import refused_address
 
 __all__ = ["Upstream", "UpstreamError", "UpstreamSettings"]
 
@@ -47,6 +51,26 @@ class UpstreamError(Exception):
         return {"error": error, "target": self.target, "detail": self.detail}
 
 
+class _GuardedResolver(AbstractResolver):
+    """The default resolver, refusing link-local (cloud metadata) addresses at connect time."""
+
+    def __init__(self) -> None:
+        self._inner = DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await self._inner.resolve(host, port, family)
+        for result in results:
+            refused = refused_address(result["host"])
+            if refused:
+                raise OSError(f"{host} resolves to {result['host']}, refused: {refused}")
+        return results
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
 class Upstream:
     """A real service to forward to."""
 
@@ -65,7 +89,9 @@ class Upstream:
             s = self.settings
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(
-                    limit=s.max_connections, limit_per_host=s.max_connections
+                    limit=s.max_connections,
+                    limit_per_host=s.max_connections,
+                    resolver=_GuardedResolver(),
                 ),
                 timeout=aiohttp.ClientTimeout(total=s.total_timeout, connect=s.connect_timeout),
                 auto_decompress=False,

@@ -19,7 +19,7 @@ from .forwarding import Forwarding, Recorder
 from .model import ServiceSpec, StubSet
 from .proxy import Upstream, UpstreamSettings
 from .recording import Redaction
-from .stubfile import valid_service_name
+from .stubfile import refused_address, valid_service_name
 
 __all__ = ["Target", "parse_target", "recording_server"]
 
@@ -54,6 +54,9 @@ def parse_target(text: str) -> Target:
     parts = urlsplit(url)
     if not parts.hostname:
         raise ValueError(f"target {name!r}: {url!r} names no host")
+    refused = refused_address(parts.hostname)
+    if refused:
+        raise ValueError(f"target {name!r} is refused: {refused}")
     port = int(found["port"]) if found["port"] else None
     if port is not None and not 0 < port < 65536:
         raise ValueError(f"target {name!r}: port {port} is out of range")

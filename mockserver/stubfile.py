@@ -7,6 +7,7 @@ touches the disk.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -246,12 +247,38 @@ def _str_keys(value: Any) -> Any:
     return value
 
 
+_METADATA_HOSTS: Final = frozenset({"metadata.google.internal", "metadata", "instance-data"})
+
+
+def refused_address(host: str) -> str | None:
+    """Why a proxy must not reach ``host``, or None: link-local addresses are where clouds
+    serve instance metadata and credentials (169.254.169.254), never a service to record.
+
+    Checked on the configured host and again on every address it resolves to at connect time,
+    so a name that later points there (DNS rebinding) is refused too.
+    """
+    name = host.strip("[]").lower().rstrip(".")
+    if name in _METADATA_HOSTS:
+        return f"{host} is a cloud metadata host"
+    try:
+        address = ipaddress.ip_address(name.split("%", 1)[0])
+    except ValueError:
+        return None
+    if address.is_link_local or address == ipaddress.ip_address("fd00:ec2::254"):
+        return f"{host} is a link-local (cloud metadata) address"
+    return None
+
+
 def _parse_upstream(raw: Any, out: Problems) -> str | None:
     if raw is None:
         return None
     parts = urlsplit(raw) if isinstance(raw, str) else None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         out.add(("upstream",), f"upstream is an http:// or https:// URL, got {raw!r}")
+        return None
+    refused = refused_address(parts.hostname)
+    if refused:
+        out.add(("upstream",), f"upstream {raw!r} is refused: {refused}")
         return None
     return str(raw).rstrip("/")
 

@@ -154,11 +154,6 @@ def test_row_37_clients_cannot_steer_the_proxy_and_redirects_are_not_followed(
     assert {seen["host"] for seen in upstream.seen} == {upstream.url.removeprefix("http://")}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="no address policy for upstreams yet (no issue filed; §4 row 37): an upstream "
-    "on a link-local or metadata address should be refused unless explicitly allowed",
-)
 def test_row_37_an_upstream_on_a_metadata_address_is_refused(tmp_path: Path) -> None:
     (tmp_path / "cloud.yaml").write_text("upstream: http://169.254.169.254\nstubs: []\n")
     result = run_console("validate", str(tmp_path))
