@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-from aiohttp.compression_utils import HAS_BROTLI
 from aiohttp.http_exceptions import BadHttpMessage
 
 from .admin import admin_subpath, handle_admin
+from .bodies import REQUEST_CODINGS, BodyError, decode_request_body
 from .config import Settings
 from .forwarding import Forwarding
 from .limits import guarded_server
@@ -28,12 +28,6 @@ from .respond import respond
 from .store import StubStore
 
 __all__ = ["REQUEST_CODINGS", "ServerState", "make_handler", "make_server"]
-
-# Request Content-Encodings aiohttp decodes before we read the body (br needs brotli).
-# (x-gzip is not among them: aiohttp would hand it over still compressed, so it gets 415.)
-REQUEST_CODINGS: frozenset[str] = frozenset(
-    {"gzip", "deflate", "identity"} | ({"br"} if HAS_BROTLI else set())
-)
 
 log = logging.getLogger("mockserver")
 
@@ -107,7 +101,8 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
                 response.force_close()
                 return response
             try:
-                body = await request.read()
+                # Still coded: the server runs with auto_decompress off (see bodies.py).
+                body = decode_request_body(await request.read(), coding, settings.max_body_bytes)
             except web.HTTPRequestEntityTooLarge:
                 response = error_response(
                     413,
@@ -115,12 +110,14 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
                     f"the body is over the {settings.max_body_bytes:,}-byte limit "
                     "(--max-body-bytes, after decompression)",
                 )
-                # Close rather than drain: the rest of a gzip bomb is never inflated.
+                # Close rather than drain what is left of an oversized body.
+                response.force_close()
+                return response
+            except BodyError as exc:
+                response = error_response(exc.status, exc.error, exc.detail)
                 response.force_close()
                 return response
             except (BadHttpMessage, web.RequestPayloadError) as exc:
-                # e.g. a corrupt gzip body, which aiohttp alone answers with 500: read() raises
-                # RequestPayloadError caused by the parser's ContentEncodingError.
                 reason = exc.__cause__ if isinstance(exc.__cause__, BadHttpMessage) else exc
                 response = error_response(
                     400, "malformed request body", str(getattr(reason, "message", reason))
@@ -199,4 +196,7 @@ def make_server(state: ServerState, listener: int | None) -> web.Server:
         state.settings,
         request_factory=request_factory,
         access_log=None,
+        # Request bodies are decoded by bodies.decode_request_body, which also catches a
+        # truncated gzip stream and caps the decoded size as it goes.
+        auto_decompress=False,
     )

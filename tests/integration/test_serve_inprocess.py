@@ -360,10 +360,9 @@ def test_a_corrupt_gzip_body_gets_400_json(bundled: MockServer, body: bytes) -> 
             timeout=10,
         )
         assert response.status_code == 400
-        assert response.json() == {
-            "error": "malformed request body",
-            "detail": "Can not decode content-encoding: gzip",
-        }
+        answer = response.json()
+        assert answer["error"] == "malformed request body"
+        assert "gzip" in answer["detail"]
         assert session.get(bundled.url_for("users", "/api/user/1"), timeout=10).ok
 
 
