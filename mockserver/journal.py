@@ -120,7 +120,8 @@ class Journal:
         listener: int | None,
         near_misses: tuple[dict[str, Any], ...] = (),
         error: str | None = None,
-    ) -> None:
+    ) -> JournalEntry | None:
+        """Journal one request; returns its entry (None with the journal off)."""
         with self._lock:
             self._seq += 1
             if stub_id is not None:
@@ -128,27 +129,27 @@ class Journal:
             else:
                 self.unmatched_total += 1
             if not self.max_entries:
-                return
+                return None
             body = view.body
-            self._entries.append(
-                JournalEntry(
-                    self._seq,
-                    time.time(),
-                    view.method,
-                    view.path,
-                    view.query_string,
-                    headers,
-                    body[: self.body_cap],
-                    len(body),
-                    len(body) > self.body_cap,
-                    service,
-                    stub_id,
-                    status,
-                    listener,
-                    near_misses,
-                    error,
-                )
+            entry = JournalEntry(
+                self._seq,
+                time.time(),
+                view.method,
+                view.path,
+                view.query_string,
+                headers,
+                body[: self.body_cap],
+                len(body),
+                len(body) > self.body_cap,
+                service,
+                stub_id,
+                status,
+                listener,
+                near_misses,
+                error,
             )
+            self._entries.append(entry)
+            return entry
 
     def entries(self, limit: int | None = None, offset: int = 0) -> list[JournalEntry]:
         """Entries oldest first; ``offset`` skips the oldest, ``limit`` caps how many."""

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from .journal import JournalEntry
 from .model import RequestView
 from .render import choose
 from .report import unmatched_report
@@ -26,6 +27,8 @@ class Answer:
     delay_ms: tuple[int, int] = (0, 0)
     stub_id: str | None = None
     report: dict[str, Any] | None = None  # set when no stub matched
+    # The journal entry of a stub's answer: marked if the client leaves during the delay.
+    entry: JournalEntry | None = None
 
 
 def respond(
@@ -55,7 +58,7 @@ def respond(
             status, out_headers, body = choice.status, choice.headers, choice.body
         else:
             status, out_headers, body = prepared.status, prepared.headers, prepared.body
-        journal.record(
+        entry = journal.record(
             view,
             headers,
             service=stub.service,
@@ -63,7 +66,7 @@ def respond(
             status=status,
             listener=listener,
         )
-        return Answer(status, out_headers, body, prepared.delay_ms, stub.id)
+        return Answer(status, out_headers, body, prepared.delay_ms, stub.id, entry=entry)
     resource = store.resource_for(listener, view.path)
     if resource is not None:
         outcome = resource.handle(view)

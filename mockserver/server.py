@@ -81,6 +81,24 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
     settings = state.settings
     journal = state.store.journal
 
+    def rejected(request: web.BaseRequest, status: int, error: str, detail: str) -> web.Response:
+        """Refuse a body: answer, close the connection, and journal it (flagged, without it)."""
+        headers = tuple(request.headers.items())
+        view = RequestView(request.method, request.path, request.query_string, headers, b"")
+        flag = "rejected: " + error.replace("request ", "").replace(" ", "_")
+        journal.record(
+            view,
+            headers,
+            service=None,
+            stub_id=None,
+            status=status,
+            listener=listener,
+            error=flag,
+        )
+        response = error_response(status, error, detail)
+        response.force_close()
+        return response
+
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
         path = request.path  # percent-decoded by aiohttp, so /%5F%5Fadmin arrives as /__admin
         if "__admin" in path:
@@ -91,39 +109,32 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
         if request.body_exists:
             coding = request.headers.get("Content-Encoding")
             if coding is not None and coding.strip().lower() not in REQUEST_CODINGS:
-                # aiohttp would hand over the coded bytes as if they were the body.
-                response = error_response(
+                return rejected(
+                    request,
                     415,
                     "unsupported content encoding",
                     f"request bodies may be coded with {', '.join(sorted(REQUEST_CODINGS))}; "
                     f"got Content-Encoding: {coding}",
                 )
-                response.force_close()
-                return response
             try:
                 # Still coded: the server runs with auto_decompress off (see bodies.py).
                 body = decode_request_body(await request.read(), coding, settings.max_body_bytes)
             except web.HTTPRequestEntityTooLarge:
-                response = error_response(
+                # Close rather than drain what is left of an oversized body.
+                return rejected(
+                    request,
                     413,
                     "request body too large",
                     f"the body is over the {settings.max_body_bytes:,}-byte limit "
                     "(--max-body-bytes, after decompression)",
                 )
-                # Close rather than drain what is left of an oversized body.
-                response.force_close()
-                return response
             except BodyError as exc:
-                response = error_response(exc.status, exc.error, exc.detail)
-                response.force_close()
-                return response
+                return rejected(request, exc.status, exc.error, exc.detail)
             except (BadHttpMessage, web.RequestPayloadError) as exc:
+                # The rest of the body is unreadable: no keep-alive either.
                 reason = exc.__cause__ if isinstance(exc.__cause__, BadHttpMessage) else exc
-                response = error_response(
-                    400, "malformed request body", str(getattr(reason, "message", reason))
-                )
-                response.force_close()  # the rest of the body is unreadable: no keep-alive
-                return response
+                message = str(getattr(reason, "message", reason))
+                return rejected(request, 400, "malformed request body", message)
         headers = tuple(request.headers.items())
         view = RequestView(request.method, path, request.query_string, headers, body)
         forwarding = state.forwarding
@@ -167,7 +178,12 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
             log_request(log, view, answer.status, answer.stub_id, answer.report)
         low, high = answer.delay_ms
         if high:
-            await asyncio.sleep((low if low == high else random.uniform(low, high)) / 1000)
+            try:
+                await asyncio.sleep((low if low == high else random.uniform(low, high)) / 1000)
+            except asyncio.CancelledError:  # the client left during the delay
+                if answer.entry is not None:
+                    answer.entry.error = "client_disconnected"
+                raise
         return web.Response(status=answer.status, body=answer.body, headers=answer.headers)
 
     return handle

@@ -213,6 +213,8 @@ def test_row_32_a_client_leaving_during_a_delay_or_a_body_leaks_nothing(
                     await asyncio.sleep(0.005)
                 writer.transport.abort()
             await settled()  # without handler cancellation, 20 tasks would wait 30 s
+            left = [e for e in server.store.journal.entries() if e.path == "/very-slow"]
+            assert [e.error for e in left] == ["client_disconnected"] * 20
             for _ in range(20):  # leave after the first kilobyte of an 8 MiB body
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
                 writer.write(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")

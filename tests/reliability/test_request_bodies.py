@@ -116,6 +116,8 @@ def test_row_17_an_endless_chunked_body_is_cut_at_the_cap(server: MockServer, ad
     assert answer.status == 413
     assert answer.headers["connection"] == "close"
     assert sent < 4 * CAP  # answered once the cap was crossed, not at the end
+    (entry,) = [e for e in admin.ok("GET", "/requests")["requests"] if e["path"] == "/upload"]
+    assert (entry["status"], entry["error"]) == (413, "rejected: body_too_large")
     served_after(admin)
 
 
