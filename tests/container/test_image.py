@@ -28,6 +28,7 @@ import yaml
 from mockserver import load_paths
 from mockserver.healthcheck import check
 
+from .. import waiting
 from .conftest import REPO, free_port, write_stubs
 
 if TYPE_CHECKING:
@@ -59,12 +60,11 @@ class Running:
 
 
 def wait_until(condition: Callable[[], bool], what: str, running: Running | None = None) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not condition():
-        if time.monotonic() > deadline:
-            logs = f"\ncontainer log:\n{running.logs()}" if running else ""
-            pytest.fail(f"not {what} within {DEADLINE:g} s{logs}")
-        time.sleep(0.05)  # poll again, within the deadline
+    try:
+        waiting.wait_until(condition, what, DEADLINE)
+    except AssertionError as exc:
+        logs = f"\ncontainer log:\n{running.logs()}" if running else ""
+        pytest.fail(f"{exc}{logs}")
 
 
 def healthy(url: str) -> bool:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import socket
 import textwrap
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +16,8 @@ from typing import Any, TypeVar
 import requests
 
 from mockserver import MockServer, Settings
+
+from .. import waiting
 
 T = TypeVar("T")
 
@@ -123,15 +124,8 @@ def wait_until(
     condition: Callable[[], T | None], *, what: str, timeout: float = 20.0, interval: float = 0.02
 ) -> T:
     """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = condition()
-        if last:
-            return last
-        # A pause between polls, not a synchronisation: the loop ends on the condition.
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
+    del interval  # the shared helper paces its polls
+    return waiting.wait_until(condition, what, timeout)
 
 
 def raw_request(base_url: str, request: bytes) -> tuple[int, dict[str, str], bytes]:

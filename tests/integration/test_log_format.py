@@ -9,12 +9,13 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import requests
+
+from ..waiting import wait_until
 
 BIN = Path(sys.executable).parent
 MOCKSERVER = shutil.which("mockserver", path=str(BIN)) or str(BIN / "mockserver")
@@ -46,15 +47,13 @@ class Serving:
             self.lines.append(line.rstrip("\n"))
 
     def wait_for(self, wanted: Callable[[str], bool]) -> str:
-        deadline = time.monotonic() + DEADLINE
-        while time.monotonic() < deadline:
-            for line in list(self.lines):
-                if wanted(line):
-                    return line
-            if self.process.poll() is not None and not self._reader.is_alive():
-                break
-            time.sleep(0.02)  # poll the collected output again, within the deadline
-        pytest.fail(f"no such line within {DEADLINE:g} s; output:\n" + "\n".join(self.lines))
+        def found() -> str | None:
+            line = next((line for line in list(self.lines) if wanted(line)), None)
+            if line is None and self.process.poll() is not None and not self._reader.is_alive():
+                pytest.fail("mockserver exited; output:\n" + "\n".join(self.lines))
+            return line
+
+        return wait_until(found, "a log line", DEADLINE)
 
     def stop(self) -> int:
         """SIGTERM, then the exit status; safe to call twice."""

@@ -25,6 +25,7 @@ import requests
 
 from ..integration.admin_helpers import write_stubs
 from ..reliability.helpers import DEADLINE, Console
+from ..waiting import wait_until, wait_until_async
 
 CLIENTS, REQUESTS = 8, 5000
 STABLE = 50
@@ -183,10 +184,7 @@ def test_2000_connections_held_open_while_requests_answer_promptly(
             held.append(sock)
             if i % 2:  # half of them part-way through a request, half silent
                 sock.sendall(b"GET /stable/1 HTTP/1.1\r\nHost: x\r\nX-Half: ")
-        deadline = time.monotonic() + DEADLINE
-        while server_fds(console) < fds + 2000 and time.monotonic() < deadline:
-            time.sleep(0.02)  # a pause between polls; the loop ends on the condition
-        assert server_fds(console) >= fds + 2000
+        wait_until(lambda: server_fds(console) >= fds + 2000, "the server to hold 2,000 more fds")
         loaded = latencies(url, 300)
         health = requests.get(url + "/__admin/health", timeout=DEADLINE).json()
         assert health["status"] == "ok"
@@ -196,10 +194,7 @@ def test_2000_connections_held_open_while_requests_answer_promptly(
     p99_before, p99_loaded = before[int(len(before) * 0.99)], loaded[int(len(loaded) * 0.99)]
     print(f"\np99 {p99_before * 1000:.1f} ms idle, {p99_loaded * 1000:.1f} ms with 2000 held")
     assert p99_loaded < max(5 * p99_before, 0.05)
-    deadline = time.monotonic() + DEADLINE
-    while server_fds(console) > fds + 5 and time.monotonic() < deadline:
-        time.sleep(0.02)  # a pause between polls; the loop ends on the condition
-    assert server_fds(console) <= fds + 5
+    wait_until(lambda: server_fds(console) <= fds + 5, "the server's fds back to baseline")
 
 
 def test_disconnects_by_the_hundred_leak_no_task_and_warn_nothing(tmp_path: Path) -> None:
@@ -224,11 +219,24 @@ def test_disconnects_by_the_hundred_leak_no_task_and_warn_nothing(tmp_path: Path
     (root / "big.bin").write_bytes(b"b" * (4 * 1024 * 1024))
     problems: list[dict[str, Any]] = []
 
+    in_delay = asyncio.Event()  # every /delay request journaled: each handler is in its delay
+
     async def leave(port: int, path: str, server: Any) -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        await reader.readexactly(1) if path == "/big" else await asyncio.sleep(0.2)
+        if path == "/big":
+            await reader.readexactly(1)  # leave part-way through the body
+        else:
+            await asyncio.wait_for(in_delay.wait(), DEADLINE)  # leave during the delay
         writer.transport.abort()
+
+    async def watch_delays(server: Any) -> None:
+        journal = server.store.journal
+        await wait_until_async(
+            lambda: sum(e.path == "/delay" for e in journal.entries()) >= 200,
+            "all 200 /delay requests in their delay",
+        )
+        in_delay.set()
 
     async def main() -> None:
         asyncio.get_running_loop().set_exception_handler(lambda _, ctx: problems.append(ctx))
@@ -236,13 +244,12 @@ def test_disconnects_by_the_hundred_leak_no_task_and_warn_nothing(tmp_path: Path
             port = int(server.url.rsplit(":", 1)[1])
             baseline = len(asyncio.all_tasks())
             await asyncio.gather(
-                *(leave(port, "/delay" if i % 2 else "/big", server) for i in range(400))
+                watch_delays(server),
+                *(leave(port, "/delay" if i % 2 else "/big", server) for i in range(400)),
             )
-            for _ in range(1000):
-                if len(asyncio.all_tasks()) <= baseline:
-                    break
-                await asyncio.sleep(0.01)
-            assert len(asyncio.all_tasks()) <= baseline, "handler tasks outlived their clients"
+            await wait_until_async(
+                lambda: len(asyncio.all_tasks()) <= baseline, "handler tasks to end with clients"
+            )
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             writer.write(b"GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             assert (await reader.read()).endswith(b"ok")

@@ -20,6 +20,7 @@ import pytest
 
 from ..integration.admin_helpers import write_stubs
 from ..reliability.helpers import Console
+from ..waiting import wait_until
 
 SECONDS = float(os.environ.get("MOCKSERVER_SOAK_SECONDS", "10"))
 STUBS = """
@@ -99,7 +100,7 @@ async def traffic(url: str, port: int, seconds: float, counts: Counter[str]) -> 
             writer.write(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
         else:  # a client that never finishes its headers, until it gives up
             writer.write(b"GET /items/1 HTTP/1.1\r\nHost: x\r\nX-Slow: ")
-        await asyncio.sleep(0.05)
+        await writer.drain()  # the request is on its way; the client leaves without an answer
         writer.transport.abort()
         counts["left"] += 1
 
@@ -114,9 +115,7 @@ async def traffic(url: str, port: int, seconds: float, counts: Counter[str]) -> 
 
 def settle(pid: int, fds: int) -> int:
     """Wait until the server holds no more than ``fds`` (+5) open files; return the count."""
-    deadline = time.monotonic() + 30
-    while fds_of(pid) > fds + 5 and time.monotonic() < deadline:
-        time.sleep(0.05)  # a pause between polls; the loop ends on the condition
+    wait_until(lambda: fds_of(pid) <= fds + 5, "the server's fds back to baseline")
     return fds_of(pid)
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from .. import waiting
+
 BIN = Path(sys.executable).parent
 MOCKSERVER = shutil.which("mockserver", path=str(BIN)) or str(BIN / "mockserver")
 DEADLINE = 30.0  # seconds: generous for a loaded machine; a healthy run takes a fraction
@@ -113,12 +115,7 @@ def open_fds() -> int:
 
 def wait_for(condition: Callable[[], object], what: str, timeout: float = DEADLINE) -> None:
     """Poll ``condition`` until it holds; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.01)  # a pause between polls; the loop ends on the condition
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    waiting.wait_until(condition, what, timeout)
 
 
 def clean_env(**extra: str) -> dict[str, str]:

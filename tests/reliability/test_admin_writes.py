@@ -13,7 +13,6 @@ import json
 import os
 import re
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -214,7 +213,10 @@ def test_row_14_a_storm_of_edits_never_serves_a_half_written_set(tmp_path: Path)
                 else:  # another file deleted and created again
                     (root / "other.yaml").unlink()
                     (root / "other.yaml").write_text("stubs: []\n")
-                time.sleep(0.005)  # pacing: 200 events in about a second, not a wait
+                # Paced by the reads, not the clock: a few answers between two edits, so the
+                # storm of events lands while the server is serving and reloading.
+                mark = len(seen)
+                wait_until(lambda mark=mark: len(seen) >= mark + 2, what="reads between edits")
             target.write_text(app("v399"))
             wait_until(
                 lambda: (

@@ -24,6 +24,7 @@ import requests
 from mockserver import MockServer
 
 from ..integration.admin_helpers import Admin, serve, settings, write_stubs
+from ..waiting import wait_until_async
 from .helpers import Console, Raw, exchange, open_fds, port_of, rss_bytes, wait_for
 
 STUBS = """
@@ -199,18 +200,17 @@ def test_row_32_a_client_leaving_during_a_delay_or_a_body_leaks_nothing(
             baseline = len(asyncio.all_tasks())
 
             async def settled() -> None:
-                for _ in range(500):
-                    if len(asyncio.all_tasks()) <= baseline:
-                        return
-                    await asyncio.sleep(0.01)
-                raise AssertionError(f"{len(asyncio.all_tasks()) - baseline} tasks left over")
+                await wait_until_async(
+                    lambda: len(asyncio.all_tasks()) <= baseline, "no task left over", 5
+                )
 
             for _ in range(20):  # leave during the 30 s delay, with a reset
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
                 writer.write(b"GET /very-slow HTTP/1.1\r\nHost: x\r\n\r\n")
                 seen = len(server.store.journal)
-                while len(server.store.journal) == seen:  # the handler is in its delay
-                    await asyncio.sleep(0.005)
+                await wait_until_async(  # journaled: the handler is in its delay
+                    lambda seen=seen: len(server.store.journal) > seen, "the request journaled"
+                )
                 writer.transport.abort()
             await settled()  # without handler cancellation, 20 tasks would wait 30 s
             left = [e for e in server.store.journal.entries() if e.path == "/very-slow"]
