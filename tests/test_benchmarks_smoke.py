@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.skipif(
-    shutil.which("wrk") is None,
-    reason="wrk is not installed; the smoke run would measure the bundled load generator only",
-)
 def test_the_benchmark_smoke_run_prints_every_scenario() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--smoke"],

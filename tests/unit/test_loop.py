@@ -20,5 +20,4 @@ def test_without_uvloop_the_standard_loop_runs(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_with_uvloop_installed_it_is_used() -> None:
-    pytest.importorskip("uvloop")
     assert run(loop_module()).startswith("uvloop")

@@ -134,7 +134,6 @@ def test_compressed_bytes_decompress_to_the_body_and_are_deterministic() -> None
     assert first.variants == second.variants
 
 
-@pytest.mark.skipif("br" not in available_encodings(), reason="brotli is not installed")
 def test_brotli_is_offered_first_when_installed() -> None:
     import brotli  # type: ignore[import-not-found, unused-ignore]
 
