@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import os
-import queue
 import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,6 +17,7 @@ import requests
 
 from mockserver import __version__, load_paths
 
+from ..console import Console
 from .readme import README, REPO, console_examples, fenced_blocks
 
 BIN = Path(sys.executable).parent
@@ -61,43 +59,15 @@ def run(
     )
 
 
-class Serving:
+class Serving(Console):
     """A ``mockserver serve`` process whose output is read line by line as it comes."""
 
     def __init__(self, args: list[str], cwd: Path | None, env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(
-            [MOCKSERVER, "serve", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd=cwd,
-            env=clean_env(**env),
-        )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.seen: list[str] = []
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put(None)
+        super().__init__([MOCKSERVER, "serve", *args], cwd=cwd, env=clean_env(**env))
 
     def wait_for(self, wanted: Callable[[str], bool]) -> str:
         """The first new line for which ``wanted`` holds; fails at the deadline or on exit."""
-        deadline = time.monotonic() + DEADLINE
-        while (remaining := deadline - time.monotonic()) > 0:
-            try:
-                line = self.lines.get(timeout=remaining)
-            except queue.Empty:
-                break
-            if line is None:
-                raise AssertionError(f"mockserver exited ({self.process.wait()}): {self.seen}")
-            self.seen.append(line)
-            if wanted(line):
-                return line
-        raise AssertionError(f"no such line within {DEADLINE} s; output so far: {self.seen}")
+        return self.next_line(wanted)
 
     def banner(self) -> list[str]:
         self.wait_for(lambda line: line.startswith("  admin: "))
@@ -109,14 +79,6 @@ class Serving:
         code = self.process.wait(timeout=DEADLINE)
         self.wait_for(lambda line: line == "mockserver: stopped")
         return code
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(timeout=DEADLINE)
-        self.reader.join(timeout=DEADLINE)
-        assert self.process.stdout is not None
-        self.process.stdout.close()
 
 
 @pytest.fixture

@@ -4,13 +4,8 @@ hostile names; a file a person wrote; SIGTERM to the ``mockserver record`` proce
 from __future__ import annotations
 
 import asyncio
-import os
-import queue
 import signal
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,11 +21,11 @@ from mockserver.proxy import Upstream as Upstream_
 from mockserver.proxy import UpstreamSettings
 from mockserver.recording import RECORDED_MARK, Exchange, Recording, Redaction
 
+from ..console import MOCKSERVER, Console
 from .upstream import TEXT, Upstream, recording
 
 pytestmark = pytest.mark.timeout(60)
 DEADLINE = 30.0
-MOCKSERVER = str(Path(sys.executable).parent / "mockserver")
 
 
 @pytest.fixture
@@ -169,48 +164,14 @@ def test_a_hand_written_file_is_never_overwritten(
     assert sorted(s.request.path.text for s in both.stubs if s.request.path) == ["/mine", "/text"]
 
 
-class Recorder:
+class Recorder(Console):
     """``mockserver record`` as a subprocess, its output read line by line as it comes."""
 
     def __init__(self, *args: str) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MOCKSERVER_")}
-        self.process = subprocess.Popen(
-            [MOCKSERVER, "record", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env | {"PYTHONUNBUFFERED": "1"},
-        )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put(None)
+        super().__init__([MOCKSERVER, "record", *args])
 
     def wait_for(self, prefix: str) -> str:
-        deadline = time.monotonic() + DEADLINE
-        while (remaining := deadline - time.monotonic()) > 0:
-            try:
-                line = self.lines.get(timeout=remaining)
-            except queue.Empty:
-                break
-            if line is None:
-                raise AssertionError(f"exited ({self.process.wait()}): {self.seen}")
-            self.seen.append(line)
-            if line.startswith(prefix):
-                return line
-        raise AssertionError(f"no line starting {prefix!r}; output so far: {self.seen}")
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(timeout=DEADLINE)
-        assert self.process.stdout is not None
-        self.process.stdout.close()
+        return self.next_line(lambda line: line.startswith(prefix))
 
 
 def test_sigterm_writes_the_recording_atomically_and_exits_0(

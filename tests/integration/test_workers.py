@@ -8,13 +8,10 @@ one in half a billion, and the tests check from the journal that both workers an
 from __future__ import annotations
 
 import os
-import queue
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,12 +24,12 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from ..console import MOCKSERVER, Console, clean_env
 from .admin_helpers import assert_error, wait_until, write_stubs
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="SO_REUSEPORT spreads on Linux")
 
 BIN = Path(sys.executable).parent
-MOCKSERVER = shutil.which("mockserver", path=str(BIN)) or str(BIN / "mockserver")
 DEADLINE = 30.0
 FRESH = 30  # requests on fresh connections, when every worker must see something
 
@@ -63,43 +60,15 @@ def fresh(method: str, url: str, **kwargs: Any) -> requests.Response:
     return requests.request(method, url, headers={"Connection": "close"}, **kwargs)
 
 
-class Served:
+class Served(Console):
     """A ``mockserver serve --workers`` process, its output read line by line."""
 
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("MOCKSERVER_")}
-        self.process = subprocess.Popen(
-            [MOCKSERVER, "serve", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=clean | {"PYTHONUNBUFFERED": "1"} | env,
-        )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.seen: list[str] = []
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
+        super().__init__([MOCKSERVER, "serve", *args], env=clean_env(**env))
         self.worker_pids: list[int] = []
 
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put(None)
-
     def wait_for(self, wanted: Callable[[str], bool]) -> str:
-        deadline = time.monotonic() + DEADLINE
-        while (remaining := deadline - time.monotonic()) > 0:
-            try:
-                line = self.lines.get(timeout=remaining)
-            except queue.Empty:
-                break
-            if line is None:
-                raise AssertionError(f"serve exited ({self.process.wait()}): {self.seen}")
-            self.seen.append(line)
-            if wanted(line):
-                return line
-        raise AssertionError(f"no such line within {DEADLINE} s; output: {self.seen}")
+        return self.next_line(wanted)
 
     def started(self) -> str:
         """The main URL, once the banner said every worker serves."""
@@ -123,12 +92,7 @@ class Served:
         for pid in self.worker_pids:  # a failed test leaves no worker behind either
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(timeout=DEADLINE)
-        self.reader.join(timeout=DEADLINE)
-        assert self.process.stdout is not None
-        self.process.stdout.close()
+        super().close()
 
 
 @pytest.fixture

@@ -4,24 +4,17 @@ subprocess, and what the process holds (RSS, open files)."""
 from __future__ import annotations
 
 import os
-import queue
 import re
-import shutil
 import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from .. import waiting
-
-BIN = Path(sys.executable).parent
-MOCKSERVER = shutil.which("mockserver", path=str(BIN)) or str(BIN / "mockserver")
-DEADLINE = 30.0  # seconds: generous for a loaded machine; a healthy run takes a fraction
+from .. import console, waiting
+from ..console import DEADLINE, MOCKSERVER, clean_env
 
 
 def port_of(url: str) -> int:
@@ -118,12 +111,6 @@ def wait_for(condition: Callable[[], object], what: str, timeout: float = DEADLI
     waiting.wait_until(condition, what, timeout)
 
 
-def clean_env(**extra: str) -> dict[str, str]:
-    """The environment without the caller's MOCKSERVER_ variables, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MOCKSERVER_")}
-    return env | {"PYTHONUNBUFFERED": "1"} | extra
-
-
 _WITH_LIMIT = (
     "import os, resource, sys; "
     "resource.setrlimit(resource.RLIMIT_NOFILE, (int(sys.argv[1]), int(sys.argv[2]))); "
@@ -131,7 +118,7 @@ _WITH_LIMIT = (
 )
 
 
-class Console:
+class Console(console.Console):
     """``mockserver ARGS`` as a subprocess whose output is read line by line as it comes."""
 
     def __init__(
@@ -144,70 +131,18 @@ class Console:
         command = [MOCKSERVER, *args]
         if open_files is not None:  # start it with this (soft, hard) limit on open files
             command = [sys.executable, "-c", _WITH_LIMIT, *map(str, open_files), *command]
-        self.process = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd=cwd,
-            env=clean_env(**env),
-        )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.seen: list[str] = []
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put(None)
+        super().__init__(command, cwd=cwd, env=clean_env(**env))
 
     def wait_for(self, pattern: str, timeout: float = DEADLINE) -> re.Match[str]:
         """The first new line matching ``pattern``; fails at the deadline or on exit."""
-        deadline = time.monotonic() + timeout
-        while (remaining := deadline - time.monotonic()) > 0:
-            try:
-                line = self.lines.get(timeout=remaining)
-            except queue.Empty:
-                break
-            if line is None:
-                raise AssertionError(f"mockserver exited ({self.process.wait()}): {self.seen}")
-            self.seen.append(line)
-            found = re.search(pattern, line)
-            if found:
-                return found
-        raise AssertionError(f"no line matching {pattern!r} in {timeout} s: {self.seen}")
+        line = self.next_line(lambda text: re.search(pattern, text), timeout)
+        found = re.search(pattern, line)
+        assert found is not None
+        return found
 
     def port(self) -> int:
         """The main port, from the banner's admin line."""
         return int(self.wait_for(r"^  admin: http://[^:]+:(\d+)/").group(1))
-
-    def rest(self) -> list[str]:
-        """Every line after the process exited."""
-        self.process.wait(timeout=DEADLINE)
-        self.reader.join(timeout=DEADLINE)
-        while not self.lines.empty():
-            line = self.lines.get_nowait()
-            if line is not None:
-                self.seen.append(line)
-        return self.seen
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(timeout=DEADLINE)
-        self.reader.join(timeout=DEADLINE)
-        assert self.process.stdout is not None
-        self.process.stdout.close()
-
-    def __enter__(self) -> Console:
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 def run_console(
