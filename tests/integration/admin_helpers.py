@@ -120,11 +120,8 @@ def assert_error(response: requests.Response, status: int, error: str | None = N
     return body
 
 
-def wait_until(
-    condition: Callable[[], T | None], *, what: str, timeout: float = 20.0, interval: float = 0.02
-) -> T:
+def wait_until(condition: Callable[[], T | None], *, what: str, timeout: float = 20.0) -> T:
     """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
-    del interval  # the shared helper paces its polls
     return waiting.wait_until(condition, what, timeout)
 
 

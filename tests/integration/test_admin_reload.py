@@ -106,7 +106,7 @@ def test_watch_picks_up_changes_and_reports_a_broken_file(root: Path, admin: Adm
         write_stubs(root, {"app.yaml": app("v1")})
         return wait_for_reload(admin, 1.0)
 
-    wait_until(reloaded_once, what="the watcher's first reload", interval=0)
+    wait_until(reloaded_once, what="the watcher's first reload")
     write_stubs(root, {"app.yaml": app("v2")})
     wait_until(lambda: hello(admin) == "v2", what="the edit to be served")
     write_stubs(root, {"app.yaml": BROKEN})
