@@ -175,7 +175,9 @@ def test_invalid_stub_files_are_reported_with_file_stub_and_key(
             """,
         }
     )
-    result = pytester.runpytest()
+    # -rN: pytest's short summary repeats the whole message when it believes it runs
+    # on CI (the CI variable set), which would hide or fake a repetition by a chain.
+    result = pytester.runpytest("-rN")
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(
         [
@@ -196,7 +198,7 @@ def test_invalid_stub_files_are_reported_with_file_stub_and_key(
             pass
         """
     )
-    result = pytester.runpytest()
+    result = pytester.runpytest("-rN")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
