@@ -26,6 +26,7 @@ from .logs import log_request
 from .model import RequestView
 from .respond import respond
 from .store import StubStore
+from .wire import WireResponse
 
 __all__ = ["REQUEST_CODINGS", "ServerState", "make_handler", "make_server"]
 
@@ -184,7 +185,7 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
                 if answer.entry is not None:
                     answer.entry.error = "client_disconnected"
                 raise
-        return web.Response(status=answer.status, body=answer.body, headers=answer.headers)
+        return WireResponse.build(request, answer.status, answer.headers, answer.body)
 
     return handle
 
