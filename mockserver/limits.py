@@ -179,7 +179,7 @@ def guard(handler: Handler, settings: Settings) -> Handler:
     max_body = settings.max_body_bytes
 
     async def guarded(request: web.BaseRequest) -> web.StreamResponse:
-        length = request.content_length
+        length = request.content_length if request.body_exists else None
         if length is not None and length > max_body and "Content-Encoding" not in request.headers:
             # Declared too large (and not compressed, where only the decoded size counts):
             # refuse before a byte of it is read, rather than after 10 MiB or at the deadline.

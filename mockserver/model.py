@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .patterns import Pattern
 
 __all__ = [
+    "NEGOTIATION_HEADERS",
     "NOT_JSON",
     "NotJson",
     "PreparedResponse",
@@ -61,6 +62,18 @@ def _unpack(body: bytes) -> Any:
     return value
 
 
+# What RequestView.negotiation holds, in this order (render.choose reads it by position).
+NEGOTIATION_HEADERS: Final = (
+    "accept",
+    "accept-encoding",
+    "if-match",
+    "if-none-match",
+    "if-modified-since",
+    "if-unmodified-since",
+)
+_WANTED: Final = {name: at for at, name in enumerate(NEGOTIATION_HEADERS)}
+
+
 class RequestView:
     """One incoming request, as matching sees it.
 
@@ -74,6 +87,7 @@ class RequestView:
         "_headers",
         "_json",
         "_json_done",
+        "_negotiation",
         "_query",
         "_text",
         "body",
@@ -98,6 +112,7 @@ class RequestView:
         self._headers: dict[str, list[str]] | None = None
         self._query: dict[str, list[str]] | None = None
         self._cookies: dict[str, list[str]] | None = None
+        self._negotiation: tuple[str | None, ...] | None = None
         self._text: str | None = None
         self._json: Any = None
         self._json_done = False
@@ -111,6 +126,31 @@ class RequestView:
                 headers.setdefault(name.lower(), []).append(value)
             self._headers = headers
         return self._headers
+
+    @property
+    def negotiation(self) -> tuple[str | None, ...]:
+        """The headers that choose a representation and decide a condition, in the order of
+        NEGOTIATION_HEADERS, each with its values joined by ", " (None when absent).
+
+        Every answer with an ETag reads these, and most stubs read no other header: one pass
+        over the headers finds them without building the whole ``headers`` mapping.
+        """
+        if self._negotiation is None:
+            if self._headers is not None:
+                # An empty value is kept: "Accept-Encoding:" (identity only) is not its absence.
+                found = [
+                    ", ".join(values) if (values := self._headers.get(name)) else None
+                    for name in _WANTED
+                ]
+            else:
+                found = [None] * len(_WANTED)
+                for name, value in self._header_items:
+                    at = _WANTED.get(name.lower())
+                    if at is not None:
+                        held = found[at]
+                        found[at] = value if held is None else f"{held}, {value}"
+            self._negotiation = tuple(found)
+        return self._negotiation
 
     @property
     def query(self) -> dict[str, list[str]]:

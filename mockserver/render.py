@@ -13,16 +13,16 @@ import hashlib
 import json
 import zlib
 from base64 import urlsafe_b64encode
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, Final
 
 import msgpack
 
 from .http import Conditional, best_media_type, evaluate_conditions, select_encoding
-from .model import PreparedResponse, Representation, ResponseSpec
+from .model import PreparedResponse, Representation, RequestView, ResponseSpec
 
 __all__ = ["Choice", "choose", "encode_json", "prepare", "variant"]
 
@@ -315,41 +315,35 @@ _NOT_ACCEPTABLE_BODY: Final = encode_json(
 )
 
 
-def choose(prepared: PreparedResponse, method: str, headers: Mapping[str, list[str]]) -> Choice:
-    """The representation and status for a request (RFC 9110 §12 negotiation, §13 conditions).
-
-    ``headers`` maps lower-cased names to values, as RequestView.headers does.
-    """
+def choose(prepared: PreparedResponse, request: RequestView) -> Choice:
+    """The representation and status for a request (RFC 9110 §12 negotiation, §13 conditions)."""
     variants = prepared.variants
     if not variants:
         return Choice(prepared.status, prepared.headers, prepared.body)
-
-    def first(name: str) -> str | None:
-        values = headers.get(name)
-        return ", ".join(values) if values else None
-
+    accept, accept_encoding, *conditions = request.negotiation
     # Negotiation depends on two headers only, and clients send the same few values again
     # and again: remember each answer (bounded) so a request pays a dict lookup, not a parse.
-    key = (first("accept"), first("accept-encoding"))
+    key = (accept, accept_encoding)
     cache = prepared.negotiated_cache
     chosen_or_none = cache.get(key, _MISSING)
     if chosen_or_none is _MISSING:
-        chosen_or_none = _negotiate(prepared, key[0], key[1])
+        chosen_or_none = _negotiate(prepared, accept, accept_encoding)
         if len(cache) >= _CACHE_SIZE:
             cache.clear()
         cache[key] = chosen_or_none
     if chosen_or_none is None:
         return Choice(406, (("Content-Type", JSON_TYPE),), _NOT_ACCEPTABLE_BODY)
     chosen: Representation = chosen_or_none  # type: ignore[assignment]
-    if 200 <= prepared.status < 300 and _CONDITIONAL_HEADERS.intersection(headers):
-        decision = evaluate_conditions(
-            method,
+    if 200 <= prepared.status < 300 and conditions != _NO_CONDITIONS:
+        if_match, if_none_match, if_modified_since, if_unmodified_since = conditions
+        decision = _decide(
+            request.method,
             chosen.etag,
             prepared.last_modified,
-            if_match=first("if-match"),
-            if_none_match=first("if-none-match"),
-            if_modified_since=first("if-modified-since"),
-            if_unmodified_since=first("if-unmodified-since"),
+            if_match,
+            if_none_match,
+            if_modified_since,
+            if_unmodified_since,
         )
         if decision is Conditional.NOT_MODIFIED:
             return Choice(304, chosen.not_modified_headers, b"")
@@ -358,11 +352,32 @@ def choose(prepared: PreparedResponse, method: str, headers: Mapping[str, list[s
     return Choice(prepared.status, chosen.headers, chosen.body)
 
 
+@lru_cache(maxsize=1024)
+def _decide(
+    method: str,
+    etag: str | None,
+    last_modified: datetime | None,
+    if_match: str | None,
+    if_none_match: str | None,
+    if_modified_since: str | None,
+    if_unmodified_since: str | None,
+) -> Conditional:
+    """evaluate_conditions, remembered: a client revalidating sends the same validators
+    again and again, so a 304 costs a lookup instead of parsing them (the decision is pure)."""
+    return evaluate_conditions(
+        method,
+        etag,
+        last_modified,
+        if_match=if_match,
+        if_none_match=if_none_match,
+        if_modified_since=if_modified_since,
+        if_unmodified_since=if_unmodified_since,
+    )
+
+
 _MISSING: Final = object()
 _CACHE_SIZE: Final = 64
-_CONDITIONAL_HEADERS: Final = frozenset(
-    {"if-match", "if-none-match", "if-modified-since", "if-unmodified-since"}
-)
+_NO_CONDITIONS: Final = [None, None, None, None]
 
 
 def _negotiate(

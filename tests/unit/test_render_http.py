@@ -11,7 +11,7 @@ from typing import Any
 import msgpack
 import pytest
 
-from mockserver.model import PreparedResponse, ResponseSpec
+from mockserver.model import PreparedResponse, RequestView, ResponseSpec
 from mockserver.render import available_encodings, choose, prepare, variant
 from mockserver.stubfile import parse_service
 
@@ -40,7 +40,8 @@ def header(headers: tuple[tuple[str, str], ...], name: str) -> str | None:
 
 def ask(out: PreparedResponse, method: str = "GET", **headers: str) -> Any:
     """``choose`` with headers given as keyword arguments (if_none_match=...)."""
-    return choose(out, method, {k.replace("_", "-"): [v] for k, v in headers.items()})
+    given = [(name.replace("_", "-").title(), value) for name, value in headers.items()]
+    return choose(out, RequestView(method, "/", "", given))
 
 
 # ---------------------------------------------------------------------------------------------
