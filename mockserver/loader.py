@@ -9,7 +9,7 @@ from typing import Final
 
 from .documents import read_document
 from .errors import Problem, StubFileError
-from .model import ServiceSpec, Stub, StubSet
+from .model import ServiceSpec, Stub, StubSet, forget_shared
 from .stubfile import combine, parse_service
 from .stubspec import BodyFileReader
 
@@ -131,7 +131,9 @@ def load_file(file: Path, root: Path) -> tuple[ServiceSpec | None, list[Stub], l
         data, marks = read_document(text, source, is_json=file.suffix.lower() == ".json")
     except StubFileError as exc:
         return None, [], list(exc.problems)
-    return parse_service(data, source, file.stem, body_file_reader(file, root), marks)
+    del text  # a large file's text need not outlive its parse
+    reader = body_file_reader(file, root)
+    return parse_service(data, source, file.stem, reader, marks, release=True)
 
 
 def load_paths(paths: Sequence[str | os.PathLike[str]]) -> StubSet:
@@ -140,6 +142,7 @@ def load_paths(paths: Sequence[str | os.PathLike[str]]) -> StubSet:
     Raises:
         StubFileError: with every problem in every file; nothing is half-loaded.
     """
+    forget_shared()
     files, problems = find_stub_files(paths)
     parsed: list[tuple[ServiceSpec, Sequence[Stub]]] = []
     for file, root in files:

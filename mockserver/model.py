@@ -7,10 +7,10 @@ loader turns stub files into Stub values.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 from urllib.parse import parse_qsl
 
 import msgpack
@@ -32,6 +32,8 @@ __all__ = [
     "ServiceSpec",
     "Stub",
     "StubSet",
+    "forget_shared",
+    "shared",
 ]
 
 
@@ -60,6 +62,29 @@ def _unpack(body: bytes) -> Any:
     except (ValueError, TypeError, RecursionError, msgpack.UnpackException) as exc:
         return NotJson(f"the body is not MessagePack that reads as JSON ({exc})")
     return value
+
+
+H = TypeVar("H", bound=Hashable)
+_SHARED: dict[Any, Any] = {}
+_SHARED_MAX: Final = 65_536
+
+
+def shared(value: H) -> H:
+    """One object for equal immutable values from stub files (method sets, path segments,
+    delays): 10,000 stubs of ``method: GET`` then hold one frozenset, not 10,000. Bounded,
+    so stubs posted at runtime cannot grow it without limit."""
+    found = _SHARED.get(value)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    if len(_SHARED) < _SHARED_MAX:
+        _SHARED[value] = value
+    return value
+
+
+def forget_shared() -> None:
+    """Start the table of shared values afresh (each full load does): values the previous
+    stub set held stay valid, they are only no longer handed out."""
+    _SHARED.clear()
 
 
 # What RequestView.negotiation holds, in this order (render.choose reads it by position).
@@ -300,13 +325,19 @@ class PreparedResponse:
 
 @dataclass(frozen=True, slots=True)
 class Stub:
-    """One loaded stub: a request spec, its prepared response, and where it came from."""
+    """One loaded stub: a request spec, its response, and where it came from.
+
+    The response is prepared (bytes, ETags, compressed forms) on the first request it
+    answers, once, then kept: most of a large stub set is never asked for, and preparing
+    10,000 stubs at load would cost memory and start time that no request needed.
+    """
 
     id: str
     service: str
     request: RequestSpec
     response: ResponseSpec
-    prepared: PreparedResponse
+    # render.prepare with the stub's methods and its service's compression settings.
+    prepare: Callable[[ResponseSpec], PreparedResponse] = field(compare=False, repr=False)
     priority: int = 0
     order: int = 0
     source: str = "<admin>"
@@ -315,7 +346,30 @@ class Stub:
     # only the admin API and the drift check read it.
     definition_json: bytes = field(default=b"{}", compare=False, repr=False)
     # ``responses:`` in turn: the n-th matching request gets the n-th, then the last repeats.
-    sequence: tuple[PreparedResponse, ...] = ()
+    responses: tuple[ResponseSpec, ...] = ()
+    _prepared: PreparedResponse | None = field(default=None, init=False, compare=False, repr=False)
+    _sequence: tuple[PreparedResponse, ...] | None = field(
+        default=None, init=False, compare=False, repr=False
+    )
+
+    @property
+    def prepared(self) -> PreparedResponse:
+        """The response as sent, prepared on first use (two threads may both prepare it;
+        either result is the same)."""
+        done = self._prepared
+        if done is None:
+            done = self.prepare(self.response)
+            object.__setattr__(self, "_prepared", done)  # a cache, not a change of value
+        return done
+
+    @property
+    def sequence(self) -> tuple[PreparedResponse, ...]:
+        """``responses:`` prepared, in turn; empty for a stub with one response."""
+        done = self._sequence
+        if done is None:
+            done = tuple(self.prepare(one) for one in self.responses)
+            object.__setattr__(self, "_sequence", done)
+        return done
 
     @property
     def definition(self) -> dict[str, Any]:

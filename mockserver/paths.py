@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Final, Generic, Literal, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, Generic, Literal, TypeVar
 
-import regex
+from .model import shared
 
+if TYPE_CHECKING:
+    import regex
 from .patterns import REGEX_TIMEOUT_S
 
 __all__ = ["PathSpec", "PathTrie", "parse_path_template"]
@@ -100,7 +102,7 @@ def parse_path_template(text: str) -> tuple[PathSpec | None, str | None]:
             seen.add(name)
         whole = _WHOLE_PARAM.match(part)
         if whole:
-            segments.append(Segment(param=whole.group(1)))
+            segments.append(shared(Segment(param=whole.group(1))))
         elif names:
             pieces = _PARAM.split(part)  # literal, name, literal, name, ..., literal
             expr = "".join(
@@ -109,11 +111,13 @@ def parse_path_template(text: str) -> tuple[PathSpec | None, str | None]:
             )
             segments.append(Segment(pattern=re.compile(expr)))
         else:
-            segments.append(Segment(literal=part))
+            segments.append(shared(Segment(literal=part)))
     return PathSpec("template", text, tuple(segments)), None
 
 
 def parse_path_regex(text: str) -> tuple[PathSpec | None, str | None]:
+    import regex  # on first use: 1.5 MB of memory that stub sets without a regex never need
+
     try:
         compiled = regex.compile(text)
     except regex.error as exc:
@@ -121,12 +125,18 @@ def parse_path_regex(text: str) -> tuple[PathSpec | None, str | None]:
     return PathSpec("regex", text, compiled=compiled), None
 
 
-@dataclass(slots=True)
 class _Node(Generic[T]):
-    literal: dict[str, _Node[T]] = field(default_factory=dict)
-    param: dict[str, _Node[T]] = field(default_factory=dict)  # by parameter name
-    mixed: list[tuple[Segment, _Node[T]]] = field(default_factory=list)
-    items: list[T] = field(default_factory=list)
+    """One segment position. Containers are made when first needed: most nodes of a large
+    stub set are leaves holding one stub, and four empty containers each would be most of
+    the trie's memory."""
+
+    __slots__ = ("items", "literal", "mixed", "param")
+
+    def __init__(self) -> None:
+        self.literal: dict[str, _Node[T]] | None = None
+        self.param: dict[str, _Node[T]] | None = None  # by parameter name
+        self.mixed: list[tuple[Segment, _Node[T]]] | None = None
+        self.items: list[T] | None = None
 
 
 class PathTrie(Generic[T]):
@@ -140,18 +150,22 @@ class PathTrie(Generic[T]):
         node = self._root
         for seg in spec.segments:
             if seg.literal is not None:
-                node = node.literal.setdefault(seg.literal, _Node())
+                node = _child(node, "literal", seg.literal)
             elif seg.param is not None:
-                node = node.param.setdefault(seg.param, _Node())
+                node = _child(node, "param", seg.param)
             else:
-                for existing, child in node.mixed:
+                mixed = node.mixed if node.mixed is not None else []
+                node.mixed = mixed
+                for existing, child in mixed:
                     if existing == seg:
                         node = child
                         break
                 else:
                     child = _Node()
-                    node.mixed.append((seg, child))
+                    mixed.append((seg, child))
                     node = child
+        if node.items is None:
+            node.items = []
         node.items.append(item)
         self.size += 1
 
@@ -160,21 +174,33 @@ class PathTrie(Generic[T]):
             yield from _walk(self._root, path.split("/"), 0, {})
 
 
+def _child(node: _Node[T], kind: Literal["literal", "param"], key: str) -> _Node[T]:
+    children = getattr(node, kind)
+    if children is None:
+        children = {}
+        setattr(node, kind, children)
+    child: _Node[T] | None = children.get(key)
+    if child is None:
+        child = children[key] = _Node()
+    return child
+
+
 def _walk(
     node: _Node[T], parts: list[str], depth: int, params: dict[str, str]
 ) -> Iterator[tuple[T, dict[str, str]]]:
     if depth == len(parts):
-        for item in node.items:
+        for item in node.items or ():
             yield item, dict(params)
         return
     part = parts[depth]
-    child = node.literal.get(part)
-    if child is not None:
-        yield from _walk(child, parts, depth + 1, params)
-    if part:
+    if node.literal is not None:
+        child = node.literal.get(part)
+        if child is not None:
+            yield from _walk(child, parts, depth + 1, params)
+    if part and node.param is not None:
         for name, child in node.param.items():
             yield from _walk(child, parts, depth + 1, {**params, name: part})
-    for seg, child in node.mixed:
+    for seg, child in node.mixed or ():
         captured: dict[str, str] = {}
         if _segment_match(seg, part, captured):
             yield from _walk(child, parts, depth + 1, {**params, **captured})

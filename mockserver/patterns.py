@@ -14,8 +14,6 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar, Final
 
-import regex
-
 from .model import NotJson, RequestView
 
 __all__ = [
@@ -170,6 +168,8 @@ class Regex(_StringPattern):
 
     def __init__(self, expected: str, case_insensitive: bool = False) -> None:
         super().__init__(expected, case_insensitive)
+        import regex  # on first use: 1.5 MB of memory that stub sets without a regex never need
+
         flags = regex.IGNORECASE if case_insensitive else 0
         # regex.error propagates to the parser, which reports it with the key path.
         self.compiled = regex.compile(expected, flags)
@@ -429,6 +429,8 @@ def _string_builder(cls: type[_StringPattern]) -> Builder:
             errors.append((at, f"{cls.name} takes a string, got {_type_name(raw)}"))
             return None
         if cls is Regex:
+            import regex
+
             try:
                 return Regex(text, ci)
             except regex.error as exc:

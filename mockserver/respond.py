@@ -52,7 +52,7 @@ def respond(
     found = index.match(view)
     if found is not None:
         stub = found.stub
-        prepared = store.next_response(stub) if stub.sequence else stub.prepared
+        prepared = store.next_response(stub) if stub.responses else stub.prepared
         if prepared.variants:
             choice = choose(prepared, view)
             status, out_headers, body = choice.status, choice.headers, choice.body

@@ -10,8 +10,9 @@ import hashlib
 import ipaddress
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
+from functools import lru_cache, partial
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -59,8 +60,15 @@ def parse_service(
     default_name: str,
     read_body_file: BodyFileReader,
     marks: Mapping[KeyPath, tuple[int, int]] | None = None,
+    *,
+    release: bool = False,
 ) -> tuple[ServiceSpec | None, list[Stub], list[Problem]]:
-    """Parse one stub document. Returns the service, its stubs, and every problem found."""
+    """Parse one stub document. Returns the service, its stubs, and every problem found.
+
+    ``release`` drops each stub's mapping from ``data`` once it is parsed, for a caller that
+    owns ``data`` and is done with it: parsed JSON takes about nine times the file's size, and
+    10,000 stubs would otherwise be in memory twice, as mappings and as stubs, at the peak.
+    """
     out = Problems(source, marks)
     if data is None:
         out.add((), "the file is empty; a stub file is a mapping with a 'stubs:' list")
@@ -118,6 +126,8 @@ def parse_service(
             gzip or "auto",
             min_size,
         )
+        if release:
+            raw_stubs[index] = None
         if stub is None:
             continue
         # Checked here too (combine checks across files) so that the problem has a line.
@@ -175,23 +185,26 @@ def parse_stub(
     responses = _parse_responses(spec, at, out, read_body_file)
     if len(out.items) != before or request is None or not responses:
         return None
-    response = responses[0]
-
-    def prepared(one: ResponseSpec) -> PreparedResponse:
-        return prepare(one, methods=request.methods, service_gzip=service_gzip, min_size=min_size)
-
     return Stub(
         id=stub_id if isinstance(stub_id, str) else default_id(service, spec),
         service=service,
         request=request,
-        response=response,
-        prepared=prepared(response),
+        response=responses[0],
+        prepare=_preparer(request.methods, service_gzip, min_size),
         priority=priority,
         source=source,
         index=index,
         definition_json=json.dumps(spec, default=str, separators=(",", ":")).encode(),
-        sequence=tuple(prepared(one) for one in responses) if "responses" in spec else (),
+        responses=tuple(responses) if "responses" in spec else (),
     )
+
+
+@lru_cache(maxsize=256)
+def _preparer(
+    methods: frozenset[str] | None, service_gzip: str, min_size: int
+) -> Callable[[ResponseSpec], PreparedResponse]:
+    """render.prepare for these settings, one shared function for all stubs that have them."""
+    return partial(prepare, methods=methods, service_gzip=service_gzip, min_size=min_size)
 
 
 def _parse_responses(

@@ -17,7 +17,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Final
 
 from .errors import Problem
-from .model import RequestSpec, ResponseSpec
+from .model import RequestSpec, ResponseSpec, shared
 from .paths import PathSpec, parse_path_regex, parse_path_template
 from .patterns import Pattern, parse_pattern, valid_matchers
 from .render import BINARY_TYPE, JSON_TYPE, TEXT_TYPE
@@ -178,7 +178,7 @@ def _parse_methods(raw: Any, at: KeyPath, out: Problems) -> frozenset[str] | Non
             out.add(where, f"a method is a word such as GET or POST, got {item!r}")
             continue
         methods.add(item.upper())
-    return frozenset(methods)
+    return shared(frozenset(methods))
 
 
 def _parse_path(spec: Mapping[str, Any], at: KeyPath, out: Problems) -> PathSpec | None:
@@ -417,6 +417,6 @@ def _parse_delay(raw: Any, at: KeyPath, out: Problems) -> tuple[int, int]:
         if lo > hi:
             out.add(at, f"min ({lo}) is greater than max ({hi})")
             return (0, 0)
-        return (lo, hi)
+        return shared((lo, hi))
     value = expect_int(raw, at, out, 0, MAX_DELAY_MS)
-    return (value, value) if value is not None else (0, 0)
+    return shared((value, value)) if value is not None else (0, 0)

@@ -64,7 +64,7 @@ def stateful_parts(stubs: StubSet) -> list[str]:
         for spec in stubs.services.values()
         if spec.resources
     ]
-    sequences = [repr(stub.id) for stub in stubs.stubs if stub.sequence]
+    sequences = [repr(stub.id) for stub in stubs.stubs if stub.responses]
     if sequences:
         found.append(f"'responses:' sequences in {', '.join(sequences)}")
     return found
