@@ -240,10 +240,11 @@ class StubIndex:
     def _candidates(self, path: str) -> list[tuple[Stub, dict[str, str]]]:
         """Stubs whose path fits, each with its captured parameters, best first."""
         exact = self._exact.get(path)
-        if not self._templates.size and not self._scanned:
+        templated = self._templates.find(path)
+        if not templated and not self._scanned:  # exact lists are in priority order already
             return [(stub, {}) for stub in exact] if exact else []
         found: list[tuple[Stub, dict[str, str]]] = [(stub, {}) for stub in exact or ()]
-        found.extend(self._templates.find(path))
+        found.extend(templated)
         for stub in self._scanned:
             spec = stub.request.path
             params = spec.match(path) if spec is not None else {}

@@ -7,7 +7,6 @@ so finding the candidates for a request costs the depth of the path, not the num
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Generic, Literal, TypeVar
 
@@ -169,9 +168,12 @@ class PathTrie(Generic[T]):
         node.items.append(item)
         self.size += 1
 
-    def find(self, path: str) -> Iterator[tuple[T, dict[str, str]]]:
+    def find(self, path: str) -> list[tuple[T, dict[str, str]]]:
+        """Every template that fits ``path``, with its captured parameters."""
+        found: list[tuple[T, dict[str, str]]] = []
         if self.size:
-            yield from _walk(self._root, path.split("/"), 0, {})
+            _walk(self._root, path.split("/"), 0, {}, found)
+        return found
 
 
 def _child(node: _Node[T], kind: Literal["literal", "param"], key: str) -> _Node[T]:
@@ -186,21 +188,27 @@ def _child(node: _Node[T], kind: Literal["literal", "param"], key: str) -> _Node
 
 
 def _walk(
-    node: _Node[T], parts: list[str], depth: int, params: dict[str, str]
-) -> Iterator[tuple[T, dict[str, str]]]:
+    node: _Node[T],
+    parts: list[str],
+    depth: int,
+    params: dict[str, str],
+    found: list[tuple[T, dict[str, str]]],
+) -> None:
+    # Plain recursion into a list: every request to a stub set with templates walks here,
+    # and generator frames cost several times a call.
     if depth == len(parts):
         for item in node.items or ():
-            yield item, dict(params)
+            found.append((item, dict(params)))
         return
     part = parts[depth]
     if node.literal is not None:
         child = node.literal.get(part)
         if child is not None:
-            yield from _walk(child, parts, depth + 1, params)
+            _walk(child, parts, depth + 1, params, found)
     if part and node.param is not None:
         for name, child in node.param.items():
-            yield from _walk(child, parts, depth + 1, {**params, name: part})
+            _walk(child, parts, depth + 1, {**params, name: part}, found)
     for seg, child in node.mixed or ():
         captured: dict[str, str] = {}
         if _segment_match(seg, part, captured):
-            yield from _walk(child, parts, depth + 1, {**params, **captured})
+            _walk(child, parts, depth + 1, {**params, **captured}, found)
