@@ -8,14 +8,15 @@ FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY mockserver/ mockserver/
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# The fast extra: uvloop, for the most requests a second (MOCKSERVER_LOOP=asyncio opts out).
+RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[fast]"
 
 # Stage 2: those wheels installed, no network needed, no build tools kept.
 FROM python:3.11-slim
 LABEL org.opencontainers.image.title="mockserver" \
       org.opencontainers.image.description="Stub files served as real HTTP services, for tests and staging"
 COPY --from=build /wheels /tmp/wheels
-RUN pip install --no-cache-dir --no-index --find-links=/tmp/wheels /tmp/wheels/mockserver-*.whl \
+RUN pip install --no-cache-dir --no-index --find-links=/tmp/wheels /tmp/wheels/*.whl \
     && rm -rf /tmp/wheels \
     && groupadd --gid 10001 mockserver \
     && useradd --uid 10001 --gid 10001 --no-log-init --no-create-home --home-dir /nonexistent \

@@ -23,6 +23,7 @@ from . import __version__
 from .config import is_loopback
 from .errors import StubFileError
 from .loader import admin_body_reader
+from .loop import loop_name
 from .model import Stub
 from .openapi import openapi_document
 from .reload import reload_files
@@ -138,6 +139,7 @@ async def health(call: AdminCall) -> web.StreamResponse:
         {
             "status": "ok",
             "version": __version__,
+            "loop": loop_name(),
             "services": len(snapshot.stubs.services),
             "stubs": len(snapshot.stubs.stubs),
             "journal": {"size": len(store.journal), "max": store.journal.max_entries},

@@ -47,6 +47,9 @@ class Settings:
         shutdown_timeout: seconds a stop waits for requests in flight before cancelling them.
         upstream_connect_timeout: seconds to connect to an upstream (spy mode) before 504.
         upstream_timeout: seconds for a whole upstream exchange (spy mode) before 504.
+        event_loop: ``auto`` (uvloop when installed, else asyncio's), ``asyncio`` or
+            ``uvloop``. uvloop answers more requests a second; asyncio's loop has the shorter
+            latency tail (benchmarks/RESULTS.md).
     """
 
     paths: tuple[str, ...] = ("stubs",)
@@ -75,6 +78,7 @@ class Settings:
     shutdown_timeout: float = 5.0
     upstream_connect_timeout: float = 5.0
     upstream_timeout: float = 60.0
+    event_loop: str = "auto"
 
 
 def is_loopback(host: str) -> bool:

@@ -243,7 +243,7 @@ def main() -> int:
     from .logs import configure_logging
 
     configure_logging(settings.log_level, str(config["log_format"]))
-    return run_loop(_run(config, settings))
+    return run_loop(_run(config, settings), settings.event_loop)
 
 
 if __name__ == "__main__":

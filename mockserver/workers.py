@@ -59,7 +59,9 @@ def serve_workers(
         print(f"mockserver: not starting: {stateful_refusal(parts, workers)}", file=sys.stderr)
         return 1
     try:
-        return run_loop(_supervise(server, settings, workers, log_format, banner))
+        return run_loop(
+            _supervise(server, settings, workers, log_format, banner), settings.event_loop
+        )
     except MockServerError as exc:
         print(f"mockserver: {exc}", file=sys.stderr)
         return 1

@@ -200,6 +200,16 @@ def test_health_and_a_stub_answer(served: Running) -> None:
     assert (answer.status_code, answer.json()) == (200, {"greeting": "hello"})
 
 
+def test_the_image_runs_uvloop_unless_told_otherwise(
+    served: Running, run_image: Callable[..., Running], tmp_path: Path
+) -> None:
+    assert requests.get(served.url + "/__admin/health", timeout=5).json()["loop"] == "uvloop"
+    stubs = write_stubs(tmp_path / "asyncio", {"greeter.yaml": GREETING_V1})
+    plain = run_image(stubs, env={"MOCKSERVER_LOOP": "asyncio"})
+    assert requests.get(plain.url + "/__admin/health", timeout=5).json()["loop"] == "asyncio"
+    assert requests.get(plain.url + "/hello", timeout=5).json() == {"greeting": "hello"}
+
+
 def test_the_server_runs_as_a_non_root_user(served: Running) -> None:
     code, output = served.container.exec_run(["id", "-u"])
     assert code == 0

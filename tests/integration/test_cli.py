@@ -169,6 +169,34 @@ def test_every_environment_variable_is_honoured(
     assert server.stop(signal.SIGTERM) == 0
 
 
+@pytest.mark.parametrize(
+    ("args", "env", "loop"),
+    [
+        ((), {}, "uvloop"),  # auto: the test extra installs uvloop
+        (("--loop", "asyncio"), {}, "asyncio"),
+        ((), {"MOCKSERVER_LOOP": "asyncio"}, "asyncio"),
+        (("--loop", "uvloop"), {"MOCKSERVER_LOOP": "asyncio"}, "uvloop"),
+    ],
+    ids=["auto", "option", "environment", "option-wins"],
+)
+def test_the_event_loop_is_chosen_and_health_says_which(
+    serve: Callable[..., Serving],
+    make_stubs: Callable[[dict[str, str]], Path],
+    free_port: Callable[[], int],
+    args: tuple[str, ...],
+    env: dict[str, str],
+    loop: str,
+) -> None:
+    root = make_stubs({"one.yaml": "stubs:\n  - request: {path: /one}\n"})
+    port = free_port()
+    server = serve(str(root), "--port", str(port), *args, **env)
+    server.banner()
+    health = requests.get(f"http://127.0.0.1:{port}/__admin/health", timeout=10).json()
+    assert health["loop"] == loop
+    assert requests.get(f"http://127.0.0.1:{port}/one", timeout=10).status_code == 200
+    assert server.stop(signal.SIGTERM) == 0
+
+
 def test_an_option_wins_over_the_environment(
     serve: Callable[..., Serving],
     make_stubs: Callable[[dict[str, str]], Path],
@@ -189,6 +217,7 @@ def test_an_option_wins_over_the_environment(
         ("MOCKSERVER_MAX_BODY_BYTES", "0"),
         ("MOCKSERVER_UNMATCHED_STATUS", "200"),
         ("MOCKSERVER_LOG_LEVEL", "loud"),
+        ("MOCKSERVER_LOOP", "trio"),
     ],
 )
 def test_a_bad_environment_value_exits_2_naming_the_variable(
