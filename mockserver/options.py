@@ -1,0 +1,412 @@
+"""The command line's options: converters, MOCKSERVER_<OPTION> fallbacks, and the parser.
+
+Every option also reads an environment variable; a bad value there is kept as an EnvError
+and reported by ``cli.main`` only if the option was not given (an option wins).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from . import __version__
+from .config import ENV_PREFIX, Settings
+from .loop import check_loop
+
+__all__ = ["LIMITS", "EnvError", "build_parser", "paths_from_env"]
+
+T = TypeVar("T")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+class EnvError(Exception):
+    pass
+
+
+def _env(name: str, convert: Callable[[str], T], default: T) -> T | EnvError:
+    raw = os.environ.get(ENV_PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return convert(raw)
+    except ValueError as exc:
+        # Reported by main() only if the option was not given: an option wins over the
+        # environment, and validate or --help never trip on a serve variable.
+        return EnvError(f"{ENV_PREFIX}{name}={raw!r}: {exc}")
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise ValueError("a port is a number from 0 to 65535")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError("must be a positive number")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise ValueError("must be a positive number of seconds")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError("cannot be negative")
+    return value
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("use 1/0, true/false, yes/no or on/off")
+
+
+def _status(text: str) -> int:
+    value = int(text)
+    if not 400 <= value <= 599:
+        raise ValueError("must be a 4xx or 5xx status")
+    return value
+
+
+def _level(text: str) -> str:
+    if text.lower() not in LOG_LEVELS:
+        raise ValueError(f"choose one of {', '.join(LOG_LEVELS)}")
+    return text.lower()
+
+
+def _log_format(text: str) -> str:
+    if text.lower() not in ("text", "json"):
+        raise ValueError("choose text or json")
+    return text.lower()
+
+
+def paths_from_env() -> list[str]:
+    raw = os.environ.get(ENV_PREFIX + "STUBS", "")
+    return [p for p in raw.split(os.pathsep) if p] or ["stubs"]
+
+
+def _add_paths(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="stub files or directories (searched recursively for .yaml, .yml and .json); "
+        f"default: ${ENV_PREFIX}STUBS ({os.pathsep}-separated) or ./stubs",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mockserver",
+        description="Serve stub files as real HTTP services, for tests and staging.",
+        epilog="Every option can also be set as an environment variable MOCKSERVER_<OPTION> "
+        "(e.g. MOCKSERVER_PORT=9000); a command-line option wins over the environment.",
+    )
+    parser.add_argument("--version", action="version", version=f"mockserver {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = sub.add_parser(
+        "serve",
+        help="serve stub files over HTTP",
+        description="Serve the services described by stub files. Services without a port share "
+        "the main port; each service with 'port:' gets its own. Stops cleanly on SIGTERM/SIGINT.",
+    )
+    _add_paths(serve)
+    serve.add_argument(
+        "--host",
+        default=_env("HOST", str, "127.0.0.1"),
+        help="address to bind (env MOCKSERVER_HOST; default 127.0.0.1, so the mock is not on "
+        "the network unless you say so; 0.0.0.0 for every interface)",
+    )
+    serve.add_argument(
+        "--port",
+        type=_port,
+        default=_env("PORT", _port, 8080),
+        help="main port, shared by services with no port of their own (env MOCKSERVER_PORT; "
+        "default 8080; 0 picks a free one)",
+    )
+    serve.add_argument(
+        "--max-body-bytes",
+        type=_positive,
+        default=_env("MAX_BODY_BYTES", _positive, 10 * 1024 * 1024),
+        help="largest request body accepted, after decompression; larger gets 413 "
+        "(env MOCKSERVER_MAX_BODY_BYTES; default 10 MiB)",
+    )
+    serve.add_argument(
+        "--unmatched-status",
+        type=_status,
+        default=_env("UNMATCHED_STATUS", _status, 404),
+        help="status for a request no stub matched (env MOCKSERVER_UNMATCHED_STATUS; default 404)",
+    )
+    serve.add_argument(
+        "--log-level",
+        type=_level,
+        default=_env("LOG_LEVEL", _level, "info"),
+        help="info logs one line per request (an unmatched one with its near misses); debug "
+        "adds each request's header names; warning only problems (env MOCKSERVER_LOG_LEVEL; "
+        "default info)",
+    )
+    serve.add_argument(
+        "--log-format",
+        type=_log_format,
+        default=_env("LOG_FORMAT", _log_format, "text"),
+        help="text for people, or json: one JSON object per line for log collectors "
+        "(env MOCKSERVER_LOG_FORMAT; default text)",
+    )
+    serve.add_argument(
+        "--loop",
+        dest="event_loop",
+        type=check_loop,
+        default=_env("LOOP", check_loop, "auto"),
+        help="auto: uvloop when installed, else asyncio's loop; uvloop answers more requests a "
+        "second, asyncio's loop has the shorter latency tail (env MOCKSERVER_LOOP; default auto)",
+    )
+    serve.add_argument(
+        "--journal-size",
+        type=_non_negative,
+        default=_env("JOURNAL_SIZE", _non_negative, 1000),
+        help="requests kept in the journal for /__admin/requests, oldest dropped first; 0 turns "
+        "it off, hit counters still count (env MOCKSERVER_JOURNAL_SIZE; default 1000)",
+    )
+    serve.add_argument(
+        "--watch",
+        action=argparse.BooleanOptionalAction,
+        default=_env("WATCH", _bool, False),
+        help="reload the stub files when they change; a bad edit keeps the previous set "
+        "serving and is reported (env MOCKSERVER_WATCH=1; default off)",
+    )
+    serve.add_argument(
+        "--admin-token",
+        default=os.environ.get(ENV_PREFIX + "ADMIN_TOKEN"),
+        help="require Authorization: Bearer TOKEN on admin calls except GET /__admin/health "
+        "(env MOCKSERVER_ADMIN_TOKEN). On a non-loopback --host without one, a token is "
+        "generated and printed; --admin-token '' turns this off",
+    )
+    serve.add_argument(
+        "--spy",
+        action=argparse.BooleanOptionalAction,
+        default=_env("SPY", _bool, False),
+        help="forward requests no stub matched to the service's 'upstream:' and answer with "
+        "what it says (env MOCKSERVER_SPY=1)",
+    )
+    serve.add_argument(
+        "--record-new",
+        action=argparse.BooleanOptionalAction,
+        default=_env("RECORD_NEW", _bool, False),
+        help="with --spy, write what was forwarded as stubs into <service>.recorded.yaml beside "
+        "the service's stub file, when the server stops (env MOCKSERVER_RECORD_NEW=1)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=_env("WORKERS", _positive, 1),
+        help="processes serving the same ports (SO_REUSEPORT; Linux spreads connections over "
+        "them), with one admin API and journal over all of them (env MOCKSERVER_WORKERS; "
+        "default 1)",
+    )
+    _add_redact(serve)
+    _add_limits(serve)
+
+    record = sub.add_parser(
+        "record",
+        help="proxy real services and write what they answer as stub files",
+        description="Forward every request to the real service and answer with its response, "
+        "keeping each exchange; on SIGTERM/SIGINT write one stub file per service into --out "
+        "(atomically; secrets redacted). The first target is served on --port; every other "
+        "target needs its own: NAME=URL@PORT.",
+    )
+    record.add_argument(
+        "--target",
+        action="append",
+        required=True,
+        metavar="NAME=URL[@PORT]",
+        help="a service to record, e.g. users=http://localhost:9000 (repeatable)",
+    )
+    record.add_argument("--out", required=True, help="directory for the recorded stub files")
+    record.add_argument("--host", default=_env("HOST", str, "127.0.0.1"), help="address to bind")
+    record.add_argument(
+        "--port",
+        type=_port,
+        default=_env("PORT", _port, 8080),
+        help="port of the first target (env MOCKSERVER_PORT; default 8080)",
+    )
+    record.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=5.0,
+        help="seconds to connect to a target before answering 504 (default 5)",
+    )
+    record.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds for a whole upstream exchange before answering 504 (default 60)",
+    )
+    record.add_argument(
+        "--max-in-flight",
+        type=_positive,
+        default=50,
+        help="upstream calls in flight per target; more wait their turn (default 50)",
+    )
+    record.add_argument(
+        "--log-level",
+        type=_level,
+        default=_env("LOG_LEVEL", _level, "info"),
+        help="debug, info, warning or error (default info)",
+    )
+    _add_redact(record)
+
+    validate = sub.add_parser(
+        "validate",
+        help="check stub files and report every problem",
+        description="Load stub files as serve would and print every problem with its file, "
+        "line, stub and key. Exit status 0 when all are valid, 1 otherwise.",
+    )
+    _add_paths(validate)
+
+    check = sub.add_parser(
+        "healthcheck",
+        help="exit 0 when the server answers GET /__admin/health with ok (a container's probe)",
+        description="Ask the server on this machine (at MOCKSERVER_HOST and MOCKSERVER_PORT, as "
+        "serve reads them) or at --url for GET /__admin/health. Exit status 0 when it says ok, "
+        "1 otherwise, with a one-line reason. Needs no admin token, and no curl.",
+    )
+    check.add_argument(
+        "--url",
+        default=os.environ.get(ENV_PREFIX + "URL") or None,
+        help="the server's base URL (env MOCKSERVER_URL; default: from --host and --port)",
+    )
+    check.add_argument(
+        "--host",
+        default=_env("HOST", str, "127.0.0.1"),
+        help="the address serve binds; 0.0.0.0 is asked on 127.0.0.1 (env MOCKSERVER_HOST)",
+    )
+    check.add_argument(
+        "--port",
+        type=_port,
+        default=_env("PORT", _port, 8080),
+        help="the server's main port (env MOCKSERVER_PORT; default 8080)",
+    )
+    check.add_argument(
+        "--timeout", type=float, default=3.0, help="seconds to wait for the answer (default 3)"
+    )
+
+    def run_diff(args: argparse.Namespace) -> int:
+        from .diffcmd import run_diff
+
+        return run_diff(args.paths, timeout=args.timeout, headers=args.header)
+
+    diff = sub.add_parser(
+        "diff",
+        help="replay recorded requests against the real services and report drift",
+        description="Send each stub's request to its service's 'upstream:' and report, per "
+        "stub, whether status, media type and body still agree (JSON compared by structure, "
+        "differences by JSONPath). Stubs that cannot be replayed exactly (templates, regexes, "
+        "non-literal matchers) are skipped with the reason. Exit status 0 when nothing "
+        "drifted, 1 when something did or an upstream failed, 2 on usage errors.",
+    )
+    diff.add_argument("paths", nargs="+", metavar="PATH", help="stub files or directories")
+    diff.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds per upstream call (default 30)"
+    )
+    diff.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="send this header with every replayed request, e.g. the Authorization that "
+        "recording redacted (repeatable)",
+    )
+    diff.set_defaults(run=run_diff)
+
+    def run_import(args: argparse.Namespace) -> int:
+        from .importcmd import import_har
+
+        return import_har(args.file, args.out, service=args.service, redact=args.redact)
+
+    imports = sub.add_parser(
+        "import", help="turn captured traffic into stub files", description="Import traffic."
+    )
+    kinds = imports.add_subparsers(dest="kind", metavar="FORMAT", required=True)
+    har = kinds.add_parser(
+        "har",
+        help="a HAR 1.2 file (browser devtools, proxies)",
+        description="Write a HAR file's entries as stub files, one per service (per origin "
+        "unless --service), through the recorder's writer: bodies decoded, secrets redacted, "
+        "hand-written files never overwritten.",
+    )
+    har.add_argument("file", metavar="FILE", help="the .har file")
+    har.add_argument("--out", required=True, help="directory for the stub files")
+    har.add_argument("--service", help="one service name for every entry (default: per host)")
+    _add_redact(har)
+    har.set_defaults(run=run_import)
+    return parser
+
+
+# Settings fields with a serve option each: (converter, what it is). SECURITY.md says why each
+# default is what it is.
+LIMITS: dict[str, tuple[Callable[[str], Any], str]] = {
+    "max_request_line_bytes": (_positive, "longest request line (method, URL, version); 400"),
+    "max_header_bytes": (_positive, "longest header field, name and value; 400 past it"),
+    "max_headers": (_positive, "most header fields in a request; 400 past it"),
+    "request_timeout": (
+        _seconds,
+        "seconds from a request's first byte until its headers and body have arrived; past "
+        "it 408 and the connection is closed (slowloris, slow POST)",
+    ),
+    "keepalive_timeout": (_seconds, "seconds an idle keep-alive connection is kept open"),
+    "shutdown_timeout": (
+        _seconds,
+        "seconds a stop (SIGTERM) waits for requests in flight before cancelling them",
+    ),
+    "journal_body_cap": (
+        _non_negative,
+        "bytes of each request body the journal keeps; the rest is cut and flagged",
+    ),
+    "upstream_connect_timeout": (
+        _seconds,
+        "seconds to connect to an upstream (--spy) before answering 504",
+    ),
+    "upstream_timeout": (_seconds, "seconds for a whole upstream exchange (--spy) before 504"),
+}
+
+
+def _add_limits(parser: argparse.ArgumentParser) -> None:
+    defaults = Settings()
+    for name, (convert, what) in LIMITS.items():
+        option = name.replace("_", "-").replace("journal-body-cap", "journal-body-bytes")
+        variable = option.upper().replace("-", "_")
+        default = getattr(defaults, name)
+        parser.add_argument(
+            "--" + option,
+            dest=name,
+            type=convert,
+            default=_env(variable, convert, default),
+            help=f"{what} (env {ENV_PREFIX}{variable}; default {default:g})",
+        )
+
+
+def _add_redact(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--redact",
+        action="append",
+        default=[p for p in os.environ.get(ENV_PREFIX + "REDACT", "").split(",") if p],
+        metavar="WHAT",
+        help="also redact, in recordings, the journal and logs: a header name, query:NAME or "
+        "a JSONPath such as $.user.password (repeatable; env MOCKSERVER_REDACT, comma-"
+        "separated). Always redacted: Authorization, Proxy-Authorization, Cookie, Set-Cookie, "
+        "X-Api-Key and token-like query parameters",
+    )
