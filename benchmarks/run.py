@@ -4,6 +4,10 @@
     python -m benchmarks --smoke         # a few seconds, no thresholds (CI runs this)
     python -m benchmarks --duration 10 --rounds 5
 
+The baseline is a raw aiohttp handler returning the same bytes, on asyncio's loop (as
+``web.run_app`` runs by default) and, when uvloop is installed, on uvloop too: mockserver uses
+uvloop when it is there, so both are shown, and mockserver on asyncio's loop as well.
+
 Each throughput scenario runs the two servers it compares in subprocesses of their own and
 drives them alternately (A, B, A, B...) with the same load, so drift in a shared, noisy
 machine hits both alike; the table gives medians and the ratio. The load comes from wrk
@@ -250,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         raw.write_text(RAW_SERVER)
         one = write_stubs(base / "one", 0)
         many = write_stubs(base / "many", extra)
-        ports = {name: free_port() for name in ("raw", "rawuv", "one", "many")}
+        ports = {name: free_port() for name in ("raw", "rawuv", "one", "one-asyncio", "many")}
         cases: dict[str, tuple[list[str], int, str, dict[str, str]]] = {
             "raw aiohttp": (raw_command(ports["raw"], raw), ports["raw"], TARGET, {}),
             "mockserver, 1 stub": (mock_command(ports["one"], one), ports["one"], TARGET, {}),
@@ -263,7 +267,14 @@ def main(argv: list[str] | None = None) -> int:
         }
         if has_uvloop():
             # mockserver runs on uvloop when it is installed; the same handler on the same
-            # loop shows what of the difference is the loop's and what is mockserver's.
+            # loop, and mockserver on asyncio's loop, show what of the difference is the
+            # loop's and what is mockserver's.
+            cases["mockserver, 1 stub, --loop asyncio"] = (
+                mock_command(ports["one-asyncio"], one, "--loop", "asyncio"),
+                ports["one-asyncio"],
+                TARGET,
+                {},
+            )
             cases["raw aiohttp on uvloop"] = (
                 raw_command(ports["rawuv"], raw, "uvloop"),
                 ports["rawuv"],
