@@ -35,6 +35,9 @@ _BODY_WEIGHT: Final = 2.0
 _ITEM_WEIGHT: Final = 1.0
 # Stubs examined field by field for a near-miss report, at most.
 _SHORTLIST_MAX: Final = 500
+# Route shortlists a StubIndex remembers (near_misses): enough for the few routes a
+# misconfigured client keeps calling, small beside the index itself.
+_SHORTLISTS_KEPT: Final = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +228,9 @@ class StubIndex:
         self._exact: dict[str, list[Stub]] = {}
         self._templates: PathTrie[Stub] = PathTrie()
         self._scanned: list[Stub] = []  # regex paths and stubs with no path
+        # (method, path, limit) → the route shortlist of near_misses; bounded, and right for
+        # as long as the index lives, since the index never changes.
+        self._shortlists: dict[tuple[str, str, int], list[Stub]] = {}
         for stub in self.stubs:
             path = stub.request.path
             if path is None or path.kind == "regex":
@@ -270,6 +276,23 @@ class StubIndex:
         """
         if limit <= 0:
             return []
+        scored = []
+        for stub in self._shortlist(request, limit):
+            diffs = differences(stub, request)
+            if diffs:
+                scored.append(NearMiss(stub, sum(d.weight for d in diffs), tuple(diffs)))
+        return heapq.nsmallest(
+            limit, scored, key=lambda miss: (miss.distance, *_sort_key(miss.stub))
+        )
+
+    def _shortlist(self, request: RequestView, limit: int) -> list[Stub]:
+        """The stubs nearest by method and path. Remembered per (method, path, limit): a
+        client that keeps calling a route no stub serves would otherwise rank every stub
+        again each time (30 ms with 10,000 stubs)."""
+        key = (request.method, request.path, limit)
+        known = self._shortlists.get(key)
+        if known is not None:
+            return known
         routed = [(_route_distance(stub, request), stub) for stub in self.stubs]
         keep = max(limit * 10, 30)
         nearest = heapq.nsmallest(keep, routed, key=lambda pair: (pair[0], *_sort_key(pair[1])))
@@ -284,14 +307,10 @@ class StubIndex:
                     break
                 if distance <= cutoff and id(stub) not in chosen:
                     shortlist.append(stub)
-        scored = []
-        for stub in shortlist:
-            diffs = differences(stub, request)
-            if diffs:
-                scored.append(NearMiss(stub, sum(d.weight for d in diffs), tuple(diffs)))
-        return heapq.nsmallest(
-            limit, scored, key=lambda miss: (miss.distance, *_sort_key(miss.stub))
-        )
+        if len(self._shortlists) >= _SHORTLISTS_KEPT:
+            self._shortlists.clear()
+        self._shortlists[key] = shortlist
+        return shortlist
 
 
 def _route_distance(stub: Stub, request: RequestView) -> float:

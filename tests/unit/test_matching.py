@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
+from mockserver import matching
 from mockserver.matching import StubIndex, differences
-from mockserver.model import RequestView
+from mockserver.model import RequestView, Stub
 
 from .builders import index_of, stub_of
 
@@ -218,6 +219,34 @@ def test_a_wrong_path_weighs_more_than_a_wrong_method_more_than_a_parameter() ->
     )
     misses = index.near_misses(RequestView("GET", "/api/items"))
     assert [m.stub.id for m in misses] == ["wrong-param", "wrong-method", "wrong-path"]
+
+
+def test_a_route_called_again_is_not_ranked_against_every_stub_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    index = index_of(
+        *({"id": f"s{i}", "request": {"path": f"/api/items/{i}"}} for i in range(50)),
+        {"id": "near", "request": {"path": "/api/items", "query": {"page": "2"}}},
+    )
+    ranked: list[str] = []
+    original = matching._route_distance
+
+    def counting(stub: Stub, request: RequestView) -> float:
+        ranked.append(stub.id)
+        return original(stub, request)
+
+    monkeypatch.setattr(matching, "_route_distance", counting)
+    first = index.near_misses(RequestView("GET", "/api/items", "page=3"))
+    assert len(ranked) == 51
+    # The same route with other fields: only the field-by-field pass runs again.
+    again = index.near_misses(RequestView("GET", "/api/items", "page=4"))
+    assert len(ranked) == 51
+    assert [m.stub.id for m in again] == [m.stub.id for m in first]
+    difference = again[0].as_dict()["first_difference"]
+    assert isinstance(difference, dict)
+    assert difference["actual"] == '"4"'
+    index.near_misses(RequestView("POST", "/api/items", "page=3"))  # another route
+    assert len(ranked) == 102
 
 
 @pytest.mark.parametrize(
