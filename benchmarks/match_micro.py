@@ -10,8 +10,8 @@ near-miss report, for a route not seen before and for one called again.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterator
 import time
+from collections.abc import Iterator
 
 from mockserver.matching import StubIndex
 from mockserver.model import RequestView
