@@ -13,6 +13,7 @@ from . import __version__, healthcheck
 from .config import Settings, is_loopback
 from .errors import MockServerError, StubFileError
 from .limits import raise_open_file_limit
+from .logs import announce, configure_logging
 from .loop import run as run_loop
 from .options import LIMITS, EnvError, build_parser, paths_from_env
 
@@ -112,7 +113,9 @@ def _serve(settings: Settings, log_format: str = "text", workers: int = 1) -> in
     if workers > 1:
         from .workers import serve_workers
 
-        return serve_workers(settings, workers, log_format, _print_banner)
+        return serve_workers(
+            settings, workers, log_format, lambda server: _print_banner(server, log_format)
+        )
     from .runner import MockServer
 
     try:
@@ -124,7 +127,7 @@ def _serve(settings: Settings, log_format: str = "text", workers: int = 1) -> in
         print(f"mockserver: error: {exc}", file=sys.stderr)
         return 2
     try:
-        run_loop(_run_until_signalled(server), settings.event_loop)
+        run_loop(_run_until_signalled(server, log_format=log_format), settings.event_loop)
     except MockServerError as exc:
         print(f"mockserver: {exc}", file=sys.stderr)
         return 1
@@ -132,12 +135,12 @@ def _serve(settings: Settings, log_format: str = "text", workers: int = 1) -> in
 
 
 def _configure_logging(level: str, log_format: str = "text") -> None:
-    from .logs import configure_logging
-
     configure_logging(level, log_format)
 
 
-async def _run_until_signalled(server: Any, banner: Callable[[], None] | None = None) -> None:
+async def _run_until_signalled(
+    server: Any, banner: Callable[[], None] | None = None, log_format: str = "text"
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -145,18 +148,18 @@ async def _run_until_signalled(server: Any, banner: Callable[[], None] | None = 
     raise_open_file_limit()  # one file per connection: take what the hard limit allows
     await server.start_async()
     try:
-        (banner or (lambda: _print_banner(server)))()
+        (banner or (lambda: _print_banner(server, log_format)))()
         await stop.wait()
     finally:
         await server.stop_async()
-    print("mockserver: stopped", flush=True)
+    announce("stopped", "mockserver: stopped", {}, log_format)
 
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' * (n != 1)}"
 
 
-def _print_banner(server: Any) -> None:
+def _print_banner(server: Any, log_format: str = "text") -> None:
     snapshot = server.store.snapshot
     stubs = snapshot.stubs
     counts: dict[str, int] = {}
@@ -174,16 +177,28 @@ def _print_banner(server: Any) -> None:
         lines.append(f"  {name:<{width}}  {server.url_for(name)}  ({count})")
     lines.append(f"  admin: {server.url}/__admin/health")
     settings = server.settings
+    fields: dict[str, Any] = {
+        "version": __version__,
+        "paths": list(settings.paths),
+        "services": [
+            {"name": name, "url": server.url_for(name), "stubs": counts.get(name, 0)}
+            for name in stubs.services
+        ],
+        "admin": f"{server.url}/__admin/health",
+        "watching": settings.watch,
+    }
     if server.admin_token_generated:
         lines.append(
             f"  admin token (generated, shown once): {settings.admin_token}\n"
             "  admin calls need: Authorization: Bearer <token>"
         )
+        fields["admin_token"] = settings.admin_token
     elif settings.admin_token == "" and not is_loopback(settings.host):
         lines.append(
             f"  WARNING: the admin API is open to anyone who can reach {settings.host} "
             "(--admin-token '')"
         )
+        fields["admin_open"] = True
     if settings.watch:
         lines.append("  watching the stub files for changes")
-    print("\n".join(lines), flush=True)
+    announce("started", "\n".join(lines), fields, log_format)

@@ -16,7 +16,14 @@ from typing import Any, Final, TextIO
 from .model import RequestView
 from .report import report_text
 
-__all__ = ["LOG_FORMATS", "JsonFormatter", "RequestLine", "configure_logging", "log_request"]
+__all__ = [
+    "LOG_FORMATS",
+    "JsonFormatter",
+    "RequestLine",
+    "announce",
+    "configure_logging",
+    "log_request",
+]
 
 LOG_FORMATS: Final = ("text", "json")
 TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -127,3 +134,26 @@ def configure_logging(level: str, log_format: str = "text", stream: TextIO | Non
     formatter = JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
     handler.setFormatter(formatter)
     logging.basicConfig(level=level.upper(), handlers=[handler])
+
+
+def announce(event: str, text: str, fields: dict[str, Any], log_format: str = "text") -> None:
+    """A lifecycle line on stdout (started, stopped), whatever the log level.
+
+    As text, ``text`` as it is; as JSON, one object like a log record's, with ``event``, the
+    first line of ``text`` as its message, and ``fields``: a log collector then never meets a
+    line it cannot parse.
+    """
+    if log_format == "json":
+        now = time.time()
+        seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
+        entry: dict[str, Any] = {
+            "time": f"{seconds}.{int(now * 1000) % 1000:03d}Z",
+            "level": "info",
+            "logger": "mockserver",
+            "message": text.splitlines()[0] if text else event,
+            "event": event,
+            **fields,
+        }
+        print(json.dumps(entry, ensure_ascii=False, separators=(",", ":")), flush=True)
+    else:
+        print(text, flush=True)

@@ -28,6 +28,7 @@ from typing import Any, Final
 from .cluster import COORDINATOR_SOCKET, START_TIMEOUT, Coordinator, worker_socket
 from .config import Settings
 from .errors import MockServerError, StubFileError
+from .logs import announce
 from .loop import run as run_loop
 from .reload import watch_files
 from .runner import MockServer
@@ -164,7 +165,12 @@ async def _supervise(
         coordinator.serving.set()
         banner(server)
         pids = ", ".join(str(r["pid"]) for r in reports)
-        print(f"  {count} worker processes (pids {pids})", flush=True)
+        announce(
+            "workers",
+            f"  {count} worker processes (pids {pids})",
+            {"workers": [r["pid"] for r in reports]},
+            log_format,
+        )
         if settings.watch:
             watch = loop.create_task(watch_files(settings.paths, coordinator.reload))
         await asyncio.wait([stopping, *exits], return_when=asyncio.FIRST_COMPLETED)
@@ -189,7 +195,7 @@ async def _supervise(
             sock.close()
         shutil.rmtree(directory, ignore_errors=True)
         if clean:
-            print("mockserver: stopped", flush=True)
+            announce("stopped", "mockserver: stopped", {}, log_format)
 
 
 async def _spawn(config: dict[str, Any]) -> asyncio.subprocess.Process:

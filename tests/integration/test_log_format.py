@@ -39,7 +39,7 @@ class Serving:
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         self.url = f"http://127.0.0.1:{port}"
-        self.wait_for(lambda line: "admin:" in line)
+        self.wait_for(lambda line: "admin:" in line or '"event":"started"' in line)
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -95,10 +95,17 @@ def test_json_one_line_per_request(serve: Callable[..., Serving]) -> None:
         ("/two", "", 404, None),
     ]
     assert {e["level"] for e in entries} == {"info"}
-    # Only the start banner (its first line and indented ones) and the stop line are not JSON.
-    others = [line for line in server.lines if not line.startswith("{")]
-    assert all(line.startswith(("mockserver ", "  ")) for line in others[:-1]), others
-    assert others[-1] == "mockserver: stopped"
+    # Every line is JSON, the start and the stop too: a collector never meets another kind.
+    assert len(entries) == len(server.lines), server.lines
+    started, stopped = entries[0], entries[-1]
+    assert started["event"] == "started"
+    assert started["message"].startswith("mockserver ")
+    assert "1 service, 1 stub" in started["message"]
+    assert started["services"] == [{"name": "svc", "url": server.url, "stubs": 1}]
+    assert started["admin"] == server.url + "/__admin/health"
+    assert started["watching"] is False
+    assert "admin_token" not in started  # loopback: none generated
+    assert (stopped["event"], stopped["message"]) == ("stopped", "mockserver: stopped")
 
 
 def test_text_one_line_per_matched_request(serve: Callable[..., Serving]) -> None:

@@ -7,6 +7,7 @@ one in half a billion, and the tests check from the journal that both workers an
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -221,6 +222,21 @@ def test_concurrent_writes_are_applied_in_one_order(
     for stub_id in ids:  # both ids name the same stubs everywhere: each deletes once
         assert fresh("DELETE", url + f"/__admin/stubs/{stub_id}").status_code == 200
         assert fresh("DELETE", url + f"/__admin/stubs/{stub_id}").status_code == 404
+
+
+def test_in_json_log_mode_the_start_workers_and_stop_lines_are_json(
+    serve: Callable[..., Served], root: Path, free_port: Callable[[], int]
+) -> None:
+    port = free_port()
+    served = serve(root, "--workers", "2", "--port", str(port), MOCKSERVER_LOG_FORMAT="json")
+    line = served.wait_for(lambda line: '"event":"workers"' in line)
+    pids = json.loads(line)["workers"]
+    assert len(set(pids)) == 2
+    assert served.stop() == 0
+    served.wait_for(lambda line: '"event":"stopped"' in line)
+    events = [json.loads(line) for line in served.seen]  # every line parses
+    started = next(e for e in events if e.get("event") == "started")
+    assert started["services"] == [{"name": "app", "url": f"http://127.0.0.1:{port}", "stubs": 1}]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
