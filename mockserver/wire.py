@@ -27,8 +27,9 @@ __all__ = ["WireResponse", "wire_head"]
 # As aiohttp refuses them (http_writer._FORBIDDEN_HEADER_CHARS_RE): a header value must not
 # smuggle in a line of its own. Such a stub takes aiohttp's path and gets its error there.
 _FORBIDDEN: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-# Framing is ours to write; a stub that sets these itself is served by aiohttp's path.
-_FRAMING: Final = frozenset({"content-length", "transfer-encoding", "connection"})
+# Framing (and the clock) are ours to write; a stub that sets these itself, a recorded Date
+# for one, is served by aiohttp's path, which keeps what the stub says.
+_FRAMING: Final = frozenset({"content-length", "transfer-encoding", "connection", "date"})
 # RFC 9110 §6.4.1, §15.3.5, §15.4.5: no body, and no Content-Length, for these.
 _EMPTY_BODY: Final = frozenset({204, 304, *range(100, 200)})
 _REASONS: Final = {status.value: status.phrase for status in HTTPStatus}

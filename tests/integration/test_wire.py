@@ -101,6 +101,7 @@ ANSWERS = {
     "non-ascii value": (200, (("X-Name", "Zoë"),), b"x"),
     "stub's Content-Length": (200, (("Content-Length", "3"),), b"abc"),
     "stub's Connection": (200, (("Connection", "close"),), b"abc"),
+    "stub's Date": (200, (("Date", "Tue, 29 Jun 2021 21:32:25 GMT"),), b"abc"),
 }
 
 
@@ -163,7 +164,8 @@ def test_a_header_that_would_smuggle_a_line_is_not_prebuilt(value: str) -> None:
     assert wire_head(200, (("X-Bad", value),), 1) is None
 
 
-def test_a_stub_that_frames_its_own_answer_is_not_prebuilt() -> None:
+def test_a_stub_that_frames_or_dates_its_own_answer_is_not_prebuilt() -> None:
     assert wire_head(200, (("Transfer-Encoding", "chunked"),), 1) is None
     assert wire_head(200, (("content-length", "1"),), 1) is None
+    assert wire_head(200, (("Date", "Tue, 29 Jun 2021 21:32:25 GMT"),), 1) is None
     assert wire_head(200, JSON, 1) is not None
