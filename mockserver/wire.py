@@ -5,9 +5,10 @@ Date and Server, then serializes it all (about a fifth of the time a static answ
 A stub's answer is the same every time but for the Date, so its head is serialized on first use
 and kept; each request then costs one concatenation and one write (STYLE.md rule 5).
 
-Only the plain case goes this way: HTTP/1.1, a keep-alive connection, not HEAD, and headers
-that leave framing to us. Anything else (HTTP/1.0, ``Connection: close``, a stub that sets
-Content-Length or Connection itself) takes aiohttp's own path, which knows every rule.
+Only the plain case goes this way: HTTP/1.1, a keep-alive connection, not HEAD or CONNECT,
+and headers that leave framing and the clock to us. Anything else (HTTP/1.0,
+``Connection: close``, a stub that sets Content-Length, Connection or Date itself) takes
+aiohttp's own path, which knows every rule.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ _FRAMING: Final = frozenset({"content-length", "transfer-encoding", "connection"
 # RFC 9110 §6.4.1, §15.3.5, §15.4.5: no body, and no Content-Length, for these.
 _EMPTY_BODY: Final = frozenset({204, 304, *range(100, 200)})
 _REASONS: Final = {status.value: status.phrase for status in HTTPStatus}
+# HEAD answers carry the GET's Content-Length but no body; a 2xx to CONNECT has no body either
+# (RFC 9110 §9.3.2, §9.3.6): aiohttp's path knows both.
+_OWN_FRAMING_METHODS: Final = frozenset({"HEAD", "CONNECT"})
 _CACHE_SIZE: Final = 4096
 
 # id(headers) → (headers, status, body length, head): the headers tuple is kept in the entry,
@@ -110,7 +114,11 @@ class WireResponse(web.StreamResponse):
         body: bytes,
     ) -> web.StreamResponse:
         """The answer as a WireResponse when it qualifies, else as an ordinary web.Response."""
-        if request.version == HttpVersion11 and request.keep_alive and request.method != "HEAD":
+        if (
+            request.version == HttpVersion11
+            and request.keep_alive
+            and request.method not in _OWN_FRAMING_METHODS
+        ):
             head = _cached_head(status, headers, len(body))
             if head is not None:
                 return cls(status, head, body)

@@ -114,8 +114,9 @@ ANSWERS = {
         b"GET /x HTTP/1.0\r\nHost: here\r\n\r\n",
         b"GET /x HTTP/1.0\r\nHost: here\r\nConnection: keep-alive\r\n\r\n",
         b"GET /x HTTP/1.1\r\nHost: here\r\nConnection: close\r\n\r\n",
+        b"CONNECT here:443 HTTP/1.1\r\nHost: here:443\r\n\r\n",
     ],
-    ids=["GET", "HEAD", "1.0", "1.0 keep-alive", "close"],
+    ids=["GET", "HEAD", "1.0", "1.0 keep-alive", "close", "CONNECT"],
 )
 def test_the_wire_answer_is_what_aiohttp_would_send(name: str, raw: bytes) -> None:
     async def scenario(wire_port: int, plain_port: int) -> None:
