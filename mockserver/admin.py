@@ -388,7 +388,7 @@ async def handle_admin(
 ) -> web.StreamResponse:
     """Dispatch one /__admin request (``sub`` is the normalised path below /__admin)."""
     method = "GET" if request.method == "HEAD" else request.method
-    token = state.admin_token
+    token = state.settings.admin_token  # None or empty: no token asked for
     if token and not (method == "GET" and sub == "/health") and not _authorised(request, token):
         response = AdminError(
             401,

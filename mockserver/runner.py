@@ -75,7 +75,7 @@ class MockServer:
         journal = Journal(settings.journal_size, settings.journal_body_cap)
         loaded = stubs if stubs is not None else load_paths(settings.paths)
         self.store = StubStore(loaded, journal)
-        self.state = ServerState(settings, self.store, admin_token=settings.admin_token or None)
+        self.state = ServerState(settings, self.store)
         if forwarding is None and (settings.spy or settings.record_all):
             forwarding = spy_forwarding(loaded, settings, record_all=settings.record_all)
         self.state.forwarding = forwarding

@@ -58,7 +58,6 @@ class ServerState:
 
     settings: Settings
     store: StubStore
-    admin_token: str | None = None
     base_urls: dict[str, str] = field(default_factory=dict)  # service → its base URL
     main_url: str = ""
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
