@@ -203,6 +203,15 @@ def main() -> int:
         print(f"  {name:<12} {medians[name]:>9,.0f} req/s  p99 {p99:6.2f} ms  {cores:.2f} cores")
     single, multi = medians.values()
     print(f"ratio --workers {args.workers} / 1 process: {multi / single:.2f}")
+    # Where the cores went: with wrk on the same machine the workers get only what it leaves,
+    # so the ratio is also (cores they got) x (their throughput per core against one process).
+    used = {n: statistics.median(r.server_cores for r in runs) for n, runs in results.items()}
+    one_cores, many_cores = used.values()
+    per_core = (multi / many_cores) / (single / one_cores)
+    print(
+        f"the workers got {many_cores:.2f} cores and did {per_core:.2f} of one process's work "
+        f"per core; x{multi / single:.2f} = {many_cores / one_cores:.2f} cores x {per_core:.2f}"
+    )
     ceiling = statistics.median(scaling)
     print(f"ceiling here and now: 2 CPU-bound processes do {ceiling:.2f}x the work of one")
     return 0
