@@ -46,6 +46,7 @@ class JournalEntry:
     listener: int | None
     near_misses: tuple[dict[str, Any], ...] = field(default=(), compare=False)
     error: str | None = None  # set when answering raised: a bug in mockserver, not the test
+    fault: str | None = None  # the stub asked for this fault instead of an answer
 
     @property
     def matched(self) -> bool:
@@ -86,6 +87,8 @@ class JournalEntry:
             result["nearest"] = list(self.near_misses)
         if self.error is not None:
             result["error"] = self.error
+        if self.fault is not None:
+            result["fault"] = self.fault
         return result
 
 
@@ -120,6 +123,7 @@ class Journal:
         listener: int | None,
         near_misses: tuple[dict[str, Any], ...] = (),
         error: str | None = None,
+        fault: str | None = None,
     ) -> JournalEntry | None:
         """Journal one request; returns its entry (None with the journal off)."""
         with self._lock:
@@ -147,6 +151,7 @@ class Journal:
                 listener,
                 near_misses,
                 error,
+                fault,
             )
             self._entries.append(entry)
             return entry

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .patterns import Pattern
 
 __all__ = [
+    "FAULTS",
     "NEGOTIATION_HEADERS",
     "NOT_JSON",
     "NotJson",
@@ -85,6 +86,10 @@ def forget_shared() -> None:
     """Start the table of shared values afresh (each full load does): values the previous
     stub set held stay valid, they are only no longer handed out."""
     _SHARED.clear()
+
+
+# What ``response.fault`` may ask for: the server carries each out instead of answering.
+FAULTS: Final = ("connection_reset", "empty_response", "malformed_response", "truncated_body")
 
 
 # What RequestView.negotiation holds, in this order (render.choose reads it by position).
@@ -277,6 +282,7 @@ class ResponseSpec:
     last_modified: datetime | None = None
     gzip: GzipSetting | None = None
     delay_ms: tuple[int, int] = (0, 0)
+    fault: str | None = None  # one of FAULTS: how the connection breaks instead of answering
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,6 +318,7 @@ class PreparedResponse:
     # the stub forces compression (gzip: true) for them.
     packed: bytes | None = field(default=None, compare=False, repr=False)
     force_coding: bool = False
+    fault: str | None = None  # the ResponseSpec's: the server breaks the connection instead
     # (Accept, Accept-Encoding) → chosen representation (None: 406), filled by render.choose.
     negotiated_cache: dict[tuple[str | None, str | None], object] = field(
         default_factory=dict, compare=False, repr=False

@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlencode, urlsplit
 
 from .bodies import BodyError, decode_request_body
 from .config import Settings
+from .faults import MALFORMED
 from .handle import LocalBackend
 from .journal import Journal
 from .model import RequestView, StubSet
@@ -122,6 +123,8 @@ def requests_mock_mocker(double: OfflineDouble) -> Any:
         else:
             raw = b"".join(chunk if isinstance(chunk, bytes) else chunk.encode() for chunk in body)
         answer = double.answer(request.method, request.url, request.headers.items(), raw)
+        if answer.fault is not None:
+            raise _requests_fault(answer)
         return requests_mock.create_response(
             request, status_code=answer.status, content=answer.body, headers=_header_dict(answer)
         )
@@ -143,6 +146,8 @@ def aioresponses_mock(double: OfflineDouble) -> Iterator[Any]:
             headers = _request_headers(kwargs.get("headers"))
             raw = _request_body(kwargs, headers)
             answer = double.answer(method, str(url), headers.items(), raw)
+            if answer.fault is not None:
+                raise _aiohttp_fault(answer, method, url)
             out = _header_dict(answer)
             content_type = next(
                 (v for k, v in out.items() if k.lower() == "content-type"),
@@ -164,6 +169,45 @@ def aioresponses_mock(double: OfflineDouble) -> Iterator[Any]:
         for method in _METHODS:
             mock.add(_HOST_PATTERN, method=method, callback=callback_for(method), repeat=True)
         yield mock
+
+
+def _requests_fault(answer: Answer) -> Exception:
+    """What ``requests`` raises when a real server breaks the connection this way."""
+    import requests
+
+    half = len(answer.body) // 2
+    if answer.fault == "truncated_body":
+        return requests.exceptions.ChunkedEncodingError(
+            f"Connection broken: IncompleteRead({half} bytes read, "
+            f"{len(answer.body) - half} more expected)"
+        )
+    reasons = {
+        "connection_reset": ConnectionResetError(104, "Connection reset by peer"),
+        "empty_response": "Remote end closed connection without response",
+        "malformed_response": f"BadStatusLine({MALFORMED.decode().strip()!r})",
+    }
+    return requests.exceptions.ConnectionError("Connection aborted.", reasons[answer.fault or ""])
+
+
+def _aiohttp_fault(answer: Answer, method: str, url: Any) -> Exception:
+    """What an aiohttp ClientSession raises when a real server breaks the connection so."""
+    import aiohttp
+    from multidict import CIMultiDict, CIMultiDictProxy
+    from yarl import URL
+
+    if answer.fault == "connection_reset":
+        return aiohttp.ClientOSError(104, "Connection reset by peer")
+    if answer.fault == "empty_response":
+        return aiohttp.ServerDisconnectedError()
+    if answer.fault == "truncated_body":
+        half = len(answer.body) // 2
+        return aiohttp.ClientPayloadError(
+            "Response payload is not completed: Not enough data to satisfy content length "
+            f"header (received {half} of {len(answer.body)} bytes)."
+        )
+    where = URL(str(url))
+    info = aiohttp.RequestInfo(where, method, CIMultiDictProxy(CIMultiDict()), where)
+    return aiohttp.ClientResponseError(info, (), status=400, message="Bad status line")
 
 
 def _request_headers(raw: Any) -> dict[str, str]:

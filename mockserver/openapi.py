@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import __version__
+from .model import FAULTS
 
 __all__ = ["openapi_document"]
 
@@ -214,6 +215,10 @@ _SCHEMAS: dict[str, Any] = {
             "body_truncated": {"type": "boolean"},
             "content_encoding": {"type": ["string", "null"]},
             "error": {"type": "string"},
+            "fault": {
+                "enum": list(FAULTS),
+                "description": "the stub broke the connection this way instead of answering",
+            },
             "matched": {"type": "boolean"},
             "stub": {"type": ["string", "null"]},
             "service": {"type": ["string", "null"]},

@@ -193,6 +193,7 @@ def prepare(
         # most stubs are never asked, and 10,000 stubs would load at half the speed.
         packed=packed,
         force_coding=setting == "true" and ok and not coded_by_stub,
+        fault=spec.fault,
     )
 
 

@@ -29,6 +29,7 @@ class Answer:
     report: dict[str, Any] | None = None  # set when no stub matched
     # The journal entry of a stub's answer: marked if the client leaves during the delay.
     entry: JournalEntry | None = None
+    fault: str | None = None  # the stub's fault: break the connection instead of answering
 
 
 def respond(
@@ -65,8 +66,11 @@ def respond(
             stub_id=stub.id,
             status=status,
             listener=listener,
+            fault=prepared.fault,
         )
-        return Answer(status, out_headers, body, prepared.delay_ms, stub.id, entry=entry)
+        return Answer(
+            status, out_headers, body, prepared.delay_ms, stub.id, entry=entry, fault=prepared.fault
+        )
     resource = store.resource_for(listener, view.path)
     if resource is not None:
         outcome = resource.handle(view)

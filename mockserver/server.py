@@ -20,6 +20,7 @@ from aiohttp.http_exceptions import BadHttpMessage
 from .admin import admin_subpath, handle_admin
 from .bodies import REQUEST_CODINGS, BodyError, decode_request_body
 from .config import Settings
+from .faults import perform_fault
 from .forwarding import Forwarding
 from .limits import guarded_server
 from .logs import log_request
@@ -184,6 +185,8 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
                 if answer.entry is not None:
                     answer.entry.error = "client_disconnected"
                 raise
+        if answer.fault is not None:
+            return perform_fault(request, answer.fault, answer.status, answer.headers, answer.body)
         return WireResponse.build(request, answer.status, answer.headers, answer.body)
 
     return handle

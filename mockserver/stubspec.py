@@ -17,7 +17,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Final
 
 from .errors import Problem
-from .model import RequestSpec, ResponseSpec, shared
+from .model import FAULTS, RequestSpec, ResponseSpec, shared
 from .paths import PathSpec, parse_path_regex, parse_path_template
 from .patterns import Pattern, parse_pattern, valid_matchers
 from .render import BINARY_TYPE, JSON_TYPE, TEXT_TYPE
@@ -40,6 +40,7 @@ RESPONSE_KEYS: Final = (
     "last_modified",
     "gzip",
     "delay_ms",
+    "fault",
 )
 BODY_KEYS: Final = ("json", "body", "body_file", "body_base64")
 # Framing is the server's job: a stub that sets these would contradict the bytes sent.
@@ -272,6 +273,7 @@ def parse_response(
     if "gzip" in spec:
         gzip = parse_gzip(spec["gzip"], (*at, "gzip"), out)
     delay = _parse_delay(spec.get("delay_ms", 0), (*at, "delay_ms"), out)
+    fault = _parse_fault(spec, body, at, out) if "fault" in spec else None
     if len(out.items) != before:
         return None
     return ResponseSpec(
@@ -283,7 +285,19 @@ def parse_response(
         last_modified,
         gzip,  # type: ignore[arg-type]
         delay,
+        fault,
     )
+
+
+def _parse_fault(spec: Mapping[str, Any], body: bytes, at: KeyPath, out: Problems) -> str | None:
+    fault = spec["fault"]
+    if fault not in FAULTS:
+        out.add((*at, "fault"), f"fault is one of {', '.join(FAULTS)}, got {fault!r}")
+        return None
+    if fault == "truncated_body" and len(body) < 2:
+        out.add((*at, "fault"), "truncated_body cuts the response body in half: give a body")
+        return None
+    return str(fault)
 
 
 def _parse_response_headers(raw: Any, at: KeyPath, out: Problems) -> tuple[tuple[str, str], ...]:

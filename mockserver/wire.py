@@ -23,14 +23,14 @@ from aiohttp import web
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.http import SERVER_SOFTWARE, HttpVersion11
 
-__all__ = ["WireResponse", "wire_head"]
+__all__ = ["FRAMING", "WireResponse", "date_line", "wire_head"]
 
 # As aiohttp refuses them (http_writer._FORBIDDEN_HEADER_CHARS_RE): a header value must not
 # smuggle in a line of its own. Such a stub takes aiohttp's path and gets its error there.
 _FORBIDDEN: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # Framing (and the clock) are ours to write; a stub that sets these itself, a recorded Date
 # for one, is served by aiohttp's path, which keeps what the stub says.
-_FRAMING: Final = frozenset({"content-length", "transfer-encoding", "connection", "date"})
+FRAMING: Final = frozenset({"content-length", "transfer-encoding", "connection", "date"})
 # RFC 9110 §6.4.1, §15.3.5, §15.4.5: no body, and no Content-Length, for these.
 _EMPTY_BODY: Final = frozenset({204, 304, *range(100, 200)})
 _REASONS: Final = {status.value: status.phrase for status in HTTPStatus}
@@ -51,7 +51,7 @@ def wire_head(status: int, headers: tuple[tuple[str, str], ...], body_length: in
     has_type = False
     for name, value in headers:
         lowered = name.lower()
-        if lowered in _FRAMING or _FORBIDDEN.search(name) or _FORBIDDEN.search(value):
+        if lowered in FRAMING or _FORBIDDEN.search(name) or _FORBIDDEN.search(value):
             return None
         has_type = has_type or lowered == "content-type"
         lines.append(f"{name}: {value}")
@@ -92,7 +92,7 @@ class _DateLine:
         return self.line
 
 
-_date_line: Final = _DateLine()
+date_line: Final = _DateLine()
 
 
 class WireResponse(web.StreamResponse):
@@ -131,7 +131,7 @@ class WireResponse(web.StreamResponse):
         self._keep_alive = True
         self._eof_sent = True  # so the write_eof() aiohttp calls next has nothing to do
         writer = request.writer
-        data = self._wire_head + _date_line() + self._wire_body
+        data = self._wire_head + date_line() + self._wire_body
         self._body_length = len(self._wire_body)
         await writer.write_eof(data)
         return None

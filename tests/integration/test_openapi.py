@@ -107,6 +107,14 @@ def some_traffic(c: Checker) -> None:
     c.admin.mock("GET", "/api/user/1")
     c.admin.mock("POST", "/api/user/1", data=b"\xff\xfe")  # unmatched, binary body
     c.admin.mock("GET", "/api/nowhere", params={"a": ["1", "2"]})
+    flaky = {
+        "id": "flaky",
+        "request": {"path": "/api/flaky"},
+        "response": {"fault": "empty_response"},
+    }
+    c.admin.ok("POST", "/stubs", 201, json=flaky)
+    with pytest.raises(requests.ConnectionError):  # journaled with "fault"
+        c.admin.mock("GET", "/api/flaky")
 
 
 SCENARIOS: dict[tuple[str, str], Callable[[Checker], object]] = {

@@ -153,6 +153,19 @@ def test_stub_with_an_id_is_labelled_by_it(tmp_path: Path) -> None:
         ("response: {status: 999}", "response.status", "got 999", 16),
         ("response: {delay_ms: -1}", "response.delay_ms", "from 0 to 600000, got -1", 16),
         (
+            "response: {fault: timeout}",
+            "response.fault",
+            "fault is one of connection_reset, empty_response, malformed_response, "
+            "truncated_body, got 'timeout'",
+            16,
+        ),
+        (
+            "response: {fault: truncated_body}",
+            "response.fault",
+            "truncated_body cuts the response body in half: give a body",
+            16,
+        ),
+        (
             "response: {delay_ms: {min: 50, max: 10}}",
             "response.delay_ms",
             "min (50) is greater than max (10)",

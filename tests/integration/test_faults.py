@@ -1,0 +1,150 @@
+"""``response.fault``: the connection breaks as a real one does, for real clients, and the
+same stubs give the same errors with no socket (requests-mock, aioresponses)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+import requests
+
+from mockserver.loader import load_paths
+from mockserver.offline import OfflineDouble, aioresponses_mock, requests_mock_mocker
+from mockserver.runner import MockServer
+
+from .admin_helpers import serve, write_stubs
+
+STUBS = """
+service: flaky
+stubs:
+  - id: reset
+    request: {path: /reset}
+    response: {fault: connection_reset}
+  - id: empty
+    request: {path: /empty}
+    response: {fault: empty_response}
+  - id: malformed
+    request: {path: /malformed}
+    response: {fault: malformed_response}
+  - id: truncated
+    request: {path: /truncated}
+    response: {fault: truncated_body, json: {items: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]}}
+  - id: slow-reset
+    request: {path: /slow-reset}
+    response: {fault: connection_reset, delay_ms: 50}
+  - id: retry
+    request: {path: /retry}
+    responses:
+      - {fault: connection_reset}
+      - {json: {ok: true}}
+  - id: ok
+    request: {path: /ok}
+    response: {json: {ok: true}}
+"""
+
+# What each client raises against a real server that breaks the connection so.
+REQUESTS_RAISES = {
+    "reset": requests.ConnectionError,
+    "empty": requests.ConnectionError,
+    "malformed": requests.ConnectionError,
+    "truncated": requests.exceptions.ChunkedEncodingError,
+}
+AIOHTTP_RAISES = {
+    "reset": aiohttp.ClientOSError,
+    "empty": aiohttp.ServerDisconnectedError,
+    "malformed": aiohttp.ClientResponseError,
+    "truncated": aiohttp.ClientPayloadError,
+}
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return write_stubs(tmp_path / "stubs", {"flaky.yaml": STUBS})
+
+
+@pytest.fixture
+def server(root: Path) -> Iterator[MockServer]:
+    with serve(root) as running:
+        yield running
+
+
+async def _aiohttp_get(url: str) -> bytes:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return await response.read()
+
+
+@pytest.mark.parametrize("path", sorted(REQUESTS_RAISES))
+def test_requests_meets_the_fault_and_the_server_goes_on(server: MockServer, path: str) -> None:
+    with pytest.raises(REQUESTS_RAISES[path]):
+        requests.get(f"{server.url}/{path}", timeout=5)
+    assert requests.get(f"{server.url}/ok", timeout=5).json() == {"ok": True}
+    (entry,) = [e for e in server.store.journal.entries() if e.path == f"/{path}"]
+    assert (entry.stub_id, entry.fault, entry.error) == (path, f"{_fault(path)}", None)
+    assert entry.as_dict()["fault"] == _fault(path)
+
+
+@pytest.mark.parametrize("path", sorted(AIOHTTP_RAISES))
+def test_aiohttp_meets_the_fault(server: MockServer, path: str) -> None:
+    with pytest.raises(AIOHTTP_RAISES[path]):
+        asyncio.run(_aiohttp_get(f"{server.url}/{path}"))
+
+
+def test_a_reset_is_a_reset_not_a_close(server: MockServer) -> None:
+    with pytest.raises(requests.ConnectionError) as caught:
+        requests.get(f"{server.url}/reset", timeout=5)
+    assert "Connection reset by peer" in str(caught.value)
+
+
+def test_the_truncated_body_is_the_first_half_under_the_whole_length(server: MockServer) -> None:
+    with requests.get(f"{server.url}/truncated", timeout=5, stream=True) as response:
+        assert response.status_code == 200
+        whole = int(response.headers["Content-Length"])
+        received = response.raw.read(whole, decode_content=False)  # what arrived before close
+    assert len(received) == whole // 2
+    assert b'{"items":[1,2,3,4,5,6,7,8,9,10]}'.startswith(received)
+
+
+def test_a_delay_then_a_fault_and_a_sequence_that_fails_once(server: MockServer) -> None:
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{server.url}/slow-reset", timeout=5)
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{server.url}/retry", timeout=5)
+    assert requests.get(f"{server.url}/retry", timeout=5).json() == {"ok": True}  # the retry
+
+
+def test_with_no_socket_requests_raises_the_same(root: Path) -> None:
+    double = OfflineDouble(load_paths([root]))
+    base = double.urls["flaky"]
+    with requests_mock_mocker(double):
+        for path, raised in REQUESTS_RAISES.items():
+            with pytest.raises(raised):
+                requests.get(f"{base}/{path}", timeout=5)
+        assert requests.get(f"{base}/ok", timeout=5).json() == {"ok": True}
+    faults = [e.fault for e in double.store.journal.entries()]
+    assert faults[:4] == [_fault(p) for p in REQUESTS_RAISES]
+
+
+def test_with_no_socket_aiohttp_raises_the_same(root: Path) -> None:
+    double = OfflineDouble(load_paths([root]))
+    base = double.urls["flaky"]
+
+    async def scenario() -> None:
+        with aioresponses_mock(double):
+            for path, raised in AIOHTTP_RAISES.items():
+                with pytest.raises(raised):
+                    await _aiohttp_get(f"{base}/{path}")
+            assert await _aiohttp_get(f"{base}/ok") == b'{"ok":true}'
+
+    asyncio.run(scenario())
+
+
+def _fault(path: str) -> str:
+    return {
+        "reset": "connection_reset",
+        "empty": "empty_response",
+        "malformed": "malformed_response",
+        "truncated": "truncated_body",
+    }[path]
