@@ -173,6 +173,9 @@ def _body(raw: Any) -> tuple[bytes, str | None] | str:
 def replay_of(stub: Stub) -> Replay | str:
     """The request to send again for ``stub``, or why it cannot be replayed."""
     spec = stub.request
+    faults = [r.fault for r in (stub.responses or (stub.response,)) if r.fault is not None]
+    if faults:  # a fault stands in for a failure, not for what the service answers
+        return f"fault: {faults[0]}"
     if spec.path is None:
         return "matches any path"
     if spec.path.kind == "template":

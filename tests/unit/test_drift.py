@@ -152,6 +152,21 @@ def test_stubs_that_cannot_be_replayed_say_why(request_spec: dict[str, Any], rea
     assert replay_of(stub_of({"request": request_spec})) == reason
 
 
+@pytest.mark.parametrize(
+    "stub",
+    [
+        {"request": {"method": "GET", "path": "/u"}, "response": {"fault": "connection_reset"}},
+        {
+            "request": {"method": "GET", "path": "/u"},
+            "responses": [{"status": 200}, {"fault": "connection_reset"}],
+        },
+    ],
+    ids=["response", "in-a-sequence"],
+)
+def test_a_stub_with_a_fault_is_not_replayed(stub: dict[str, Any]) -> None:
+    assert replay_of(stub_of(stub)) == "fault: connection_reset"
+
+
 def test_expected_answers_are_the_sequence_with_bodies_decoded() -> None:
     sequence = stub_of(
         {
