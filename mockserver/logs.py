@@ -40,15 +40,21 @@ class RequestLine:
     unmatched request its body (the first 4 KiB), the hint and the nearest stubs.
     """
 
-    __slots__ = ("report", "status", "stub", "view")
+    __slots__ = ("fault", "report", "status", "stub", "view")
 
     def __init__(
-        self, view: RequestView, status: int, stub: str | None, report: dict[str, Any] | None
+        self,
+        view: RequestView,
+        status: int,
+        stub: str | None,
+        report: dict[str, Any] | None,
+        fault: str | None = None,
     ) -> None:
         self.view = view
         self.status = status
         self.stub = stub
         self.report = report
+        self.fault = fault
 
     def target(self) -> str:
         view = self.view
@@ -58,6 +64,8 @@ class RequestLine:
         if self.report is not None:
             summary = self.view.summary(body_limit=LOGGED_BODY_CHARS)
             return report_text({**self.report, "request": summary})
+        if self.fault is not None:
+            return f"{self.view.method} {self.target()} -> fault {self.fault} ({self.stub})"
         return f"{self.view.method} {self.target()} -> {self.status} {self.stub}"
 
     def fields(self) -> dict[str, Any]:
@@ -71,6 +79,9 @@ class RequestLine:
             "status": self.status,
             "stub": self.stub,
         }
+        if self.fault is not None:
+            fields["message"] = str(self)
+            fields["fault"] = self.fault
         if self.report is not None:
             fields["body"] = view.summary(body_limit=LOGGED_BODY_CHARS)["body"]
             fields["hint"] = self.report.get("hint")
@@ -90,9 +101,10 @@ def log_request(
     status: int,
     stub: str | None,
     report: dict[str, Any] | None,
+    fault: str | None = None,
 ) -> None:
     """Log one request at INFO (the caller checked that INFO is enabled), and more at DEBUG."""
-    line = RequestLine(view, status, stub, report)
+    line = RequestLine(view, status, stub, report, fault)
     log.info("%s", line)
     if log.isEnabledFor(logging.DEBUG):
         log.debug("%s", line.detail())

@@ -176,7 +176,7 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
             if forwarded is not None:
                 return forwarded
         if log.isEnabledFor(logging.INFO):  # one line per request, formatted lazily (logs.py)
-            log_request(log, view, answer.status, answer.stub_id, answer.report)
+            log_request(log, view, answer.status, answer.stub_id, answer.report, answer.fault)
         low, high = answer.delay_ms
         if high:
             try:

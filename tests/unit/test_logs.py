@@ -30,6 +30,17 @@ def test_a_matched_request_is_one_text_line() -> None:
     assert str(line) == "GET /api/user/1?verbose=1 -> 200 get-user-1"
 
 
+def test_a_fault_says_so_in_text_and_in_json() -> None:
+    line = RequestLine(view(), 200, "flaky", None, "connection_reset")
+    assert str(line) == "GET /api/user/1 -> fault connection_reset (flaky)"
+    entry = json.loads(JsonFormatter().format(record("%s", line)))
+    assert (entry["fault"], entry["stub"], entry["message"]) == (
+        "connection_reset",
+        "flaky",
+        "GET /api/user/1 -> fault connection_reset (flaky)",
+    )
+
+
 def test_an_unmatched_request_logs_its_near_miss_report() -> None:
     request = view("/api/nothing", body=b"x" * 10_000)
     report = unmatched_report(request, [], 3)
