@@ -51,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         record_new=args.record_new,
         redact=tuple(args.redact),
         event_loop=args.event_loop,
+        seed=args.seed,
         **{name: getattr(args, name) for name in LIMITS},
     )
     return _serve(settings, args.log_format, args.workers)

@@ -50,6 +50,8 @@ class Settings:
         event_loop: ``auto`` (uvloop when installed, else asyncio's), ``asyncio`` or
             ``uvloop``. uvloop answers more requests a second; asyncio's loop has the shorter
             latency tail (benchmarks/RESULTS.md).
+        seed: seeds the draws of delay ranges and fault rates, so a run repeats; None draws
+            afresh each start.
     """
 
     paths: tuple[str, ...] = ("stubs",)
@@ -79,6 +81,7 @@ class Settings:
     upstream_connect_timeout: float = 5.0
     upstream_timeout: float = 60.0
     event_loop: str = "auto"
+    seed: int | None = None
 
 
 def is_loopback(host: str) -> bool:

@@ -283,6 +283,7 @@ class ResponseSpec:
     gzip: GzipSetting | None = None
     delay_ms: tuple[int, int] = (0, 0)
     fault: str | None = None  # one of FAULTS: how the connection breaks instead of answering
+    fault_rate: float = 1.0  # the share of requests that meet the fault (drawn per request)
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +320,7 @@ class PreparedResponse:
     packed: bytes | None = field(default=None, compare=False, repr=False)
     force_coding: bool = False
     fault: str | None = None  # the ResponseSpec's: the server breaks the connection instead
+    fault_rate: float = 1.0
     # (Accept, Accept-Encoding) → chosen representation (None: 406), filled by render.choose.
     negotiated_cache: dict[tuple[str | None, str | None], object] = field(
         default_factory=dict, compare=False, repr=False

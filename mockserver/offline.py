@@ -23,7 +23,7 @@ from .faults import MALFORMED
 from .handle import LocalBackend
 from .journal import Journal
 from .model import RequestView, StubSet
-from .respond import Answer, respond
+from .respond import Answer, fault_to_perform, respond
 from .store import StubStore
 
 __all__ = ["OFFLINE_DOMAIN", "OfflineDouble", "aioresponses_mock", "requests_mock_mocker"]
@@ -44,7 +44,9 @@ class OfflineDouble:
     def __init__(self, stubs: StubSet, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self.store = StubStore(
-            stubs, Journal(self.settings.journal_size, self.settings.journal_body_cap)
+            stubs,
+            Journal(self.settings.journal_size, self.settings.journal_body_cap),
+            self.settings.seed,
         )
         self.main_url = f"http://{OFFLINE_DOMAIN}"
         self._listener_by_host: dict[str, int | None] = {OFFLINE_DOMAIN: None}
@@ -123,7 +125,7 @@ def requests_mock_mocker(double: OfflineDouble) -> Any:
         else:
             raw = b"".join(chunk if isinstance(chunk, bytes) else chunk.encode() for chunk in body)
         answer = double.answer(request.method, request.url, request.headers.items(), raw)
-        if answer.fault is not None:
+        if fault_to_perform(answer, double.store.rng.random) is not None:
             raise _requests_fault(answer)
         return requests_mock.create_response(
             request, status_code=answer.status, content=answer.body, headers=_header_dict(answer)
@@ -146,7 +148,7 @@ def aioresponses_mock(double: OfflineDouble) -> Iterator[Any]:
             headers = _request_headers(kwargs.get("headers"))
             raw = _request_body(kwargs, headers)
             answer = double.answer(method, str(url), headers.items(), raw)
-            if answer.fault is not None:
+            if fault_to_perform(answer, double.store.rng.random) is not None:
                 raise _aiohttp_fault(answer, method, url)
             out = _header_dict(answer)
             content_type = next(

@@ -175,6 +175,13 @@ def build_parser() -> argparse.ArgumentParser:
         "second, asyncio's loop has the shorter latency tail (env MOCKSERVER_LOOP; default auto)",
     )
     serve.add_argument(
+        "--seed",
+        type=_non_negative,
+        default=_env("SEED", _non_negative, None),
+        help="seed the draws of delay ranges and fault rates, so a run repeats (env "
+        "MOCKSERVER_SEED; default: fresh draws each start)",
+    )
+    serve.add_argument(
         "--journal-size",
         type=_non_negative,
         default=_env("JOURNAL_SIZE", _non_negative, 1000),

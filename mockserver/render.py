@@ -194,6 +194,7 @@ def prepare(
         packed=packed,
         force_coding=setting == "true" and ok and not coded_by_stub,
         fault=spec.fault,
+        fault_rate=spec.fault_rate,
     )
 
 

@@ -7,6 +7,7 @@ the answer out (the server sleeps the delay and writes the bytes).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ from .render import choose
 from .report import unmatched_report
 from .store import StubStore
 
-__all__ = ["Answer", "respond"]
+__all__ = ["Answer", "fault_to_perform", "respond"]
 
 
 @dataclass(slots=True)  # not frozen: a frozen init costs half a microsecond per request
@@ -30,6 +31,7 @@ class Answer:
     # The journal entry of a stub's answer: marked if the client leaves during the delay.
     entry: JournalEntry | None = None
     fault: str | None = None  # the stub's fault: break the connection instead of answering
+    fault_rate: float = 1.0  # the share of requests that meet it (see fault_to_perform)
 
 
 def respond(
@@ -66,10 +68,16 @@ def respond(
             stub_id=stub.id,
             status=status,
             listener=listener,
-            fault=prepared.fault,
         )
         return Answer(
-            status, out_headers, body, prepared.delay_ms, stub.id, entry=entry, fault=prepared.fault
+            status,
+            out_headers,
+            body,
+            prepared.delay_ms,
+            stub.id,
+            entry=entry,
+            fault=prepared.fault,
+            fault_rate=prepared.fault_rate,
         )
     resource = store.resource_for(listener, view.path)
     if resource is not None:
@@ -100,3 +108,18 @@ def respond(
         )
     body = json.dumps(report, indent=2, ensure_ascii=False).encode() + b"\n"
     return Answer(unmatched_status, (("Content-Type", "application/json"),), body, report=report)
+
+
+def fault_to_perform(answer: Answer, draw: Callable[[], float]) -> str | None:
+    """The fault to carry out instead of ``answer``, if any, marked on its journal entry.
+
+    ``draw`` gives a number in [0, 1) (the server's seeded generator): a stub with
+    ``rate: 0.1`` meets its fault when the draw is below 0.1; without a rate, always.
+    """
+    if answer.fault is None:
+        return None
+    if answer.fault_rate < 1.0 and draw() >= answer.fault_rate:
+        return None
+    if answer.entry is not None:
+        answer.entry.fault = answer.fault
+    return answer.fault

@@ -74,7 +74,7 @@ class MockServer:
         self.settings = settings
         journal = Journal(settings.journal_size, settings.journal_body_cap)
         loaded = stubs if stubs is not None else load_paths(settings.paths)
-        self.store = StubStore(loaded, journal)
+        self.store = StubStore(loaded, journal, settings.seed)
         self.state = ServerState(settings, self.store)
         if forwarding is None and (settings.spy or settings.record_all):
             forwarding = spy_forwarding(loaded, settings, record_all=settings.record_all)

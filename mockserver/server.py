@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +24,7 @@ from .forwarding import Forwarding
 from .limits import guarded_server
 from .logs import log_request
 from .model import RequestView
-from .respond import respond
+from .respond import fault_to_perform, respond
 from .store import StubStore
 from .wire import WireResponse
 
@@ -180,13 +179,17 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
         low, high = answer.delay_ms
         if high:
             try:
-                await asyncio.sleep((low if low == high else random.uniform(low, high)) / 1000)
+                await asyncio.sleep(
+                    (low if low == high else state.store.rng.uniform(low, high)) / 1000
+                )
             except asyncio.CancelledError:  # the client left during the delay
                 if answer.entry is not None:
                     answer.entry.error = "client_disconnected"
                 raise
         if answer.fault is not None:
-            return perform_fault(request, answer.fault, answer.status, answer.headers, answer.body)
+            fault = fault_to_perform(answer, state.store.rng.random)
+            if fault is not None:
+                return perform_fault(request, fault, answer.status, answer.headers, answer.body)
         return WireResponse.build(request, answer.status, answer.headers, answer.body)
 
     return handle

@@ -11,6 +11,7 @@ priority, newest first, so a test can override what the files say.
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -78,8 +79,13 @@ class ReloadStatus:
 class StubStore:
     """The file stubs, the runtime stubs, the journal, and the snapshot built from them."""
 
-    def __init__(self, stubs: StubSet, journal: Journal | None = None) -> None:
+    def __init__(
+        self, stubs: StubSet, journal: Journal | None = None, seed: int | None = None
+    ) -> None:
         self._lock = threading.RLock()
+        # Draws for delay ranges and fault rates. Seeded, they repeat, from each reset on.
+        self.seed = seed
+        self.rng = random.Random(seed)
         self.loaded = stubs
         self.runtime: list[Stub] = []
         self.removed: set[str] = set()
@@ -186,6 +192,8 @@ class StubStore:
             self.runtime = []
             self.removed = set()
             self.journal.clear()
+            if self.seed is not None:
+                self.rng.seed(self.seed)
             if any(self.resources.values()):
                 self.resources = self._fresh_resources()
             if changed:  # a reset between tests that changed nothing costs microseconds

@@ -276,6 +276,7 @@ def parse_response(
     fault = _parse_fault(spec, body, at, out) if "fault" in spec else None
     if len(out.items) != before:
         return None
+    fault_name, fault_rate = fault if fault is not None else (None, 1.0)
     return ResponseSpec(
         status,
         headers,
@@ -285,19 +286,35 @@ def parse_response(
         last_modified,
         gzip,  # type: ignore[arg-type]
         delay,
-        fault,
+        fault_name,
+        fault_rate,
     )
 
 
-def _parse_fault(spec: Mapping[str, Any], body: bytes, at: KeyPath, out: Problems) -> str | None:
-    fault = spec["fault"]
-    if fault not in FAULTS:
-        out.add((*at, "fault"), f"fault is one of {', '.join(FAULTS)}, got {fault!r}")
+def _parse_fault(
+    spec: Mapping[str, Any], body: bytes, at: KeyPath, out: Problems
+) -> tuple[str, float] | None:
+    """``fault: NAME`` (every time) or ``fault: {kind: NAME, rate: 0.1}`` (that share of the
+    requests, drawn by the server; ``serve --seed`` makes the draws repeatable)."""
+    raw = spec["fault"]
+    where: KeyPath = (*at, "fault")
+    rate = 1.0
+    if isinstance(raw, dict):
+        check_keys(raw, ("kind", "rate"), where, out)
+        if "rate" in raw:
+            given = raw["rate"]
+            if isinstance(given, bool) or not isinstance(given, int | float) or not 0 < given <= 1:
+                out.add((*where, "rate"), f"rate is a share from 0 (excluded) to 1, got {given!r}")
+                return None
+            rate = float(given)
+        raw, where = raw.get("kind"), (*where, "kind")
+    if raw not in FAULTS:
+        out.add(where, f"fault is one of {', '.join(FAULTS)}, got {raw!r}")
         return None
-    if fault == "truncated_body" and len(body) < 2:
-        out.add((*at, "fault"), "truncated_body cuts the response body in half: give a body")
+    if raw == "truncated_body" and len(body) < 2:
+        out.add(where, "truncated_body cuts the response body in half: give a body")
         return None
-    return str(fault)
+    return str(raw), rate
 
 
 def _parse_response_headers(raw: Any, at: KeyPath, out: Problems) -> tuple[tuple[str, str], ...]:

@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 import requests
 
+from mockserver.config import Settings
 from mockserver.loader import load_paths
 from mockserver.offline import OfflineDouble, aioresponses_mock, requests_mock_mocker
 from mockserver.runner import MockServer
@@ -148,3 +149,46 @@ def _fault(path: str) -> str:
         "malformed": "malformed_response",
         "truncated": "truncated_body",
     }[path]
+
+
+RATED = """
+service: flaky
+stubs:
+  - id: sometimes
+    request: {path: /sometimes}
+    response: {json: {ok: true}, fault: {kind: empty_response, rate: 0.3}}
+"""
+
+
+def _outcomes_over_http(root: Path, seed: int, n: int) -> list[bool]:
+    """For each of ``n`` requests: did it meet the fault?"""
+    met = []
+    with serve(root, seed=seed) as server, requests.Session() as session:
+        for _ in range(n):
+            try:
+                met.append(session.get(f"{server.url}/sometimes", timeout=5).json() != {"ok": True})
+            except requests.ConnectionError:
+                met.append(True)
+        journaled = [e.fault is not None for e in server.store.journal.entries()]
+    assert journaled == met  # the journal marks exactly the requests that met it
+    return met
+
+
+def test_a_rate_breaks_that_share_and_a_seed_repeats_the_draws(tmp_path: Path) -> None:
+    root = write_stubs(tmp_path / "stubs", {"flaky.yaml": RATED})
+    first = _outcomes_over_http(root, seed=7, n=200)
+    assert 30 <= sum(first) <= 90  # 0.3 of 200, drawn (fixed by the seed, so never flaky)
+    assert _outcomes_over_http(root, seed=7, n=200) == first
+    assert _outcomes_over_http(root, seed=8, n=200) != first
+
+    # With no socket, the same seed draws the same: a test can pin which requests fail.
+    double = OfflineDouble(load_paths([root]), Settings(seed=7))
+    offline = []
+    with requests_mock_mocker(double):
+        for _ in range(200):
+            try:
+                requests.get(f"{double.urls['flaky']}/sometimes", timeout=5)
+                offline.append(False)
+            except requests.ConnectionError:
+                offline.append(True)
+    assert offline == first

@@ -160,6 +160,24 @@ def test_stub_with_an_id_is_labelled_by_it(tmp_path: Path) -> None:
             16,
         ),
         (
+            "response: {fault: {kind: connection_reset, rate: 0}}",
+            "response.fault.rate",
+            "rate is a share from 0 (excluded) to 1, got 0",
+            48,
+        ),
+        (
+            "response: {fault: {kind: connection_reset, rate: 1.5}}",
+            "response.fault.rate",
+            "got 1.5",
+            48,
+        ),
+        (
+            "response: {fault: {kind: reset}}",
+            "response.fault.kind",
+            "fault is one of connection_reset, empty_response",
+            24,
+        ),
+        (
             "response: {fault: truncated_body}",
             "response.fault",
             "truncated_body cuts the response body in half: give a body",
