@@ -28,8 +28,6 @@ from referencing.jsonschema import DRAFT202012
 from ..console import MOCKSERVER, Console, clean_env
 from .admin_helpers import assert_error, wait_until, write_stubs
 
-pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="SO_REUSEPORT spreads on Linux")
-
 BIN = Path(sys.executable).parent
 DEADLINE = 30.0
 FRESH = 30  # requests on fresh connections, when every worker must see something
