@@ -131,69 +131,72 @@ def build_parser() -> argparse.ArgumentParser:
         help="address to bind (env MOCKSERVER_HOST; default 127.0.0.1, so the mock is not on "
         "the network unless you say so; 0.0.0.0 for every interface)",
     )
-    serve.add_argument(
+    _option(
+        serve,
         "--port",
-        type=_port,
-        default=_env("PORT", _port, 8080),
-        help="main port, shared by services with no port of their own (env MOCKSERVER_PORT; "
-        "default 8080; 0 picks a free one)",
+        _port,
+        8080,
+        "main port, shared by services with no port of their own; 0 picks a free one",
     )
-    serve.add_argument(
+    _option(
+        serve,
         "--max-body-bytes",
-        type=_positive,
-        default=_env("MAX_BODY_BYTES", _positive, 10 * 1024 * 1024),
-        help="largest request body accepted, after decompression; larger gets 413 "
-        "(env MOCKSERVER_MAX_BODY_BYTES; default 10 MiB)",
+        _positive,
+        10 * 1024 * 1024,
+        "largest request body accepted, after decompression; larger gets 413",
+        "10 MiB",
     )
-    serve.add_argument(
-        "--unmatched-status",
-        type=_status,
-        default=_env("UNMATCHED_STATUS", _status, 404),
-        help="status for a request no stub matched (env MOCKSERVER_UNMATCHED_STATUS; default 404)",
-    )
-    serve.add_argument(
+    _option(serve, "--unmatched-status", _status, 404, "status for a request no stub matched")
+    _option(
+        serve,
         "--log-level",
-        type=_level,
-        default=_env("LOG_LEVEL", _level, "info"),
-        help="info logs one line per request (an unmatched one with its near misses); debug "
-        "adds each request's header names; warning only problems (env MOCKSERVER_LOG_LEVEL; "
-        "default info)",
+        _level,
+        "info",
+        "info logs one line per request (an "
+        "unmatched one with its near misses); debug adds each request's header names; "
+        "warning only problems",
     )
-    serve.add_argument(
+    _option(
+        serve,
         "--log-format",
-        type=_log_format,
-        default=_env("LOG_FORMAT", _log_format, "text"),
-        help="text for people, or json: one JSON object per line for log collectors "
-        "(env MOCKSERVER_LOG_FORMAT; default text)",
+        _log_format,
+        "text",
+        "text for people, or json: one JSON object per line for log collectors",
     )
-    serve.add_argument(
+    _option(
+        serve,
         "--loop",
+        check_loop,
+        "auto",
+        "auto: uvloop when installed, else asyncio's "
+        "loop; uvloop answers more requests a second, asyncio's loop has the shorter "
+        "latency tail",
         dest="event_loop",
-        type=check_loop,
-        default=_env("LOOP", check_loop, "auto"),
-        help="auto: uvloop when installed, else asyncio's loop; uvloop answers more requests a "
-        "second, asyncio's loop has the shorter latency tail (env MOCKSERVER_LOOP; default auto)",
     )
-    serve.add_argument(
+    _option(
+        serve,
         "--seed",
-        type=_non_negative,
-        default=_env("SEED", _non_negative, None),
-        help="seed the draws of delay ranges and fault rates, so a run repeats (env "
-        "MOCKSERVER_SEED; default: fresh draws each start)",
+        _non_negative,
+        None,
+        "seed the draws of delay ranges and fault rates, so a run repeats",
+        "fresh draws each start",
     )
-    serve.add_argument(
+    _option(
+        serve,
         "--journal-size",
-        type=_non_negative,
-        default=_env("JOURNAL_SIZE", _non_negative, 1000),
-        help="requests kept in the journal for /__admin/requests, oldest dropped first; 0 turns "
-        "it off, hit counters still count (env MOCKSERVER_JOURNAL_SIZE; default 1000)",
+        _non_negative,
+        1000,
+        "requests kept in the journal for "
+        "/__admin/requests, oldest dropped first; 0 turns it off, hit counters still count",
     )
-    serve.add_argument(
+    _option(
+        serve,
         "--watch",
-        action=argparse.BooleanOptionalAction,
-        default=_env("WATCH", _bool, False),
-        help="reload the stub files when they change; a bad edit keeps the previous set "
-        "serving and is reported (env MOCKSERVER_WATCH=1; default off)",
+        _bool,
+        False,
+        "reload the stub files when they change; a bad edit "
+        "keeps the previous set serving and is reported",
+        "off",
     )
     serve.add_argument(
         "--admin-token",
@@ -202,27 +205,32 @@ def build_parser() -> argparse.ArgumentParser:
         "(env MOCKSERVER_ADMIN_TOKEN). On a non-loopback --host without one, a token is "
         "generated and printed; --admin-token '' turns this off",
     )
-    serve.add_argument(
+    _option(
+        serve,
         "--spy",
-        action=argparse.BooleanOptionalAction,
-        default=_env("SPY", _bool, False),
-        help="forward requests no stub matched to the service's 'upstream:' and answer with "
-        "what it says (env MOCKSERVER_SPY=1)",
+        _bool,
+        False,
+        "forward requests no stub matched to the service's "
+        "'upstream:' and answer with what it says",
+        "off",
     )
-    serve.add_argument(
+    _option(
+        serve,
         "--record-new",
-        action=argparse.BooleanOptionalAction,
-        default=_env("RECORD_NEW", _bool, False),
-        help="with --spy, write what was forwarded as stubs into <service>.recorded.yaml beside "
-        "the service's stub file, when the server stops (env MOCKSERVER_RECORD_NEW=1)",
+        _bool,
+        False,
+        "with --spy, write what was forwarded as stubs "
+        "into <service>.recorded.yaml beside the service's stub file, when the server "
+        "stops",
+        "off",
     )
-    serve.add_argument(
+    _option(
+        serve,
         "--workers",
-        type=_positive,
-        default=_env("WORKERS", _positive, 1),
-        help="processes serving the same ports (SO_REUSEPORT; Linux spreads connections over "
-        "them), with one admin API and journal over all of them (env MOCKSERVER_WORKERS; "
-        "default 1)",
+        _positive,
+        1,
+        "processes serving the same ports (SO_REUSEPORT; "
+        "Linux spreads connections over them), with one admin API and journal over all",
     )
     _add_redact(serve)
     _add_limits(serve)
@@ -391,19 +399,40 @@ LIMITS: dict[str, tuple[Callable[[str], Any], str]] = {
 }
 
 
+def _option(
+    parser: argparse.ArgumentParser,
+    flag: str,
+    convert: Callable[[str], Any],
+    default: Any,
+    what: str,
+    shown: str | None = None,
+    *,
+    dest: str | None = None,
+) -> None:
+    """``flag`` with its MOCKSERVER_ variable as the fallback, both named in its help; a
+    ``_bool`` option is a switch (``--watch`` / ``--no-watch``, ``MOCKSERVER_WATCH=1``)."""
+    variable = flag.removeprefix("--").upper().replace("-", "_")
+    kind: dict[str, Any] = (
+        {"action": argparse.BooleanOptionalAction}
+        if convert is _bool
+        else {"type": convert, "metavar": variable}
+    )
+    shown = shown if shown is not None else str(default)
+    parser.add_argument(
+        flag,
+        dest=dest or flag.removeprefix("--").replace("-", "_"),
+        default=_env(variable, convert, default),
+        help=f"{what} (env {ENV_PREFIX}{variable}; default {shown})",
+        **kind,
+    )
+
+
 def _add_limits(parser: argparse.ArgumentParser) -> None:
     defaults = Settings()
     for name, (convert, what) in LIMITS.items():
         option = name.replace("_", "-").replace("journal-body-cap", "journal-body-bytes")
-        variable = option.upper().replace("-", "_")
         default = getattr(defaults, name)
-        parser.add_argument(
-            "--" + option,
-            dest=name,
-            type=convert,
-            default=_env(variable, convert, default),
-            help=f"{what} (env {ENV_PREFIX}{variable}; default {default:g})",
-        )
+        _option(parser, "--" + option, convert, default, what, f"{default:g}", dest=name)
 
 
 def _add_redact(parser: argparse.ArgumentParser) -> None:
