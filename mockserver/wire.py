@@ -23,6 +23,8 @@ from aiohttp import web
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.http import SERVER_SOFTWARE, HttpVersion11
 
+from .stubspec import SERVER_HEADERS
+
 __all__ = ["FRAMING", "WireResponse", "date_line", "wire_head"]
 
 # As aiohttp refuses them (http_writer._FORBIDDEN_HEADER_CHARS_RE): a header value must not
@@ -30,7 +32,7 @@ __all__ = ["FRAMING", "WireResponse", "date_line", "wire_head"]
 _FORBIDDEN: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # Framing (and the clock) are ours to write; a stub that sets these itself, a recorded Date
 # for one, is served by aiohttp's path, which keeps what the stub says.
-FRAMING: Final = frozenset({"content-length", "transfer-encoding", "connection", "date"})
+FRAMING: Final = SERVER_HEADERS | {"date"}
 # RFC 9110 §6.4.1, §15.3.5, §15.4.5: no body, and no Content-Length, for these.
 _EMPTY_BODY: Final = frozenset({204, 304, *range(100, 200)})
 _REASONS: Final = {status.value: status.phrase for status in HTTPStatus}

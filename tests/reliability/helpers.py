@@ -16,6 +16,18 @@ from types import TracebackType
 from .. import console, waiting
 from ..console import DEADLINE, MOCKSERVER, clean_env
 
+# The stub file most reliability tests serve starts so; each adds the stubs it needs.
+APP_STUBS = """\
+service: app
+stubs:
+  - id: ok
+    request: {method: GET, path: /ok}
+    response: {body: ok}
+  - id: upload
+    request: {method: POST, path: /upload}
+    response: {body: stored}
+"""
+
 
 def port_of(url: str) -> int:
     return int(url.rsplit(":", 1)[1])

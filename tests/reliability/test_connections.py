@@ -25,17 +25,11 @@ from mockserver import MockServer
 
 from ..integration.admin_helpers import Admin, serve, settings, write_stubs
 from ..waiting import wait_until_async
-from .helpers import Console, Raw, exchange, open_fds, port_of, rss_bytes, wait_for
+from .helpers import APP_STUBS, Console, Raw, exchange, open_fds, port_of, rss_bytes, wait_for
 
-STUBS = """
-service: app
-stubs:
-  - id: ok
-    request: {method: GET, path: /ok}
-    response: {body: ok}
-  - id: upload
-    request: {method: POST, path: /upload}
-    response: {body: stored}
+STUBS = (
+    APP_STUBS
+    + """\
   - id: slow
     request: {method: GET, path: /slow}
     response: {body: late, delay_ms: 1500}
@@ -46,6 +40,7 @@ stubs:
     request: {method: GET, path: /big}
     response: {body_file: big.bin}
 """
+)
 
 
 @pytest.fixture(scope="module")

@@ -17,17 +17,11 @@ import pytest
 from mockserver import MockServer
 
 from ..integration.admin_helpers import Admin, serve, write_stubs
-from .helpers import Console, Raw, exchange, port_of, rss_bytes
+from .helpers import APP_STUBS, Console, Raw, exchange, port_of, rss_bytes
 
-STUBS = """
-service: app
-stubs:
-  - id: ok
-    request: {method: GET, path: /ok}
-    response: {body: ok}
-  - id: upload
-    request: {method: POST, path: /upload}
-    response: {body: stored}
+STUBS = (
+    APP_STUBS
+    + """\
   - id: thing
     request: {method: GET, path: /thing}
     response:
@@ -38,6 +32,7 @@ stubs:
     request: {method: GET, path: /nothing}
     response: {status: 204, body: "never sent"}
 """.replace("LONG", "a body long enough to be worth compressing. " * 10)
+)
 TOKEN = "s3cret-token"
 
 

@@ -24,17 +24,11 @@ from mockserver.errors import StubFileError
 from mockserver.loader import load_paths
 
 from ..integration.admin_helpers import Admin, assert_error, serve, write_stubs
-from .helpers import Raw, port_of, rss_bytes
+from .helpers import APP_STUBS, Raw, port_of, rss_bytes
 
-STUBS = """
-service: app
-stubs:
-  - id: ok
-    request: {method: GET, path: /ok}
-    response: {body: ok}
-  - id: upload
-    request: {method: POST, path: /upload}
-    response: {body: stored}
+STUBS = (
+    APP_STUBS
+    + """\
   - id: latin
     request: {method: POST, path: /latin, body: {contains: "caf"}}
     response: {body: matched}
@@ -50,6 +44,7 @@ stubs:
       headers: {X-Echo: "{{request.headers.x-name}}"}
       body: "hello {{request.query.name}} {% raw %}"
 """
+)
 CAP = 64 * 1024
 
 
