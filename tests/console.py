@@ -95,3 +95,18 @@ class Console:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def run_console(
+    *args: str, cwd: Path | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """``mockserver ARGS`` to completion."""
+    return subprocess.run(
+        [MOCKSERVER, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=clean_env(**env),
+        timeout=DEADLINE,
+        check=False,
+    )

@@ -17,12 +17,10 @@ import requests
 
 from mockserver import __version__, load_paths
 
-from ..console import Console
+from ..console import DEADLINE, MOCKSERVER, Console, run_console
+from ..console import clean_env as console_env
 from .readme import README, REPO, console_examples, fenced_blocks
 
-BIN = Path(sys.executable).parent
-MOCKSERVER = shutil.which("mockserver", path=str(BIN)) or str(BIN / "mockserver")
-DEADLINE = 30.0  # seconds: generous for a loaded machine; a healthy run takes a fraction
 # Every option the README's table documents, with its environment variable.
 OPTIONS = dict(re.findall(r"^\| `(--[a-z-]+|PATH \.\.\.)` \| `(MOCKSERVER_[A-Z_]+)`", README, re.M))
 BROKEN_YAML = """\
@@ -40,23 +38,14 @@ stubs:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """The environment without any MOCKSERVER_ variable of the caller, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MOCKSERVER_")}
-    return env | {"PYTHONUNBUFFERED": "1", "COLUMNS": "1000"} | extra
+    """The console environment, wide enough that help text is not wrapped."""
+    return console_env(COLUMNS="1000", **extra)
 
 
 def run(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [MOCKSERVER, *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=clean_env(**(env or {})),
-        timeout=DEADLINE,
-        check=False,
-    )
+    return run_console(*args, cwd=cwd, **({"COLUMNS": "1000"} | (env or {})))
 
 
 class Serving(Console):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,10 +15,10 @@ import yaml
 
 from mockserver.cli import main
 
+from ..console import MOCKSERVER
 from .upstream import API_KEY, PASSWORD, QUERY_TOKEN, SECRET_TOKEN, Upstream, recording, replaying
 
 pytestmark = pytest.mark.timeout(60)
-MOCKSERVER = str(Path(sys.executable).parent / "mockserver")
 HAND_WRITTEN = """
 service: svc
 stubs:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,8 +15,7 @@ import pytest
 
 from mockserver import MockServer, Settings
 
-BIN = Path(sys.executable).parent
-MOCKSERVER = shutil.which("mockserver", path=str(BIN)) or str(BIN / "mockserver")
+from ..console import MOCKSERVER
 
 
 def healthcheck(*args: str, **env: str) -> subprocess.CompletedProcess[str]:

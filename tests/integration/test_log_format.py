@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,11 +13,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from ..console import DEADLINE, MOCKSERVER
 from ..waiting import wait_until
 
-BIN = Path(sys.executable).parent
-MOCKSERVER = shutil.which("mockserver", path=str(BIN)) or str(BIN / "mockserver")
-DEADLINE = 30.0
 STUBS = {"svc.yaml": "stubs:\n  - id: one\n    request: {path: /one}\n    response: {body: '1'}\n"}
 
 

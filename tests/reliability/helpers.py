@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import socket
-import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -155,18 +154,3 @@ class Console(console.Console):
     def port(self) -> int:
         """The main port, from the banner's admin line."""
         return int(self.wait_for(r"^  admin: http://[^:]+:(\d+)/").group(1))
-
-
-def run_console(
-    *args: str, cwd: Path | None = None, **env: str
-) -> subprocess.CompletedProcess[str]:
-    """``mockserver ARGS`` to completion."""
-    return subprocess.run(
-        [MOCKSERVER, *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=clean_env(**env),
-        timeout=DEADLINE,
-        check=False,
-    )

@@ -22,8 +22,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from ..console import run_console
 from ..integration.admin_helpers import write_stubs
-from .helpers import DEADLINE, Console, clean_env, run_console, wait_for
+from .helpers import DEADLINE, Console, clean_env, wait_for
 from .scripted import ScriptedUpstream
 
 STUBS = """

@@ -24,8 +24,9 @@ from mockserver.loader import load_paths
 from mockserver.proxy import UpstreamSettings
 from mockserver.recordmode import Target, recording_server
 
+from ..console import run_console
 from ..integration.admin_helpers import Admin
-from .helpers import exchange, port_of, run_console
+from .helpers import exchange, port_of
 from .scripted import ScriptedUpstream, bomb_bytes
 
 

@@ -23,8 +23,8 @@ import requests
 from mockserver.errors import StubFileError
 from mockserver.loader import load_paths
 
+from ..console import run_console
 from ..integration.admin_helpers import Admin, assert_error, serve, write_stubs
-from .helpers import run_console
 
 ONE = """
     service: app
