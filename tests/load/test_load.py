@@ -188,7 +188,16 @@ def test_2000_connections_held_open_while_requests_answer_promptly(
             held.append(sock)
             if i % 2:  # half of them part-way through a request, half silent
                 sock.sendall(b"GET /stable/1 HTTP/1.1\r\nHost: x\r\nX-Half: ")
-        wait_until(lambda: server_fds(console) >= fds + 2000, "the server to hold 2,000 more fds")
+            if len(held) % 500 == 0:
+                # In batches under the listen backlog (1,024): past it, Linux drops the
+                # handshake's last ACK and the client retries it for up to 31 s, which on a
+                # busy machine tests the kernel's retransmits rather than mockserver.
+                # Less a few: the baseline may still count the closed session's connection,
+                # which the server lets go of in its own time (the same slack as below).
+                wait_until(
+                    lambda: server_fds(console) >= fds + len(held) - 5,
+                    f"the server to hold {len(held):,} more fds",
+                )
         loaded = latencies(url, 300)
         health = requests.get(url + "/__admin/health", timeout=DEADLINE).json()
         assert health["status"] == "ok"
