@@ -96,16 +96,21 @@ def _print_recording(server: Any, targets: Any, out: str) -> None:
 
 
 def _validate(paths: list[str]) -> int:
-    from .loader import find_stub_files, load_paths
+    from .loader import load_tree
+    from .shadowing import shadow_lines
 
     try:
-        stubs = load_paths(paths)
+        tree = load_tree(paths)
     except StubFileError as exc:
         print(exc, file=sys.stderr)
         return 1
-    files, _ = find_stub_files(paths)
-    counts = [(len(files), "file"), (len(stubs.services), "service"), (len(stubs.stubs), "stub")]
-    print("ok: " + ", ".join(f"{n} {word}{'s' * (n != 1)}" for n, word in counts))
+    counts = [
+        _plural(len(tree.files), "file"),
+        _plural(len(tree.stubs.services), "service"),
+        _plural(len(tree.stubs.stubs), "stub"),
+    ]
+    bodies = f" (and {_plural(len(tree.bodies), 'body file')})" if tree.bodies else ""
+    print("\n".join([*shadow_lines(list(tree.shadows)), f"ok: {', '.join(counts)}{bodies}"]))
     return 0
 
 

@@ -1,25 +1,39 @@
-"""Stub files and directories on disk → one validated StubSet. The core's only disk reads."""
+"""Stub files and directories on disk → one validated StubSet. The core's only disk reads.
+
+A file that some stub names as its ``body_file`` is a body, never a stub file, whatever its
+extension: JSON payloads kept beside the stubs (WireMock's ``__files/``) are served, not parsed
+as stubs. Every file is read first and the bodies are set aside after, so the outcome does not
+depend on whether the naming stub file sorts before or after the body.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from .documents import read_document
 from .errors import Problem, StubFileError
 from .model import ServiceSpec, Stub, StubSet, forget_shared
+from .shadowing import Shadow, find_shadows, shadow_lines
 from .stubfile import combine, parse_service
 from .stubspec import BodyFileReader
 
 __all__ = [
     "MAX_FILE_BYTES",
     "STUB_SUFFIXES",
+    "LoadedTree",
     "admin_body_reader",
     "find_stub_files",
     "load_paths",
+    "load_tree",
 ]
+
+# A logger of its own, so that worker processes can leave these lines to the parent.
+log = logging.getLogger("mockserver.load")
 
 STUB_SUFFIXES: Final = (".yaml", ".yml", ".json")
 # A stub file is written by a person or a recorder; 10 MiB is far beyond either, and a cap
@@ -74,8 +88,13 @@ def find_stub_files(
     return found, problems
 
 
-def body_file_reader(stub_file: Path, root: Path) -> BodyFileReader:
-    """A reader for ``body_file`` paths: relative to the stub file, confined to ``root``."""
+def body_file_reader(
+    stub_file: Path, root: Path, named: Callable[[Path], object] | None = None
+) -> BodyFileReader:
+    """A reader for ``body_file`` paths: relative to the stub file, confined to ``root``.
+
+    ``named`` is told each file read (resolved), so the loader knows which files are bodies.
+    """
     root_resolved = root.resolve()
 
     def read(relative: str) -> bytes:
@@ -93,6 +112,8 @@ def body_file_reader(stub_file: Path, root: Path) -> BodyFileReader:
             raise ValueError(
                 f"body_file {relative!r} is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}"
             )
+        if named is not None:
+            named(target)
         return target.read_bytes()
 
     return read
@@ -112,7 +133,10 @@ def admin_body_reader(paths: Sequence[str | os.PathLike[str]]) -> BodyFileReader
     return refuse
 
 
-def load_file(file: Path, root: Path) -> tuple[ServiceSpec | None, list[Stub], list[Problem]]:
+def load_file(
+    file: Path, root: Path, named: Callable[[Path], object] | None = None
+) -> tuple[ServiceSpec | None, list[Stub], list[Problem]]:
+    """One stub file; ``named`` is told each body file its stubs read."""
     source = str(file)
     try:
         size = file.stat().st_size
@@ -132,22 +156,66 @@ def load_file(file: Path, root: Path) -> tuple[ServiceSpec | None, list[Stub], l
     except StubFileError as exc:
         return None, [], list(exc.problems)
     del text  # a large file's text need not outlive its parse
-    reader = body_file_reader(file, root)
+    reader = body_file_reader(file, root, named)
     return parse_service(data, source, file.stem, reader, marks, release=True)
 
 
-def load_paths(paths: Sequence[str | os.PathLike[str]]) -> StubSet:
-    """Load every stub file under ``paths`` into one StubSet.
+@dataclass(frozen=True, slots=True)
+class LoadedTree:
+    """What ``load_tree`` found: the stub set, the stub files read, the body files, and the
+    stubs that another file's stub answers in place of."""
+
+    stubs: StubSet
+    files: tuple[Path, ...]
+    bodies: tuple[Path, ...]
+    shadows: tuple[Shadow, ...]
+
+
+def load_tree(paths: Sequence[str | os.PathLike[str]]) -> LoadedTree:
+    """Load every stub file under ``paths`` into one StubSet; files named as bodies are not
+    stub files.
 
     Raises:
         StubFileError: with every problem in every file; nothing is half-loaded.
     """
     forget_shared()
     files, problems = find_stub_files(paths)
-    parsed: list[tuple[ServiceSpec, Sequence[Stub]]] = []
+    bodies: set[Path] = set()
+    results = []
     for file, root in files:
-        service, stubs, file_problems = load_file(file, root)
+        results.append((file, load_file(file, root, bodies.add)))
+    parsed: list[tuple[ServiceSpec, Sequence[Stub]]] = []
+    stub_files: list[Path] = []
+    body_files: list[Path] = []
+    for file, (service, stubs, file_problems) in results:
+        if _resolved(file) in bodies:
+            body_files.append(file)
+            continue
+        stub_files.append(file)
         problems.extend(file_problems)
         if service is not None and not file_problems:
             parsed.append((service, stubs))
-    return combine(parsed, problems)
+    stub_set = combine(parsed, problems)
+    listener_of = {name: spec.port for name, spec in stub_set.services.items()}
+    shadows = tuple(find_shadows(stub_set.stubs, listener_of))
+    return LoadedTree(stub_set, tuple(stub_files), tuple(body_files), shadows)
+
+
+def _resolved(file: Path) -> Path:
+    try:
+        return file.resolve()
+    except OSError:  # a symlink loop: it cannot be anyone's body either
+        return file
+
+
+def load_paths(paths: Sequence[str | os.PathLike[str]]) -> StubSet:
+    """Load every stub file under ``paths`` into one StubSet (see ``load_tree``); a stub that
+    another file's stub answers in place of is logged, one warning per route.
+
+    Raises:
+        StubFileError: with every problem in every file; nothing is half-loaded.
+    """
+    tree = load_tree(paths)
+    for line in shadow_lines(list(tree.shadows)):
+        log.warning("%s", line)
+    return tree.stubs

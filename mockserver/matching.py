@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from .model import RequestSpec, RequestView, Stub
 from .paths import PathTrie
 from .patterns import Pattern, Value, show
+from .shadowing import Shadow, find_shadows
 
 __all__ = [
     "Difference",
@@ -70,9 +71,11 @@ class NearMiss:
     stub: Stub
     distance: float
     differences: tuple[Difference, ...]
+    # Another file's stub answers this one's requests first (see shadowing.py).
+    shadowed: str | None = None
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        found: dict[str, object] = {
             "stub": self.stub.id,
             "service": self.stub.service,
             "route": self.stub.describe_route(),
@@ -80,6 +83,9 @@ class NearMiss:
             "first_difference": self.differences[0].as_dict() if self.differences else None,
             "differences": [d.as_dict() for d in self.differences],
         }
+        if self.shadowed is not None:
+            found["shadowed"] = self.shadowed
+        return found
 
 
 def method_allowed(methods: frozenset[str] | None, method: str) -> bool:
@@ -231,6 +237,8 @@ class StubIndex:
         # (method, path, limit) → the route shortlist of near_misses; bounded, and right for
         # as long as the index lives, since the index never changes.
         self._shortlists: dict[tuple[str, str, int], list[Stub]] = {}
+        # Shadowed stub → its shadows; found on the first miss, kept for the index's life.
+        self._shadows: dict[int, list[Shadow]] | None = None
         for stub in self.stubs:
             path = stub.request.path
             if path is None or path.kind == "regex":
@@ -281,9 +289,22 @@ class StubIndex:
             diffs = differences(stub, request)
             if diffs:
                 scored.append(NearMiss(stub, sum(d.weight for d in diffs), tuple(diffs)))
-        return heapq.nsmallest(
+        nearest = heapq.nsmallest(
             limit, scored, key=lambda miss: (miss.distance, *_sort_key(miss.stub))
         )
+        return [self._with_shadow(miss, request.path) for miss in nearest]
+
+    def _with_shadow(self, miss: NearMiss, path: str) -> NearMiss:
+        """``miss`` noting the stub that answers in its place, if one does."""
+        if self._shadows is None:
+            self._shadows = {}
+            for shadow in find_shadows(self.stubs):
+                self._shadows.setdefault(id(shadow.loser), []).append(shadow)
+        for shadow in self._shadows.get(id(miss.stub), ()):
+            winner_path = shadow.winner.request.path
+            if shadow.whole or (winner_path is not None and winner_path.text == path):
+                return replace(miss, shadowed=shadow.note())
+        return miss
 
     def _shortlist(self, request: RequestView, limit: int) -> list[Stub]:
         """The stubs nearest by method and path. Remembered per (method, path, limit): a

@@ -47,6 +47,8 @@ def report_text(report: Mapping[str, Any]) -> str:
         lines.append(f"  {report['hint']}")
     for rank, miss in enumerate(report["nearest"], 1):
         lines.append(f"  {rank}. stub {miss['stub']} [{miss['route']}] from {miss['source']}")
+        if miss.get("shadowed"):
+            lines.append(f"       {miss['shadowed']}")
         for diff in miss["differences"]:
             lines.append(f"       {diff['field']}: {diff['why']}")
             lines.append(f"         expected: {diff['expected']}")

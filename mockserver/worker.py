@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 import os
 import signal
 import sys
@@ -204,6 +205,8 @@ async def _run(config: dict[str, Any], settings: Settings) -> int:
     link = CoordinatorLink(directory, index)
     server: MockServer | None = None
     private: web.ServerRunner | None = None
+    # The parent loaded the same files and said what shadows what; once is enough.
+    logging.getLogger("mockserver.load").setLevel(logging.ERROR)
     try:
         try:
             server = MockServer(settings)

@@ -18,6 +18,7 @@ CORE = (
     "patterns",
     "paths",
     "matching",
+    "shadowing",
     "render",
     "report",
     "documents",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.loader import load_paths
+from mockserver.loader import load_paths, load_tree
 
 from .builders import only_problem, write
 
@@ -163,3 +163,25 @@ def test_hidden_files_and_other_suffixes_are_skipped(tmp_path: Path) -> None:
     write(tmp_path, ".hidden/broken.yaml", "{{{")
     write(tmp_path, "notes.txt", "{{{")
     assert [s.id for s in load_paths([os.fspath(tmp_path)]).stubs] == ["x"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Files named as bodies are not stub files
+
+
+@pytest.mark.parametrize("stub_file", ["a.yaml", "z.yaml"], ids=["before", "after"])
+def test_a_json_file_named_as_a_body_is_not_a_stub_file_wherever_it_sorts(
+    tmp_path: Path, stub_file: str
+) -> None:
+    write(tmp_path, stub_file, "stubs:\n  - response: {body_file: m/big.json}\n")
+    write(tmp_path, "m/big.json", '{"from": "not a stub file"}')
+    tree = load_tree([tmp_path])
+    assert (tree.files, tree.bodies) == ((tmp_path / stub_file,), (tmp_path / "m/big.json",))
+    (stub,) = tree.stubs.stubs
+    assert stub.response.body == b'{"from": "not a stub file"}'
+
+
+def test_a_json_file_nobody_names_is_still_a_stub_file(tmp_path: Path) -> None:
+    write(tmp_path, "svc.yaml", "stubs:\n  - response: {body: ok}\n")
+    write(tmp_path, "m/big.json", '{"from": "not a stub file"}')
+    assert "unknown key 'from'" in only_problem(tmp_path).message
