@@ -62,7 +62,10 @@ def import_har(
     target = Path(out_dir)
     try:
         written = write_recording(
-            found.recording, dict.fromkeys(found.recording.exchanges, target), redaction
+            found.recording,
+            dict.fromkeys(found.recording.exchanges, target),
+            redaction,
+            mode="import",
         )
     except (OSError, ValueError) as exc:
         print(f"mockserver import: error: cannot write into {out_dir}: {exc}", file=err)

@@ -3,6 +3,9 @@
 A file is written to a temporary file beside it, flushed to disk and renamed over the target,
 so a crash or a full disk never leaves a truncated stub file. A file a person wrote (it lacks
 the recorder's mark on its first line) is never overwritten: the recording goes beside it.
+A new file gets the mode any program's new file gets (0666 less the umask: 0644 usually), so
+another user, such as the image's uid reading a mounted ``stubs/``, can read it; a file written
+again keeps its mode.
 """
 
 from __future__ import annotations
@@ -10,19 +13,31 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
+import secrets
+import stat
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import yaml
 
 from .recording import RECORDED_MARK, Recording, Redaction, service_document, stubs_from_exchanges
 
-__all__ = ["recorded_path", "safe_file_stem", "write_atomic", "write_recording"]
+__all__ = ["WriteMode", "recorded_path", "safe_file_stem", "write_atomic", "write_recording"]
 
 log = logging.getLogger("mockserver")
 
+WriteMode = Literal["record", "new", "all", "import"]
+# What writing the file again does, in the header of a file written in each mode: record and
+# import replace their file, spy mode's --record-new adds to it, =all replaces what new added.
+_NOTES: Final[dict[str, str]] = {
+    "record": "recording again (mockserver record) replaces this file.",
+    "new": "spy mode (serve --spy --record-new, pytest --mockserver-record=new) adds what it "
+    "records\n# to this file and keeps what is here; pytest --mockserver-record=all replaces it.",
+    "all": "pytest --mockserver-record=all replaces this file when it records again;\n"
+    "# spy mode (serve --spy --record-new, --mockserver-record=new) adds to it.",
+    "import": "importing again (mockserver import) replaces this file.",
+}
 _RESERVED: Final = frozenset(
     {
         "con",
@@ -42,17 +57,37 @@ def safe_file_stem(name: str) -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` in one step (temp file, fsync, rename)."""
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Replace ``path`` with ``text`` in one step (temp file, fsync, rename), keeping the mode
+    of the file it replaces; a new file gets 0666 less the umask."""
     try:
+        kept: int | None = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        kept = None
+    fd, temp = _create_beside(path)
+    try:
+        if kept is not None:
+            os.fchmod(fd, kept)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, path)
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
+
+
+def _create_beside(path: Path) -> tuple[int, Path]:
+    """A new hidden file beside ``path``, opened for writing. Not ``tempfile.mkstemp``: its
+    files are 0600, and the rename would hand that mode to the stub file."""
+    for _ in range(100):
+        temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+            return os.open(temp, flags, 0o666), temp  # the kernel applies the umask
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
 
 
 def _is_recorded(path: Path) -> bool:
@@ -99,12 +134,18 @@ def write_recording(
     ports: Mapping[str, int | None] | None = None,
     suffix: str = "",
     merge: bool = False,
+    *,
+    mode: WriteMode | None = None,
 ) -> list[Path]:
     """Write each service's recorded exchanges as a stub file; returns the files written.
 
     With ``merge``, stubs already in a recorded file are kept and the new ones appended
-    (spy mode adds to what earlier runs captured); otherwise the file is replaced.
+    (spy mode adds to what earlier runs captured); otherwise the file is replaced. ``mode``
+    names the writer for the file's header; by default it follows from ``merge`` and
+    ``suffix`` (spy mode writes ``.recorded`` files).
     """
+    if mode is None:
+        mode = "new" if merge else "all" if suffix else "record"
     written: list[Path] = []
     for service, exchanges in recording.exchanges.items():
         if not exchanges:
@@ -117,7 +158,11 @@ def write_recording(
         if merge and path.exists():
             stubs = _merged(_existing_stubs(path), stubs)
         text = service_document(
-            service, recording.upstreams.get(service), stubs, port=(ports or {}).get(service)
+            service,
+            recording.upstreams.get(service),
+            stubs,
+            port=(ports or {}).get(service),
+            note=_NOTES[mode],
         )
         write_atomic(path, text)
         written.append(path)

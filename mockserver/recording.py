@@ -421,8 +421,10 @@ def service_document(
     *,
     port: int | None = None,
     now: datetime | None = None,
+    note: str = "recording again replaces this file.",
 ) -> str:
-    """The stub file for one service, as readable YAML, marked as recorded."""
+    """The stub file for one service, as readable YAML, marked as recorded; ``note`` says
+    what writing it again does."""
     moment = (now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M:%S UTC")
     document: dict[str, Any] = {"service": service}
     if port is not None:
@@ -432,7 +434,7 @@ def service_document(
     document["stubs"] = [dict(s) for s in stubs]
     header = (
         f"{RECORDED_MARK} from {upstream or 'an upstream'} on {moment}.\n"
-        "# Secrets were redacted. Edit freely; recording again replaces this file.\n"
+        f"# Secrets were redacted. Edit freely; {note}\n"
     )
     return header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
 
