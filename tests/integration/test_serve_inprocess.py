@@ -9,6 +9,7 @@ import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import aiohttp
 import pytest
@@ -67,7 +68,7 @@ def test_readme_walkthrough_is_parsed() -> None:
     assert targets == [
         "/api/user/1",
         "/api/user/7",
-        "/api/users?name=SIMON&page=2",
+        "/api/users?name=SIMON&page=1",
         "/api/user",
         "/api/products/ABC-123/image.png",
     ]
@@ -100,6 +101,23 @@ def test_walkthrough_statuses_and_headers(bundled: MockServer) -> None:
     assert (image.status_code, image.headers["Content-Type"]) == (200, "image/png")
     assert image.headers["Content-Length"] == str(len(PNG))
     assert image.content == PNG
+
+
+@pytest.mark.parametrize("query", ["name=SIMON", "name=sim&page=1", "name=SIMON&page=2", ""])
+def test_the_bundled_search_never_answers_another_page_than_it_was_asked(
+    bundled: MockServer, query: str
+) -> None:
+    answer = requests.get(bundled.url_for("users") + "/api/users?" + query, timeout=10).json()
+    asked = parse_qs(query).get("page", ["1"])[0]
+    assert answer.get("page", int(asked)) == int(asked), answer
+
+
+def test_a_page_past_the_last_is_empty_or_unmatched(bundled: MockServer) -> None:
+    users = bundled.url_for("users")
+    assert requests.get(users + "/api/users?name=SIMON&page=2", timeout=10).json() == {
+        "results": []
+    }
+    assert requests.get(users + "/api/users?page=2", timeout=10).status_code == 404
 
 
 def test_readme_walkthrough_with_aiohttp_in_an_event_loop() -> None:
