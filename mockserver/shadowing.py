@@ -7,7 +7,8 @@ near-miss report.
 
 A stub ``W`` shadows ``L`` when ``W`` is tried first (higher priority, then load order) and
 every request ``L`` would answer on a route is answered by ``W``: ``W`` admits ``L``'s methods,
-``W``'s path covers the route, and ``W``'s other conditions are a subset of ``L``'s (compared as
+``W``'s path covers the route (all of ``L``'s, or, at equal priority, one exact path of a
+template), and ``W``'s other conditions are a subset of ``L``'s (compared as
 written: ``x: 1`` and ``x: {equals: "1"}`` count as different, so a shadow is never claimed
 that is not one). Regex paths are left out: covering one with another cannot be decided cheaply.
 Stubs posted to the admin API override files on purpose and are left out too.
@@ -172,11 +173,16 @@ def _shadows_on_one_listener(stubs: list[Stub]) -> list[Shadow]:
         if winner is not None:
             found.append(Shadow(winner, stub, whole=True))
         else:
-            # This exact stub answers, on its path, before later templates that fit it.
+            # This exact stub answers, on its path, before later templates that fit it. Only
+            # file order is a surprise here: an exact path over a lower-priority template is
+            # how a catch-all is written.
             found.extend(
                 Shadow(stub, t, whole=False)
                 for t in fitting
-                if rank[id(t)] > rank[id(stub)] and mine <= conditions[id(t)] and _admits(stub, t)
+                if t.priority == stub.priority
+                and rank[id(t)] > rank[id(stub)]
+                and mine <= conditions[id(t)]
+                and _admits(stub, t)
             )
         seen.setdefault((key_path, mine), []).append(stub)
     return found

@@ -144,3 +144,13 @@ def test_load_paths_logs_one_warning_per_shadowed_route(
     assert [line.split(": stub")[0] for line in lines] == ["shadowed: GET /api/user/1"] * 2
     assert "never does" in lines[0]
     assert "does not on this path" in lines[1]
+
+
+@pytest.mark.parametrize(("priority", "said"), [(0, [False]), (-1, [])])
+def test_an_exact_path_over_a_template_of_another_file_is_said_at_equal_priority_only(
+    tmp_path: Path, priority: int, said: list[bool]
+) -> None:
+    write(tmp_path, "a.yaml", "service: s\nstubs:\n  - request: {path: /a/1}\n")
+    template = f'  - priority: {priority}\n    request: {{path: "/a/{{id}}"}}\n'
+    write(tmp_path, "b.yaml", "service: s\nstubs:\n" + template)
+    assert [s.whole for s in load_tree([tmp_path]).shadows] == said
