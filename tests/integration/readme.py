@@ -5,11 +5,16 @@ from __future__ import annotations
 import re
 import shlex
 import struct
+import subprocess
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from mockserver import MockServer, Settings, load_paths
+
 REPO = Path(__file__).resolve().parents[2]
+STUBS = REPO / "stubs"
 README = (REPO / "README.md").read_text(encoding="utf-8")
 
 _FENCE = re.compile(r"^```([\w-]*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -110,3 +115,54 @@ def describe_png(data: bytes) -> str:
     kind = {0: "grayscale", 2: "RGB", 6: "RGBA"}[color]
     laced = "interlaced" if interlace else "non-interlaced"
     return f"/dev/stdin: PNG image data, {width} x {height}, {depth}-bit/color {kind}, {laced}"
+
+
+def shown_pattern(shown: Sequence[str]) -> re.Pattern[str]:
+    """The lines the README shows as a pattern of the whole output: each line verbatim, and
+    ``...`` (on a line of its own or within one) standing for whatever the README leaves out."""
+    parts = (re.escape(part) for part in "\n".join(shown).split("..."))
+    return re.compile(".*?".join(parts), re.DOTALL)
+
+
+def assert_shown(shown: Sequence[str], actual: str) -> None:
+    """``actual`` is what the README shows, but for what it marks as left out with ``...``."""
+    assert shown_pattern(shown).fullmatch(actual.rstrip("\n")), (
+        "the README shows:\n" + "\n".join(shown) + "\n\nthe command printed:\n" + actual
+    )
+
+
+def run_shell(command: str, urls: Mapping[int, str], cwd: Path | None = None) -> str:
+    """A README console command run by bash as written (the real curl), with ``localhost:PORT``
+    sent to ``urls[PORT]``; what it prints, with curl's header line ends as a terminal shows
+    them."""
+    sent = re.sub(r"localhost:(\d+)", lambda m: urls[int(m[1])].removeprefix("http://"), command)
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", sent],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, (sent, done.stderr)
+    return done.stdout.replace("\r\n", "\n")
+
+
+def readme_urls(server: MockServer) -> dict[int, str]:
+    """The README's ports (the main port 8080 and each declared port) → this server's URLs."""
+    urls = {Settings().port: server.url}
+    for name, spec in load_paths([STUBS]).services.items():
+        if spec.port is not None:
+            urls[spec.port] = server.url_for(name)
+    return urls
+
+
+def assert_excerpt(shown: Sequence[str], text: str) -> None:
+    """Each line the README shows (but ``...``) is a line of ``text``, in order."""
+    lines = [line.rstrip() for line in text.splitlines()]
+    position = 0
+    for line in (s.rstrip() for s in shown):
+        if not line or line.strip() == "...":
+            continue
+        assert line in lines[position:], f"README line not in the file, in order: {line!r}"
+        position = lines.index(line, position) + 1

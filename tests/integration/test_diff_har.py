@@ -16,6 +16,7 @@ import yaml
 from mockserver.cli import main
 
 from ..console import MOCKSERVER
+from .hars import har_entry, header
 from .upstream import API_KEY, PASSWORD, QUERY_TOKEN, SECRET_TOKEN, Upstream, recording, replaying
 
 pytestmark = pytest.mark.timeout(60)
@@ -119,40 +120,6 @@ def test_diff_exit_codes(
 
 USERS = {"users": [{"id": 1, "name": "Ada"}], "page": 2}
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(200))
-
-
-def har_entry(method: str, url: str, request: dict[str, Any], response: dict[str, Any]) -> Any:
-    """One HAR 1.2 entry (http://www.softwareishard.com/blog/har-12-spec/)."""
-    return {
-        "pageref": "page_1",
-        "startedDateTime": "2024-05-01T10:00:00.000+02:00",
-        "time": 50,
-        "request": {
-            "method": method,
-            "url": url,
-            "httpVersion": "HTTP/2.0",
-            "cookies": [],
-            "queryString": [],
-            "headersSize": -1,
-            "bodySize": 0,
-            **request,
-        },
-        "response": {
-            "statusText": "",
-            "httpVersion": "HTTP/2.0",
-            "cookies": [],
-            "redirectURL": "",
-            "headersSize": -1,
-            "bodySize": -1,
-            **response,
-        },
-        "cache": {},
-        "timings": {"blocked": 1, "dns": 0, "connect": 0, "send": 0, "wait": 40, "receive": 9},
-    }
-
-
-def header(*pairs: tuple[str, str]) -> list[dict[str, str]]:
-    return [{"name": k, "value": v} for k, v in pairs]
 
 
 def browser_har() -> dict[str, Any]:

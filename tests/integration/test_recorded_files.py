@@ -19,6 +19,7 @@ from mockserver.persist import WriteMode, write_recording
 from mockserver.recording import Exchange, Recording, Redaction
 
 from ..console import MOCKSERVER, Console, clean_env, run_console
+from .hars import har_entry, har_log
 from .upstream import Upstream
 
 pytestmark = pytest.mark.timeout(90)
@@ -140,42 +141,17 @@ def test_the_plugins_recordings_are_readable_and_their_header_names_the_mode(
     assert header(recorded)[1].startswith(NEW_NOTE if record == "new" else ALL_NOTE)
 
 
-def har(url: str) -> str:
-    entry = {
-        "startedDateTime": "2024-05-01T10:00:00.000+02:00",
-        "time": 5,
-        "request": {
-            "method": "GET",
-            "url": url,
-            "httpVersion": "HTTP/1.1",
-            "headers": [],
-            "queryString": [],
-            "cookies": [],
-            "headersSize": -1,
-            "bodySize": 0,
-        },
-        "response": {
-            "status": 200,
-            "statusText": "OK",
-            "httpVersion": "HTTP/1.1",
-            "headers": [{"name": "Content-Type", "value": "text/plain"}],
-            "cookies": [],
-            "content": {"size": 2, "mimeType": "text/plain", "text": "ok"},
-            "redirectURL": "",
-            "headersSize": -1,
-            "bodySize": 2,
-        },
-        "cache": {},
-        "timings": {"send": 0, "wait": 5, "receive": 0},
-    }
-    return json.dumps({"log": {"version": "1.2", "creator": {"name": "t"}, "entries": [entry]}})
-
-
 @pytest.mark.parametrize("umask", [0o022, 0o027], indirect=True, ids=["022", "027"])
 def test_import_har_writes_0666_less_the_umask_with_a_header_about_importing(
     umask: int, tmp_path: Path
 ) -> None:
-    (tmp_path / "s.har").write_text(har("https://api.example.com/health"), encoding="utf-8")
+    ok = {
+        "status": 200,
+        "headers": [],
+        "content": {"size": 2, "mimeType": "text/plain", "text": "ok"},
+    }
+    har = har_log([har_entry("GET", "https://api.example.com/health", {"headers": []}, ok)])
+    (tmp_path / "s.har").write_text(json.dumps(har), encoding="utf-8")
     out = tmp_path / "stubs"
     result = run_console("import", "har", str(tmp_path / "s.har"), "--out", str(out))
     assert result.returncode == 0, result.stderr

@@ -15,15 +15,17 @@ import aiohttp
 import pytest
 import requests
 
-from mockserver import MockServer, MockServerError, Settings, __version__, load_paths
+from mockserver import MockServer, MockServerError, Settings, __version__
 
 from .readme import (
     REPO,
     ConsoleExample,
+    assert_shown,
     console_examples,
     describe_png,
     fenced_blocks,
     parse_curl,
+    readme_urls,
 )
 
 STUBS = REPO / "stubs"
@@ -43,15 +45,6 @@ def settings(*paths: Path | str, **changes: Any) -> Settings:
 def bundled() -> Iterator[MockServer]:
     with MockServer(settings(STUBS)) as server:
         yield server
-
-
-def readme_urls(server: MockServer) -> dict[int, str]:
-    """The README's ports (the main port 8080 and each declared port) → this server's URLs."""
-    urls = {Settings().port: server.url}
-    for name, spec in load_paths([STUBS]).services.items():
-        if spec.port is not None:
-            urls[spec.port] = server.url_for(name)
-    return urls
 
 
 def check_answer(example: ConsoleExample, body: bytes) -> None:
@@ -183,15 +176,8 @@ def test_readme_unmatched_report(monkeypatch: pytest.MonkeyPatch) -> None:
     assert report["request"]["path"] == curl.target
     assert curl.data is not None
     assert report["request"]["body"] == curl.data.decode()
-    # Every line the README shows is in the real output, in order; "..." marks what it elides.
-    actual = response.text.splitlines()
-    position = 0
-    for shown in REPORT_EXAMPLE.output:
-        line = shown.removesuffix(", ...")
-        if "..." in line:
-            continue
-        assert line in actual[position:], f"README line not in the output: {line}"
-        position = actual.index(line, position) + 1
+    # What the README shows is the real output, but for what "..." marks as left out.
+    assert_shown(REPORT_EXAMPLE.output, response.text)
 
 
 def test_a_delayed_stub_does_not_block_another_request(
