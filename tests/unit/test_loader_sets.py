@@ -169,11 +169,11 @@ def test_hidden_files_and_other_suffixes_are_skipped(tmp_path: Path) -> None:
 # Files named as bodies are not stub files
 
 
-@pytest.mark.parametrize("stub_file", ["a.yaml", "z.yaml"], ids=["before", "after"])
+@pytest.mark.parametrize("stub_file", ["a.yaml", "z.yaml", "a.json", "z.json"])
 def test_a_json_file_named_as_a_body_is_not_a_stub_file_wherever_it_sorts(
     tmp_path: Path, stub_file: str
 ) -> None:
-    write(tmp_path, stub_file, "stubs:\n  - response: {body_file: m/big.json}\n")
+    write(tmp_path, stub_file, '{"stubs": [{"response": {"body_file": "m/big.json"}}]}')
     write(tmp_path, "m/big.json", '{"from": "not a stub file"}')
     tree = load_tree([tmp_path])
     assert (tree.files, tree.bodies) == ((tmp_path / stub_file,), (tmp_path / "m/big.json",))
