@@ -243,3 +243,13 @@ def test_the_har_import_example(tmp_path: Path) -> None:
     assert_shown(example.output, result.stdout)
     written = (tmp_path / "stubs" / "app.example.com.yaml").read_text(encoding="utf-8")
     assert "pw-1" not in written  # --redact '$.password'
+
+
+def test_the_command_line_summary_is_what_help_says() -> None:
+    summary = next(b for b in fenced_blocks("text") if b.startswith("mockserver serve"))
+    for line in summary.splitlines():
+        command, _, said = line.partition("   ")
+        words = command.split()
+        usage = run_console(words[1], "--help", COLUMNS="1000").stdout.split("\n\n")[0]
+        assert " ".join(words[2:]) in usage, (line, usage)
+        assert said.strip(), line
