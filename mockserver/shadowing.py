@@ -132,7 +132,8 @@ def find_shadows(
             grouped.setdefault(listener_of.get(stub.service), []).append(stub)
     found: list[Shadow] = []
     for group in grouped.values():
-        found.extend(_shadows_on_one_listener(sorted(group, key=_rank)))
+        if len({stub.source for stub in group}) > 1:  # one file cannot shadow itself here
+            found.extend(_shadows_on_one_listener(sorted(group, key=_rank)))
     return sorted(found, key=lambda s: (s.loser.order, s.winner.order))
 
 
