@@ -24,6 +24,11 @@ STUBS = (
   - id: three-in-a-segment
     request: {method: GET, path: "/m3/{a}.{b}.{c}.json"}
     response: {body: three}
+resources:
+  - path: /api/carts
+    id_field: id
+    items:
+      - {id: "1", owner: Simon}
 """
 )
 
@@ -38,6 +43,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockServer]:
 @pytest.fixture
 def admin(server: MockServer) -> Iterator[Admin]:
     with Admin(server.url) as admin:
+        admin.ok("POST", "/reset")
         admin.ok("DELETE", "/requests")
         yield admin
 
@@ -81,3 +87,70 @@ def test_item_3_a_segment_with_several_parameters_does_not_backtrack(admin: Admi
     # And the template still captures what it should, shortest first as before.
     assert admin.mock("GET", "/m3/a.b.c.d.json").text == "three"
     assert admin.mock("GET", "/m3/a..json").status_code == 404  # {b} is never empty
+
+
+def carts(admin: Admin) -> list[dict[str, object]]:
+    answer = admin.mock("GET", "/api/carts")
+    assert answer.status_code == 200
+    items: list[dict[str, object]] = answer.json()
+    return items
+
+
+def nested(depth: int) -> dict[str, object]:
+    """Keyword arguments for a JSON body of one object nesting ``depth`` objects deep (written
+    by hand: the client's json.dumps stops near 1,000 levels)."""
+    text = '{"owner":"deep","x":' * (depth - 1) + "{}" + "}" * (depth - 1)
+    return {"data": text, "headers": {"Content-Type": "application/json"}}
+
+
+@pytest.mark.parametrize("odd", ["%C2%B2", "7" * 5000, "a%20b", "a%0D%0Ab"])
+def test_item_5_an_odd_id_is_a_4xx_and_cannot_poison_later_posts(admin: Admin, odd: str) -> None:
+    refused = admin.mock("PUT", f"/api/carts/{odd}", json={"owner": "odd"})
+    assert refused.status_code == 422
+    assert refused.json()["error"] == "invalid id"
+    assert len(refused.content) < 1024  # a 5,000-digit id is not echoed whole
+    created = admin.mock("POST", "/api/carts", json={"owner": "Ada"})
+    assert created.status_code == 201
+    assert created.json() == {"owner": "Ada", "id": "2"}
+    assert [cart["id"] for cart in carts(admin)] == ["1", "2"]
+
+
+def test_item_5_an_item_nested_past_the_limit_is_refused_and_not_stored(admin: Admin) -> None:
+    for depth in (975, 65):
+        refused = admin.mock("POST", "/api/carts", **nested(depth))
+        assert refused.status_code == 422, depth
+        assert refused.json()["error"] == "item too deep"
+    assert [cart["id"] for cart in carts(admin)] == ["1"]
+    assert admin.mock("PUT", "/api/carts/1", **nested(975)).status_code == 422
+    assert admin.mock("PATCH", "/api/carts/1", **nested(975)).status_code == 422
+    assert carts(admin) == [{"id": "1", "owner": "Simon"}]  # no failed write applied
+    assert admin.mock("POST", "/api/carts", **nested(64)).status_code == 201
+
+
+def test_item_5_a_resource_holds_a_bounded_amount_so_its_collection_get_is_bounded(
+    admin: Admin,
+) -> None:
+    big = "x" * (900 * 1024)
+    statuses = [
+        admin.mock("POST", "/api/carts", json={"blob": big}).status_code for _ in range(20)
+    ]
+    assert statuses[:17] == [201] * 17
+    assert set(statuses[18:]) == {413}
+    answer = admin.mock("GET", "/api/carts")
+    assert len(answer.content) <= 16 * 1024 * 1024
+    assert admin.mock("DELETE", "/api/carts/2").status_code == 204  # room again after a delete
+    assert admin.mock("POST", "/api/carts", json={"blob": big}).status_code == 201
+
+
+def test_item_15_control_characters_in_a_resource_id_are_a_4xx_with_nothing_stored(
+    admin: Admin,
+) -> None:
+    injected = admin.mock("POST", "/api/carts", json={"id": "x\r\nSet-Cookie: injected=1"})
+    assert injected.status_code == 422
+    assert "Set-Cookie" not in injected.headers
+    assert carts(admin) == [{"id": "1", "owner": "Simon"}]
+    journal = admin.ok("GET", "/requests")["requests"]
+    assert [(e["method"], e["status"]) for e in journal if e["path"] == "/api/carts"][0] == (
+        "POST",
+        422,
+    )
