@@ -16,7 +16,7 @@ import sys
 import time
 from typing import Any, Final, TextIO
 
-from .logstream import LogStream
+from .logstream import LogStream, printable, printable_json
 from .model import RequestView
 from .report import report_text
 
@@ -28,12 +28,25 @@ __all__ = [
     "configure_logging",
     "flush_log",
     "log_request",
+    "printable",
 ]
 
 LOG_FORMATS: Final = ("text", "json")
 TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # An unmatched request's log carries the body's first 4 KiB: a 10 MiB body would drown the log.
 LOGGED_BODY_CHARS: Final = 4096
+
+
+def _printable_values(value: Any) -> Any:
+    """The same structure with every string in it made printable."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {k: _printable_values(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_printable_values(v) for v in value]
+    return value
+
 
 # The handler configure_logging installed, when it did: matched requests are queued on it.
 _stream: LogStream | None = None
@@ -69,12 +82,15 @@ class RequestLine:
         return f"{view.path}?{view.query_string}" if view.query_string else view.path
 
     def __str__(self) -> str:
+        # As text, every value from the request is made printable: the report's own line
+        # breaks stay, a client's cannot forge a line (JSON escapes them by itself).
         if self.report is not None:
             summary = self.view.summary(body_limit=LOGGED_BODY_CHARS)
-            return report_text({**self.report, "request": summary})
+            return report_text(_printable_values({**self.report, "request": summary}))
+        target, stub = printable(self.target()), printable(str(self.stub))
         if self.fault is not None:
-            return f"{self.view.method} {self.target()} -> fault {self.fault} ({self.stub})"
-        return f"{self.view.method} {self.target()} -> {self.status} {self.stub}"
+            return f"{self.view.method} {target} -> fault {self.fault} ({stub})"
+        return f"{self.view.method} {target} -> {self.status} {stub}"
 
     def fields(self) -> dict[str, Any]:
         """The request as JSON-ready fields for a log collector."""
@@ -165,7 +181,26 @@ class JsonFormatter(logging.Formatter):
             entry["message"] = record.getMessage()
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=str)
+        return json_line(entry)
+
+
+def json_line(entry: dict[str, Any]) -> str:
+    """``entry`` as one line of JSON. json.dumps escapes C0 controls but leaves DEL, the C1
+    controls and U+2028/U+2029 as they are, and a reader that splits lines the way Python's
+    ``str.splitlines`` does would break the line there: those are escaped too (only strings
+    can hold them, and ``\\uXXXX`` is JSON in a string)."""
+    return printable_json(json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=str))
+
+
+class TextFormatter(logging.Formatter):
+    """logging's text format, with every string argument of a record made printable: the
+    format strings are ours, the arguments may be a client's (a path, a header value)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        args = record.args
+        if isinstance(args, tuple) and any(isinstance(a, str) for a in args):
+            record.args = tuple(printable(a) if isinstance(a, str) else a for a in args)
+        return super().format(record)
 
 
 def configure_logging(level: str, log_format: str = "text", stream: TextIO | None = None) -> None:
@@ -178,7 +213,7 @@ def configure_logging(level: str, log_format: str = "text", stream: TextIO | Non
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     logging._srcfile = None
     handler = LogStream(stream or sys.stdout, log_format)
-    formatter = JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+    formatter = JsonFormatter() if log_format == "json" else TextFormatter(TEXT_FORMAT)
     handler.setFormatter(formatter)
     logging.basicConfig(level=level.upper(), handlers=[handler])
     # basicConfig leaves a root logger that already has handlers alone (pytest's, say): the
@@ -205,6 +240,6 @@ def announce(event: str, text: str, fields: dict[str, Any], log_format: str = "t
             "event": event,
             **fields,
         }
-        print(json.dumps(entry, ensure_ascii=False, separators=(",", ":")), flush=True)
+        print(json_line(entry), flush=True)
     else:
         print(text, flush=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json
 import logging
 import time
 from json.encoder import encode_basestring
@@ -26,13 +27,31 @@ from typing import Final, TextIO
 
 from .model import RequestView
 
-__all__ = ["FLUSH_AFTER", "LogStream"]
+__all__ = ["FLUSH_AFTER", "LogStream", "printable", "printable_json"]
 
 # How long a request line may wait for the write that carries it: short enough for a person
 # watching the log, long enough that one write carries hundreds of lines under load.
 FLUSH_AFTER: Final = 0.05
 # A write at the latest every this many lines, so memory stays bounded whatever the rate.
 MAX_QUEUED: Final = 1024
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable escaped (``\\n``, ``\\x1b``,
+    ``\\u2028``), so a value a client sent can neither start a forged log line nor drive the
+    terminal that shows the log (issue 13). Printable text, most of it, is returned as it is."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+def printable_json(line: str) -> str:
+    """A line of JSON with the characters json.dumps leaves raw but a line reader may break
+    at (DEL, C1 controls, U+2028/U+2029, like ``str.splitlines``) escaped as ``\\uXXXX``:
+    only strings can hold them, and there that is the same JSON."""
+    if line.isprintable():
+        return line
+    return "".join(c if c.isprintable() else json.dumps(c)[1:-1] for c in line)
 
 
 class _Clock:
@@ -83,12 +102,16 @@ class LogStream(logging.StreamHandler):  # type: ignore[type-arg]
                 f'"logger":{encode_basestring(self.logger_name)},"message":{encode_basestring(message)},'
                 f'"method":{encode_basestring(view.method)},"path":{encode_basestring(view.path)},'
                 f'"query":{encode_basestring(view.query_string)},"status":{status},'
-                f'"stub":{encode_basestring(stub)}}}\n'
+                f'"stub":{encode_basestring(stub)}}}'
             )
+            if not line.isprintable():  # a client's path or query: see printable_json
+                line = printable_json(line)
         else:
-            line = f"{self._clock.stamp()} INFO {self.logger_name}: {message}\n"
+            if not message.isprintable():  # a client's path or query: see printable
+                message = f"{view.method} {printable(target)} -> {status} {printable(stub)}"
+            line = f"{self._clock.stamp()} INFO {self.logger_name}: {message}"
         queued = self._queued
-        queued.append(line)
+        queued.append(line + "\n")
         if not self._timer_set:
             try:
                 loop = asyncio.get_running_loop()

@@ -152,7 +152,8 @@ def test_no_request_line_is_lost_when_the_server_stops(
         for n in range(300):
             assert client.get(f"{server.url}/one?n={n}", timeout=10).status_code == 200
     server.process.send_signal(how)  # at once: the last lines are still queued
-    assert server.stop() == 0
+    assert server.process.wait(timeout=DEADLINE) == 0  # one signal (a second one forces)
+    server.stop()
     logged = [line for line in server.lines if "/one" in line]
     assert len(logged) == 300
     assert all(f"n={n}" in line for n, line in enumerate(logged))  # in order

@@ -6,17 +6,24 @@ bounded in time: what took tens of seconds (or closed every connection) is answe
 
 from __future__ import annotations
 
+import json
+import re
+import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import requests
 
 from mockserver import MockServer
 
+from ..console import DEADLINE, MOCKSERVER, clean_env
 from ..integration.admin_helpers import Admin, serve, write_stubs
-from .helpers import APP_STUBS
+from ..waiting import wait_until
+from .helpers import APP_STUBS, exchange
 
 STUBS = (
     APP_STUBS
@@ -150,3 +157,50 @@ def test_item_15_control_characters_in_a_resource_id_are_a_4xx_with_nothing_stor
     journal = admin.ok("GET", "/requests")["requests"]
     posted = [(e["method"], e["status"]) for e in journal if e["path"] == "/api/carts"]
     assert posted[0] == ("POST", 422)
+
+
+FORGING = [
+    # A matched request (its line takes the fast path) and unmatched ones (the near-miss report)
+    "/x/%0A2026-12-06%2008:31:00,000%20WARNING%20mockserver:%20FORGED",
+    "/nothere%0D%0A2026-12-06%2008:31:00,000%20WARNING%20mockserver:%20FORGED?q=%0D%0AFORGED",
+    "/x/%1B%5B2J%1B%5D0;title%07",  # clear the screen, set the window title
+    "/nothere%C2%85FORGED%E2%80%A8FORGED",  # NEL and LINE SEPARATOR: str.splitlines breaks there
+]
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_item_10_no_client_can_forge_a_log_line_or_reach_the_terminal(
+    tmp_path: Path, log_format: str
+) -> None:
+    stubs = write_stubs(
+        tmp_path / "stubs",
+        {"app.yaml": APP_STUBS + "  - id: any-x\n    request: {path: '/x/{rest}'}\n"},
+    )
+    log = tmp_path / "log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [MOCKSERVER, "serve", str(stubs), "--port", "0", "--log-format", log_format],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=clean_env(),
+        )
+        try:
+            found = wait_until(
+                lambda: re.search(rb"http://127\.0\.0\.1:(\d+)", log.read_bytes()), "the banner"
+            )
+            port = int(found.group(1))
+            for target in FORGING:
+                exchange(port, f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        finally:
+            server.send_signal(signal.SIGTERM)
+            assert server.wait(timeout=DEADLINE) == 0
+    data = log.read_bytes().decode()
+    for raw in ("\r", "\x1b", "\x07", "\x85", "\u2028"):
+        assert raw not in data, repr(raw)
+    lines = data.split("\n")
+    assert data.splitlines() == lines[:-1]  # no line break but "\n" anywhere
+    if log_format == "json":
+        assert all(json.loads(line) for line in lines[:-1])
+    else:
+        assert not [line for line in lines if line.startswith("2026-12-06 08:31:00,000")]
+    assert "\\n2026-12-06" in data  # the request was logged, escaped

@@ -155,3 +155,14 @@ def test_a_process_that_crashes_still_writes_what_it_queued() -> None:
     assert [line.split(": ", 1)[1] for line in result.stdout.splitlines()] == [
         f"GET /n/{n} -> 200 s" for n in range(3)
     ]
+
+
+def test_values_are_made_printable_and_json_stays_json() -> None:
+    from mockserver.logstream import printable, printable_json
+
+    assert printable("/api/ü/1") == "/api/ü/1"  # printable text is left alone
+    assert printable("/a\n2026\x1b[2J\u2028") == "/a\\n2026\\x1b[2J\\u2028"
+    value = "a\x7fb\x85c\u2028d\U000e0001e"  # DEL, NEL, LINE SEPARATOR, a tag character
+    line = printable_json(json.dumps({"v": value}, ensure_ascii=False))
+    assert line.isprintable()
+    assert json.loads(line) == {"v": value}  # the same JSON, surrogate pairs where needed
