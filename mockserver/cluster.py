@@ -59,7 +59,7 @@ WORKER_PATH: Final = "/_cluster/worker"
 CALL_TIMEOUT: Final = 120.0  # reloading 10,000 stubs takes about a second; a hung worker, forever
 START_TIMEOUT: Final = 60.0
 _RELAYED: Final = ("Content-Type", "Allow")
-_STUB_PATH: Final = re.compile(r"^/stubs/[^/]+$")
+_STUB_PATH: Final = re.compile(r"^/stubs/[^/]+\Z")
 _WRITES: Final = {("POST", "/stubs"), ("POST", "/reset"), ("POST", "/reload")}
 _RELOAD_ATTEMPTS: Final = 3
 

@@ -19,7 +19,7 @@ from .patterns import REGEX_TIMEOUT_S
 __all__ = ["PathSpec", "PathTrie", "parse_path_template"]
 
 _PARAM: Final = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_WHOLE_PARAM: Final = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+_WHOLE_PARAM: Final = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)\}\Z")
 
 T = TypeVar("T")
 

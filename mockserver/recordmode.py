@@ -31,7 +31,7 @@ class Target:
     port: int | None = None
 
 
-_TARGET = re.compile(r"^(?P<name>[^=]+)=(?P<url>https?://[^@\s]+?)(?:@(?P<port>\d+))?$")
+_TARGET = re.compile(r"^(?P<name>[^=]+)=(?P<url>https?://[^@\s]+?)(?:@(?P<port>\d+))?\Z")
 
 
 def parse_target(text: str) -> Target:

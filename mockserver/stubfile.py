@@ -46,8 +46,9 @@ FILE_KEYS: Final = (
 )
 STUB_KEYS: Final = ("id", "description", "priority", "request", "response", "responses")
 RESOURCE_KEYS: Final = ("path", "id_field", "items")
-_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
-_ID: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:~-]{0,127}$")
+# \Z, not $: "$" also matches before a final newline, and "users\n" is no name (issue 13).
+_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}\Z")
+_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:~-]{0,127}\Z")
 
 
 def valid_service_name(name: str) -> bool:

@@ -20,7 +20,7 @@ import requests
 
 from mockserver import MockServer
 
-from ..console import DEADLINE, MOCKSERVER, clean_env
+from ..console import DEADLINE, MOCKSERVER, clean_env, run_console
 from ..integration.admin_helpers import Admin, serve, write_stubs
 from ..waiting import wait_until
 from .helpers import APP_STUBS, exchange
@@ -204,3 +204,38 @@ def test_item_10_no_client_can_forge_a_log_line_or_reach_the_terminal(
     else:
         assert not [line for line in lines if line.startswith("2026-12-06 08:31:00,000")]
     assert "\\n2026-12-06" in data  # the request was logged, escaped
+
+
+@pytest.mark.parametrize(
+    ("where", "stub"),
+    [
+        ("id", {"id": "get-user\n", "request": {"path": "/a"}}),
+        ("request.method", {"request": {"method": "GET\n", "path": "/a"}}),
+        (
+            "response.headers",
+            {"request": {"path": "/a"}, "response": {"headers": {"X-Bad\n": "1"}}},
+        ),
+        (
+            "response.headers",
+            {"request": {"path": "/a"}, "response": {"headers": {"X-C1": "a\x85b"}}},
+        ),
+    ],
+)
+def test_item_8_a_trailing_newline_or_a_c1_control_is_refused(
+    admin: Admin, tmp_path: Path, where: str, stub: dict[str, object]
+) -> None:
+    refused = admin("POST", "/stubs", json=stub)
+    assert refused.status_code == 422, refused.text
+    assert where in refused.text
+    assert admin.mock("GET", "/a").status_code == 404  # nothing was added
+    (tmp_path / "bad.json").write_text(json.dumps({"service": "svc", "stubs": [stub]}))
+    result = run_console("validate", str(tmp_path / "bad.json"))
+    assert result.returncode == 1
+    assert where in result.stderr
+
+
+def test_item_8_a_service_name_with_a_trailing_newline_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "svc.json").write_text(json.dumps({"service": "users\n", "stubs": []}))
+    result = run_console("validate", str(tmp_path / "svc.json"))
+    assert result.returncode == 1
+    assert "service" in result.stderr
