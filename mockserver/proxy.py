@@ -19,8 +19,8 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
+from .addresses import refused_address
 from .recording import HOP_BY_HOP, Exchange, hop_by_hop
-from .stubfile import refused_address
 
 __all__ = ["Upstream", "UpstreamError", "UpstreamSettings"]
 
@@ -78,6 +78,11 @@ class Upstream:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"an upstream is an http(s) URL, got {base_url!r}")
+        # Checked here too, whatever built it: aiohttp connects to an address literal without
+        # asking the resolver, so _GuardedResolver never sees one.
+        refused = refused_address(parts.hostname)
+        if refused:
+            raise ValueError(f"upstream {base_url!r} is refused: {refused}")
         self.name = name
         self.base_url = base_url.rstrip("/")
         self.settings = settings or UpstreamSettings()

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .addresses import refused_address
 from .config import Settings
 from .forwarding import Forwarding, Recorder
 from .model import ServiceSpec, StubSet
 from .proxy import Upstream, UpstreamSettings
 from .recording import Redaction
-from .stubfile import refused_address, valid_service_name
+from .stubfile import valid_service_name
 
 __all__ = ["Target", "parse_target", "recording_server"]
 

@@ -7,7 +7,6 @@ touches the disk.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -16,6 +15,7 @@ from functools import lru_cache, partial
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from .addresses import refused_address
 from .errors import Problem, StubFileError
 from .model import PreparedResponse, ResourceSpec, ResponseSpec, ServiceSpec, Stub, StubSet
 from .render import DEFAULT_MIN_SIZE, prepare
@@ -259,28 +259,6 @@ def _str_keys(value: Any) -> Any:
     if isinstance(value, list):
         return [_str_keys(v) for v in value]
     return value
-
-
-_METADATA_HOSTS: Final = frozenset({"metadata.google.internal", "metadata", "instance-data"})
-
-
-def refused_address(host: str) -> str | None:
-    """Why a proxy must not reach ``host``, or None: link-local addresses are where clouds
-    serve instance metadata and credentials (169.254.169.254), never a service to record.
-
-    Checked on the configured host and again on every address it resolves to at connect time,
-    so a name that later points there (DNS rebinding) is refused too.
-    """
-    name = host.strip("[]").lower().rstrip(".")
-    if name in _METADATA_HOSTS:
-        return f"{host} is a cloud metadata host"
-    try:
-        address = ipaddress.ip_address(name.split("%", 1)[0])
-    except ValueError:
-        return None
-    if address.is_link_local or address == ipaddress.ip_address("fd00:ec2::254"):
-        return f"{host} is a link-local (cloud metadata) address"
-    return None
 
 
 def _parse_upstream(raw: Any, out: Problems) -> str | None:

@@ -239,3 +239,48 @@ def test_item_8_a_service_name_with_a_trailing_newline_is_refused(tmp_path: Path
     result = run_console("validate", str(tmp_path / "svc.json"))
     assert result.returncode == 1
     assert "service" in result.stderr
+
+
+METADATA_UPSTREAMS = [
+    "http://[::ffff:169.254.169.254]",
+    "http://[::ffff:a9fe:a9fe]/latest",
+    "http://[64:ff9b::a9fe:a9fe]",
+    "http://2852039166",
+    "http://100.100.100.200",
+    "http://metadata.goog",
+]
+
+
+@pytest.mark.parametrize("upstream", METADATA_UPSTREAMS)
+def test_item_9_metadata_upstreams_are_refused_in_every_spelling(
+    tmp_path: Path, upstream: str
+) -> None:
+    stub_file = tmp_path / "svc.json"
+    stub_file.write_text(json.dumps({"service": "svc", "upstream": upstream, "stubs": []}))
+    validated = run_console("validate", str(stub_file))
+    assert validated.returncode == 1
+    assert "refused" in validated.stderr
+    recording = run_console("record", "--target", f"svc={upstream}", "--out", str(tmp_path / "o"))
+    assert recording.returncode == 2
+    assert "refused" in recording.stderr
+    har = tmp_path / "metadata.har"
+    entry = {
+        "request": {"method": "GET", "url": upstream + "/latest/meta-data/", "headers": []},
+        "response": {"status": 200, "headers": [], "content": {"text": "AKIA-CREDENTIALS"}},
+    }
+    har.write_text(json.dumps({"log": {"entries": [entry]}}))
+    imported = run_console("import", "har", str(har), "--out", str(tmp_path / "imported"))
+    assert "refused" in imported.stdout + imported.stderr
+    written = "".join(
+        path.read_text() for path in (tmp_path / "imported").rglob("*") if path.is_file()
+    )
+    assert "AKIA-CREDENTIALS" not in written
+
+
+def test_item_9_an_upstream_literal_is_checked_however_it_was_built() -> None:
+    # aiohttp connects to an address literal without the resolver, so the check that runs at
+    # connect time for names cannot see one: the Upstream refuses it itself.
+    from mockserver.proxy import Upstream
+
+    with pytest.raises(ValueError, match="refused"):
+        Upstream("svc", "http://[::ffff:169.254.169.254]:80")
