@@ -6,7 +6,9 @@ bounded in time: what took tens of seconds (or closed every connection) is answe
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
 import re
 import signal
 import subprocess
@@ -284,3 +286,66 @@ def test_item_9_an_upstream_literal_is_checked_however_it_was_built() -> None:
 
     with pytest.raises(ValueError, match="refused"):
         Upstream("svc", "http://[::ffff:169.254.169.254]:80")
+
+
+BODY_STUBS = (
+    APP_STUBS
+    + """\
+  - id: by-contains
+    request: {method: POST, path: /orders, body: {contains: "order-"}}
+  - id: by-regex
+    request: {method: POST, path: /orders, body: {regex: "^[a-z]+$"}}
+  - id: by-json
+    request:
+      method: POST
+      path: /orders
+      headers: {X-Kind: order}
+      body: [{json_subset: {kind: order}}, {json_path: {"$.id": {regex: "^[0-9]+$"}}}]
+"""
+)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_item_1_an_unmatched_body_is_copied_once_and_cut_everywhere(tmp_path: Path) -> None:
+    stubs = write_stubs(tmp_path / "stubs", {"app.yaml": BODY_STUBS})
+    log = tmp_path / "log"
+    body = b"\x01" * (10 * 1024 * 1024 - 4096)  # 10 MiB inside, 10 kB on the wire
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [MOCKSERVER, "serve", str(stubs), "--port", "0"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=clean_env(),
+        )
+        try:
+            found = wait_until(
+                lambda: re.search(rb"http://127\.0\.0\.1:(\d+)", log.read_bytes()), "the banner"
+            )
+            base = f"http://127.0.0.1:{int(found.group(1))}"
+            coded = gzip.compress(body)
+            for _ in range(5):
+                before = cpu_seconds(server.pid)
+                answer = requests.post(
+                    base + "/orders",
+                    data=coded,
+                    headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+                    timeout=60,
+                )
+                spent = cpu_seconds(server.pid) - before
+            journal = requests.get(base + "/__admin/requests?limit=5", timeout=60)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            assert server.wait(timeout=DEADLINE) == 0
+    assert answer.status_code == 404
+    assert len(answer.content) < 256 * 1024  # was 440 MB
+    report = answer.json()
+    assert "10,481,664 characters in all, sha256 " in report["request"]["body"]
+    assert {miss["stub"] for miss in report["nearest"]} == {"by-contains", "by-regex", "by-json"}
+    assert spent < 2.0  # was 4.8 s
+    assert journal.status_code == 200
+    assert len(journal.content) < 1024 * 1024  # was 612 MB for five
+    assert log.stat().st_size < 5 * 64 * 1024  # was 31.5 MB for one request
