@@ -37,6 +37,18 @@ PRETTY = {"id": 7, "name": "Ada Lovelace", "tags": ["math", "engines"], "ratio":
 TEXT = "line one\r\nline two  \n\ttabbed — ünïcode\n\n"
 BINARY = bytes(range(256)) * 4
 LARGE = ("the same sentence, over and over. " * 40).encode()
+# How services tag the gzip variant of a body whose tag is "v<version>" (/validated/{style}):
+# unchanged (aiohttp, many frameworks), weakened (nginx), or with a coding suffix (Apache).
+GZIP_TAG_STYLES = {
+    "same": lambda tag: tag,
+    "weak": lambda tag: f"W/{tag}",
+    "suffix": lambda tag: tag[:-1] + '-gzip"',
+}
+
+
+def validated_body(version: int) -> bytes:
+    """/validated/{style}'s JSON body at ``version``: long enough to be compressed."""
+    return json.dumps({"version": version, "text": LARGE.decode()}).encode()
 
 
 @dataclass
@@ -71,6 +83,24 @@ def make_app(state: State) -> web.Application:
         if request.headers.get("If-None-Match") == '"v1"':
             return web.Response(status=304, headers=headers)
         return web.json_response({"id": 1, "name": "Ada"}, headers=headers)
+
+    @routes.get("/validated/{style}")
+    async def validated(request: web.Request) -> web.Response:
+        # The body's tag, and the tag of its gzip variant as this style of service sends it;
+        # If-None-Match compared weakly (RFC 9110 §13.1.2) with either.
+        tag = f'"v{state.version}"'
+        gzip_tag = GZIP_TAG_STYLES[request.match_info["style"]](tag)
+        coded = _accepts(request, "gzip")
+        headers = {"ETag": gzip_tag if coded else tag, "Cache-Control": "no-cache"}
+        headers["Vary"] = "Accept-Encoding"
+        held = request.headers.get("If-None-Match", "")
+        if any(t.strip().removeprefix("W/") in (tag, gzip_tag) for t in held.split(",")):
+            return web.Response(status=304, headers=headers)
+        body = validated_body(state.version)
+        if coded:
+            headers["Content-Encoding"] = "gzip"
+            body = gzip.compress(body)
+        return web.Response(body=body, content_type="application/json", headers=headers)
 
     @routes.get("/pretty")
     async def pretty(request: web.Request) -> web.Response:
