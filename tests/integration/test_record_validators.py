@@ -3,14 +3,14 @@ in whichever coding, gets 304 from the replay while the body is unchanged.
 
 The service is a real aiohttp upstream tagging its gzip variant as services do (the same tag,
 nginx's weak one, Apache's ``-gzip`` suffix); the recorder and the replay are the real
-``mockserver record`` and ``mockserver serve``; the clients are requests and CacheControl.
+``mockserver record`` and ``mockserver serve``; the clients are requests, CacheControl and hishel.
 """
 
 from __future__ import annotations
 
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,30 +18,20 @@ import requests
 import yaml
 from cachecontrol import CacheControl
 from cachecontrol.cache import DictCache
+from hishel import SqliteStorage
+from hishel.httpx import CacheClient
 
-from ..console import DEADLINE, MOCKSERVER, Console
-from .upstream import GZIP_TAG_STYLES, Upstream, validated_body
+from .upstream import GZIP_TAG_STYLES, Upstream, console, validated_body
 
 pytestmark = pytest.mark.timeout(90)
 
 IDENTITY, GZIP = {"Accept-Encoding": "identity"}, {"Accept-Encoding": "gzip"}
 
 
-@contextmanager
-def mockserver(*args: str, service: str = "svc") -> Iterator[str]:
-    """``mockserver ARGS`` running; yields ``service``'s URL from its banner; stops it with
-    SIGTERM (a recorder writes its files then) and checks it exited cleanly."""
-    with Console([MOCKSERVER, *args]) as process:
-        line = process.next_line(lambda text: text.split()[:1] == [service])
-        yield line.split()[1]
-        process.process.send_signal(signal.SIGTERM)
-        assert process.process.wait(timeout=DEADLINE) == 0, process.rest()
-
-
 def record(upstream: Upstream, out: Path, path: str, headers: dict[str, str]) -> None:
     """One GET of ``path`` through ``mockserver record``; the stub file is in ``out``."""
     target = f"svc={upstream.url}"
-    with mockserver("record", "--target", target, "--out", str(out), "--port", "0") as url:
+    with console("record", "--target", target, "--out", str(out), "--port", "0") as url:
         requests.get(url + path, headers=headers, timeout=10).raise_for_status()
 
 
@@ -64,7 +54,7 @@ def test_a_client_holding_the_services_etag_gets_304_from_the_replay(
         record(upstream, tmp_path, path, GZIP if recorded_with == "gzip" else IDENTITY)
     assert held["identity"] == '"v1"'
     assert held["gzip"] == GZIP_TAG_STYLES[style]('"v1"')
-    with mockserver("serve", str(tmp_path), "--port", "0") as url, requests.Session() as client:
+    with console("serve", str(tmp_path), "--port", "0") as url, requests.Session() as client:
         for coding, tag in held.items():
             for asked in (IDENTITY, GZIP):
                 answer = client.get(url + path, headers=asked | {"If-None-Match": tag})
@@ -95,7 +85,7 @@ def test_if_match_compares_strongly_with_the_services_tag_in_either_coding(
     path = "/validated/suffix"
     with Upstream() as upstream:
         record(upstream, tmp_path, path, GZIP if recorded_with == "gzip" else IDENTITY)
-    with mockserver("serve", str(tmp_path), "--port", "0") as url, requests.Session() as client:
+    with console("serve", str(tmp_path), "--port", "0") as url, requests.Session() as client:
 
         def status(if_match: str, asked: dict[str, str]) -> int:
             return client.get(url + path, headers=asked | {"If-Match": if_match}).status_code
@@ -119,7 +109,7 @@ def test_a_weak_tag_recorded_from_a_gzip_answer_never_passes_if_match(tmp_path: 
     path = "/validated/weak"
     with Upstream() as upstream:
         record(upstream, tmp_path, path, GZIP)
-    with mockserver("serve", str(tmp_path), "--port", "0") as url, requests.Session() as client:
+    with console("serve", str(tmp_path), "--port", "0") as url, requests.Session() as client:
         for asked in (IDENTITY, GZIP):
             assert client.get(url + path, headers=asked | {"If-Match": '"v1"'}).status_code == 412
             assert client.get(url + path, headers=asked | {"If-Match": "*"}).status_code == 200
@@ -127,48 +117,77 @@ def test_a_weak_tag_recorded_from_a_gzip_answer_never_passes_if_match(tmp_path: 
             assert kept.status_code == 304
 
 
-def cached_session(cache: DictCache) -> requests.Session:
-    return CacheControl(requests.Session(), cache=cache)
+Fetch = Callable[[str], tuple[int, bytes, bool]]  # URL → status, body, served by the cache
 
 
+@contextmanager
+def cachecontrol_client() -> Iterator[Fetch]:
+    """requests with CacheControl; every fetch a new session on the same cache."""
+    cache = DictCache()
+
+    def fetch(url: str) -> tuple[int, bytes, bool]:
+        with CacheControl(requests.Session(), cache=cache) as session:
+            answer = session.get(url, timeout=10)
+            return answer.status_code, answer.content, getattr(answer, "from_cache", False)
+
+    yield fetch
+
+
+@contextmanager
+def hishel_client() -> Iterator[Fetch]:
+    """httpx with hishel following RFC 9111 (it freshens a stored response from a 304 only
+    when the 304's validator identifies it, §4.3.4)."""
+    storage = SqliteStorage(connection=sqlite3.connect(":memory:", check_same_thread=False))
+    with CacheClient(storage=storage, rfc=True, timeout=10) as client:
+
+        def fetch(url: str) -> tuple[int, bytes, bool]:
+            answer = client.get(url)
+            return answer.status_code, answer.content, answer.extensions["caching"]["from_cache"]
+
+        yield fetch
+
+
+CLIENTS = [
+    pytest.param(cachecontrol_client, id="CacheControl"),
+    pytest.param(hishel_client, id="hishel"),
+]
+
+
+@pytest.mark.parametrize("caching", CLIENTS)
 @pytest.mark.parametrize("style", sorted(GZIP_TAG_STYLES))
 def test_a_cache_filled_by_the_real_service_revalidates_against_the_replay(
-    tmp_path: Path, style: str
+    tmp_path: Path, style: str, caching: Callable[[], AbstractContextManager[Fetch]]
 ) -> None:
     """The same test run against staging, then against the mock at the same address: the
     HTTP cache the client kept from staging revalidates with the replay and gets 304."""
     path = f"/validated/{style}"
-    cache = DictCache()
-    with Upstream() as upstream:
-        record(upstream, tmp_path, path, GZIP)
-        address = upstream.url
-        with cached_session(cache) as client:
-            first = client.get(address + path, timeout=10)
-            again = client.get(address + path, timeout=10)  # no-cache: revalidated upstream
-        seen = [headers for seen_path, headers in upstream.state.seen if seen_path == path]
-    assert (first.status_code, getattr(first, "from_cache", False)) == (200, False)
-    assert (again.status_code, again.from_cache) == (200, True)
-    assert seen[-1]["if-none-match"] == GZIP_TAG_STYLES[style]('"v1"')  # the cache's tag
-    port = address.rsplit(":", 1)[1]
-    with mockserver("serve", str(tmp_path), "--port", port) as url, cached_session(cache) as client:
-        assert url == address
-        replayed = client.get(address + path, timeout=10)
-        journal = requests.get(address + "/__admin/requests", timeout=10).json()["requests"]
-    assert (replayed.status_code, replayed.from_cache) == (200, True)
-    assert replayed.content == validated_body(1)
+    with caching() as fetch:
+        with Upstream() as upstream:
+            record(upstream, tmp_path, path, GZIP)
+            address = upstream.url
+            first, again = fetch(address + path), fetch(address + path)
+            seen = [headers for seen_path, headers in upstream.state.seen if seen_path == path]
+        # no-cache: the second was revalidated upstream, with the tag of the gzip answer.
+        assert (first[::2], again) == ((200, False), (200, validated_body(1), True))
+        assert seen[-1]["if-none-match"] == GZIP_TAG_STYLES[style]('"v1"')
+        port = address.rsplit(":", 1)[1]
+        with console("serve", str(tmp_path), "--port", port) as url:
+            assert url == address
+            replayed = fetch(address + path)
+            journal = requests.get(address + "/__admin/requests", timeout=10).json()["requests"]
+    assert replayed == (200, validated_body(1), True)
     assert [entry["status"] for entry in journal] == [304]
 
 
-def test_a_cache_filled_by_the_replay_revalidates_with_a_304(tmp_path: Path) -> None:
+@pytest.mark.parametrize("caching", CLIENTS)
+def test_a_cache_filled_by_the_replay_revalidates_with_a_304(
+    tmp_path: Path, caching: Callable[[], AbstractContextManager[Fetch]]
+) -> None:
     path = "/validated/same"
     with Upstream() as upstream:
         record(upstream, tmp_path, path, GZIP)
-    with (
-        mockserver("serve", str(tmp_path), "--port", "0") as url,
-        cached_session(DictCache()) as client,
-    ):
-        answers = [client.get(url + path, timeout=10) for _ in range(3)]
+    with console("serve", str(tmp_path), "--port", "0") as url, caching() as fetch:
+        answers = [fetch(url + path) for _ in range(3)]
         journal = requests.get(url + "/__admin/requests", timeout=10).json()["requests"]
-    assert [a.content for a in answers] == [validated_body(1)] * 3
-    assert [getattr(a, "from_cache", False) for a in answers] == [False, True, True]
+    assert answers == [(200, validated_body(1), cached) for cached in (False, True, True)]
     assert [entry["status"] for entry in journal] == [200, 304, 304]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import signal
 import threading
 import zlib
 from collections.abc import Iterator
@@ -24,6 +25,8 @@ from aiohttp import web
 from mockserver import MockServer, Settings
 from mockserver.proxy import UpstreamSettings
 from mockserver.recordmode import Target, recording_server
+
+from ..console import DEADLINE, MOCKSERVER, Console
 
 SECRET_TOKEN = "tok-7c1e9a-bearer"
 SECRET_COOKIE = "sess-55aa0f-cookie"
@@ -312,3 +315,14 @@ def recording(
 def replaying(*paths: Path) -> MockServer:
     """A plain mock server over recorded files (start it with ``with``)."""
     return MockServer(Settings(paths=tuple(map(str, paths)), port=0, ephemeral_service_ports=True))
+
+
+@contextmanager
+def console(*args: str, service: str = "svc") -> Iterator[str]:
+    """``mockserver ARGS`` (record, serve) as a subprocess; yields ``service``'s URL from its
+    banner; stops it with SIGTERM (a recorder writes its files then) and checks the exit."""
+    with Console([MOCKSERVER, *args]) as process:
+        line = process.next_line(lambda text: text.split()[:1] == [service])
+        yield line.split()[1]
+        process.process.send_signal(signal.SIGTERM)
+        assert process.process.wait(timeout=DEADLINE) == 0, process.rest()
