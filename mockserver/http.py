@@ -16,7 +16,7 @@ __all__ = [
     "CODINGS_IN_TAGS",
     "Conditional",
     "best_media_type",
-    "body_tag",
+    "body_tags",
     "etag_matches",
     "evaluate_conditions",
     "parse_accept",
@@ -90,14 +90,14 @@ def etag_matches(current: str | None, header: str, *, weak: bool) -> bool:
 
 # Content codings a server may name in the tag of a coded variant: Apache's mod_deflate sends
 # "abc-gzip" for "abc" (DeflateAlterETag), Jetty "abc--gzip"; nginx weakens it instead, W/"abc".
-# x-gzip before gzip: the longer suffix is the one to strip.
 CODINGS_IN_TAGS: Final = ("x-gzip", "gzip", "br", "deflate", "zstd", "compress")
 _CODING_SUFFIXES: Final = tuple(f"{dashes}{c}" for c in CODINGS_IN_TAGS for dashes in ("--", "-"))
 
 
-def body_tag(tag: str) -> str:
-    """The opaque-tag of ``tag`` without ``W/`` and without a content-coding suffix: what the
-    coded variants of one body have in common (``"abc"``, ``W/"abc"``, ``"abc-gzip"`` → abc).
+def body_tags(tag: str) -> frozenset[str]:
+    """The opaque-tag of ``tag`` without ``W/``, with and without a content-coding suffix: the
+    names it may give the body that the coded variants of one body share (``"abc"``,
+    ``W/"abc"``, ``"abc-gzip"`` all give abc; ``"a--gzip"`` gives a- (Apache) and a (Jetty)).
 
     The variants of one body under different content codings are one resource state to a
     cache (RFC 9110 §8.8.3.3 shows the tag changing with the coding; §8.8.3.2 weak comparison
@@ -106,10 +106,11 @@ def body_tag(tag: str) -> str:
     inner = _opaque(tag)
     if len(inner) >= 2 and inner[0] == '"' and inner[-1] == '"':
         inner = inner[1:-1]
+    names = {inner}
     for suffix in _CODING_SUFFIXES:
         if inner.endswith(suffix) and len(inner) > len(suffix):
-            return inner[: -len(suffix)]
-    return inner
+            names.add(inner[: -len(suffix)])
+    return frozenset(names)
 
 
 def without_coding_suffix(tag: str, coding: str) -> str:
@@ -130,8 +131,8 @@ def same_body(body_etag: str, header: str) -> bool:
     tags = parse_etags(header)
     if tags is None:
         return True
-    mine = body_tag(body_etag)
-    return any(body_tag(tag) == mine for tag in tags)
+    mine = body_tags(body_etag)
+    return any(body_tags(tag) & mine for tag in tags)
 
 
 def parse_http_date(value: str) -> datetime | None:
