@@ -316,6 +316,9 @@ class Representation:
     etag: str | None = None
     # What a 304 for this representation carries (RFC 9110 §15.4.5).
     not_modified_headers: tuple[tuple[str, str], ...] = ()
+    # The service's tag for the body in any coding (a recorded or literal etag), which
+    # validates every coded variant of it; None for an auto tag (one per coding).
+    body_etag: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
