@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from . import __version__
 from .config import ENV_PREFIX, Settings
-from .loop import check_loop
+from .errorline import asked_format, report
+from .logs import LOG_FORMATS
+from .loop import LOOPS, check_loop
 
 __all__ = ["LIMITS", "EnvError", "build_parser", "paths_from_env"]
 
@@ -25,6 +28,17 @@ class EnvError(Exception):
     pass
 
 
+class BadValue(argparse.ArgumentTypeError, ValueError):
+    """What an option's value must be and what it got; the caller names the option or variable.
+
+    An ArgumentTypeError, so argparse shows the message as it is (a plain ValueError becomes
+    ``invalid _port value``), and a ValueError for every other caller of a converter.
+    """
+
+    def __init__(self, what: str, text: str) -> None:
+        super().__init__(f"must be {what}, got {text!r}")
+
+
 def _env(name: str, convert: Callable[[str], T], default: T) -> T | EnvError:
     raw = os.environ.get(ENV_PREFIX + name)
     if raw is None or raw == "":
@@ -34,34 +48,41 @@ def _env(name: str, convert: Callable[[str], T], default: T) -> T | EnvError:
     except ValueError as exc:
         # Reported by main() only if the option was not given: an option wins over the
         # environment, and validate or --help never trip on a serve variable.
-        return EnvError(f"{ENV_PREFIX}{name}={raw!r}: {exc}")
+        return EnvError(f"{ENV_PREFIX}{name} {exc}")
+
+
+def _number(text: str, kind: Callable[[str], T], what: str) -> T:
+    try:
+        return kind(text.strip())
+    except ValueError:
+        raise BadValue(what, text) from None
 
 
 def _port(text: str) -> int:
-    value = int(text)
+    value = _number(text, int, "a port number")
     if not 0 <= value <= 65535:
-        raise ValueError("a port is a number from 0 to 65535")
+        raise BadValue("a port number from 0 to 65535", text)
     return value
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    value = _number(text, int, "a whole number above 0")
     if value <= 0:
-        raise ValueError("must be a positive number")
+        raise BadValue("a whole number above 0", text)
     return value
 
 
 def _seconds(text: str) -> float:
-    value = float(text)
+    value = _number(text, float, "a number of seconds above 0")
     if not 0 < value < float("inf"):
-        raise ValueError("must be a positive number of seconds")
+        raise BadValue("a number of seconds above 0", text)
     return value
 
 
 def _non_negative(text: str) -> int:
-    value = int(text)
+    value = _number(text, int, "a whole number, 0 or more")
     if value < 0:
-        raise ValueError("cannot be negative")
+        raise BadValue("a whole number, 0 or more", text)
     return value
 
 
@@ -71,26 +92,48 @@ def _bool(text: str) -> bool:
         return True
     if lowered in ("0", "false", "no", "off"):
         return False
-    raise ValueError("use 1/0, true/false, yes/no or on/off")
+    raise BadValue("1/0, true/false, yes/no or on/off", text)
 
 
 def _status(text: str) -> int:
-    value = int(text)
+    value = _number(text, int, "an HTTP status from 400 to 599")
     if not 400 <= value <= 599:
-        raise ValueError("must be a 4xx or 5xx status")
+        raise BadValue("an HTTP status from 400 to 599", text)
     return value
 
 
-def _level(text: str) -> str:
-    if text.lower() not in LOG_LEVELS:
-        raise ValueError(f"choose one of {', '.join(LOG_LEVELS)}")
-    return text.lower()
+def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def convert(text: str) -> str:
+        if text.strip().lower() not in choices:
+            raise BadValue(f"one of {', '.join(choices)}", text)
+        return text.strip().lower()
+
+    return convert
 
 
-def _log_format(text: str) -> str:
-    if text.lower() not in ("text", "json"):
-        raise ValueError("choose text or json")
-    return text.lower()
+_level = _choice(LOG_LEVELS)
+_log_format = _choice(LOG_FORMATS)
+
+
+def _loop(text: str) -> str:
+    try:
+        return check_loop(text.strip())
+    except ValueError as exc:
+        if text.strip().lower() in LOOPS:  # asked for uvloop, which is not installed
+            raise BadValue(f"an event loop installed here ({exc})", text) from None
+        raise BadValue(f"one of {', '.join(LOOPS)}", text) from None
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with a usage error said in one line that names the option, not a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        # "argument --port: must be a port number, got 'abc'" -> "--port must be ..."
+        named = re.fullmatch(r"argument ([^:]+): (must .*)", message, re.DOTALL)
+        if named:
+            message = f"{named[1]} {named[2]}"
+        report(f"error: {message} (see {self.prog} --help)", asked_format())
+        self.exit(2)
 
 
 def paths_from_env() -> list[str]:
@@ -109,7 +152,7 @@ def _add_paths(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="mockserver",
         description="Serve stub files as real HTTP services, for tests and staging.",
         epilog="Every option can also be set as an environment variable MOCKSERVER_<OPTION> "
@@ -166,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     _option(
         serve,
         "--loop",
-        check_loop,
+        _loop,
         "auto",
         "auto: uvloop when installed, else asyncio's "
         "loop; uvloop answers more requests a second, asyncio's loop has the shorter "
@@ -200,10 +243,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--admin-token",
-        default=os.environ.get(ENV_PREFIX + "ADMIN_TOKEN"),
+        # Empty is unset, as for every variable: an unset ${VAR} in compose or an empty Secret
+        # must not open the admin API.
+        type=lambda text: text or None,
+        default=os.environ.get(ENV_PREFIX + "ADMIN_TOKEN") or None,
         help="require Authorization: Bearer TOKEN on admin calls except GET /__admin/health "
-        "(env MOCKSERVER_ADMIN_TOKEN). On a non-loopback --host without one, a token is "
-        "generated and printed; --admin-token '' turns this off",
+        "(env MOCKSERVER_ADMIN_TOKEN). On a non-loopback --host without one (or with an empty "
+        "one), a token is generated, and shown only on a terminal",
+    )
+    _option(
+        serve,
+        "--admin-open",
+        _bool,
+        False,
+        "serve the admin API with no token on a non-loopback --host: anyone who reaches the "
+        "port can change the stubs and read the journal; for a network of your own",
+        "off",
     )
     _option(
         serve,
@@ -260,13 +315,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     record.add_argument(
         "--connect-timeout",
-        type=float,
+        type=_seconds,
         default=5.0,
         help="seconds to connect to a target before answering 504 (default 5)",
     )
     record.add_argument(
         "--timeout",
-        type=float,
+        type=_seconds,
         default=60.0,
         help="seconds for a whole upstream exchange before answering 504 (default 60)",
     )
@@ -295,28 +350,30 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser(
         "healthcheck",
         help="exit 0 when the server answers GET /__admin/health with ok (a container's probe)",
-        description="Ask the server on this machine (at MOCKSERVER_HOST and MOCKSERVER_PORT, as "
-        "serve reads them) or at --url for GET /__admin/health. Exit status 0 when it says ok, "
-        "1 otherwise, with a one-line reason. Needs no admin token, and no curl.",
+        description="Ask the server on this machine for GET /__admin/health: at --url, else at "
+        "--host and --port, else where the `mockserver serve` running as process --pid "
+        "(default 1, the container's) listens, read from its command line and the "
+        "MOCKSERVER_ variables as serve reads them. Exit status 0 when it says ok, 1 "
+        "otherwise, with a one-line reason. Needs no admin token, and no curl.",
     )
     check.add_argument(
         "--url",
         default=os.environ.get(ENV_PREFIX + "URL") or None,
-        help="the server's base URL (env MOCKSERVER_URL; default: from --host and --port)",
+        help="the server's base URL (env MOCKSERVER_URL)",
     )
     check.add_argument(
-        "--host",
-        default=_env("HOST", str, "127.0.0.1"),
-        help="the address serve binds; 0.0.0.0 is asked on 127.0.0.1 (env MOCKSERVER_HOST)",
+        "--host", help="the address serve binds; 0.0.0.0 is asked on 127.0.0.1 (default: as serve)"
+    )
+    check.add_argument("--port", type=_port, help="the server's main port (default: as serve)")
+    check.add_argument(
+        "--pid",
+        type=_positive,
+        default=1,
+        help="the process whose `mockserver serve` command line gives host and port, when "
+        "neither is given (default 1: in a container, the server or the init that started it)",
     )
     check.add_argument(
-        "--port",
-        type=_port,
-        default=_env("PORT", _port, 8080),
-        help="the server's main port (env MOCKSERVER_PORT; default 8080)",
-    )
-    check.add_argument(
-        "--timeout", type=float, default=3.0, help="seconds to wait for the answer (default 3)"
+        "--timeout", type=_seconds, default=3.0, help="seconds to wait for the answer (default 3)"
     )
 
     def run_diff(args: argparse.Namespace) -> int:
@@ -335,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     diff.add_argument("paths", nargs="+", metavar="PATH", help="stub files or directories")
     diff.add_argument(
-        "--timeout", type=float, default=30.0, help="seconds per upstream call (default 30)"
+        "--timeout", type=_seconds, default=30.0, help="seconds per upstream call (default 30)"
     )
     diff.add_argument(
         "--header",
