@@ -69,10 +69,9 @@ def _admin_lines(server: Any, log_format: str, fields: dict[str, Any]) -> list[s
                 f"  admin token (generated, shown once): {settings.admin_token}",
                 "  admin calls need: Authorization: Bearer <token>",
             ]
-        return [
-            "  admin token: generated and not shown (logs are no place for a secret); set "
-            "MOCKSERVER_ADMIN_TOKEN to call the admin API"
-        ]
+        hint = "set MOCKSERVER_ADMIN_TOKEN (--admin-token) to call the admin API"
+        fields["admin_token_hint"] = hint
+        return [f"  admin token: generated and not shown (a log is no place for a secret); {hint}"]
     if not settings.admin_token and not is_loopback(settings.host):  # --admin-open
         fields["admin_open"] = True
         return [
