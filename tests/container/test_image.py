@@ -272,9 +272,19 @@ def test_the_compose_example_with_the_real_containers(
         copy = tmp_path / name  # a copy, so the test can edit it
         shutil.copytree(example / "stubs" / name, copy)
         copy.chmod(0o755)
+        # As compose runs it with MOCKSERVER_ADMIN_TOKEN unset in the shell: ${VAR:-} is "".
+        env = {k: re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", v) for k, v in double["environment"].items()}
+        assert env["MOCKSERVER_ADMIN_TOKEN"] == ""
         running = run_image(
-            copy, env=double["environment"], command=double["command"], read_only=True
+            copy,
+            env=env,
+            command=double["command"],
+            read_only=double["read_only"],
+            cap_drop=double["cap_drop"],
+            security_opt=double["security_opt"],
         )
+        admin = requests.get(running.url + "/__admin/requests", timeout=5)
+        assert admin.status_code == 401  # closed: the empty token is no token
         urls[name] = running.url
     app = services["app"]
     port = free_port()
