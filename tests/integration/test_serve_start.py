@@ -1,6 +1,7 @@
 """What `serve` says and checks as it starts, read from a real `serve` subprocess: spy mode in
 the banner, a spy with nothing to forward to, the health check finding the server by its
-command line, a stop while loading, and `--workers` leaving no file behind."""
+command line, a stop while loading, `--workers` leaving no file behind, and how the admin API
+is guarded on a network (an empty token, `--admin-open`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import json
 import signal
 from collections.abc import Callable
 from pathlib import Path
+
+import requests
 
 from ..console import MOCKSERVER, Console, clean_env, run_console
 from ..waiting import wait_until
@@ -122,3 +125,35 @@ def test_workers_need_no_temporary_directory(
         c.next_line(lambda line: line.startswith("  2 worker processes"))
         assert list(tmp.iterdir()) == []  # the private sockets are abstract: no file
         stop(c)
+
+
+def test_an_empty_token_on_the_network_keeps_the_admin_api_closed_and_the_token_unlogged(
+    make_stubs: Callable[[dict[str, str]], Path], free_port: Callable[[], int]
+) -> None:
+    port = free_port()
+    root = make_stubs({"users.yaml": NO_UPSTREAM})
+    with serve(root, port, "--host", "0.0.0.0", "--admin-token", "") as c:
+        said = c.next_line(lambda line: line.startswith("  admin token: "))
+        answer = requests.get(f"http://127.0.0.1:{port}/__admin/requests", timeout=10)
+        lines = stop(c)
+    assert answer.status_code == 401
+    assert said == (
+        "  admin token: generated and not shown (a log is no place for a secret); "
+        "set MOCKSERVER_ADMIN_TOKEN (--admin-token) to call the admin API"
+    )
+    assert not [line for line in lines if "shown once" in line]
+
+
+def test_admin_open_is_named_and_warned_about(
+    make_stubs: Callable[[dict[str, str]], Path], free_port: Callable[[], int]
+) -> None:
+    port = free_port()
+    root = make_stubs({"users.yaml": NO_UPSTREAM})
+    with serve(root, port, "--host", "0.0.0.0", MOCKSERVER_ADMIN_OPEN="1") as c:
+        warning = c.next_line(lambda line: "WARNING" in line)
+        answer = requests.get(f"http://127.0.0.1:{port}/__admin/requests", timeout=10)
+        stop(c)
+    assert answer.status_code == 200
+    assert (
+        warning == "  WARNING: the admin API is open to anyone who can reach 0.0.0.0 (--admin-open)"
+    )
