@@ -27,8 +27,12 @@ from .options import LIMITS, EnvError, build_parser, paths_from_env
 __all__ = ["main"]
 
 
-class Terminated(BaseException):  # raised like KeyboardInterrupt
-    """SIGTERM before the server's own handler was installed (while starting)."""
+class Terminated(SystemExit):
+    """SIGTERM before the server's own handler was installed (while starting).
+
+    A SystemExit, so that an event loop running a callback when it arrives lets it through
+    rather than logging it as an error in that callback.
+    """
 
 
 def _terminated(signum: int, frame: FrameType | None) -> None:
