@@ -6,10 +6,13 @@ is guarded on a network (an empty token, `--admin-open`)."""
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import requests
 
 from ..console import MOCKSERVER, Console, clean_env, run_console
@@ -157,3 +160,52 @@ def test_admin_open_is_named_and_warned_about(
     assert (
         warning == "  WARNING: the admin API is open to anyone who can reach 0.0.0.0 (--admin-open)"
     )
+
+
+def abstract_sockets(pid: int) -> list[str]:
+    """The abstract Unix socket names a `serve --workers` started by ``pid`` listens on."""
+    names = []
+    for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
+        fields = line.split()
+        if len(fields) == 8 and fields[7].startswith(f"@mockserver-{pid}-"):
+            names.append(fields[7])
+    return sorted(set(names))
+
+
+ASK_WORKER = """
+import socket, sys
+sock = socket.socket(socket.AF_UNIX)
+sock.connect("\\0" + sys.argv[1][1:])
+sock.sendall(b"GET /_cluster/worker HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n")
+print(sock.recv(100).split(b"\\r\\n")[0].decode())
+"""
+
+
+# The system's Python, which any user may run (a virtual environment under /root is not).
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+
+
+@pytest.mark.skipif(
+    os.getuid() != 0 or not SYSTEM_PYTHON.exists(),
+    reason="asking as another user needs root to switch, and a Python that user can run",
+)
+def test_the_private_sockets_answer_only_our_user(
+    make_stubs: Callable[[dict[str, str]], Path], free_port: Callable[[], int]
+) -> None:
+    root = make_stubs({"users.yaml": NO_UPSTREAM})
+    with serve(root, free_port(), "--workers", "2") as c:
+        c.next_line(lambda line: line.startswith("  2 worker processes"))
+        names = abstract_sockets(c.process.pid)
+        worker = next(name for name in names if name.endswith("/worker-0.sock"))
+
+        def ask(**user: int) -> str:
+            return subprocess.run(
+                [str(SYSTEM_PYTHON), "-c", ASK_WORKER, worker],
+                capture_output=True, text=True, timeout=30, check=True, **user,
+            ).stdout.strip()  # fmt: skip
+
+        ours, theirs = ask(), ask(user=65534)
+        stop(c)
+    assert len(names) == 3  # the coordinator and two workers, no file among them
+    assert ours == "HTTP/1.0 200 OK"
+    assert theirs == "HTTP/1.0 403 Forbidden"
