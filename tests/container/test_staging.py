@@ -117,25 +117,37 @@ def test_orphaned_children_are_reaped(run_image: Callable[..., Running], tmp_pat
     assert " Z " not in states()
 
 
+def run_to_exit(docker: Any, image: str, env: dict[str, str], **options: Any) -> tuple[int, str]:
+    """A restricted container that should stop by itself: its exit status and its log."""
+    restricted = {k: v for k, v in RESTRICTED.items() if k != "healthcheck"}
+    container = docker.containers.run(
+        image, detach=True, network_mode="host", environment=env, **restricted, **options
+    )
+    try:
+        status = container.wait(timeout=60)["StatusCode"]
+        return int(status), container.logs().decode()
+    finally:
+        container.remove(force=True)
+
+
 def test_record_new_on_a_read_only_mount_is_refused_at_start(
     docker: Any, image: str, tmp_path: Path
 ) -> None:
     stubs = write_stubs(tmp_path / "stubs", {"greeter.yaml": UPSTREAM})
-    container = docker.containers.run(
-        image,
-        detach=True,
-        network_mode="host",
-        environment={"MOCKSERVER_SPY": "1", "MOCKSERVER_RECORD_NEW": "1", "MOCKSERVER_PORT": "0"},
-        volumes={str(stubs): {"bind": "/stubs", "mode": "ro"}},
-        **{k: v for k, v in RESTRICTED.items() if k != "healthcheck"},
-    )
-    try:
-        status = container.wait(timeout=60)["StatusCode"]
-        output = container.logs().decode()
-    finally:
-        container.remove(force=True)
+    env = {"MOCKSERVER_SPY": "1", "MOCKSERVER_RECORD_NEW": "1", "MOCKSERVER_PORT": "0"}
+    volumes = {str(stubs): {"bind": "/stubs", "mode": "ro"}}
+    status, output = run_to_exit(docker, image, env, volumes=volumes)
     assert status == 2, output
     [line] = output.splitlines()
     assert line.startswith("mockserver: error: --record-new writes greeter's recordings"), line
     assert "Read-only file system" in line
     assert "mount the stubs writable" in line
+
+
+def test_a_start_up_error_in_json_mode_is_one_json_line(docker: Any, image: str) -> None:
+    env = {"MOCKSERVER_PORT": "abc", "MOCKSERVER_LOG_FORMAT": "json"}
+    status, output = run_to_exit(docker, image, env)
+    [line] = output.splitlines()
+    entry = json.loads(line)
+    assert (status, entry["level"]) == (2, "error")
+    assert entry["message"] == "error: MOCKSERVER_PORT must be a port number, got 'abc'"
