@@ -82,14 +82,14 @@ def check_targets(targets: Sequence[Target]) -> None:
         raise ValueError("two targets have the same port")
 
 
-def check_out_dir(out: Path) -> None:
+def check_out_dir(out: Path, what: str = "--out ") -> None:
     """``out`` exists (made if need be) and a file can be created in it."""
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out):
             pass
     except OSError as exc:
-        raise ValueError(f"cannot write to --out {out}: {exc.strerror or exc}") from None
+        raise ValueError(f"cannot write to {what}{out}: {exc.strerror or exc}") from None
 
 
 def recording_server(

@@ -137,7 +137,10 @@ def test_a_bad_log_format_is_a_usage_error(make_stubs: Callable[[dict[str, str]]
         check=False,
     )
     assert result.returncode == 2
-    assert result.stderr.startswith("mockserver: error: MOCKSERVER_LOG_FORMAT='xml': ")
+    assert (
+        result.stderr
+        == "mockserver: error: MOCKSERVER_LOG_FORMAT must be one of text, json, got 'xml'\n"
+    )
 
 
 @pytest.mark.parametrize(
