@@ -9,16 +9,22 @@ when their fixture is used.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
+from functools import cache
 from http.client import responses as HTTP_REASONS
+from importlib import metadata
+from types import SimpleNamespace
 from typing import Any, Final
 from urllib.parse import unquote, urlencode, urlsplit
 
 from .bodies import BodyError, decode_request_body
 from .config import Settings
+from .errors import MockServerError
 from .faults import MALFORMED
 from .handle import LocalBackend
 from .journal import Journal
@@ -26,7 +32,13 @@ from .model import RequestView, StubSet
 from .respond import Answer, fault_to_perform, respond
 from .store import StubStore
 
-__all__ = ["OFFLINE_DOMAIN", "OfflineDouble", "aioresponses_mock", "requests_mock_mocker"]
+__all__ = [
+    "OFFLINE_DOMAIN",
+    "OfflineDouble",
+    "OfflineUnavailable",
+    "aioresponses_mock",
+    "requests_mock_mocker",
+]
 
 OFFLINE_DOMAIN: Final = "mockserver.invalid"
 _HOST_PATTERN: Final = re.compile(
@@ -108,7 +120,12 @@ def _header_dict(answer: Answer) -> dict[str, str]:
 
 def requests_mock_mocker(double: OfflineDouble) -> Any:
     """A requests-mock Mocker whose only matcher is the double (other URLs raise)."""
-    import requests_mock
+    try:
+        import requests_mock
+    except ImportError as exc:
+        raise OfflineUnavailable(
+            f"mock_requests needs requests-mock ({exc}): pip install 'mockserver[offline]'"
+        ) from None
 
     mocker = requests_mock.Mocker()
 
@@ -136,34 +153,36 @@ def requests_mock_mocker(double: OfflineDouble) -> Any:
 
 
 _METHODS: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+# What the offline extra installs; named in every "cannot use aioresponses" line.
+AIORESPONSES_FIX: Final = "pip install 'mockserver[offline]' (aioresponses>=0.7.9)"
+
+
+class OfflineUnavailable(MockServerError):
+    """The socket-free fixture cannot work with what is installed; the message names the fix."""
+
+
+def aioresponses_mock(double: OfflineDouble) -> AbstractContextManager[Any]:
+    """aioresponses, active for the block, answering every method on the double's hosts.
+
+    Raises OfflineUnavailable here, before patching anything, when the installed
+    aioresponses cannot build a response on this aiohttp.
+    """
+    aioresponses, callback_result = _aioresponses()
+    return _aioresponses_active(double, aioresponses, callback_result, _response_class())
 
 
 @contextmanager
-def aioresponses_mock(double: OfflineDouble) -> Iterator[Any]:
-    """aioresponses, active for the block, answering every method on the double's hosts."""
-    from aioresponses import CallbackResult, aioresponses
-
+def _aioresponses_active(
+    double: OfflineDouble, aioresponses: Any, callback_result: Any, response_class: Any
+) -> Iterator[Any]:
     def callback_for(method: str) -> Any:
-        def callback(url: Any, **kwargs: Any) -> CallbackResult:
+        def callback(url: Any, **kwargs: Any) -> Any:
             headers = _request_headers(kwargs.get("headers"))
             raw = _request_body(kwargs, headers)
             answer = double.answer(method, str(url), headers.items(), raw)
             if fault_to_perform(answer, double.store.rng.random) is not None:
                 raise _aiohttp_fault(answer, method, url)
-            out = _header_dict(answer)
-            content_type = next(
-                (v for k, v in out.items() if k.lower() == "content-type"),
-                "application/octet-stream",
-            )
-            return CallbackResult(
-                method=method,
-                status=answer.status,
-                body=answer.body,
-                headers=out,
-                content_type=content_type.split(";")[0],
-                # aioresponses leaves a callback's reason None; raise_for_status() asserts one.
-                reason=HTTP_REASONS.get(answer.status, ""),
-            )
+            return _callback_result(callback_result, response_class, method, answer)
 
         return callback
 
@@ -171,6 +190,110 @@ def aioresponses_mock(double: OfflineDouble) -> Iterator[Any]:
         for method in _METHODS:
             mock.add(_HOST_PATTERN, method=method, callback=callback_for(method), repeat=True)
         yield mock
+
+
+def _callback_result(callback_result: Any, response_class: Any, method: str, answer: Answer) -> Any:
+    out = _header_dict(answer)
+    content_type = next(
+        (v for k, v in out.items() if k.lower() == "content-type"), "application/octet-stream"
+    )
+    return callback_result(
+        method=method,
+        status=answer.status,
+        body=answer.body,
+        headers=out,
+        content_type=content_type.split(";")[0],
+        # aioresponses leaves a callback's reason None; raise_for_status() asserts one.
+        reason=HTTP_REASONS.get(answer.status, ""),
+        response_class=response_class,
+    )
+
+
+def _aioresponses() -> tuple[Any, Any]:
+    """The installed aioresponses' mock and CallbackResult, once it has built a response."""
+    try:
+        from aioresponses import CallbackResult, aioresponses
+    except ImportError as exc:
+        raise OfflineUnavailable(
+            f"mock_aiohttp needs aioresponses ({exc}): {AIORESPONSES_FIX}"
+        ) from None
+    import aioresponses as module
+
+    problem = _probe(module.__file__ or "", module)
+    if problem is not None:
+        raise OfflineUnavailable(problem)
+    return aioresponses, CallbackResult
+
+
+_PROBED: dict[str, str | None] = {}
+
+
+def _probe(where: str, module: Any) -> str | None:
+    """One request through the installed aioresponses (once per copy of it): whatever it
+    cannot do is found at fixture setup, not deep inside the library in the test."""
+    if where not in _PROBED:
+        # A thread of its own: the fixture may be set up inside a running event loop.
+        with ThreadPoolExecutor(1) as pool:
+            _PROBED[where] = pool.submit(_probe_once, module).result()
+    return _PROBED[where]
+
+
+def _probe_once(module: Any) -> str | None:
+    import aiohttp
+
+    answer = Answer(204, (("Content-Type", "text/plain"),), b"")
+
+    async def request() -> int:
+        with module.aioresponses() as mock:
+            mock.add(
+                f"http://{OFFLINE_DOMAIN}/",
+                callback=lambda url, **_: _callback_result(
+                    module.CallbackResult, _response_class(), "GET", answer
+                ),
+            )
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(f"http://{OFFLINE_DOMAIN}/") as response,
+            ):
+                await response.read()
+                return response.status
+
+    try:
+        status = asyncio.run(request())
+    except Exception as exc:
+        failure = f"{type(exc).__name__}: {exc}"
+    else:
+        if status == 204:
+            return None
+        failure = f"a 204 came back as {status}"
+    installed = ", ".join(
+        f"{dist} {metadata.version(dist)}"
+        for dist in sorted(set(metadata.packages_distributions().get("aioresponses", [])))
+    )
+    shared = " (both install the same 'aioresponses' files: uninstall both first)" * (
+        "," in installed
+    )
+    return (
+        f"mock_aiohttp cannot use the installed aioresponses ({installed or 'unknown'}) on "
+        f"aiohttp {aiohttp.__version__}: {' '.join(failure.split())}; {AIORESPONSES_FIX}{shared}"
+    )
+
+
+@cache
+def _response_class() -> type[Any]:
+    """A ClientResponse that aioresponses 0.7.9 can build on aiohttp 3.14 (and the fork too)."""
+    from aiohttp import ClientResponse
+
+    class OfflineResponse(ClientResponse):
+        """aiohttp 3.14 made ``stream_writer`` a required argument, which aioresponses 0.7.9
+        does not pass; for a response built after its request was sent (``writer=None``)
+        aiohttp reads only its ``output_size``, the bytes sent: none, with no socket."""
+
+        def __init__(self, method: str, url: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("stream_writer", SimpleNamespace(output_size=0))
+            super().__init__(method, url, **kwargs)
+
+    return OfflineResponse
 
 
 def _requests_fault(answer: Answer) -> Exception:

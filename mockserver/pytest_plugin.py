@@ -16,7 +16,7 @@ stub fails the test with the near-miss report.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -220,6 +220,16 @@ def _offline(
     return double, MockServerHandle(backend)
 
 
+def _offline_mock(make: Callable[[Any], Any], double: Any) -> Any:
+    """The library's mock for the double, or a setup error naming what to install."""
+    from .offline import OfflineUnavailable
+
+    try:
+        return make(double)
+    except OfflineUnavailable as exc:
+        raise pytest.fail.Exception(f"mockserver: {exc}", pytrace=False) from None
+
+
 @contextmanager
 def _serving(
     request: pytest.FixtureRequest, handle: MockServerHandle, urls: dict[str, str]
@@ -246,7 +256,7 @@ def mock_requests(
     from .offline import requests_mock_mocker
 
     double, handle = _offline(request, mockserver_settings, mockserver_offline_stubs)
-    with requests_mock_mocker(double), _serving(request, handle, handle.urls):
+    with _offline_mock(requests_mock_mocker, double), _serving(request, handle, handle.urls):
         yield handle
 
 
@@ -261,7 +271,7 @@ def mock_aiohttp(
     from .offline import aioresponses_mock
 
     double, handle = _offline(request, mockserver_settings, mockserver_offline_stubs)
-    with aioresponses_mock(double), _serving(request, handle, handle.urls):
+    with _offline_mock(aioresponses_mock, double), _serving(request, handle, handle.urls):
         yield handle
 
 
