@@ -18,6 +18,7 @@ from contextlib import AbstractContextManager, contextmanager
 from functools import cache
 from http.client import responses as HTTP_REASONS
 from importlib import metadata
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Final
 from urllib.parse import unquote, urlencode, urlsplit
@@ -266,17 +267,27 @@ def _probe_once(module: Any) -> str | None:
         if status == 204:
             return None
         failure = f"a 204 came back as {status}"
-    installed = ", ".join(
-        f"{dist} {metadata.version(dist)}"
-        for dist in sorted(set(metadata.packages_distributions().get("aioresponses", [])))
-    )
-    shared = " (both install the same 'aioresponses' files: uninstall both first)" * (
-        "," in installed
-    )
+    owners = _owners(module)
+    installed = ", ".join(f"{dist.name} {dist.version}" for dist in owners) or "unknown"
+    # Both distributions install the same files: one's files over the other's.
+    shared = " (their files are mixed: uninstall both, then install one)" * (len(owners) > 1)
     return (
-        f"mock_aiohttp cannot use the installed aioresponses ({installed or 'unknown'}) on "
+        f"mock_aiohttp cannot use the installed aioresponses ({installed}) on "
         f"aiohttp {aiohttp.__version__}: {' '.join(failure.split())}; {AIORESPONSES_FIX}{shared}"
     )
+
+
+def _owners(module: Any) -> list[metadata.Distribution]:
+    """The distributions (aioresponses, aioresponses-ng) whose files include this copy."""
+    where = Path(module.__file__ or "").resolve()
+    return [
+        dist
+        for dist in metadata.distributions()
+        if any(
+            str(f).startswith("aioresponses/") and Path(str(dist.locate_file(f))).resolve() == where
+            for f in dist.files or ()
+        )
+    ]
 
 
 @cache
