@@ -18,6 +18,7 @@ from contextlib import AbstractContextManager, contextmanager
 from functools import cache
 from http.client import responses as HTTP_REASONS
 from importlib import metadata
+from importlib.util import find_spec
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Final
@@ -213,17 +214,19 @@ def _callback_result(callback_result: Any, response_class: Any, method: str, ans
 def _aioresponses() -> tuple[Any, Any]:
     """The installed aioresponses' mock and CallbackResult, once it has built a response."""
     try:
-        from aioresponses import CallbackResult, aioresponses
+        import aioresponses as module
     except ImportError as exc:
         raise OfflineUnavailable(
             f"mock_aiohttp needs aioresponses ({exc}): {AIORESPONSES_FIX}"
         ) from None
-    import aioresponses as module
-
+    except Exception as exc:  # e.g. an old release's DeprecationWarning under -W error
+        spec = find_spec("aioresponses")
+        origin = spec.origin if spec is not None else None
+        raise OfflineUnavailable(_cannot_use(origin, f"{type(exc).__name__}: {exc}")) from None
     problem = _probe(module.__file__ or "", module)
     if problem is not None:
         raise OfflineUnavailable(problem)
-    return aioresponses, CallbackResult
+    return module.aioresponses, module.CallbackResult
 
 
 _PROBED: dict[str, str | None] = {}
@@ -267,7 +270,14 @@ def _probe_once(module: Any) -> str | None:
         if status == 204:
             return None
         failure = f"a 204 came back as {status}"
-    owners = _owners(module)
+    return _cannot_use(module.__file__, failure)
+
+
+def _cannot_use(origin: str | None, failure: str) -> str:
+    """The one line for an aioresponses that is there but cannot work."""
+    import aiohttp
+
+    owners = _owners(origin)
     installed = ", ".join(f"{dist.name} {dist.version}" for dist in owners) or "unknown"
     # Both distributions install the same files: one's files over the other's.
     shared = " (their files are mixed: uninstall both, then install one)" * (len(owners) > 1)
@@ -277,9 +287,11 @@ def _probe_once(module: Any) -> str | None:
     )
 
 
-def _owners(module: Any) -> list[metadata.Distribution]:
+def _owners(origin: str | None) -> list[metadata.Distribution]:
     """The distributions (aioresponses, aioresponses-ng) whose files include this copy."""
-    where = Path(module.__file__ or "").resolve()
+    if origin is None:
+        return []
+    where = Path(origin).resolve()
     return [
         dist
         for dist in metadata.distributions()
