@@ -25,7 +25,15 @@ import pytest
 
 from .config import Settings
 from .errors import StubFileError
-from .handle import Backend, LocalBackend, MockServerHandle, RemoteBackend, env_name, unmatched_text
+from .handle import (
+    Backend,
+    LocalBackend,
+    MockServerHandle,
+    RemoteBackend,
+    UnknownService,
+    env_name,
+    unmatched_text,
+)
 
 __all__ = [
     "mock_aiohttp",
@@ -180,16 +188,34 @@ def _marker_stubs(request: pytest.FixtureRequest) -> list[Any]:
         ) from None
 
 
+def _sources(config: pytest.Config, paths: tuple[str, ...]) -> str:
+    """Where the stub files came from, in the words of an unknown service's error."""
+    url = config.getoption("mockserver_url")
+    if url:
+        return f"the services are those of the server at {url}"
+    if paths:
+        return f"stub files from {', '.join(paths)}"
+    root = config.rootpath
+    how = f"the directory of {config.inipath}" if config.inipath else "no ini file found"
+    return (
+        f"no stub files: none named (--mockserver-stubs, ini mockserver_stubs) and no stubs/ in "
+        f"pytest's rootdir {root} ({how}; tried {root / 'stubs'}): run pytest from the "
+        "directory holding stubs/, put a pytest.ini there, or name them with --mockserver-stubs"
+    )
+
+
 @pytest.fixture
 def mockserver(
-    request: pytest.FixtureRequest, mockserver_backend: Backend
+    request: pytest.FixtureRequest, mockserver_settings: Settings, mockserver_backend: Backend
 ) -> Iterator[MockServerHandle]:
     """The session's mock server, reset for this test, with ``<NAME>_URL`` set per service."""
     mockserver_backend.reset()
     extra = _marker_stubs(request)
     if extra:
         mockserver_backend.put_stubs(extra)
-    handle = MockServerHandle(mockserver_backend)
+    handle = MockServerHandle(
+        mockserver_backend, _sources(request.config, mockserver_settings.paths)
+    )
     with _serving(request, handle, mockserver_backend.urls()):
         yield handle
 
@@ -217,7 +243,7 @@ def _offline(
     extra = _marker_stubs(request)
     if extra:
         backend.put_stubs(extra)
-    return double, MockServerHandle(backend)
+    return double, MockServerHandle(backend, _sources(request.config, settings.paths))
 
 
 def _offline_mock(make: Callable[[Any], Any], double: Any) -> Any:
@@ -305,7 +331,9 @@ def mockserver_container_backend(
 
 @pytest.fixture
 def mockserver_container(
-    request: pytest.FixtureRequest, mockserver_container_backend: Backend
+    request: pytest.FixtureRequest,
+    mockserver_settings: Settings,
+    mockserver_container_backend: Backend,
 ) -> Iterator[MockServerHandle]:
     """Like ``mockserver``, but the double is the Docker image: one container per session,
     reset for each test, with the same stubs mounted read-only and the same handle."""
@@ -313,7 +341,9 @@ def mockserver_container(
     extra = _marker_stubs(request)
     if extra:
         mockserver_container_backend.put_stubs(extra)
-    handle = MockServerHandle(mockserver_container_backend)
+    handle = MockServerHandle(
+        mockserver_container_backend, _sources(request.config, mockserver_settings.paths)
+    )
     with _serving(request, handle, mockserver_container_backend.urls()):
         yield handle
 
@@ -323,6 +353,8 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
     """Fail a passing test whose code made requests that matched no stub (strict mode)."""
     try:
         result = yield
+    except UnknownService as exc:  # a stubs/ not found: the message says where we looked
+        raise pytest.fail.Exception(f"mockserver: {exc}", pytrace=False) from None
     except BaseException:
         state = item.stash.get(_STATE, None)
         if state is not None:
