@@ -9,24 +9,17 @@ when their fixture is used.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
-from functools import cache
 from http.client import responses as HTTP_REASONS
-from importlib import metadata
-from importlib.util import find_spec
-from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, Final
 from urllib.parse import unquote, urlencode, urlsplit
 
+from .aioresponses_compat import OfflineUnavailable, response_class, usable_aioresponses
 from .bodies import BodyError, decode_request_body
 from .config import Settings
-from .errors import MockServerError
 from .faults import MALFORMED
 from .handle import LocalBackend
 from .journal import Journal
@@ -155,12 +148,6 @@ def requests_mock_mocker(double: OfflineDouble) -> Any:
 
 
 _METHODS: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-# What the offline extra installs; named in every "cannot use aioresponses" line.
-AIORESPONSES_FIX: Final = "pip install 'mockserver[offline]' (aioresponses>=0.7.9)"
-
-
-class OfflineUnavailable(MockServerError):
-    """The socket-free fixture cannot work with what is installed; the message names the fix."""
 
 
 def aioresponses_mock(double: OfflineDouble) -> AbstractContextManager[Any]:
@@ -169,8 +156,10 @@ def aioresponses_mock(double: OfflineDouble) -> AbstractContextManager[Any]:
     Raises OfflineUnavailable here, before patching anything, when the installed
     aioresponses cannot build a response on this aiohttp.
     """
-    aioresponses, callback_result = _aioresponses()
-    return _aioresponses_active(double, aioresponses, callback_result, _response_class())
+    module = usable_aioresponses()
+    return _aioresponses_active(
+        double, module.aioresponses, module.CallbackResult, response_class()
+    )
 
 
 @contextmanager
@@ -195,6 +184,7 @@ def _aioresponses_active(
 
 
 def _callback_result(callback_result: Any, response_class: Any, method: str, answer: Answer) -> Any:
+    """What aioresponses builds the response from; the probe builds one with the same keywords."""
     out = _header_dict(answer)
     content_type = next(
         (v for k, v in out.items() if k.lower() == "content-type"), "application/octet-stream"
@@ -209,114 +199,6 @@ def _callback_result(callback_result: Any, response_class: Any, method: str, ans
         reason=HTTP_REASONS.get(answer.status, ""),
         response_class=response_class,
     )
-
-
-def _aioresponses() -> tuple[Any, Any]:
-    """The installed aioresponses' mock and CallbackResult, once it has built a response."""
-    try:
-        import aioresponses as module
-    except ImportError as exc:
-        raise OfflineUnavailable(
-            f"mock_aiohttp needs aioresponses ({exc}): {AIORESPONSES_FIX}"
-        ) from None
-    except Exception as exc:  # e.g. an old release's DeprecationWarning under -W error
-        spec = find_spec("aioresponses")
-        origin = spec.origin if spec is not None else None
-        raise OfflineUnavailable(_cannot_use(origin, f"{type(exc).__name__}: {exc}")) from None
-    problem = _probe(module.__file__ or "", module)
-    if problem is not None:
-        raise OfflineUnavailable(problem)
-    return module.aioresponses, module.CallbackResult
-
-
-_PROBED: dict[str, str | None] = {}
-
-
-def _probe(where: str, module: Any) -> str | None:
-    """One request through the installed aioresponses (once per copy of it): whatever it
-    cannot do is found at fixture setup, not deep inside the library in the test."""
-    if where not in _PROBED:
-        # A thread of its own: the fixture may be set up inside a running event loop.
-        with ThreadPoolExecutor(1) as pool:
-            _PROBED[where] = pool.submit(_probe_once, module).result()
-    return _PROBED[where]
-
-
-def _probe_once(module: Any) -> str | None:
-    import aiohttp
-
-    answer = Answer(204, (("Content-Type", "text/plain"),), b"")
-
-    async def request() -> int:
-        with module.aioresponses() as mock:
-            mock.add(
-                f"http://{OFFLINE_DOMAIN}/",
-                callback=lambda url, **_: _callback_result(
-                    module.CallbackResult, _response_class(), "GET", answer
-                ),
-            )
-            async with (
-                aiohttp.ClientSession() as session,
-                session.get(f"http://{OFFLINE_DOMAIN}/") as response,
-            ):
-                await response.read()
-                return response.status
-
-    try:
-        status = asyncio.run(request())
-    except Exception as exc:
-        failure = f"{type(exc).__name__}: {exc}"
-    else:
-        if status == 204:
-            return None
-        failure = f"a 204 came back as {status}"
-    return _cannot_use(module.__file__, failure)
-
-
-def _cannot_use(origin: str | None, failure: str) -> str:
-    """The one line for an aioresponses that is there but cannot work."""
-    import aiohttp
-
-    owners = _owners(origin)
-    installed = ", ".join(f"{dist.name} {dist.version}" for dist in owners) or "unknown"
-    # Both distributions install the same files: one's files over the other's.
-    shared = " (their files are mixed: uninstall both, then install one)" * (len(owners) > 1)
-    return (
-        f"mock_aiohttp cannot use the installed aioresponses ({installed}) on "
-        f"aiohttp {aiohttp.__version__}: {' '.join(failure.split())}; {AIORESPONSES_FIX}{shared}"
-    )
-
-
-def _owners(origin: str | None) -> list[metadata.Distribution]:
-    """The distributions (aioresponses, aioresponses-ng) whose files include this copy."""
-    if origin is None:
-        return []
-    where = Path(origin).resolve()
-    return [
-        dist
-        for dist in metadata.distributions()
-        if any(
-            str(f).startswith("aioresponses/") and Path(str(dist.locate_file(f))).resolve() == where
-            for f in dist.files or ()
-        )
-    ]
-
-
-@cache
-def _response_class() -> type[Any]:
-    """A ClientResponse that aioresponses 0.7.9 can build on aiohttp 3.14 (and the fork too)."""
-    from aiohttp import ClientResponse
-
-    class OfflineResponse(ClientResponse):
-        """aiohttp 3.14 made ``stream_writer`` a required argument, which aioresponses 0.7.9
-        does not pass; for a response built after its request was sent (``writer=None``)
-        aiohttp reads only its ``output_size``, the bytes sent: none, with no socket."""
-
-        def __init__(self, method: str, url: Any, **kwargs: Any) -> None:
-            kwargs.setdefault("stream_writer", SimpleNamespace(output_size=0))
-            super().__init__(method, url, **kwargs)
-
-    return OfflineResponse
 
 
 def _requests_fault(answer: Answer) -> Exception:
