@@ -61,42 +61,46 @@ def one_line(text: str) -> str:
 def test_installed_alone_it_validates_and_its_plugin_serves(
     scratch_venv: Path, user_project: Path
 ) -> None:
-    project = user_project
-    done = run([str(scratch_venv / "mockserver"), "validate", "stubs"], project)
+    _check_healthy(scratch_venv, user_project)
+
+
+def test_mockserver_client_beside_it_is_named_in_one_line(
+    scratch_venv: Path, user_project: Path
+) -> None:
+    python = scratch_venv / "python"
+    pip(python, THEIRS)  # after us: their files over ours
+    try:
+        _check_collision(scratch_venv, user_project, "ours replaced: ")
+        pip(python, "--force-reinstall", "--no-deps", str(ROOT))  # ours over theirs
+        _check_collision(scratch_venv, user_project, "")
+    finally:
+        _repair_as_told(python, user_project)
+    _check_healthy(scratch_venv, user_project)
+
+
+def _check_healthy(bin_dir: Path, project: Path) -> None:
+    done = run([str(bin_dir / "mockserver"), "validate", "stubs"], project)
     assert (done.returncode, done.stdout) == (0, "ok: 1 file, 1 service, 1 stub\n"), done.stderr
-    tests = run(
-        [str(scratch_venv / "python"), "-m", "pytest", "-p", "no:cacheprovider"], user_project
-    )
+    tests = run([str(bin_dir / "python"), "-m", "pytest", "-p", "no:cacheprovider"], project)
     assert tests.returncode == 0, tests.stdout
     assert "1 passed" in tests.stdout
 
 
-def test_mockserver_client_installed_after_it_is_named_in_one_line(
-    scratch_venv: Path, user_project: Path
-) -> None:
-    python = scratch_venv / "python"
-    pip(python, THEIRS)
-    try:
-        _check_collision(scratch_venv, user_project)
-    finally:
-        _repair_as_told(python, user_project)
-    done = run([str(scratch_venv / "mockserver"), "validate", "stubs"], user_project)
-    assert (done.returncode, done.stdout) == (0, "ok: 1 file, 1 service, 1 stub\n"), done.stderr
-
-
-def _check_collision(bin_dir: Path, project: Path) -> None:
+def _check_collision(bin_dir: Path, project: Path, replaced: str) -> None:
+    """``replaced``: whether our files were overwritten (and then which) or theirs."""
+    files = f" ({replaced}__init__.py, client.py, pytest_plugin.py)" if replaced else ""
     expected = (
         "mockserver: mockserver-client 9.2.0 (MockServer's client) is installed here too and its "
-        "package has the same import name, so one overwrote the other's files (ours replaced: "
-        "__init__.py, client.py, pytest_plugin.py); use a virtual environment for each (here: "
-        "pip uninstall mockserver-client, then reinstall mockserver), or run mockserver as its "
-        "container and drive it over HTTP"
+        f"package has the same import name, so one overwrote the other's files{files}; use a "
+        "virtual environment for each (here: pip uninstall mockserver-client, then reinstall "
+        "mockserver), or run mockserver as its container and drive it over HTTP"
     )
     for command in (["serve", "stubs", "--port", "0"], ["validate", "stubs"]):
         done = run([str(bin_dir / "mockserver"), *command], project)
         assert done.returncode == 2, done
         assert (done.stdout, one_line(done.stderr)) == ("", expected)
-    # pytest: our entry point runs before any test (theirs would download a MockServer jar).
+    # pytest: our entry point runs before any test, whichever plugin file is there (theirs
+    # would download a MockServer jar).
     tests = run([str(bin_dir / "python"), "-m", "pytest", "-p", "no:cacheprovider"], project)
     assert tests.returncode == pytest.ExitCode.USAGE_ERROR, tests.stdout + tests.stderr
     assert one_line(tests.stderr) == f"ERROR: {expected}"
