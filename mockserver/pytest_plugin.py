@@ -188,11 +188,10 @@ def _marker_stubs(request: pytest.FixtureRequest) -> list[Any]:
         ) from None
 
 
-def _sources(config: pytest.Config, paths: tuple[str, ...]) -> str:
+def _sources(config: pytest.Config, paths: tuple[str, ...], remote: str | None = None) -> str:
     """Where the stub files came from, in the words of an unknown service's error."""
-    url = config.getoption("mockserver_url")
-    if url:
-        return f"the services are those of the server at {url}"
+    if remote:
+        return f"the services are those of the server at {remote}"
     if paths:
         return f"stub files from {', '.join(paths)}"
     root = config.rootpath
@@ -213,8 +212,9 @@ def mockserver(
     extra = _marker_stubs(request)
     if extra:
         mockserver_backend.put_stubs(extra)
+    remote = request.config.getoption("mockserver_url")
     handle = MockServerHandle(
-        mockserver_backend, _sources(request.config, mockserver_settings.paths)
+        mockserver_backend, _sources(request.config, mockserver_settings.paths, remote)
     )
     with _serving(request, handle, mockserver_backend.urls()):
         yield handle
