@@ -8,8 +8,9 @@ FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY mockserver/ mockserver/
-# The fast extra: uvloop, for the most requests a second (MOCKSERVER_LOOP=asyncio opts out).
-RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[fast]"
+# The fast extra: uvloop, for the most requests a second (MOCKSERVER_LOOP=asyncio opts out);
+# the container extra: dumb-init, PID 1 (see ENTRYPOINT).
+RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[fast,container]"
 
 # Stage 2: those wheels installed, no network needed, no build tools kept.
 FROM python:3.11-slim
@@ -22,8 +23,9 @@ RUN pip install --no-cache-dir --no-index --find-links=/tmp/wheels /tmp/wheels/*
     && useradd --uid 10001 --gid 10001 --no-log-init --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin mockserver
 COPY stubs/ /stubs/
-# Inside a container the server binds every interface; with no MOCKSERVER_ADMIN_TOKEN it then
-# generates an admin token and prints it once, so the admin API is never open by accident.
+# Inside a container the server binds every interface; with no MOCKSERVER_ADMIN_TOKEN (or an
+# empty one) it then generates an admin token that it shows only on a terminal, so the admin
+# API is never open by accident (MOCKSERVER_ADMIN_OPEN=1 opens it on purpose).
 ENV MOCKSERVER_HOST=0.0.0.0 \
     MOCKSERVER_PORT=8080 \
     MOCKSERVER_STUBS=/stubs \
@@ -35,6 +37,10 @@ EXPOSE 8080
 USER 10001:10001
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
     CMD ["mockserver", "healthcheck"]
-# Exec form: the server is PID 1 and gets SIGTERM itself (it stops cleanly on it).
-ENTRYPOINT ["mockserver"]
+# dumb-init is PID 1: it handles SIGTERM from its first instruction and passes it on (a PID 1
+# without a handler ignores it, and the server installs its own only once Python has started),
+# and it reaps orphaned children (docker exec ... 'sleep 1 &'). It needs no writable file.
+# The server is its child and stops cleanly on SIGTERM (exit 0); `args:` in Kubernetes keep
+# this entrypoint, `command:` would replace it.
+ENTRYPOINT ["dumb-init", "--", "mockserver"]
 CMD ["serve"]

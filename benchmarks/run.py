@@ -8,6 +8,10 @@ The baseline is a raw aiohttp handler returning the same bytes, on asyncio's loo
 ``web.run_app`` runs by default) and, when uvloop is installed, on uvloop too: mockserver uses
 uvloop when it is there, so both are shown, and mockserver on asyncio's loop as well.
 
+mockserver runs as users run it: the request log on (one line per request, text, to a file as
+a container's log driver would take it); the quiet (`--log-level warning`) and JSON-log
+configurations are measured beside it.
+
 Each throughput scenario runs the two servers it compares in subprocesses of their own and
 drives them alternately (A, B, A, B...) with the same load, so drift in a shared, noisy
 machine hits both alike; the table gives medians and the ratio. The load comes from wrk
@@ -102,7 +106,9 @@ def wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) 
 
 @contextmanager
 def server(command: list[str], port: int, path: str = TARGET) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # The log goes to a real file, not /dev/null: what a log driver or a terminal takes.
+    log = tempfile.TemporaryFile()  # noqa: SIM115  # closed below, after the process
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for(f"http://127.0.0.1:{port}{path}", process)
         yield process
@@ -113,6 +119,7 @@ def server(command: list[str], port: int, path: str = TARGET) -> Iterator[subpro
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log.close()
 
 
 def raw_command(port: int, script: Path, *extra: str) -> list[str]:
@@ -136,8 +143,6 @@ def mock_command(port: int, stubs: Path, *extra: str) -> list[str]:
         str(stubs),
         "--port",
         str(port),
-        "--log-level",
-        "warning",
         *extra,
     ]
 
@@ -213,14 +218,13 @@ def startup(command: Callable[[int], list[str]], rounds: int) -> float:
     times = []
     for _ in range(rounds):
         port = free_port()
-        process = subprocess.Popen(
-            command(port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        try:
-            times.append(wait_for(f"http://127.0.0.1:{port}{TARGET}", process) * 1000)
-        finally:
-            process.terminate()
-            process.wait(10)
+        with tempfile.TemporaryFile() as log:
+            process = subprocess.Popen(command(port), stdout=log, stderr=subprocess.STDOUT)
+            try:
+                times.append(wait_for(f"http://127.0.0.1:{port}{TARGET}", process) * 1000)
+            finally:
+                process.terminate()
+                process.wait(10)
     return median(times)
 
 
@@ -254,10 +258,23 @@ def main(argv: list[str] | None = None) -> int:
         raw.write_text(RAW_SERVER)
         one = write_stubs(base / "one", 0)
         many = write_stubs(base / "many", extra)
-        ports = {name: free_port() for name in ("raw", "rawuv", "one", "one-asyncio", "many")}
+        names = ("raw", "rawuv", "one", "one-json", "one-quiet", "one-asyncio", "many")
+        ports = {name: free_port() for name in names}
         cases: dict[str, tuple[list[str], int, str, dict[str, str]]] = {
             "raw aiohttp": (raw_command(ports["raw"], raw), ports["raw"], TARGET, {}),
             "mockserver, 1 stub": (mock_command(ports["one"], one), ports["one"], TARGET, {}),
+            "mockserver, 1 stub, JSON log": (
+                mock_command(ports["one-json"], one, "--log-format", "json"),
+                ports["one-json"],
+                TARGET,
+                {},
+            ),
+            "mockserver, 1 stub, quiet (--log-level warning)": (
+                mock_command(ports["one-quiet"], one, "--log-level", "warning"),
+                ports["one-quiet"],
+                TARGET,
+                {},
+            ),
             f"mockserver, {extra + 1} stubs": (
                 mock_command(ports["many"], many),
                 ports["many"],

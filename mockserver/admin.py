@@ -334,7 +334,7 @@ ROUTES: Final[list[tuple[str, str, Handler]]] = [
     ("GET", "/openapi.json", openapi),
 ]
 _COMPILED: Final = [
-    (method, re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path) + "$"), handler)
+    (method, re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path) + r"\Z"), handler)
     for method, path, handler in ROUTES
 ]
 

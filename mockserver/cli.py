@@ -1,4 +1,9 @@
-"""The ``mockserver`` command: serve, validate. Every option also reads MOCKSERVER_<OPTION>."""
+"""The ``mockserver`` command: serve, validate. Every option also reads MOCKSERVER_<OPTION>.
+
+Imports stay light here: ``main`` takes SIGTERM from its first line, before aiohttp and the
+stubs load, so a ``docker stop`` during start-up stops the server at once instead of being
+lost.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,14 @@ import asyncio
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import FrameType
 from typing import Any
 
-from . import __version__, healthcheck
-from .config import Settings, is_loopback
+from . import __version__
+from .config import Settings
+from .errorline import asked_format, report
 from .errors import MockServerError, StubFileError
-from .limits import raise_open_file_limit
 from .logs import announce, configure_logging
 from .loop import run as run_loop
 from .options import LIMITS, EnvError, build_parser, paths_from_env
@@ -20,16 +27,43 @@ from .options import LIMITS, EnvError, build_parser, paths_from_env
 __all__ = ["main"]
 
 
+class Terminated(SystemExit):
+    """SIGTERM before the server's own handler was installed (while starting).
+
+    A SystemExit, so that an event loop running a callback when it arrives lets it through
+    rather than logging it as an error in that callback.
+    """
+
+
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    # Until the event loop takes it over: a stop while loading thousands of stubs ends the
+    # start-up now. As PID 1 an unhandled SIGTERM would even be ignored.
+    signal.signal(signal.SIGTERM, _terminated)
+    try:
+        return _main(argv)
+    except Terminated:
+        announce("stopped", "mockserver: stopped while starting", {}, asked_format(argv))
+        return 0
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    chosen = getattr(args, "log_format", None)
+    log_format = chosen if isinstance(chosen, str) else asked_format(argv)
     bad = [value for value in vars(args).values() if isinstance(value, EnvError)]
     for error in bad:
-        print(f"mockserver: error: {error}", file=sys.stderr)
+        report(f"error: {error}", log_format)
     if bad:
         return 2
     if args.command == "healthcheck":
-        return healthcheck.run(args.url, args.host, args.port, args.timeout)
+        from . import healthcheck
+
+        return healthcheck.run_args(args)
     if args.command == "record":
         return _record(args)
     if args.command in ("diff", "import"):
@@ -47,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         journal_size=args.journal_size,
         watch=args.watch,
         admin_token=args.admin_token,
+        admin_open=args.admin_open,
         spy=args.spy,
         record_new=args.record_new,
         redact=tuple(args.redact),
@@ -58,8 +93,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _record(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from .proxy import UpstreamSettings
     from .recordmode import parse_target, recording_server
     from .runner import MockServer
@@ -77,7 +110,7 @@ def _record(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"mockserver record: error: {exc}", file=sys.stderr)
         return 2
-    _configure_logging(settings.log_level)
+    configure_logging(settings.log_level)
     server = MockServer(settings, stubs=stubs, forwarding=forwarding)
     try:
         run_loop(_run_until_signalled(server, lambda: _print_recording(server, targets, args.out)))
@@ -104,49 +137,71 @@ def _validate(paths: list[str]) -> int:
     except StubFileError as exc:
         print(exc, file=sys.stderr)
         return 1
-    counts = [
-        _plural(len(tree.files), "file"),
-        _plural(len(tree.stubs.services), "service"),
-        _plural(len(tree.stubs.stubs), "stub"),
-    ]
-    bodies = f" (and {_plural(len(tree.bodies), 'body file')})" if tree.bodies else ""
-    print("\n".join([*shadow_lines(list(tree.shadows)), f"ok: {', '.join(counts)}{bodies}"]))
+    counts = [(len(tree.files), "file"), (len(tree.stubs.services), "service")]
+    counts += [(len(tree.stubs.stubs), "stub")]
+    said = ", ".join(f"{n} {word}{'s' * (n != 1)}" for n, word in counts)
+    if tree.bodies:
+        said += f" (and {len(tree.bodies)} body file{'s' * (len(tree.bodies) != 1)})"
+    print("\n".join([*shadow_lines(list(tree.shadows)), f"ok: {said}"]))
     return 0
 
 
 def _serve(settings: Settings, log_format: str = "text", workers: int = 1) -> int:
-    _configure_logging(settings.log_level, log_format)
+    from .banner import print_banner
+
+    configure_logging(settings.log_level, log_format)
     if workers > 1:
         from .workers import serve_workers
 
         return serve_workers(
-            settings, workers, log_format, lambda server: _print_banner(server, log_format)
+            settings, workers, log_format, lambda server: print_banner(server, log_format)
         )
     from .runner import MockServer
 
     try:
         server = MockServer(settings)
+        _check_recording_dirs(server)
     except StubFileError as exc:
-        print(f"mockserver: not starting: {exc}", file=sys.stderr)
+        report(f"not starting: {exc}", log_format)
         return 1
     except ValueError as exc:  # e.g. a --redact that is not a JSONPath
-        print(f"mockserver: error: {exc}", file=sys.stderr)
+        report(f"error: {exc}", log_format)
         return 2
     try:
         run_loop(_run_until_signalled(server, log_format=log_format), settings.event_loop)
     except MockServerError as exc:
-        print(f"mockserver: {exc}", file=sys.stderr)
+        report(str(exc), log_format)
         return 1
     return 0
 
 
-def _configure_logging(level: str, log_format: str = "text") -> None:
-    configure_logging(level, log_format)
+def _check_recording_dirs(server: Any) -> None:
+    """With --record-new, each directory the recordings go to can be written, found now
+    rather than when the server stops and the recordings would be lost.
+
+    Raises:
+        ValueError: one cannot be written, with what to do.
+    """
+    from .recordmode import check_out_dir
+
+    forwarding = server.state.forwarding
+    recorder = forwarding.recorder if forwarding is not None else None
+    for service, directory in (recorder.out_dirs if recorder else {}).items():
+        try:
+            check_out_dir(directory, what="")
+        except ValueError as exc:
+            raise ValueError(
+                f"--record-new writes {service}'s recordings beside its stub file, and {exc}; "
+                "mount the stubs writable (not :ro), or record with `mockserver record --out DIR`"
+            ) from None
 
 
 async def _run_until_signalled(
     server: Any, banner: Callable[[], None] | None = None, log_format: str = "text"
 ) -> None:
+    from .banner import print_banner
+    from .limits import raise_open_file_limit
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -154,57 +209,8 @@ async def _run_until_signalled(
     raise_open_file_limit()  # one file per connection: take what the hard limit allows
     await server.start_async()
     try:
-        (banner or (lambda: _print_banner(server, log_format)))()
+        (banner or (lambda: print_banner(server, log_format)))()
         await stop.wait()
     finally:
         await server.stop_async()
     announce("stopped", "mockserver: stopped", {}, log_format)
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' * (n != 1)}"
-
-
-def _print_banner(server: Any, log_format: str = "text") -> None:
-    snapshot = server.store.snapshot
-    stubs = snapshot.stubs
-    counts: dict[str, int] = {}
-    for stub in stubs.stubs:
-        counts[stub.service] = counts.get(stub.service, 0) + 1
-    paths = " ".join(server.settings.paths)
-    lines = [
-        f"mockserver {__version__}: {_plural(len(stubs.services), 'service')}, "
-        f"{_plural(len(stubs.stubs), 'stub')} "
-        f"from {paths}"
-    ]
-    width = max((len(name) for name in stubs.services), default=0)
-    for name in stubs.services:
-        count = _plural(counts.get(name, 0), "stub")
-        lines.append(f"  {name:<{width}}  {server.url_for(name)}  ({count})")
-    lines.append(f"  admin: {server.url}/__admin/health")
-    settings = server.settings
-    fields: dict[str, Any] = {
-        "version": __version__,
-        "paths": list(settings.paths),
-        "services": [
-            {"name": name, "url": server.url_for(name), "stubs": counts.get(name, 0)}
-            for name in stubs.services
-        ],
-        "admin": f"{server.url}/__admin/health",
-        "watching": settings.watch,
-    }
-    if server.admin_token_generated:
-        lines.append(
-            f"  admin token (generated, shown once): {settings.admin_token}\n"
-            "  admin calls need: Authorization: Bearer <token>"
-        )
-        fields["admin_token"] = settings.admin_token
-    elif settings.admin_token == "" and not is_loopback(settings.host):
-        lines.append(
-            f"  WARNING: the admin API is open to anyone who can reach {settings.host} "
-            "(--admin-token '')"
-        )
-        fields["admin_open"] = True
-    if settings.watch:
-        lines.append("  watching the stub files for changes")
-    announce("started", "\n".join(lines), fields, log_format)

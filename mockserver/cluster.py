@@ -11,6 +11,8 @@ routes answer without a token, and combines the answers:
 - reads are merged: the journal by time (each entry names its ``worker``), request counts and
   stub hits summed; health adds each worker's pid and how many requests it served.
 
+The private sockets need no file (privatesockets.py), so a read-only root is no concern.
+
 Why one coordinator rather than workers fanning out to each other: two writes arriving at two
 workers at once would be applied in a different order on each (and an ``id-2`` suffix would go
 to a different stub on each); one lock in one process orders them with no cross-process lock.
@@ -23,27 +25,23 @@ import heapq
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any, Final
 
 import aiohttp
 from aiohttp import web
-from yarl import URL
+
+from .privatesockets import RELAYED, Reply, UnixClient, error_reply, unix_server
 
 __all__ = [
     "COORDINATOR_SOCKET",
     "LISTENER_HEADER",
     "WORKER_HEADER",
     "Coordinator",
-    "Reply",
-    "UnixClient",
     "listener_of",
     "listener_text",
     "merge_journals",
-    "unix_server",
-    "worker_socket",
 ]
 
 log = logging.getLogger("mockserver")
@@ -56,18 +54,10 @@ READY_PATH: Final = "/_cluster/ready"
 JOURNAL_PATH: Final = "/_cluster/journal"
 UNMATCHED_PATH: Final = "/_cluster/unmatched"
 WORKER_PATH: Final = "/_cluster/worker"
-CALL_TIMEOUT: Final = 120.0  # reloading 10,000 stubs takes about a second; a hung worker, forever
 START_TIMEOUT: Final = 60.0
-_RELAYED: Final = ("Content-Type", "Allow")
-_STUB_PATH: Final = re.compile(r"^/stubs/[^/]+$")
+_STUB_PATH: Final = re.compile(r"^/stubs/[^/]+\Z")
 _WRITES: Final = {("POST", "/stubs"), ("POST", "/reset"), ("POST", "/reload")}
 _RELOAD_ATTEMPTS: Final = 3
-
-Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
-
-
-def worker_socket(directory: str | Path, index: int) -> str:
-    return str(Path(directory) / f"worker-{index}.sock")
 
 
 def listener_text(listener: int | None) -> str:
@@ -76,75 +66,6 @@ def listener_text(listener: int | None) -> str:
 
 def listener_of(text: str | None) -> int | None:
     return None if text in (None, "", "main") else int(text)
-
-
-def unix_server(handler: Handler, max_body: int) -> web.Server:
-    """A low-level aiohttp server for a private socket, taking admin bodies up to ``max_body``."""
-
-    def request_factory(
-        message: Any, payload: Any, protocol: Any, writer: Any, task: Any
-    ) -> web.BaseRequest:
-        loop = asyncio.get_running_loop()
-        return web.BaseRequest(
-            message, payload, protocol, writer, task, loop, client_max_size=max_body
-        )
-
-    return web.Server(handler, request_factory=request_factory, access_log=None)
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """One process's answer to one call: status, body and the headers worth passing on."""
-
-    status: int
-    body: bytes
-    headers: dict[str, str]
-
-    @classmethod
-    def of(cls, status: int, value: Any) -> Reply:
-        return cls(status, json.dumps(value).encode(), {"Content-Type": "application/json"})
-
-    @property
-    def failed(self) -> bool:
-        return self.status >= 400
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    def response(self) -> web.Response:
-        return web.Response(status=self.status, body=self.body, headers=self.headers)
-
-
-def error_reply(status: int, error: str, detail: str) -> Reply:
-    return Reply.of(status, {"error": error, "detail": detail})
-
-
-class UnixClient:
-    """HTTP to one of our processes over its Unix socket (the session opens on first use)."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._session: aiohttp.ClientSession | None = None
-
-    async def call(
-        self, method: str, target: str, body: bytes = b"", headers: dict[str, str] | None = None
-    ) -> Reply:
-        """Send ``method target`` (path and query, already percent-encoded)."""
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.UnixConnector(path=self.path),
-                timeout=aiohttp.ClientTimeout(total=CALL_TIMEOUT),
-            )
-        url = URL("http://mockserver" + target, encoded=True)
-        async with self._session.request(method, url, data=body or None, headers=headers) as answer:
-            data = await answer.read()
-            kept = {name: answer.headers[name] for name in _RELAYED if name in answer.headers}
-            return Reply(answer.status, data, kept)
-
-    async def close(self) -> None:
-        session, self._session = self._session, None
-        if session is not None:
-            await session.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +136,7 @@ class Coordinator:
             return error_reply(
                 503, "workers not serving", "the workers did not all start"
             ).response()
-        headers = {k: v for k, v in request.headers.items() if k in (*_RELAYED, LISTENER_HEADER)}
+        headers = {k: v for k, v in request.headers.items() if k in (*RELAYED, LISTENER_HEADER)}
         worker = int(request.headers.get(WORKER_HEADER, "0"))
         body = await request.read()
         call = Call(request.method, request.path, request.raw_path, body, headers, worker)

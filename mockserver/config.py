@@ -30,8 +30,10 @@ class Settings:
         journal_body_cap: bytes of each request body the journal keeps (the rest is flagged).
         watch: reload the stub files when they change.
         admin_token: when set, admin calls but GET /__admin/health need
-            ``Authorization: Bearer <token>``. None on a non-loopback host makes the server
-            generate one; an empty string turns authentication off explicitly.
+            ``Authorization: Bearer <token>``. None or empty on a non-loopback host makes the
+            server generate one, unless ``admin_open``.
+        admin_open: serve the admin API with no token on a non-loopback host (the named
+            opt-out: an empty token does not open it).
         spy: forward requests no stub matched to the service's ``upstream:``.
         record_new: with spy, write what was forwarded as stubs beside the service's files.
         record_all: forward everything to services with an upstream and record it anew.
@@ -66,6 +68,7 @@ class Settings:
     journal_body_cap: int = 64 * 1024
     watch: bool = False
     admin_token: str | None = None
+    admin_open: bool = False
     spy: bool = False
     record_new: bool = False
     record_all: bool = False

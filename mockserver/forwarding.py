@@ -17,6 +17,7 @@ from aiohttp import web
 
 from .config import Settings
 from .journal import Journal
+from .logs import log_request
 from .model import RequestView, ServiceSpec, StubSet
 from .persist import write_recording
 from .proxy import Upstream, UpstreamError, UpstreamSettings
@@ -123,6 +124,8 @@ class Forwarding:
             status=exchange.status,
             listener=listener,
         )
+        if log.isEnabledFor(logging.INFO):  # logged like any answered request, redacted
+            log_request(log, safe_view, exchange.status, f"upstream:{service}", None)
         return web.Response(
             status=exchange.status, body=exchange.response_body, headers=exchange.response_headers
         )

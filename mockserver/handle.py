@@ -27,6 +27,7 @@ __all__ = [
     "MockServerHandle",
     "RemoteBackend",
     "ServiceHandle",
+    "UnknownService",
     "env_name",
     "unmatched_text",
 ]
@@ -251,11 +252,22 @@ class ServiceHandle(_Verifies):
         return self._entries()
 
 
-class MockServerHandle(_Verifies):
-    """The running double, as a test sees it: ``.url``, ``.service(name)``, ``.requests``..."""
+class UnknownService(KeyError):
+    """A service no stub file declares; the message says where the stub files came from."""
 
-    def __init__(self, backend: Backend) -> None:
+    def __str__(self) -> str:
+        return str(self.args[0])  # KeyError's own repr()s the message
+
+
+class MockServerHandle(_Verifies):
+    """The running double, as a test sees it: ``.url``, ``.service(name)``, ``.requests``...
+
+    ``sources`` says where the stub files came from, for the error of an unknown service.
+    """
+
+    def __init__(self, backend: Backend, sources: str = "") -> None:
         self._backend = backend
+        self._sources = sources
 
     def __repr__(self) -> str:
         return f"<MockServerHandle {self.url}>"
@@ -273,7 +285,9 @@ class MockServerHandle(_Verifies):
     def service(self, name: str) -> ServiceHandle:
         urls = self._backend.urls()
         if name not in urls:
-            raise KeyError(f"no service {name!r}; services: {', '.join(sorted(urls)) or 'none'}")
+            known = ", ".join(sorted(urls)) or "none"
+            where = f"; {self._sources}" if self._sources else ""
+            raise UnknownService(f"no service {name!r}; services: {known}{where}")
         return ServiceHandle(self._backend, name)
 
     def stub(self, stub: Mapping[str, Any], service: str | None = None) -> str:

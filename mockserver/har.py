@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
+from .addresses import refused_address
 from .recording import Exchange, Recording
 
 __all__ = ["HarError", "HarImport", "parse_har", "service_name"]
@@ -185,6 +186,10 @@ def parse_har(text: str | bytes, service: str | None = None) -> HarImport:
             found.skipped.append(parsed)
             continue
         origin, host, port, exchange = parsed
+        refused = refused_address(host)
+        if refused:  # its answer may hold the machine's credentials; never an upstream either
+            found.skipped.append(f"entries[{index}]: {origin} is refused: {refused}")
+            continue
         name = service or names.get(origin)
         if name is None:
             base, name, n = service_name(host, port), service_name(host, port), 2

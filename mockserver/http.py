@@ -13,14 +13,18 @@ from email.utils import parsedate_to_datetime
 from typing import Final
 
 __all__ = [
+    "CODINGS_IN_TAGS",
     "Conditional",
     "best_media_type",
+    "body_tags",
     "etag_matches",
     "evaluate_conditions",
     "parse_accept",
     "parse_etags",
     "parse_http_date",
+    "same_body",
     "select_encoding",
+    "without_coding_suffix",
 ]
 
 
@@ -84,6 +88,53 @@ def etag_matches(current: str | None, header: str, *, weak: bool) -> bool:
     return current in tags
 
 
+# Content codings a server may name in the tag of a coded variant: Apache's mod_deflate sends
+# "abc-gzip" for "abc" (DeflateAlterETag), Jetty "abc--gzip"; nginx weakens it instead, W/"abc".
+CODINGS_IN_TAGS: Final = ("x-gzip", "gzip", "br", "deflate", "zstd", "compress")
+_CODING_SUFFIXES: Final = tuple(f"{dashes}{c}" for c in CODINGS_IN_TAGS for dashes in ("--", "-"))
+
+
+def body_tags(tag: str) -> frozenset[str]:
+    """The opaque-tag of ``tag`` without ``W/``, with and without a content-coding suffix: the
+    names it may give the body that the coded variants of one body share (``"abc"``,
+    ``W/"abc"``, ``"abc-gzip"`` all give abc; ``"a--gzip"`` gives a- (Apache) and a (Jetty)).
+
+    The variants of one body under different content codings are one resource state to a
+    cache (RFC 9110 §8.8.3.3 shows the tag changing with the coding; §8.8.3.2 weak comparison
+    already ignores ``W/``); the suffix is the other way servers mark them.
+    """
+    inner = _opaque(tag)
+    if len(inner) >= 2 and inner[0] == '"' and inner[-1] == '"':
+        inner = inner[1:-1]
+    names = {inner}
+    for suffix in _CODING_SUFFIXES:
+        if inner.endswith(suffix) and len(inner) > len(suffix):
+            names.add(inner[: -len(suffix)])
+    return frozenset(names)
+
+
+def without_coding_suffix(tag: str, coding: str) -> str:
+    """``tag`` as the service would send it for the uncoded body, when it named ``coding`` in
+    it (``"abc-gzip"`` sent with gzip → ``"abc"``); otherwise ``tag`` unchanged."""
+    weak, inner = ("W/", tag[2:]) if tag.startswith("W/") else ("", tag)
+    for dashes in ("--", "-"):
+        suffix = f'{dashes}{coding.strip().lower()}"'
+        if inner.endswith(suffix) and len(inner) > len(suffix) + 1:
+            return weak + inner[: -len(suffix)] + '"'
+    return tag
+
+
+def same_body(body_etag: str, header: str) -> bool:
+    """Whether an If-None-Match names the body that ``body_etag`` (the service's tag) names,
+    in whichever coding the client saw it: weak comparison (§8.8.3.2, §13.1.2) of the tags
+    without a content-coding suffix. ``*`` matches."""
+    tags = parse_etags(header)
+    if tags is None:
+        return True
+    mine = body_tags(body_etag)
+    return any(body_tags(tag) & mine for tag in tags)
+
+
 def parse_http_date(value: str) -> datetime | None:
     """An HTTP-date (RFC 9110 §5.6.7), or None when malformed (a malformed date is ignored)."""
     try:
@@ -103,16 +154,26 @@ def evaluate_conditions(
     if_none_match: str | None = None,
     if_modified_since: str | None = None,
     if_unmodified_since: str | None = None,
+    body_etag: str | None = None,
 ) -> Conditional:
     """The precondition outcome for a response that would otherwise be 2xx (§13.2.1).
 
     The order is RFC 9110 §13.2.2: If-Match, else If-Unmodified-Since; then If-None-Match,
     else If-Modified-Since (GET and HEAD only).
+
+    Args:
+        etag: the tag of the representation selected for this request.
+        body_etag: the service's tag for the body whatever its coding (a recorded or literal
+            ``etag:``): a client holding it, or a coded form of it, holds this body.
     """
     safe = method in ("GET", "HEAD")
-    # §13.2.2 step 1: If-Match, strong comparison (§13.1.1).
+    # §13.2.2 step 1: If-Match, strong comparison (§13.1.1): a weak tag never matches. The
+    # service's strong tag is the resource's, whichever coding this answer would use.
     if if_match is not None:
-        if not etag_matches(etag, if_match, weak=False):
+        held = etag_matches(etag, if_match, weak=False) or (
+            body_etag is not None and etag_matches(body_etag, if_match, weak=False)
+        )
+        if not held:
             return Conditional.PRECONDITION_FAILED
     # Step 2: If-Unmodified-Since, only without If-Match (§13.1.4).
     elif if_unmodified_since is not None and last_modified is not None:
@@ -121,7 +182,10 @@ def evaluate_conditions(
             return Conditional.PRECONDITION_FAILED
     # Step 3: If-None-Match, weak comparison (§13.1.2): 304 for GET/HEAD, else 412.
     if if_none_match is not None:
-        if etag_matches(etag, if_none_match, weak=True):
+        unchanged = etag_matches(etag, if_none_match, weak=True) or (
+            body_etag is not None and same_body(body_etag, if_none_match)
+        )
+        if unchanged:
             return Conditional.NOT_MODIFIED if safe else Conditional.PRECONDITION_FAILED
         return Conditional.PROCEED
     # Step 4: If-Modified-Since, only for GET/HEAD without If-None-Match (§13.1.3).

@@ -8,6 +8,7 @@ verification by stub works even with ``--journal-size 0``.
 from __future__ import annotations
 
 import base64
+import re
 import threading
 import time
 from collections import Counter, deque
@@ -19,6 +20,9 @@ from .matching import request_holds
 from .model import RequestSpec, RequestView
 
 __all__ = ["DEFAULT_BODY_CAP", "DEFAULT_JOURNAL_SIZE", "Journal", "JournalEntry"]
+
+# C0 controls but tab, line feed and carriage return, and DEL.
+_CONTROLS: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 DEFAULT_JOURNAL_SIZE: Final = 1000
 DEFAULT_BODY_CAP: Final = 64 * 1024
@@ -61,6 +65,10 @@ class JournalEntry:
         try:
             body: str = self.body.decode("utf-8")
             encoding = "text"
+            # Control characters are escaped six bytes each in JSON: such a body is binary in
+            # all but name, and base64 keeps it at 4/3 (64 KiB of 0x01 was 393 KB of text).
+            if _CONTROLS.search(body):
+                raise UnicodeDecodeError("utf-8", b"", 0, 1, "control characters")
         except UnicodeDecodeError:
             body = base64.b64encode(self.body).decode("ascii")
             encoding = "base64"

@@ -1,8 +1,11 @@
 """Log lines for people and for log collectors: one line per request, as text or as JSON.
 
-The server makes one logger call per request, and only when INFO is enabled; its single
-argument (``RequestLine``) is turned into text or JSON fields only when a handler formats the
-record, so a level above INFO costs one ``isEnabledFor`` per request and nothing else.
+The server makes one call per request, and only when its level is enabled: INFO for an
+answered request, WARNING for one that no stub matched (so a quiet log still shows what went
+wrong). Under `serve` (``configure_logging``) a matched request's line is queued on the
+``LogStream`` and written in batches (logstream.py says why); anywhere else (the pytest plugin,
+an embedding program) it is a ``logging`` record whose single argument (``RequestLine``) is
+turned into text or JSON fields only when a handler formats it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import sys
 import time
 from typing import Any, Final, TextIO
 
+from .logstream import LogStream, printable, printable_json
 from .model import RequestView
 from .report import report_text
 
@@ -22,13 +26,30 @@ __all__ = [
     "RequestLine",
     "announce",
     "configure_logging",
+    "flush_log",
     "log_request",
+    "printable",
 ]
 
 LOG_FORMATS: Final = ("text", "json")
 TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # An unmatched request's log carries the body's first 4 KiB: a 10 MiB body would drown the log.
 LOGGED_BODY_CHARS: Final = 4096
+
+
+def _printable_values(value: Any) -> Any:
+    """The same structure with every string in it made printable."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {k: _printable_values(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_printable_values(v) for v in value]
+    return value
+
+
+# The handler configure_logging installed, when it did: matched requests are queued on it.
+_stream: LogStream | None = None
 
 
 class RequestLine:
@@ -61,12 +82,15 @@ class RequestLine:
         return f"{view.path}?{view.query_string}" if view.query_string else view.path
 
     def __str__(self) -> str:
+        # As text, every value from the request is made printable: the report's own line
+        # breaks stay, a client's cannot forge a line (JSON escapes them by itself).
         if self.report is not None:
             summary = self.view.summary(body_limit=LOGGED_BODY_CHARS)
-            return report_text({**self.report, "request": summary})
+            return report_text(_printable_values({**self.report, "request": summary}))
+        target, stub = printable(self.target()), printable(str(self.stub))
         if self.fault is not None:
-            return f"{self.view.method} {self.target()} -> fault {self.fault} ({self.stub})"
-        return f"{self.view.method} {self.target()} -> {self.status} {self.stub}"
+            return f"{self.view.method} {target} -> fault {self.fault} ({stub})"
+        return f"{self.view.method} {target} -> {self.status} {stub}"
 
     def fields(self) -> dict[str, Any]:
         """The request as JSON-ready fields for a log collector."""
@@ -103,11 +127,37 @@ def log_request(
     report: dict[str, Any] | None,
     fault: str | None = None,
 ) -> None:
-    """Log one request at INFO (the caller checked that INFO is enabled), and more at DEBUG."""
+    """Log one request: at INFO when a stub answered it, at WARNING when none matched (the
+    caller checked that level), and its detail at DEBUG."""
+    stream = _stream
+    if (
+        stream is not None
+        and report is None
+        and fault is None
+        and stub is not None
+        and log.name == stream.logger_name
+        and not log.isEnabledFor(logging.DEBUG)
+    ):
+        stream.request(view, status, stub)
+        return
     line = RequestLine(view, status, stub, report, fault)
-    log.info("%s", line)
+    if report is None:
+        log.info("%s", line)
+    else:
+        log.warning("%s", line)
     if log.isEnabledFor(logging.DEBUG):
         log.debug("%s", line.detail())
+
+
+def request_level(report: dict[str, Any] | None) -> int:
+    """The level a request is logged at: WARNING when no stub matched it, else INFO."""
+    return logging.INFO if report is None else logging.WARNING
+
+
+def flush_log() -> None:
+    """Write the queued request lines now (before a line printed outside logging, and at stop)."""
+    if _stream is not None:
+        _stream.flush()
 
 
 class JsonFormatter(logging.Formatter):
@@ -131,7 +181,26 @@ class JsonFormatter(logging.Formatter):
             entry["message"] = record.getMessage()
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=str)
+        return json_line(entry)
+
+
+def json_line(entry: dict[str, Any]) -> str:
+    """``entry`` as one line of JSON. json.dumps escapes C0 controls but leaves DEL, the C1
+    controls and U+2028/U+2029 as they are, and a reader that splits lines the way Python's
+    ``str.splitlines`` does would break the line there: those are escaped too (only strings
+    can hold them, and ``\\uXXXX`` is JSON in a string)."""
+    return printable_json(json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=str))
+
+
+class TextFormatter(logging.Formatter):
+    """logging's text format, with every string argument of a record made printable: the
+    format strings are ours, the arguments may be a client's (a path, a header value)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        args = record.args
+        if isinstance(args, tuple) and any(isinstance(a, str) for a in args):
+            record.args = tuple(printable(a) if isinstance(a, str) else a for a in args)
+        return super().format(record)
 
 
 def configure_logging(level: str, log_format: str = "text", stream: TextIO | None = None) -> None:
@@ -140,12 +209,16 @@ def configure_logging(level: str, log_format: str = "text", stream: TextIO | Non
         raise ValueError(f"log format must be one of {', '.join(LOG_FORMATS)}, got {log_format!r}")
     # What our formats never show, the records need not gather: the thread, the process and
     # the caller's frame (the logging HOWTO's "Optimization" section); a tenth of each line.
+    global _stream  # noqa: PLW0603  # one process, one log: set once, at start
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     logging._srcfile = None
-    handler = logging.StreamHandler(stream or sys.stdout)
-    formatter = JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+    handler = LogStream(stream or sys.stdout, log_format)
+    formatter = JsonFormatter() if log_format == "json" else TextFormatter(TEXT_FORMAT)
     handler.setFormatter(formatter)
     logging.basicConfig(level=level.upper(), handlers=[handler])
+    # basicConfig leaves a root logger that already has handlers alone (pytest's, say): the
+    # queue is used only when this handler is the one that writes.
+    _stream = handler if handler in logging.getLogger().handlers else None
 
 
 def announce(event: str, text: str, fields: dict[str, Any], log_format: str = "text") -> None:
@@ -155,6 +228,7 @@ def announce(event: str, text: str, fields: dict[str, Any], log_format: str = "t
     first line of ``text`` as its message, and ``fields``: a log collector then never meets a
     line it cannot parse.
     """
+    flush_log()  # request lines queued before this one come first
     if log_format == "json":
         now = time.time()
         seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
@@ -166,6 +240,6 @@ def announce(event: str, text: str, fields: dict[str, Any], log_format: str = "t
             "event": event,
             **fields,
         }
-        print(json.dumps(entry, ensure_ascii=False, separators=(",", ":")), flush=True)
+        print(json_line(entry), flush=True)
     else:
         print(text, flush=True)

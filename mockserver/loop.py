@@ -33,8 +33,8 @@ def check_loop(choice: str) -> str:
 
 
 def run(main: Coroutine[Any, Any, T], choice: str = "auto") -> T:
-    """``asyncio.run`` on the chosen loop; ``auto`` takes uvloop when
-    ``pip install 'mockserver[fast]'`` put it there, and never requires it."""
+    """``asyncio.run`` on the chosen loop; ``auto`` takes uvloop when it is installed (a
+    dependency where it ships wheels) and never requires it."""
     if choice != "asyncio":
         try:
             import uvloop

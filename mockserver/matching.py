@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
-from .model import RequestSpec, RequestView, Stub
+from .model import REPORTED_VALUE_CHARS, RequestSpec, RequestView, Stub, excerpt
 from .paths import PathTrie
 from .patterns import Pattern, Value, show
 from .shadowing import Shadow, find_shadows
@@ -58,11 +58,12 @@ class Difference:
     weight: float = _ITEM_WEIGHT
 
     def as_dict(self) -> dict[str, str]:
+        # Each value is cut (model.excerpt): ``actual`` may be a whole request body.
         return {
             "field": self.field,
-            "expected": self.expected,
-            "actual": self.actual,
-            "why": self.why,
+            "expected": excerpt(self.expected, REPORTED_VALUE_CHARS),
+            "actual": excerpt(self.actual, REPORTED_VALUE_CHARS),
+            "why": excerpt(self.why, REPORTED_VALUE_CHARS),
         }
 
 

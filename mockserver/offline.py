@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from http.client import responses as HTTP_REASONS
 from typing import Any, Final
 from urllib.parse import unquote, urlencode, urlsplit
 
+from .aioresponses_compat import OfflineUnavailable, response_class, usable_aioresponses
 from .bodies import BodyError, decode_request_body
 from .config import Settings
 from .faults import MALFORMED
@@ -26,7 +27,13 @@ from .model import RequestView, StubSet
 from .respond import Answer, fault_to_perform, respond
 from .store import StubStore
 
-__all__ = ["OFFLINE_DOMAIN", "OfflineDouble", "aioresponses_mock", "requests_mock_mocker"]
+__all__ = [
+    "OFFLINE_DOMAIN",
+    "OfflineDouble",
+    "OfflineUnavailable",
+    "aioresponses_mock",
+    "requests_mock_mocker",
+]
 
 OFFLINE_DOMAIN: Final = "mockserver.invalid"
 _HOST_PATTERN: Final = re.compile(
@@ -108,7 +115,12 @@ def _header_dict(answer: Answer) -> dict[str, str]:
 
 def requests_mock_mocker(double: OfflineDouble) -> Any:
     """A requests-mock Mocker whose only matcher is the double (other URLs raise)."""
-    import requests_mock
+    try:
+        import requests_mock
+    except ImportError as exc:
+        raise OfflineUnavailable(
+            f"mock_requests needs requests-mock ({exc}): pip install 'mockserver[offline]'"
+        ) from None
 
     mocker = requests_mock.Mocker()
 
@@ -138,32 +150,30 @@ def requests_mock_mocker(double: OfflineDouble) -> Any:
 _METHODS: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
-@contextmanager
-def aioresponses_mock(double: OfflineDouble) -> Iterator[Any]:
-    """aioresponses, active for the block, answering every method on the double's hosts."""
-    from aioresponses import CallbackResult, aioresponses
+def aioresponses_mock(double: OfflineDouble) -> AbstractContextManager[Any]:
+    """aioresponses, active for the block, answering every method on the double's hosts.
 
+    Raises OfflineUnavailable here, before patching anything, when the installed
+    aioresponses cannot build a response on this aiohttp.
+    """
+    module = usable_aioresponses()
+    return _aioresponses_active(
+        double, module.aioresponses, module.CallbackResult, response_class()
+    )
+
+
+@contextmanager
+def _aioresponses_active(
+    double: OfflineDouble, aioresponses: Any, callback_result: Any, response_class: Any
+) -> Iterator[Any]:
     def callback_for(method: str) -> Any:
-        def callback(url: Any, **kwargs: Any) -> CallbackResult:
+        def callback(url: Any, **kwargs: Any) -> Any:
             headers = _request_headers(kwargs.get("headers"))
             raw = _request_body(kwargs, headers)
             answer = double.answer(method, str(url), headers.items(), raw)
             if fault_to_perform(answer, double.store.rng.random) is not None:
                 raise _aiohttp_fault(answer, method, url)
-            out = _header_dict(answer)
-            content_type = next(
-                (v for k, v in out.items() if k.lower() == "content-type"),
-                "application/octet-stream",
-            )
-            return CallbackResult(
-                method=method,
-                status=answer.status,
-                body=answer.body,
-                headers=out,
-                content_type=content_type.split(";")[0],
-                # aioresponses leaves a callback's reason None; raise_for_status() asserts one.
-                reason=HTTP_REASONS.get(answer.status, ""),
-            )
+            return _callback_result(callback_result, response_class, method, answer)
 
         return callback
 
@@ -171,6 +181,24 @@ def aioresponses_mock(double: OfflineDouble) -> Iterator[Any]:
         for method in _METHODS:
             mock.add(_HOST_PATTERN, method=method, callback=callback_for(method), repeat=True)
         yield mock
+
+
+def _callback_result(callback_result: Any, response_class: Any, method: str, answer: Answer) -> Any:
+    """What aioresponses builds the response from; the probe builds one with the same keywords."""
+    out = _header_dict(answer)
+    content_type = next(
+        (v for k, v in out.items() if k.lower() == "content-type"), "application/octet-stream"
+    )
+    return callback_result(
+        method=method,
+        status=answer.status,
+        body=answer.body,
+        headers=out,
+        content_type=content_type.split(";")[0],
+        # aioresponses leaves a callback's reason None; raise_for_status() asserts one.
+        reason=HTTP_REASONS.get(answer.status, ""),
+        response_class=response_class,
+    )
 
 
 def _requests_fault(answer: Answer) -> Exception:

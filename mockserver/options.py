@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
-from . import __version__
+from . import __version__, converters
 from .config import ENV_PREFIX, Settings
-from .loop import check_loop
+from .errorline import asked_format, report
 
 __all__ = ["LIMITS", "EnvError", "build_parser", "paths_from_env"]
 
 T = TypeVar("T")
-LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 class EnvError(Exception):
@@ -34,63 +34,19 @@ def _env(name: str, convert: Callable[[str], T], default: T) -> T | EnvError:
     except ValueError as exc:
         # Reported by main() only if the option was not given: an option wins over the
         # environment, and validate or --help never trip on a serve variable.
-        return EnvError(f"{ENV_PREFIX}{name}={raw!r}: {exc}")
+        return EnvError(f"{ENV_PREFIX}{name} {exc}")
 
 
-def _port(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 65535:
-        raise ValueError("a port is a number from 0 to 65535")
-    return value
+class Parser(argparse.ArgumentParser):
+    """argparse with a usage error said in one line that names the option, not a usage dump."""
 
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise ValueError("must be a positive number")
-    return value
-
-
-def _seconds(text: str) -> float:
-    value = float(text)
-    if not 0 < value < float("inf"):
-        raise ValueError("must be a positive number of seconds")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise ValueError("cannot be negative")
-    return value
-
-
-def _bool(text: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise ValueError("use 1/0, true/false, yes/no or on/off")
-
-
-def _status(text: str) -> int:
-    value = int(text)
-    if not 400 <= value <= 599:
-        raise ValueError("must be a 4xx or 5xx status")
-    return value
-
-
-def _level(text: str) -> str:
-    if text.lower() not in LOG_LEVELS:
-        raise ValueError(f"choose one of {', '.join(LOG_LEVELS)}")
-    return text.lower()
-
-
-def _log_format(text: str) -> str:
-    if text.lower() not in ("text", "json"):
-        raise ValueError("choose text or json")
-    return text.lower()
+    def error(self, message: str) -> NoReturn:
+        # "argument --port: must be a port number, got 'abc'" -> "--port must be ..."
+        named = re.fullmatch(r"argument ([^:]+): (must .*)", message, re.DOTALL)
+        if named:
+            message = f"{named[1]} {named[2]}"
+        report(f"error: {message} (see {self.prog} --help)", asked_format())
+        self.exit(2)
 
 
 def paths_from_env() -> list[str]:
@@ -109,7 +65,7 @@ def _add_paths(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="mockserver",
         description="Serve stub files as real HTTP services, for tests and staging.",
         epilog="Every option can also be set as an environment variable MOCKSERVER_<OPTION> "
@@ -134,23 +90,25 @@ def build_parser() -> argparse.ArgumentParser:
     _option(
         serve,
         "--port",
-        _port,
+        converters.port,
         8080,
         "main port, shared by services with no port of their own; 0 picks a free one",
     )
     _option(
         serve,
         "--max-body-bytes",
-        _positive,
+        converters.positive,
         10 * 1024 * 1024,
         "largest request body accepted, after decompression; larger gets 413",
         "10 MiB",
     )
-    _option(serve, "--unmatched-status", _status, 404, "status for a request no stub matched")
+    _option(
+        serve, "--unmatched-status", converters.status, 404, "status for a request no stub matched"
+    )
     _option(
         serve,
         "--log-level",
-        _level,
+        converters.level,
         "info",
         "info logs one line per request (an "
         "unmatched one with its near misses); debug adds each request's header names; "
@@ -159,14 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
     _option(
         serve,
         "--log-format",
-        _log_format,
+        converters.log_format,
         "text",
         "text for people, or json: one JSON object per line for log collectors",
     )
     _option(
         serve,
         "--loop",
-        check_loop,
+        converters.event_loop,
         "auto",
         "auto: uvloop when installed, else asyncio's "
         "loop; uvloop answers more requests a second, asyncio's loop has the shorter "
@@ -176,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     _option(
         serve,
         "--seed",
-        _non_negative,
+        converters.non_negative,
         None,
         "seed the draws of delay ranges and fault rates, so a run repeats",
         "fresh draws each start",
@@ -184,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     _option(
         serve,
         "--journal-size",
-        _non_negative,
+        converters.non_negative,
         1000,
         "requests kept in the journal for "
         "/__admin/requests, oldest dropped first; 0 turns it off, hit counters still count",
@@ -192,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     _option(
         serve,
         "--watch",
-        _bool,
+        converters.boolean,
         False,
         "reload the stub files when they change; a bad edit "
         "keeps the previous set serving and is reported",
@@ -200,15 +158,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--admin-token",
-        default=os.environ.get(ENV_PREFIX + "ADMIN_TOKEN"),
+        # Empty is unset, as for every variable: an unset ${VAR} in compose or an empty Secret
+        # must not open the admin API.
+        type=lambda text: text or None,
+        default=os.environ.get(ENV_PREFIX + "ADMIN_TOKEN") or None,
         help="require Authorization: Bearer TOKEN on admin calls except GET /__admin/health "
-        "(env MOCKSERVER_ADMIN_TOKEN). On a non-loopback --host without one, a token is "
-        "generated and printed; --admin-token '' turns this off",
+        "(env MOCKSERVER_ADMIN_TOKEN). On a non-loopback --host without one (or with an empty "
+        "one), a token is generated, and shown only on a terminal",
+    )
+    _option(
+        serve,
+        "--admin-open",
+        converters.boolean,
+        False,
+        "serve the admin API with no token on a non-loopback --host: anyone who reaches the "
+        "port can change the stubs and read the journal; for a network of your own",
+        "off",
     )
     _option(
         serve,
         "--spy",
-        _bool,
+        converters.boolean,
         False,
         "forward requests no stub matched to the service's "
         "'upstream:' and answer with what it says",
@@ -217,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     _option(
         serve,
         "--record-new",
-        _bool,
+        converters.boolean,
         False,
         "with --spy, write what was forwarded as stubs "
         "into <service>.recorded.yaml beside the service's stub file, when the server "
@@ -227,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     _option(
         serve,
         "--workers",
-        _positive,
+        converters.positive,
         1,
         "processes serving the same ports (SO_REUSEPORT; "
         "Linux spreads connections over them), with one admin API and journal over all",
@@ -254,32 +224,32 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--host", default=_env("HOST", str, "127.0.0.1"), help="address to bind")
     record.add_argument(
         "--port",
-        type=_port,
-        default=_env("PORT", _port, 8080),
+        type=converters.port,
+        default=_env("PORT", converters.port, 8080),
         help="port of the first target (env MOCKSERVER_PORT; default 8080)",
     )
     record.add_argument(
         "--connect-timeout",
-        type=float,
+        type=converters.seconds,
         default=5.0,
         help="seconds to connect to a target before answering 504 (default 5)",
     )
     record.add_argument(
         "--timeout",
-        type=float,
+        type=converters.seconds,
         default=60.0,
         help="seconds for a whole upstream exchange before answering 504 (default 60)",
     )
     record.add_argument(
         "--max-in-flight",
-        type=_positive,
+        type=converters.positive,
         default=50,
         help="upstream calls in flight per target; more wait their turn (default 50)",
     )
     record.add_argument(
         "--log-level",
-        type=_level,
-        default=_env("LOG_LEVEL", _level, "info"),
+        type=converters.level,
+        default=_env("LOG_LEVEL", converters.level, "info"),
         help="debug, info, warning or error (default info)",
     )
     _add_redact(record)
@@ -295,28 +265,35 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser(
         "healthcheck",
         help="exit 0 when the server answers GET /__admin/health with ok (a container's probe)",
-        description="Ask the server on this machine (at MOCKSERVER_HOST and MOCKSERVER_PORT, as "
-        "serve reads them) or at --url for GET /__admin/health. Exit status 0 when it says ok, "
-        "1 otherwise, with a one-line reason. Needs no admin token, and no curl.",
+        description="Ask the server on this machine for GET /__admin/health: at --url, else at "
+        "--host and --port, else where the `mockserver serve` running as process --pid "
+        "(default 1, the container's) listens, read from its command line and the "
+        "MOCKSERVER_ variables as serve reads them. Exit status 0 when it says ok, 1 "
+        "otherwise, with a one-line reason. Needs no admin token, and no curl.",
     )
     check.add_argument(
         "--url",
         default=os.environ.get(ENV_PREFIX + "URL") or None,
-        help="the server's base URL (env MOCKSERVER_URL; default: from --host and --port)",
+        help="the server's base URL (env MOCKSERVER_URL)",
     )
     check.add_argument(
-        "--host",
-        default=_env("HOST", str, "127.0.0.1"),
-        help="the address serve binds; 0.0.0.0 is asked on 127.0.0.1 (env MOCKSERVER_HOST)",
+        "--host", help="the address serve binds; 0.0.0.0 is asked on 127.0.0.1 (default: as serve)"
     )
     check.add_argument(
-        "--port",
-        type=_port,
-        default=_env("PORT", _port, 8080),
-        help="the server's main port (env MOCKSERVER_PORT; default 8080)",
+        "--port", type=converters.port, help="the server's main port (default: as serve)"
     )
     check.add_argument(
-        "--timeout", type=float, default=3.0, help="seconds to wait for the answer (default 3)"
+        "--pid",
+        type=converters.positive,
+        default=1,
+        help="the process whose `mockserver serve` command line gives host and port, when "
+        "neither is given (default 1: in a container, the server or the init that started it)",
+    )
+    check.add_argument(
+        "--timeout",
+        type=converters.seconds,
+        default=3.0,
+        help="seconds to wait for the answer (default 3)",
     )
 
     def run_diff(args: argparse.Namespace) -> int:
@@ -335,7 +312,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     diff.add_argument("paths", nargs="+", metavar="PATH", help="stub files or directories")
     diff.add_argument(
-        "--timeout", type=float, default=30.0, help="seconds per upstream call (default 30)"
+        "--timeout",
+        type=converters.seconds,
+        default=30.0,
+        help="seconds per upstream call (default 30)",
     )
     diff.add_argument(
         "--header",
@@ -374,28 +354,34 @@ def build_parser() -> argparse.ArgumentParser:
 # Settings fields with a serve option each: (converter, what it is). SECURITY.md says why each
 # default is what it is.
 LIMITS: dict[str, tuple[Callable[[str], Any], str]] = {
-    "max_request_line_bytes": (_positive, "longest request line (method, URL, version); 400"),
-    "max_header_bytes": (_positive, "longest header field, name and value; 400 past it"),
-    "max_headers": (_positive, "most header fields in a request; 400 past it"),
+    "max_request_line_bytes": (
+        converters.positive,
+        "longest request line (method, URL, version); 400",
+    ),
+    "max_header_bytes": (converters.positive, "longest header field, name and value; 400 past it"),
+    "max_headers": (converters.positive, "most header fields in a request; 400 past it"),
     "request_timeout": (
-        _seconds,
+        converters.seconds,
         "seconds from a request's first byte until its headers and body have arrived; past "
         "it 408 and the connection is closed (slowloris, slow POST)",
     ),
-    "keepalive_timeout": (_seconds, "seconds an idle keep-alive connection is kept open"),
+    "keepalive_timeout": (converters.seconds, "seconds an idle keep-alive connection is kept open"),
     "shutdown_timeout": (
-        _seconds,
+        converters.seconds,
         "seconds a stop (SIGTERM) waits for requests in flight before cancelling them",
     ),
     "journal_body_cap": (
-        _non_negative,
+        converters.non_negative,
         "bytes of each request body the journal keeps; the rest is cut and flagged",
     ),
     "upstream_connect_timeout": (
-        _seconds,
+        converters.seconds,
         "seconds to connect to an upstream (--spy) before answering 504",
     ),
-    "upstream_timeout": (_seconds, "seconds for a whole upstream exchange (--spy) before 504"),
+    "upstream_timeout": (
+        converters.seconds,
+        "seconds for a whole upstream exchange (--spy) before 504",
+    ),
 }
 
 
@@ -410,11 +396,12 @@ def _option(
     dest: str | None = None,
 ) -> None:
     """``flag`` with its MOCKSERVER_ variable as the fallback, both named in its help; a
-    ``_bool`` option is a switch (``--watch`` / ``--no-watch``, ``MOCKSERVER_WATCH=1``)."""
+    ``converters.boolean`` option is a switch (``--watch`` / ``--no-watch``,
+    ``MOCKSERVER_WATCH=1``)."""
     variable = flag.removeprefix("--").upper().replace("-", "_")
     kind: dict[str, Any] = (
         {"action": argparse.BooleanOptionalAction}
-        if convert is _bool
+        if convert is converters.boolean
         else {"type": convert, "metavar": variable}
     )
     shown = shown if shown is not None else str(default)

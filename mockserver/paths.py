@@ -19,7 +19,7 @@ from .patterns import REGEX_TIMEOUT_S
 __all__ = ["PathSpec", "PathTrie", "parse_path_template"]
 
 _PARAM: Final = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_WHOLE_PARAM: Final = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+_WHOLE_PARAM: Final = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)\}\Z")
 
 T = TypeVar("T")
 
@@ -30,7 +30,8 @@ class Segment:
 
     literal: str | None = None
     param: str | None = None
-    pattern: re.Pattern[str] | None = None  # for mixed segments such as "{name}.json"
+    # A mixed segment such as "{stem}.{ext}.gz": literal, name, literal, ..., name, literal.
+    pieces: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +70,39 @@ def _segment_match(seg: Segment, part: str, params: dict[str, str]) -> bool:
             return False
         params[seg.param] = part
         return True
-    assert seg.pattern is not None
-    found = seg.pattern.fullmatch(part)
-    if found is None:
+    captured = _mixed_match(seg.pieces, part)
+    if captured is None:
         return False
-    params.update(found.groupdict())
+    params.update(captured)
     return True
+
+
+def _mixed_match(pieces: tuple[str, ...], part: str) -> dict[str, str] | None:
+    """``part`` split at the literals of a mixed segment, each parameter one character or more.
+
+    Each literal is taken at its first place after the previous parameter's first character:
+    what is left is then the longest it can be, so a split exists exactly when this one fits,
+    and each parameter is the shortest that lets the rest fit (what ``(?P<a>[^/]+?)`` would
+    capture). One ``str.find`` per literal, linear in the segment's length: a regex with
+    several lazy groups backtracks with the cube of it (22 s for 1,600 dots, issue 13).
+    """
+    prefix, suffix = pieces[0], pieces[-1]
+    end = len(part) - len(suffix)
+    if end < len(prefix) or not part.startswith(prefix) or not part.endswith(suffix):
+        return None
+    captured: dict[str, str] = {}
+    start = len(prefix)
+    for i in range(1, len(pieces) - 2, 2):
+        name, literal = pieces[i], pieces[i + 1]
+        at = part.find(literal, start + 1, end)
+        if at < 0:
+            return None
+        captured[name] = part[start:at]
+        start = at + len(literal)
+    if end - start < 1:
+        return None
+    captured[pieces[-2]] = part[start:end]
+    return captured
 
 
 def parse_path_template(text: str) -> tuple[PathSpec | None, str | None]:
@@ -103,12 +131,8 @@ def parse_path_template(text: str) -> tuple[PathSpec | None, str | None]:
         if whole:
             segments.append(shared(Segment(param=whole.group(1))))
         elif names:
-            pieces = _PARAM.split(part)  # literal, name, literal, name, ..., literal
-            expr = "".join(
-                re.escape(piece) if i % 2 == 0 else f"(?P<{piece}>[^/]+?)"
-                for i, piece in enumerate(pieces)
-            )
-            segments.append(Segment(pattern=re.compile(expr)))
+            # literal, name, literal, name, ..., literal
+            segments.append(Segment(pieces=tuple(_PARAM.split(part))))
         else:
             segments.append(shared(Segment(literal=part)))
     return PathSpec("template", text, tuple(segments)), None

@@ -83,7 +83,8 @@ def show(text: str | None, limit: int = 200) -> str:
     """A value as reports print it: quoted, shortened, or <absent>."""
     if text is None:
         return "<absent>"
-    shown = json.dumps(text, ensure_ascii=False)
+    # Quote no more than can be shown: a 10 MiB value is not escaped whole to keep 200 bytes.
+    shown = json.dumps(text[: limit + 1], ensure_ascii=False)
     return shown if len(shown) <= limit else shown[:limit] + '..."'
 
 
@@ -100,11 +101,22 @@ def _same_text(a: Any, b: Any) -> bool:
 
 
 def show_json(value: Any, limit: int = 200) -> str:
+    # Encoded lazily and only as far as is shown: a large body costs what its start costs.
+    pieces: list[str] = []
+    size = 0
     try:
-        shown = json.dumps(value, ensure_ascii=False, sort_keys=True)
+        for piece in _SHOWN_JSON.iterencode(value):
+            pieces.append(piece)
+            size += len(piece)
+            if size > limit:
+                break
     except RecursionError:
         return "<nested too deeply to show>"
+    shown = "".join(pieces)
     return shown if len(shown) <= limit else shown[:limit] + "..."
+
+
+_SHOWN_JSON: Final = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 
 
 class Pattern(ABC):

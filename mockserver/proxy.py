@@ -3,8 +3,11 @@
 Each upstream gets a TCPConnector with connection limits and an asyncio.Semaphore bounding
 the calls in flight, so a burst of test traffic cannot swamp the real service; connect and
 total timeouts; no redirects followed (the client sees the 3xx, as it would from the real
-service); hop-by-hop headers neither forwarded nor returned. The body is passed through as the
-upstream coded it (auto_decompress off), so the client gets the bytes the service sent.
+service); hop-by-hop headers neither forwarded nor returned. The request goes out with the
+client's headers and no others: aiohttp's own Accept-Encoding, Accept, User-Agent and
+Content-Type are not added, so a client that asked for no coding gets none. The body is passed
+through as the upstream coded it (auto_decompress off), so the client gets the bytes the
+service sent.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
+from .addresses import refused_address
 from .recording import HOP_BY_HOP, Exchange, hop_by_hop
-from .stubfile import refused_address
 
 __all__ = ["Upstream", "UpstreamError", "UpstreamSettings"]
 
@@ -28,6 +31,10 @@ __all__ = ["Upstream", "UpstreamError", "UpstreamSettings"]
 # request Content-Encoding), so it is forwarded decoded and without that header.
 _NOT_FORWARDED: Final = HOP_BY_HOP | {"host", "content-length", "content-encoding"}
 _NOT_RETURNED: Final = HOP_BY_HOP | {"content-length"}
+# What aiohttp would add on its own: a request without Accept-Encoding would reach the service
+# with "gzip, deflate" and come back gzipped to a client that never asked (curl without
+# --compressed). A header the client sent is forwarded whatever this list says.
+_NOT_ADDED: Final = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 MAX_UPSTREAM_BODY: Final = 100 * 1024 * 1024
 
 
@@ -78,6 +85,11 @@ class Upstream:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"an upstream is an http(s) URL, got {base_url!r}")
+        # Checked here too, whatever built it: aiohttp connects to an address literal without
+        # asking the resolver, so _GuardedResolver never sees one.
+        refused = refused_address(parts.hostname)
+        if refused:
+            raise ValueError(f"upstream {base_url!r} is refused: {refused}")
         self.name = name
         self.base_url = base_url.rstrip("/")
         self.settings = settings or UpstreamSettings()
@@ -95,6 +107,7 @@ class Upstream:
                 ),
                 timeout=aiohttp.ClientTimeout(total=s.total_timeout, connect=s.connect_timeout),
                 auto_decompress=False,
+                skip_auto_headers=_NOT_ADDED,
                 cookie_jar=aiohttp.DummyCookieJar(),  # a proxy keeps no cookies of its own
             )
         return self._session

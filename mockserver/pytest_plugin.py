@@ -16,7 +16,7 @@ stub fails the test with the near-miss report.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,15 @@ import pytest
 
 from .config import Settings
 from .errors import StubFileError
-from .handle import Backend, LocalBackend, MockServerHandle, RemoteBackend, env_name, unmatched_text
+from .handle import (
+    Backend,
+    LocalBackend,
+    MockServerHandle,
+    RemoteBackend,
+    UnknownService,
+    env_name,
+    unmatched_text,
+)
 
 __all__ = [
     "mock_aiohttp",
@@ -180,16 +188,34 @@ def _marker_stubs(request: pytest.FixtureRequest) -> list[Any]:
         ) from None
 
 
+def _sources(config: pytest.Config, paths: tuple[str, ...], remote: str | None = None) -> str:
+    """Where the stub files came from, in the words of an unknown service's error."""
+    if remote:
+        return f"the services are those of the server at {remote}"
+    if paths:
+        return f"stub files from {', '.join(paths)}"
+    root = config.rootpath
+    how = f"the directory of {config.inipath}" if config.inipath else "no ini file found"
+    return (
+        f"no stub files: none named (--mockserver-stubs, ini mockserver_stubs) and no stubs/ in "
+        f"pytest's rootdir {root} ({how}; tried {root / 'stubs'}): run pytest from the "
+        "directory holding stubs/, put a pytest.ini there, or name them with --mockserver-stubs"
+    )
+
+
 @pytest.fixture
 def mockserver(
-    request: pytest.FixtureRequest, mockserver_backend: Backend
+    request: pytest.FixtureRequest, mockserver_settings: Settings, mockserver_backend: Backend
 ) -> Iterator[MockServerHandle]:
     """The session's mock server, reset for this test, with ``<NAME>_URL`` set per service."""
     mockserver_backend.reset()
     extra = _marker_stubs(request)
     if extra:
         mockserver_backend.put_stubs(extra)
-    handle = MockServerHandle(mockserver_backend)
+    remote = request.config.getoption("mockserver_url")
+    handle = MockServerHandle(
+        mockserver_backend, _sources(request.config, mockserver_settings.paths, remote)
+    )
     with _serving(request, handle, mockserver_backend.urls()):
         yield handle
 
@@ -217,7 +243,17 @@ def _offline(
     extra = _marker_stubs(request)
     if extra:
         backend.put_stubs(extra)
-    return double, MockServerHandle(backend)
+    return double, MockServerHandle(backend, _sources(request.config, settings.paths))
+
+
+def _offline_mock(make: Callable[[Any], Any], double: Any) -> Any:
+    """The library's mock for the double, or a setup error naming what to install."""
+    from .offline import OfflineUnavailable
+
+    try:
+        return make(double)
+    except OfflineUnavailable as exc:
+        raise pytest.fail.Exception(f"mockserver: {exc}", pytrace=False) from None
 
 
 @contextmanager
@@ -246,7 +282,7 @@ def mock_requests(
     from .offline import requests_mock_mocker
 
     double, handle = _offline(request, mockserver_settings, mockserver_offline_stubs)
-    with requests_mock_mocker(double), _serving(request, handle, handle.urls):
+    with _offline_mock(requests_mock_mocker, double), _serving(request, handle, handle.urls):
         yield handle
 
 
@@ -261,7 +297,7 @@ def mock_aiohttp(
     from .offline import aioresponses_mock
 
     double, handle = _offline(request, mockserver_settings, mockserver_offline_stubs)
-    with aioresponses_mock(double), _serving(request, handle, handle.urls):
+    with _offline_mock(aioresponses_mock, double), _serving(request, handle, handle.urls):
         yield handle
 
 
@@ -295,7 +331,9 @@ def mockserver_container_backend(
 
 @pytest.fixture
 def mockserver_container(
-    request: pytest.FixtureRequest, mockserver_container_backend: Backend
+    request: pytest.FixtureRequest,
+    mockserver_settings: Settings,
+    mockserver_container_backend: Backend,
 ) -> Iterator[MockServerHandle]:
     """Like ``mockserver``, but the double is the Docker image: one container per session,
     reset for each test, with the same stubs mounted read-only and the same handle."""
@@ -303,7 +341,9 @@ def mockserver_container(
     extra = _marker_stubs(request)
     if extra:
         mockserver_container_backend.put_stubs(extra)
-    handle = MockServerHandle(mockserver_container_backend)
+    handle = MockServerHandle(
+        mockserver_container_backend, _sources(request.config, mockserver_settings.paths)
+    )
     with _serving(request, handle, mockserver_container_backend.urls()):
         yield handle
 
@@ -313,6 +353,8 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
     """Fail a passing test whose code made requests that matched no stub (strict mode)."""
     try:
         result = yield
+    except UnknownService as exc:  # a stubs/ not found: the message says where we looked
+        raise pytest.fail.Exception(f"mockserver: {exc}", pytrace=False) from None
     except BaseException:
         state = item.stash.get(_STATE, None)
         if state is not None:

@@ -22,7 +22,7 @@ from typing import Any, Final
 
 import yaml
 
-from .http import select_encoding
+from .http import select_encoding, without_coding_suffix
 from .render import encode_json
 
 __all__ = [
@@ -345,6 +345,11 @@ def _response_spec(exchange: Exchange, redaction: Redaction) -> dict[str, Any]:
             except UnicodeDecodeError:
                 spec["body_base64"] = base64.b64encode(body).decode("ascii")
     etag = exchange.response_header("etag")
+    if etag and coding and not as_sent:
+        # The tag as the service sends it for the body: a service that names the coding in
+        # the tag ("abc-gzip", Apache) sends "abc" uncoded. Replay validates either form, and
+        # a tag without a suffix (nginx's weak W/"abc", or "abc") is kept as it came.
+        etag = without_coding_suffix(etag, coding)
     spec["etag"] = etag if etag else False
     modified = exchange.response_header("last-modified")
     if modified:

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .addresses import refused_address
 from .config import Settings
 from .forwarding import Forwarding, Recorder
 from .model import ServiceSpec, StubSet
 from .proxy import Upstream, UpstreamSettings
 from .recording import Redaction
-from .stubfile import refused_address, valid_service_name
+from .stubfile import valid_service_name
 
 __all__ = ["Target", "parse_target", "recording_server"]
 
@@ -31,7 +32,7 @@ class Target:
     port: int | None = None
 
 
-_TARGET = re.compile(r"^(?P<name>[^=]+)=(?P<url>https?://[^@\s]+?)(?:@(?P<port>\d+))?$")
+_TARGET = re.compile(r"^(?P<name>[^=]+)=(?P<url>https?://[^@\s]+?)(?:@(?P<port>\d+))?\Z")
 
 
 def parse_target(text: str) -> Target:
@@ -81,14 +82,14 @@ def check_targets(targets: Sequence[Target]) -> None:
         raise ValueError("two targets have the same port")
 
 
-def check_out_dir(out: Path) -> None:
+def check_out_dir(out: Path, what: str = "--out ") -> None:
     """``out`` exists (made if need be) and a file can be created in it."""
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out):
             pass
     except OSError as exc:
-        raise ValueError(f"cannot write to --out {out}: {exc.strerror or exc}") from None
+        raise ValueError(f"cannot write to {what}{out}: {exc.strerror or exc}") from None
 
 
 def recording_server(

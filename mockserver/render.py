@@ -1,7 +1,9 @@
 """A ResponseSpec turned into what to send, once, at load time; and, per request, the choice.
 
 At load: the body in every representation the stub offers (identity, gzip, deflate, brotli
-when installed, MessagePack for JSON), each with its headers and its own ETag, computed once.
+when installed, MessagePack for JSON), each with its headers and its ETag, computed once. An
+``etag: auto`` tag differs per coding; a literal (recorded) tag is the service's: its coded
+variants carry it weak, as nginx sends them, and a client holding it in any coding gets 304.
 Per request: ``choose`` negotiates the representation and evaluates the preconditions (pure
 decisions from ``http``), and returns status, headers and body for the server to copy out.
 """
@@ -106,6 +108,13 @@ def _quote_etag(tag: str) -> str:
     return f'"{tag}"'
 
 
+def _weakened(etag: str) -> str:
+    """The tag of a coded variant of a body whose tag the service chose: weak, as nginx marks
+    its gzip variants, so the tag stays the service's and no strong tag names two different
+    byte sequences (RFC 9110 §8.8.3.3); weak comparison (§8.8.3.2) still matches it."""
+    return etag if etag.startswith("W/") else f"W/{etag}"
+
+
 def _derived(etag: str, suffix: str) -> str:
     """The ETag of another representation of the same body: a suffix inside the quotes, so
     two codings never share a tag (RFC 9110 §8.8.3) and each still answers 304."""
@@ -151,6 +160,7 @@ def prepare(
         headers.append(("Content-Type", content_type))
     ok = 200 <= spec.status < 300
     etag = _base_etag(spec, methods, ok)
+    services_tag = etag is not None and spec.etag != "auto"
     if spec.last_modified is not None:
         headers = [(k, v) for k, v in headers if k.lower() != "last-modified"]
         headers.append(("Last-Modified", http_date(spec.last_modified)))
@@ -169,6 +179,7 @@ def prepare(
         _media_variants,
         headers=headers,
         etag=etag,
+        services_tag=services_tag,
         default_media=default_media,
         vary_accept=offers_msgpack,
         encodable=ok and bool(spec.body) and not coded_by_stub and setting != "false",
@@ -208,13 +219,18 @@ def _media_variants(
     *,
     headers: list[tuple[str, str]],
     etag: str | None,
+    services_tag: bool,
     default_media: str,
     vary_accept: bool,
     encodable: bool,
     setting: str,
     min_size: int,
 ) -> tuple[dict[tuple[str, str], Representation], tuple[str, ...]]:
-    """Every coding of one media type's body, each with its headers and its own ETag."""
+    """Every coding of one media type's body, each with its headers and its ETag.
+
+    ``services_tag``: ``etag`` is a literal or recorded one, the service's, which validates
+    every coding of this body; otherwise (auto) each coding has a tag of its own.
+    """
     base = [(k, v) for k, v in headers if k.lower() != "content-type"]
     if media_type:
         base.append(("Content-Type", media_type))
@@ -229,10 +245,14 @@ def _media_variants(
     media_etag = (
         etag if media == default_media or etag is None else _derived(etag, media.split("/", 1)[1])
     )
-    variants = {(media, "identity"): _representation(body, base, vary, media_etag, None)}
+    body_etag = media_etag if services_tag else None
+    identity = _representation(body, base, vary, media_etag, None, body_etag)
+    variants = {(media, "identity"): identity}
     for name, out in coded.items():
-        tag = _derived(media_etag, name) if media_etag else None
-        variants[(media, name)] = _representation(out, base, vary, tag, name)
+        tag = None
+        if media_etag:
+            tag = _weakened(media_etag) if services_tag else _derived(media_etag, name)
+        variants[(media, name)] = _representation(out, base, vary, tag, name, body_etag)
     return variants, tuple(coded)
 
 
@@ -251,6 +271,7 @@ def variant(prepared: PreparedResponse, media: str, coding: str = "identity") ->
             media,
             headers=[(k, v) for k, v in default.headers if k.lower() not in own],
             etag=prepared.etag,
+            services_tag=default.body_etag is not None,
             default_media=prepared.media_types[0],
             vary_accept=True,
             encodable=prepared.force_coding,
@@ -290,6 +311,7 @@ def _representation(
     vary: list[str],
     etag: str | None,
     coding: str | None,
+    body_etag: str | None,
 ) -> Representation:
     full = _with_vary(list(headers), vary)
     if etag is not None:
@@ -297,7 +319,7 @@ def _representation(
     if coding is not None:
         full.append(("Content-Encoding", coding))
     keep = tuple((k, v) for k, v in full if k.lower() in _NOT_MODIFIED_KEEP)
-    return Representation(body, tuple(full), etag, keep)
+    return Representation(body, tuple(full), etag, keep, body_etag)
 
 
 class Choice:
@@ -341,6 +363,7 @@ def choose(prepared: PreparedResponse, request: RequestView) -> Choice:
         decision = _decide(
             request.method,
             chosen.etag,
+            chosen.body_etag,
             prepared.last_modified,
             if_match,
             if_none_match,
@@ -358,6 +381,7 @@ def choose(prepared: PreparedResponse, request: RequestView) -> Choice:
 def _decide(
     method: str,
     etag: str | None,
+    body_etag: str | None,
     last_modified: datetime | None,
     if_match: str | None,
     if_none_match: str | None,
@@ -374,6 +398,7 @@ def _decide(
         if_none_match=if_none_match,
         if_modified_since=if_modified_since,
         if_unmodified_since=if_unmodified_since,
+        body_etag=body_etag,
     )
 
 

@@ -11,6 +11,7 @@ concurrent writers are serialised and no lost update can succeed.
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +25,15 @@ __all__ = ["ResourceOutcome", "ResourceState", "merge_patch"]
 
 _ITEM_METHODS: Final = ("GET", "HEAD", "PUT", "PATCH", "DELETE")
 _COLLECTION_METHODS: Final = ("GET", "HEAD", "POST")
+# An id is one path segment as it is, so it can go into a Location header and come back in a
+# URL unchanged: RFC 3986 pchar without percent-escapes, bounded. Anything else (control
+# characters that would split a header, a 5,000-digit number, "²" that isdigit() but not
+# int()) is a 422, and nothing is stored.
+_ID: Final = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@]{1,200}")
+# How deep an item may nest, and how many bytes of items one resource holds: a write past
+# either is refused, so every item can be answered and a collection GET stays bounded.
+MAX_DEPTH: Final = 64
+MAX_RESOURCE_BYTES: Final = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +68,12 @@ class ResourceState:
         self.spec = spec
         self.service = service
         self.items: dict[str, tuple[dict[str, Any], int]] = {}
+        self.sizes: dict[str, int] = {}  # each item's encoded bytes, for MAX_RESOURCE_BYTES
         for item in spec.items:
-            self.items[str(item[spec.id_field])] = (dict(item), 1)
+            key = str(item[spec.id_field])
+            self.items[key] = (dict(item), 1)
+            self.sizes[key] = len(encode_json(item))
+        self.size = sum(self.sizes.values())
 
     def owns(self, path: str) -> bool:
         base = self.spec.path
@@ -113,17 +127,43 @@ class ResourceState:
         key = str(given) if id_field in item else self._new_id()
         if key in self.items:
             return _error(409, "conflict", f"an item with {id_field} {key!r} already exists")
-        if not key or "/" in key:
-            return _error(422, "invalid id", f"{id_field} {key!r} cannot be used in a path")
+        invalid = _invalid_id(id_field, key)
+        if invalid is not None:
+            return invalid
         item[id_field] = item.get(id_field, key)
-        self.items[key] = (item, 1)
+        refused = self._store(key, item, 1)
+        if refused is not None:
+            return refused
         return self._item_response(201, key, ("Location", f"{self.spec.path}/{key}"))
 
     def _new_id(self) -> str:
-        numbers = [int(k) for k in self.items if k.isdigit()]
+        # Only ids that are plain ASCII numbers count (bounded by _ID, so int() cannot fail).
+        numbers = [int(k) for k in self.items if k.isascii() and k.isdigit() and len(k) <= 200]
         if numbers or not self.items:
             return str(max(numbers, default=0) + 1)
         return uuid.uuid4().hex
+
+    def _store(self, key: str, item: dict[str, Any], version: int) -> ResourceOutcome | None:
+        """Keep ``item`` at ``key``; or, when it could not be answered or held, refuse it and
+        change nothing."""
+        if _too_deep(item, MAX_DEPTH):
+            return _error(422, "item too deep", f"an item nests at most {MAX_DEPTH} levels deep")
+        try:
+            size = len(encode_json(item))
+        except (TypeError, ValueError, RecursionError) as exc:  # what could not be answered
+            return _error(422, "invalid item", str(exc))
+        total = self.size - self.sizes.get(key, 0) + size
+        if total > MAX_RESOURCE_BYTES:
+            return _error(
+                413,
+                "resource full",
+                f"{self.spec.path} holds at most {MAX_RESOURCE_BYTES:,} bytes of items; "
+                "delete some, or reset",
+            )
+        self.items[key] = (item, version)
+        self.sizes[key] = size
+        self.size = total
+        return None
 
     def _item(self, request: RequestView, key: str) -> ResourceOutcome:
         method = request.method
@@ -149,6 +189,7 @@ class ResourceState:
             return self._item_response(200, key)
         if method == "DELETE":
             del self.items[key]
+            self.size -= self.sizes.pop(key, 0)
             return ResourceOutcome(204, (), b"")
         body = _json_object(request)
         if isinstance(body, ResourceOutcome):
@@ -162,18 +203,49 @@ class ResourceState:
             current, version = self.items[key]
             patched = merge_patch(current, body)
             patched[id_field] = current.get(id_field, key)
-            self.items[key] = (patched, version + 1)
-            return self._item_response(200, key)
+            refused = self._store(key, patched, version + 1)
+            return refused or self._item_response(200, key)
         # PUT: replace, or create at a client-chosen id.
+        if not exists:
+            invalid = _invalid_id(id_field, key)
+            if invalid is not None:
+                return invalid
         kept_id = _typed_id(self.items.get(key), key, id_field)
         replacement = {**body, id_field: body.get(id_field, kept_id)}
         version = self.items[key][1] + 1 if exists else 1
-        self.items[key] = (replacement, version)
-        return self._item_response(200 if exists else 201, key)
+        refused = self._store(key, replacement, version)
+        return refused or self._item_response(200 if exists else 201, key)
 
     def _missing(self, key: str) -> ResourceOutcome:
         where = f"no item with {self.spec.id_field} {key!r} in {self.spec.path}"
         return _error(404, "not found", where)
+
+
+def _invalid_id(id_field: str, key: str) -> ResourceOutcome | None:
+    if _ID.fullmatch(key):
+        return None
+    shown = key if len(key) <= 40 else f"{key[:40]}... ({len(key)} characters)"
+    return _error(
+        422,
+        "invalid id",
+        f"{id_field} {shown!r} cannot be used in a path: "
+        "1 to 200 of A-Z a-z 0-9 and -._~!$&'()*+,;=:@",
+    )
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests more than ``limit`` containers deep (no recursion of ours)."""
+    level: list[Any] = [value]
+    for _ in range(limit):
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return False
+    return True
 
 
 def _typed_id(existing: tuple[dict[str, Any], int] | None, key: str, id_field: str) -> Any:

@@ -67,7 +67,7 @@ class MockServer:
     ) -> None:
         settings = settings or Settings()
         self.admin_token_generated = False
-        if settings.admin_token is None and not is_loopback(settings.host):
+        if not (settings.admin_token or settings.admin_open or is_loopback(settings.host)):
             # Never open the admin API on a network by accident (DESIGN.md "Admin API").
             settings = replace(settings, admin_token=secrets.token_urlsafe(24))
             self.admin_token_generated = True

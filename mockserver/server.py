@@ -22,7 +22,7 @@ from .config import Settings
 from .faults import perform_fault
 from .forwarding import Forwarding
 from .limits import guarded_server
-from .logs import log_request
+from .logs import log_request, request_level
 from .model import RequestView
 from .respond import fault_to_perform, respond
 from .store import StubStore
@@ -174,7 +174,7 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
             forwarded = await forwarding.forward(request, listener, view, headers, journal)
             if forwarded is not None:
                 return forwarded
-        if log.isEnabledFor(logging.INFO):  # one line per request, formatted lazily (logs.py)
+        if log.isEnabledFor(request_level(answer.report)):  # one line per request (logs.py)
             log_request(log, view, answer.status, answer.stub_id, answer.report, answer.fault)
         low, high = answer.delay_ms
         if high:

@@ -7,7 +7,6 @@ touches the disk.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -16,6 +15,7 @@ from functools import lru_cache, partial
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from .addresses import refused_address
 from .errors import Problem, StubFileError
 from .model import PreparedResponse, ResourceSpec, ResponseSpec, ServiceSpec, Stub, StubSet
 from .render import DEFAULT_MIN_SIZE, prepare
@@ -46,8 +46,9 @@ FILE_KEYS: Final = (
 )
 STUB_KEYS: Final = ("id", "description", "priority", "request", "response", "responses")
 RESOURCE_KEYS: Final = ("path", "id_field", "items")
-_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
-_ID: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:~-]{0,127}$")
+# \Z, not $: "$" also matches before a final newline, and "users\n" is no name (issue 13).
+_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}\Z")
+_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:~-]{0,127}\Z")
 
 
 def valid_service_name(name: str) -> bool:
@@ -258,28 +259,6 @@ def _str_keys(value: Any) -> Any:
     if isinstance(value, list):
         return [_str_keys(v) for v in value]
     return value
-
-
-_METADATA_HOSTS: Final = frozenset({"metadata.google.internal", "metadata", "instance-data"})
-
-
-def refused_address(host: str) -> str | None:
-    """Why a proxy must not reach ``host``, or None: link-local addresses are where clouds
-    serve instance metadata and credentials (169.254.169.254), never a service to record.
-
-    Checked on the configured host and again on every address it resolves to at connect time,
-    so a name that later points there (DNS rebinding) is refused too.
-    """
-    name = host.strip("[]").lower().rstrip(".")
-    if name in _METADATA_HOSTS:
-        return f"{host} is a cloud metadata host"
-    try:
-        address = ipaddress.ip_address(name.split("%", 1)[0])
-    except ValueError:
-        return None
-    if address.is_link_local or address == ipaddress.ip_address("fd00:ec2::254"):
-        return f"{host} is a link-local (cloud metadata) address"
-    return None
 
 
 def _parse_upstream(raw: Any, out: Problems) -> str | None:

@@ -46,8 +46,9 @@ BODY_KEYS: Final = ("json", "body", "body_file", "body_base64")
 # Framing is the server's job: a stub that sets these would contradict the bytes sent.
 SERVER_HEADERS: Final = frozenset({"content-length", "transfer-encoding", "connection"})
 MAX_DELAY_MS: Final = 600_000
-_TOKEN: Final = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-_BAD_HEADER_CHARS: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+# C0 but tab, DEL, and the C1 controls (NEL, CSI, ...), which terminals and parsers act on too.
+_BAD_HEADER_CHARS: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 
 class Problems:

@@ -31,18 +31,15 @@ from .cluster import (
     UNMATCHED_PATH,
     WORKER_HEADER,
     WORKER_PATH,
-    UnixClient,
-    error_reply,
     listener_of,
     listener_text,
-    unix_server,
-    worker_socket,
 )
 from .config import Settings
 from .errors import MockServerError, StubFileError
 from .limits import raise_open_file_limit
 from .loop import run as run_loop
 from .model import StubSet
+from .privatesockets import UnixClient, error_reply, unix_server, worker_socket
 from .runner import MockServer
 from .server import ServerState
 

@@ -16,20 +16,20 @@ import contextlib
 import errno
 import json
 import os
-import shutil
 import signal
 import socket
 import sys
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any, Final
 
-from .cluster import COORDINATOR_SOCKET, START_TIMEOUT, Coordinator, worker_socket
+from .cluster import COORDINATOR_SOCKET, START_TIMEOUT, Coordinator
 from .config import Settings
+from .errorline import report
 from .errors import MockServerError, StubFileError
 from .logs import announce
 from .loop import run as run_loop
+from .privatesockets import private_place, release_place, worker_socket
 from .reload import watch_files
 from .runner import MockServer
 from .worker import settings_as_json, stateful_parts, stateful_refusal
@@ -44,27 +44,27 @@ def serve_workers(
 ) -> int:
     """Serve with ``workers`` processes until SIGTERM or SIGINT; returns the exit status."""
     if settings.record_new:
-        print(
-            "mockserver: error: --record-new writes one file per process; record with --workers 1",
-            file=sys.stderr,
+        report(
+            "error: --record-new writes one file per process; record with --workers 1", log_format
         )
         return 2
     try:
         # Spying is the workers' business; here the set is only checked and described.
         server = MockServer(replace(settings, spy=False))
+        server.settings = replace(server.settings, spy=settings.spy)  # for the banner
     except StubFileError as exc:
-        print(f"mockserver: not starting: {exc}", file=sys.stderr)
+        report(f"not starting: {exc}", log_format)
         return 1
     parts = stateful_parts(server.store.snapshot.stubs)
     if parts:
-        print(f"mockserver: not starting: {stateful_refusal(parts, workers)}", file=sys.stderr)
+        report(f"not starting: {stateful_refusal(parts, workers)}", log_format)
         return 1
     try:
         return run_loop(
             _supervise(server, settings, workers, log_format, banner), settings.event_loop
         )
     except MockServerError as exc:
-        print(f"mockserver: {exc}", file=sys.stderr)
+        report(str(exc), log_format)
         return 1
 
 
@@ -132,7 +132,7 @@ async def _supervise(
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    directory = tempfile.mkdtemp(prefix="mockserver-")  # mode 0700: our sockets, ours alone
+    directory = private_place()  # no file on Linux: a read-only root needs no /tmp
     sockets = [worker_socket(directory, i) for i in range(count)]
     coordinator = Coordinator(sockets, settings.max_body_bytes)
     held: list[socket.socket] = []
@@ -189,11 +189,11 @@ async def _supervise(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         if not await _stop(processes, exits, settings.shutdown_timeout + STOP_MARGIN) and clean:
-            print("mockserver: a worker had to be killed", file=sys.stderr)
+            report("a worker had to be killed", log_format)
         await coordinator.close()
         for sock in held:
             sock.close()
-        shutil.rmtree(directory, ignore_errors=True)
+        release_place(directory)
         if clean:
             announce("stopped", "mockserver: stopped", {}, log_format)
 

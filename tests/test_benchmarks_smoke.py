@@ -22,6 +22,8 @@ def test_the_benchmark_smoke_run_prints_every_scenario() -> None:
     for row in (
         "raw aiohttp",
         "mockserver, 1 stub",
+        "mockserver, 1 stub, JSON log",
+        "mockserver, 1 stub, quiet (--log-level warning)",
         "304 (If-None-Match)",
         "gzip 200",
         "start to first 200, mockserver",

@@ -35,6 +35,7 @@ CORE = (
     "recording",
     "drift",
     "har",
+    "addresses",
 )
 FORBIDDEN_LIBRARIES = frozenset({"aiohttp", "multidict", "yarl", "pytest", "argparse"})
 SHELL = frozenset({"server", "admin", "runner", "cli", "pytest_plugin", "client", "proxy"})

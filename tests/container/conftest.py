@@ -7,25 +7,41 @@ they fail instead, so CI cannot pass by skipping them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from mockserver.config import Settings
 from mockserver.container import DockerUnavailable, docker_client
+from mockserver.healthcheck import check
+
+from .. import waiting
 
 if TYPE_CHECKING:
     from docker import DockerClient
+    from docker.models.containers import Container
 
 REPO = Path(__file__).resolve().parents[2]
 TAG = "mockserver:test"
+DEADLINE = 60.0  # seconds; a healthy run takes about one
+TOKEN = "s3cret-token-for-tests"
+GREETING_V1 = """
+    service: greeter
+    stubs:
+      - id: hello
+        request: {method: GET, path: /hello}
+        response: {json: {greeting: hello}}
+"""
+GREETING_V2 = GREETING_V1.replace("greeting: hello", "greeting: bonjour")
 
 
 def free_port() -> int:
@@ -43,6 +59,74 @@ def write_stubs(root: Path, files: dict[str, str]) -> Path:
         path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
         path.chmod(0o644)
     return root
+
+
+@dataclass
+class Running:
+    container: Container
+    url: str
+    stubs: Path
+
+    def logs(self) -> str:
+        return self.container.logs().decode("utf-8", "replace")
+
+
+def wait_until(condition: Callable[[], bool], what: str, running: Running | None = None) -> None:
+    try:
+        waiting.wait_until(condition, what, DEADLINE)
+    except AssertionError as exc:
+        logs = f"\ncontainer log:\n{running.logs()}" if running else ""
+        pytest.fail(f"{exc}{logs}")
+
+
+def healthy(url: str) -> bool:
+    return check(url, timeout=1.0)[0]
+
+
+@pytest.fixture
+def run_image(docker: DockerClient, image: str) -> Iterator[Callable[..., Running]]:
+    """Start containers of the image (removed afterwards); returns once each is healthy."""
+    from docker.errors import NotFound
+
+    started: list[Container] = []
+
+    def run(
+        stubs: Path | None = None,
+        env: dict[str, str] | None = None,
+        image: str = image,
+        *,
+        port_option: bool = False,
+        wait: bool = True,
+        **options: Any,
+    ) -> Running:
+        """``port_option``: the port is given as ``serve --port`` rather than in
+        MOCKSERVER_PORT; ``wait``: return once the server answers its health URL."""
+        port = free_port()
+        volumes = {str(stubs): {"bind": "/stubs", "mode": "ro"}} if stubs else {}
+        environment = dict(env or {})
+        if port_option:
+            options["command"] = [*options.get("command", ["serve"]), "--port", str(port)]
+        else:
+            environment["MOCKSERVER_PORT"] = str(port)
+        container = docker.containers.run(
+            image,
+            detach=True,
+            network_mode="host",
+            environment=environment,
+            volumes=volumes,
+            labels={"mockserver.test": "1"},
+            **options,
+        )
+        started.append(container)
+        running = Running(container, f"http://127.0.0.1:{port}", stubs or Path("/stubs"))
+        if wait:
+            wait_until(lambda: healthy(running.url), "healthy", running)
+        return running
+
+    yield run
+    for container in started:
+        with contextlib.suppress(NotFound):  # a test may have removed it already
+            container.remove(force=True)
 
 
 @pytest.fixture(scope="session")

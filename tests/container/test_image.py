@@ -7,7 +7,6 @@ wait for something to happen.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -16,8 +15,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,84 +24,23 @@ import requests
 import yaml
 
 from mockserver import load_paths
-from mockserver.healthcheck import check
 
-from .. import waiting
-from .conftest import REPO, free_port, write_stubs
+from .conftest import (
+    DEADLINE,
+    GREETING_V1,
+    GREETING_V2,
+    REPO,
+    TOKEN,
+    Running,
+    free_port,
+    wait_until,
+    write_stubs,
+)
 
 if TYPE_CHECKING:
     from docker import DockerClient
-    from docker.models.containers import Container
 
     from mockserver.handle import MockServerHandle
-
-DEADLINE = 60.0  # seconds; a healthy run takes about one
-TOKEN = "s3cret-token-for-tests"
-GREETING_V1 = """
-    service: greeter
-    stubs:
-      - id: hello
-        request: {method: GET, path: /hello}
-        response: {json: {greeting: hello}}
-"""
-GREETING_V2 = GREETING_V1.replace("greeting: hello", "greeting: bonjour")
-
-
-@dataclass
-class Running:
-    container: Container
-    url: str
-    stubs: Path
-
-    def logs(self) -> str:
-        return self.container.logs().decode("utf-8", "replace")
-
-
-def wait_until(condition: Callable[[], bool], what: str, running: Running | None = None) -> None:
-    try:
-        waiting.wait_until(condition, what, DEADLINE)
-    except AssertionError as exc:
-        logs = f"\ncontainer log:\n{running.logs()}" if running else ""
-        pytest.fail(f"{exc}{logs}")
-
-
-def healthy(url: str) -> bool:
-    return check(url, timeout=1.0)[0]
-
-
-@pytest.fixture
-def run_image(docker: DockerClient, image: str) -> Iterator[Callable[..., Running]]:
-    """Start containers of the image (removed afterwards); returns once each is healthy."""
-    from docker.errors import NotFound
-
-    started: list[Container] = []
-
-    def run(
-        stubs: Path | None = None,
-        env: dict[str, str] | None = None,
-        image: str = image,
-        **options: Any,
-    ) -> Running:
-        port = free_port()
-        volumes = {str(stubs): {"bind": "/stubs", "mode": "ro"}} if stubs else {}
-        container = docker.containers.run(
-            image,
-            detach=True,
-            network_mode="host",
-            environment={"MOCKSERVER_PORT": str(port), **(env or {})},
-            volumes=volumes,
-            labels={"mockserver.test": "1"},
-            **options,
-        )
-        started.append(container)
-        running = Running(container, f"http://127.0.0.1:{port}", stubs or Path("/stubs"))
-        wait_until(lambda: healthy(running.url), "healthy", running)
-        return running
-
-    yield run
-    for container in started:
-        with contextlib.suppress(NotFound):  # a test may have removed it already
-            container.remove(force=True)
 
 
 @pytest.fixture
@@ -125,7 +62,8 @@ def served(run_image: Callable[..., Running], tmp_path: Path) -> Running:
 
 def test_the_image_is_configured_for_a_container_platform(docker: DockerClient, image: str) -> None:
     config = docker.images.get(image).attrs["Config"]
-    assert config["Entrypoint"] == ["mockserver"]  # exec form: the server is PID 1
+    # A minimal init as PID 1 (signals from its first instruction, orphans reaped).
+    assert config["Entrypoint"] == ["dumb-init", "--", "mockserver"]
     assert config["Cmd"] == ["serve"]
     assert config["User"] == "10001:10001"
     assert "8080/tcp" in config["ExposedPorts"]
@@ -214,9 +152,9 @@ def test_the_server_runs_as_a_non_root_user(served: Running) -> None:
     code, output = served.container.exec_run(["id", "-u"])
     assert code == 0
     assert output.decode().strip() == "10001"
-    # The server itself is PID 1 (no shell in between), so SIGTERM reaches it.
+    # dumb-init is PID 1 and the server its child, with no shell in between to eat SIGTERM.
     code, output = served.container.exec_run(["cat", "/proc/1/cmdline"])
-    assert output.split(b"\0")[1:3] == [b"/usr/local/bin/mockserver", b"serve"], output
+    assert output.split(b"\0")[:4] == [b"dumb-init", b"--", b"mockserver", b"serve"], output
 
 
 def test_the_admin_api_needs_the_configured_token(served: Running) -> None:
@@ -268,10 +206,28 @@ def test_the_healthcheck_turns_healthy(served: Running) -> None:
     assert (probe["ExitCode"], probe["Output"].strip()) == (0, "ok: 1 service, 1 stub")
 
 
-def test_without_a_token_one_is_generated_and_printed(
+@pytest.mark.parametrize("token", [None, ""], ids=["unset", "empty"])
+def test_without_a_token_the_admin_api_is_closed_and_no_token_is_logged(
+    run_image: Callable[..., Running], tmp_path: Path, token: str | None
+) -> None:
+    """An empty MOCKSERVER_ADMIN_TOKEN (an unset ${VAR} in compose, an empty Secret) is no
+    token: one is generated, and not written to a log that is no place for a secret."""
+    env = {"MOCKSERVER_LOG_FORMAT": "json"} | (
+        {} if token is None else {"MOCKSERVER_ADMIN_TOKEN": token}
+    )
+    running = run_image(write_stubs(tmp_path / "stubs", {"greeter.yaml": GREETING_V1}), env)
+    assert requests.get(running.url + "/__admin/stubs", timeout=5).status_code == 401
+    [started] = [json.loads(line) for line in running.logs().splitlines() if '"started"' in line]
+    assert started["admin_token_generated"] is True
+    assert "MOCKSERVER_ADMIN_TOKEN" in started["admin_token_hint"]
+    assert "admin_open" not in started
+    assert "admin_token" not in started
+
+
+def test_on_a_terminal_the_generated_token_is_shown_once(
     run_image: Callable[..., Running], tmp_path: Path
 ) -> None:
-    running = run_image(write_stubs(tmp_path / "stubs", {"greeter.yaml": GREETING_V1}))
+    running = run_image(write_stubs(tmp_path / "stubs", {"greeter.yaml": GREETING_V1}), tty=True)
     marker = "admin token (generated, shown once): "
     printed = [line for line in running.logs().splitlines() if marker in line]
     assert len(printed) == 1, running.logs()
@@ -316,9 +272,19 @@ def test_the_compose_example_with_the_real_containers(
         copy = tmp_path / name  # a copy, so the test can edit it
         shutil.copytree(example / "stubs" / name, copy)
         copy.chmod(0o755)
+        # As compose runs it with MOCKSERVER_ADMIN_TOKEN unset in the shell: ${VAR:-} is "".
+        env = {k: re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", v) for k, v in double["environment"].items()}
+        assert env["MOCKSERVER_ADMIN_TOKEN"] == ""
         running = run_image(
-            copy, env=double["environment"], command=double["command"], read_only=True
+            copy,
+            env=env,
+            command=double["command"],
+            read_only=double["read_only"],
+            cap_drop=double["cap_drop"],
+            security_opt=double["security_opt"],
         )
+        admin = requests.get(running.url + "/__admin/requests", timeout=5)
+        assert admin.status_code == 401  # closed: the empty token is no token
         urls[name] = running.url
     app = services["app"]
     port = free_port()

@@ -181,11 +181,10 @@ def test_a_token_is_generated_on_a_non_loopback_host(root: Path) -> None:
 @pytest.mark.parametrize(
     ("host", "token", "open_without_token"),
     [
-        ("0.0.0.0", "", True),  # the explicit opt-out
         ("127.0.0.1", None, True),  # loopback: no token needed
         ("0.0.0.0", "mine", False),  # given: used, not replaced
     ],
-    ids=["empty-opt-out", "loopback", "given"],
+    ids=["loopback", "given"],
 )
 def test_no_token_is_generated_when_one_is_given_or_on_loopback(
     root: Path, host: str, token: str | None, open_without_token: bool
@@ -198,3 +197,19 @@ def test_no_token_is_generated_when_one_is_given_or_on_loopback(
         if token:
             with Admin(open_url(server), token) as admin:
                 assert admin.get("/stubs").status_code == 200
+
+
+def test_an_empty_token_is_no_token_so_one_is_generated(root: Path) -> None:
+    """An unset ${VAR} in compose, or an empty Secret, must not open the admin API."""
+    with serve(root, host="0.0.0.0", admin_token="") as server:
+        assert server.admin_token_generated is True
+        assert server.settings.admin_token
+        with Admin(open_url(server)) as anonymous:
+            assert_error(anonymous.get("/stubs"), 401, "unauthorized")
+
+
+def test_admin_open_is_the_named_opt_out(root: Path) -> None:
+    with serve(root, host="0.0.0.0", admin_open=True) as server:
+        assert server.admin_token_generated is False
+        with Admin(open_url(server)) as anonymous:
+            assert anonymous.get("/stubs").status_code == 200

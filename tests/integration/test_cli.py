@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -198,27 +199,80 @@ def test_an_option_wins_over_the_environment(
     assert server.stop(signal.SIGTERM) == 0
 
 
-@pytest.mark.parametrize(
-    ("name", "value"),
-    [
-        ("MOCKSERVER_PORT", "abc"),
-        ("MOCKSERVER_PORT", "70000"),
-        ("MOCKSERVER_MAX_BODY_BYTES", "0"),
-        ("MOCKSERVER_UNMATCHED_STATUS", "200"),
-        ("MOCKSERVER_LOG_LEVEL", "loud"),
-        ("MOCKSERVER_LOOP", "trio"),
-    ],
-)
+# One case per converter kind: what the value must be, in the user's words.
+BAD_VALUES = [
+    ("PORT", "abc", "a port number"),
+    ("PORT", "70000", "a port number from 0 to 65535"),
+    ("MAX_BODY_BYTES", "0", "a whole number above 0"),
+    ("MAX_BODY_BYTES", "ten", "a whole number above 0"),
+    ("JOURNAL_SIZE", "-1", "a whole number, 0 or more"),
+    ("REQUEST_TIMEOUT", "soon", "a number of seconds above 0"),
+    ("UNMATCHED_STATUS", "200", "an HTTP status from 400 to 599"),
+    ("WATCH", "maybe", "1/0, true/false, yes/no or on/off"),
+    ("LOG_LEVEL", "loud", "one of debug, info, warning, error"),
+    ("LOG_FORMAT", "xml", "one of text, json"),
+    ("LOOP", "trio", "one of auto, asyncio, uvloop"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "what"), BAD_VALUES)
 def test_a_bad_environment_value_exits_2_naming_the_variable(
-    make_stubs: Callable[[dict[str, str]], Path], name: str, value: str
+    make_stubs: Callable[[dict[str, str]], Path], name: str, value: str, what: str
 ) -> None:
     root = make_stubs({"one.yaml": "stubs: []\n"})
-    result = run("serve", str(root), env={name: value})
+    result = run("serve", str(root), env={f"MOCKSERVER_{name}": value})
     assert result.returncode == 2
-    assert result.stderr.startswith(f"mockserver: error: {name}={value!r}: ")
+    assert result.stderr == f"mockserver: error: MOCKSERVER_{name} must be {what}, got {value!r}\n"
     assert result.stdout == ""
     # validate reads no serve option, so a bad serve variable is no concern of its own.
-    assert run("validate", str(root), env={name: value}).returncode == 0
+    assert run("validate", str(root), env={f"MOCKSERVER_{name}": value}).returncode == 0
+
+
+# --watch/--no-watch is a switch: it takes no value to be wrong.
+@pytest.mark.parametrize(("name", "value", "what"), [c for c in BAD_VALUES if c[0] != "WATCH"])
+def test_a_bad_option_value_is_one_line_naming_the_option(
+    make_stubs: Callable[[dict[str, str]], Path], name: str, value: str, what: str
+) -> None:
+    flag = "--" + name.lower().replace("_", "-")
+    result = run("serve", str(make_stubs({"one.yaml": "stubs: []\n"})), flag, value)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"mockserver: error: {flag} must be {what}, got {value!r} (see mockserver serve --help)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["record", "--target", "a=http://127.0.0.1:1", "--out", "o", "--timeout", "x"],
+        ["healthcheck", "--timeout", "x"],
+        ["diff", "stubs", "--timeout", "x"],
+    ],
+    ids=["record", "healthcheck", "diff"],
+)
+def test_every_command_says_what_a_value_must_be(args: list[str], tmp_path: Path) -> None:
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"mockserver: error: --timeout must be a number of seconds above 0, got 'x' "
+        f"(see mockserver {args[0]} --help)\n"
+    )
+
+
+def test_in_json_log_mode_a_start_up_error_is_one_json_line(tmp_path: Path) -> None:
+    usage = run("serve", env={"MOCKSERVER_LOG_FORMAT": "json", "MOCKSERVER_PORT": "abc"})
+    option = run("serve", "--log-format", "json", "--port", "abc")
+    stubs = run("serve", str(tmp_path / "missing"), env={"MOCKSERVER_LOG_FORMAT": "json"})
+    for result, status, said in [
+        (usage, 2, "error: MOCKSERVER_PORT must be a port number, got 'abc'"),
+        (option, 2, "error: --port must be a port number, got 'abc' (see mockserver serve"),
+        (stubs, 1, "not starting: 1 problem in the stub files:\n  "),
+    ]:
+        assert result.returncode == status
+        [line] = result.stderr.splitlines()
+        entry = json.loads(line)
+        assert (entry["level"], entry["logger"]) == ("error", "mockserver")
+        assert entry["message"].startswith(said), entry
 
 
 def test_serve_refuses_a_bad_stub_set_before_binding(tmp_path: Path) -> None:

@@ -60,6 +60,11 @@ def test_the_doubles_are_the_image_serving_watched_read_only_stubs() -> None:
         assert (EXAMPLE / double["build"]).resolve() == REPO
         assert (REPO / "Dockerfile").is_file()
         assert double["command"] == ["serve", "--watch"]
+        assert double["read_only"] is True
+        assert double["cap_drop"] == ["ALL"]
+        assert double["security_opt"] == ["no-new-privileges:true"]
+        # Empty when unset, which keeps the admin API closed (tests/container runs it).
+        assert double["environment"]["MOCKSERVER_ADMIN_TOKEN"] == "${MOCKSERVER_ADMIN_TOKEN:-}"
         host, mode = mounts(double)["/stubs"]
         assert mode == "ro"
         assert sorted(load_paths([str(host)]).services) == [name]
@@ -86,7 +91,16 @@ def test_the_kubernetes_manifest() -> None:
     assert container["readinessProbe"]["httpGet"] == {"path": "/__admin/health", "port": "users"}
     assert container["volumeMounts"] == [{"name": "stubs", "mountPath": "/stubs", "readOnly": True}]
     assert pod["volumes"] == [{"name": "stubs", "configMap": {"name": "mockserver-stubs"}}]
-    assert pod["securityContext"]["runAsNonRoot"] is True
+    # The "restricted" Pod Security Standard.
+    assert pod["securityContext"] == {
+        "runAsNonRoot": True,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     service_ports = {p["targetPort"] for p in docs["Service"]["spec"]["ports"]}
     assert service_ports == set(ports)

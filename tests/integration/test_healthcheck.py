@@ -126,4 +126,6 @@ def test_a_server_that_never_answers_times_out() -> None:
 def test_a_bad_port_variable_is_a_usage_error() -> None:
     result = healthcheck(MOCKSERVER_PORT="eighty")
     assert result.returncode == 2
-    assert result.stderr.startswith("mockserver: error: MOCKSERVER_PORT='eighty'")
+    assert (
+        result.stderr == "mockserver: error: MOCKSERVER_PORT must be a port number, got 'eighty'\n"
+    )

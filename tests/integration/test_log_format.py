@@ -86,11 +86,14 @@ def test_json_one_line_per_request(serve: Callable[..., Serving]) -> None:
     assert server.stop() == 0
     entries = [json.loads(line) for line in server.lines if line.startswith("{")]
     requests_logged = [e for e in entries if "path" in e]
-    assert [(e["path"], e["query"], e["status"], e["stub"]) for e in requests_logged] == [
-        ("/one", "x=1", 200, "one"),
-        ("/two", "", 404, None),
+    assert [
+        (e["path"], e["query"], e["status"], e["stub"], e["level"]) for e in requests_logged
+    ] == [
+        ("/one", "x=1", 200, "one", "info"),
+        # A request no stub matched is what went wrong: a warning, seen in a quiet log too.
+        ("/two", "", 404, None, "warning"),
     ]
-    assert {e["level"] for e in entries} == {"info"}
+    assert {e["level"] for e in entries if "path" not in e} == {"info"}
     # Every line is JSON, the start and the stop too: a collector never meets another kind.
     assert len(entries) == len(server.lines), server.lines
     started, stopped = entries[0], entries[-1]
@@ -111,12 +114,16 @@ def test_text_one_line_per_matched_request(serve: Callable[..., Serving]) -> Non
     assert line.endswith(" INFO mockserver: GET /one -> 200 one")
 
 
-def test_above_info_no_request_is_logged(serve: Callable[..., Serving]) -> None:
+def test_at_warning_only_unmatched_requests_are_logged(serve: Callable[..., Serving]) -> None:
     server = serve(MOCKSERVER_LOG_LEVEL="warning")
     requests.get(server.url + "/one", timeout=10)
     requests.get(server.url + "/two", timeout=10)
     assert server.stop() == 0
-    assert not [line for line in server.lines if "/one" in line or "/two" in line]
+    assert not [line for line in server.lines if "GET /one" in line]
+    # What went wrong stays in a quiet log: the miss and its near-miss report.
+    assert [line.split(" ", 2)[2] for line in server.lines if "GET /two" in line] == [
+        "WARNING mockserver: No stub matched GET /two"
+    ]
 
 
 def test_a_bad_log_format_is_a_usage_error(make_stubs: Callable[[dict[str, str]], Path]) -> None:
@@ -130,4 +137,27 @@ def test_a_bad_log_format_is_a_usage_error(make_stubs: Callable[[dict[str, str]]
         check=False,
     )
     assert result.returncode == 2
-    assert result.stderr.startswith("mockserver: error: MOCKSERVER_LOG_FORMAT='xml': ")
+    assert (
+        result.stderr
+        == "mockserver: error: MOCKSERVER_LOG_FORMAT must be one of text, json, got 'xml'\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("how", "log_format"),
+    [(signal.SIGTERM, "text"), (signal.SIGINT, "text"), (signal.SIGTERM, "json")],
+)
+def test_no_request_line_is_lost_when_the_server_stops(
+    serve: Callable[..., Serving], how: signal.Signals, log_format: str
+) -> None:
+    server = serve(MOCKSERVER_LOG_FORMAT=log_format)
+    with requests.Session() as client:
+        for n in range(300):
+            assert client.get(f"{server.url}/one?n={n}", timeout=10).status_code == 200
+    server.process.send_signal(how)  # at once: the last lines are still queued
+    assert server.process.wait(timeout=DEADLINE) == 0  # one signal (a second one forces)
+    server.stop()
+    logged = [line for line in server.lines if "/one" in line]
+    assert len(logged) == 300
+    assert all(f"n={n}" in line for n, line in enumerate(logged))  # in order
+    assert "stopped" in server.lines[-1]  # and before the last line

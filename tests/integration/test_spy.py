@@ -122,3 +122,21 @@ def test_the_pytest_plugin_records_new_requests_and_replays_them_next_run(
 
     upstream.stop()
     pytester.runpytest().assert_outcomes(passed=1)  # answered from the recording
+
+
+def test_a_forwarded_request_is_logged_like_any_other_with_secrets_redacted(
+    upstream: Upstream, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="mockserver")
+    stubs = tmp_path / "stubs"
+    stub_file(stubs, upstream.url)
+    with spying(stubs) as server, requests.Session() as client:
+        assert client.get(server.url + "/api/user/1", timeout=10).status_code == 200
+        forwarded = client.get(server.url + "/api/user/2?api_key=s3cret&x=1", timeout=10)
+    assert forwarded.status_code == 200
+    lines = [r.getMessage() for r in caplog.records if r.name == "mockserver"]
+    assert "GET /api/user/1 -> 200 user-1" in lines
+    logged = [line for line in lines if line.startswith("GET /api/user/2")]
+    assert len(logged) == 1, lines
+    assert logged[0].endswith(" -> 200 upstream:svc")
+    assert "s3cret" not in "\n".join(lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -167,10 +168,13 @@ def test_the_good_post_does_match(server: MockServer) -> None:
     assert response.status_code == 201
 
 
-def test_the_whole_body_is_echoed(server: MockServer) -> None:
+def test_a_long_body_is_echoed_once_cut_with_its_length_and_hash(server: MockServer) -> None:
     body = json.dumps({"name": "bolt", "size": 3, "notes": "n" * 50_000})
     report = unmatched(server, "POST", "/widgets", data=body, headers={"Accept": "json"})
-    assert report["request"]["body"] == body
+    digest = hashlib.sha256(body.encode()).hexdigest()[:16]
+    assert report["request"]["body"] == (
+        f"{body[:4096]}... ({len(body):,} characters in all, sha256 {digest})"
+    )
     assert report["nearest"][0]["stub"] == "create-widget"
     assert report["nearest"][0]["first_difference"]["field"] == "cookies.session"
 

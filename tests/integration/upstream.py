@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import signal
 import threading
 import zlib
 from collections.abc import Iterator
@@ -25,6 +26,8 @@ from mockserver import MockServer, Settings
 from mockserver.proxy import UpstreamSettings
 from mockserver.recordmode import Target, recording_server
 
+from ..console import DEADLINE, MOCKSERVER, Console
+
 SECRET_TOKEN = "tok-7c1e9a-bearer"
 SECRET_COOKIE = "sess-55aa0f-cookie"
 SET_COOKIE_SECRET = "srv-9b2d41-setcookie"
@@ -37,6 +40,18 @@ PRETTY = {"id": 7, "name": "Ada Lovelace", "tags": ["math", "engines"], "ratio":
 TEXT = "line one\r\nline two  \n\ttabbed — ünïcode\n\n"
 BINARY = bytes(range(256)) * 4
 LARGE = ("the same sentence, over and over. " * 40).encode()
+# How services tag the gzip variant of a body whose tag is "v<version>" (/validated/{style}):
+# unchanged (aiohttp, many frameworks), weakened (nginx), or with a coding suffix (Apache).
+GZIP_TAG_STYLES = {
+    "same": lambda tag: tag,
+    "weak": lambda tag: f"W/{tag}",
+    "suffix": lambda tag: tag[:-1] + '-gzip"',
+}
+
+
+def validated_body(version: int) -> bytes:
+    """/validated/{style}'s JSON body at ``version``: long enough to be compressed."""
+    return json.dumps({"version": version, "text": LARGE.decode()}).encode()
 
 
 @dataclass
@@ -71,6 +86,24 @@ def make_app(state: State) -> web.Application:
         if request.headers.get("If-None-Match") == '"v1"':
             return web.Response(status=304, headers=headers)
         return web.json_response({"id": 1, "name": "Ada"}, headers=headers)
+
+    @routes.get("/validated/{style}")
+    async def validated(request: web.Request) -> web.Response:
+        # The body's tag, and the tag of its gzip variant as this style of service sends it;
+        # If-None-Match compared weakly (RFC 9110 §13.1.2) with either.
+        tag = f'"v{state.version}"'
+        gzip_tag = GZIP_TAG_STYLES[request.match_info["style"]](tag)
+        coded = _accepts(request, "gzip")
+        headers = {"ETag": gzip_tag if coded else tag, "Cache-Control": "no-cache"}
+        headers["Vary"] = "Accept-Encoding"
+        held = request.headers.get("If-None-Match", "")
+        if any(t.strip().removeprefix("W/") in (tag, gzip_tag) for t in held.split(",")):
+            return web.Response(status=304, headers=headers)
+        body = validated_body(state.version)
+        if coded:
+            headers["Content-Encoding"] = "gzip"
+            body = gzip.compress(body)
+        return web.Response(body=body, content_type="application/json", headers=headers)
 
     @routes.get("/pretty")
     async def pretty(request: web.Request) -> web.Response:
@@ -282,3 +315,14 @@ def recording(
 def replaying(*paths: Path) -> MockServer:
     """A plain mock server over recorded files (start it with ``with``)."""
     return MockServer(Settings(paths=tuple(map(str, paths)), port=0, ephemeral_service_ports=True))
+
+
+@contextmanager
+def console(*args: str, service: str = "svc") -> Iterator[str]:
+    """``mockserver ARGS`` (record, serve) as a subprocess; yields ``service``'s URL from its
+    banner; stops it with SIGTERM (a recorder writes its files then) and checks the exit."""
+    with Console([MOCKSERVER, *args]) as process:
+        line = process.next_line(lambda text: text.split()[:1] == [service])
+        yield line.split()[1]
+        process.process.send_signal(signal.SIGTERM)
+        assert process.process.wait(timeout=DEADLINE) == 0, process.rest()

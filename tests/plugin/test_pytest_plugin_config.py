@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import CREATE_APP, Project
+from .conftest import CREATE_APP, INNER_ADDOPTS, USERS_YAML, Project
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -207,3 +207,41 @@ def test_invalid_stub_files_are_reported_with_file_stub_and_key(
         ]
     )
     assert result.stdout.str().count("expected a whole number") == 1
+
+
+def test_pytest_run_from_a_parent_directory_says_where_it_looked_for_stubs(
+    pytester: pytest.Pytester,
+) -> None:
+    """``pytest project/tests`` from project's parent, with no ini file: the rootdir is the
+    parent, which has no stubs/."""
+    stubs = pytester.path / "project" / "stubs"
+    stubs.mkdir(parents=True)
+    (stubs / "users.yaml").write_text(USERS_YAML, encoding="utf-8")
+    tests = pytester.path / "project" / "tests"
+    tests.mkdir()
+    (tests / "test_users.py").write_text(
+        "def test_users(mockserver):\n    mockserver.service('users')\n", encoding="utf-8"
+    )
+    inner = INNER_ADDOPTS.split()
+    result = pytester.runpytest("project/tests", *inner)
+    result.assert_outcomes(failed=1)
+    root = pytester.path
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_users _*",
+            "mockserver: no service 'users'; services: none; no stub files: none named "
+            "(--mockserver-stubs, ini mockserver_stubs) and no stubs/ in pytest's rootdir "
+            f"{root} (no ini file found; tried {root / 'stubs'}): run pytest from the directory "
+            "holding stubs/, put a pytest.ini there, or name them with --mockserver-stubs",
+            "=*",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*KeyError*")
+    # Each way out the line names works.
+    result = pytester.runpytest(
+        "project/tests", "--mockserver-stubs=project/stubs", *INNER_ADDOPTS.split()
+    )
+    result.assert_outcomes(passed=1)
+    (pytester.path / "project" / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    result = pytester.runpytest("project/tests", *inner)
+    result.assert_outcomes(passed=1)

@@ -189,3 +189,34 @@ def test_socket_free_fixture(
     )
     result.stdout.fnmatch_lines([f"*raised {escape}*"])
     result.stdout.fnmatch_lines(["FAILED test_offline.py::test_strict - Failed: mockserver:*"])
+
+
+@pytest.mark.parametrize(
+    ("fixture", "library", "needs"),
+    [
+        ("mock_requests", "requests_mock", "requests-mock"),
+        ("mock_aiohttp", "aioresponses", "aioresponses"),
+    ],
+)
+def test_a_missing_library_fails_setup_with_one_line(
+    project: Project,
+    pytester: pytest.Pytester,
+    fixture: str,
+    library: str,
+    needs: str,
+) -> None:
+    # Importing a name whose sys.modules entry is None raises the ImportError of an uninstalled
+    # one (pytester restores sys.modules after the run).
+    conftest = f"import sys\n\nsys.modules[{library!r}] = None\n"
+    test = f"def test_it({fixture}):\n    raise AssertionError('ran')\n"
+    project({"conftest.py": conftest, "test_missing.py": test})
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ ERROR at setup of test_it _*",
+            f"mockserver: {fixture} needs {needs} (*): pip install 'mockserver[[]offline[]]'*",
+            "=*",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*Traceback*")

@@ -22,6 +22,22 @@ from mockserver.stubfile import refused_address
         "fd00:ec2::254",
         "metadata.google.internal",
         "METADATA.google.internal.",
+        # Issue 13: the same hosts in other spellings, and other clouds' addresses.
+        "[::ffff:169.254.169.254]",
+        "::ffff:a9fe:a9fe",
+        "0:0:0:0:0:ffff:169.254.169.254",
+        "::169.254.169.254",  # IPv4-compatible
+        "64:ff9b::169.254.169.254",  # NAT64
+        "2002:a9fe:a9fe::1",  # 6to4
+        "2852039166",  # inet_aton's shorthand forms
+        "0xa9fea9fe",
+        "169.254.43518",
+        "0251.0376.0251.0376",
+        "100.100.100.200",  # Alibaba Cloud
+        "[::ffff:100.100.100.200]",
+        "192.0.0.192",  # Oracle Cloud
+        "metadata.goog",
+        "metadata.tencentyun.com",
     ],
 )
 def test_metadata_and_link_local_hosts_are_refused(host: str) -> None:
@@ -29,7 +45,19 @@ def test_metadata_and_link_local_hosts_are_refused(host: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "host", ["127.0.0.1", "localhost", "10.0.0.5", "users.internal", "[::1]", "api.example.com"]
+    "host",
+    [
+        "127.0.0.1",
+        "localhost",
+        "10.0.0.5",
+        "users.internal",
+        "[::1]",
+        "api.example.com",
+        "[::ffff:127.0.0.1]",
+        "100.100.100.201",
+        "deadbeef.example",
+        "2130706433",  # 127.0.0.1 spelled short
+    ],
 )
 def test_ordinary_hosts_are_allowed(host: str) -> None:
     assert refused_address(host) is None

@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mockserver.cluster import Call, Reply, _refuse_sequences, _sum_hits, merge_journals
+from mockserver.cluster import Call, _refuse_sequences, _sum_hits, merge_journals
 from mockserver.config import Settings
 from mockserver.loader import load_paths
+from mockserver.privatesockets import Reply
 from mockserver.worker import settings_as_json, settings_from_json, stateful_parts
 
 

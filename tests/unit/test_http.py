@@ -9,10 +9,13 @@ import pytest
 from mockserver.http import (
     Conditional,
     best_media_type,
+    body_tags,
     etag_matches,
     evaluate_conditions,
     parse_etags,
+    same_body,
     select_encoding,
+    without_coding_suffix,
 )
 
 PROCEED = Conditional.PROCEED
@@ -230,6 +233,102 @@ def test_evaluate_conditions(
     method: str, etag: str | None, last_modified: datetime | None, headers: H, expected: object
 ) -> None:
     assert evaluate_conditions(method, etag, last_modified, **headers) is expected
+
+
+# ---------------------------------------------------------------------------------------------
+# The service's tag across the coded variants of one body (§8.8.3.3)
+
+
+@pytest.mark.parametrize(
+    ("tag", "expected"),
+    rows(
+        ("strong", '"abc"', {"abc"}),
+        ("weak (nginx)", 'W/"abc"', {"abc"}),
+        ("suffix (Apache)", '"abc-gzip"', {"abc-gzip", "abc"}),
+        (
+            "double dash: Jetty's, or Apache's on a tag ending in -",
+            '"a--gzip"',
+            {"a--gzip", "a-", "a"},
+        ),
+        ("weak with suffix", 'W/"abc-br"', {"abc-br", "abc"}),
+        ("x-gzip", '"abc-x-gzip"', {"abc-x-gzip", "abc-x", "abc"}),
+        ("another suffix is the tag", '"abc-msgpack"', {"abc-msgpack"}),
+        ("only a suffix", '"-gzip"', {"-gzip"}),
+        ("a coding inside", '"gzip-abc"', {"gzip-abc"}),
+    ),
+)
+def test_body_tags(tag: str, expected: set[str]) -> None:
+    assert body_tags(tag) == expected
+
+
+@pytest.mark.parametrize(
+    ("tag", "coding", "expected"),
+    rows(
+        ("Apache's suffix", '"abc-gzip"', "gzip", '"abc"'),
+        ("Jetty's", '"abc--br"', "br", '"abc"'),
+        ("weak kept weak", 'W/"abc-gzip"', "gzip", 'W/"abc"'),
+        ("another coding's suffix", '"abc-gzip"', "br", '"abc-gzip"'),
+        ("no suffix", 'W/"abc"', "gzip", 'W/"abc"'),
+        ("nothing else", '"-gzip"', "gzip", '"-gzip"'),
+    ),
+)
+def test_without_coding_suffix(tag: str, coding: str, expected: str) -> None:
+    assert without_coding_suffix(tag, coding) == expected
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    rows(
+        ("the tag", '"abc"', True),
+        ("weak", 'W/"abc"', True),
+        ("suffixed", '"abc-gzip"', True),
+        ("in a list", '"x", W/"abc--br"', True),
+        ("star", "*", True),
+        ("another tag", '"abd"', False),
+        ("another media type", '"abc-msgpack"', False),
+        ("garbage", "abc", False),
+    ),
+)
+def test_same_body(header: str, expected: bool) -> None:
+    assert same_body('"abc"', header) is expected
+    assert same_body('W/"abc"', header) is expected
+
+
+CODED = 'W/"v2"'  # the coded variant of a body whose service tag is "v2"
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "expected"),
+    rows(
+        ("INM the body's tag", "GET", {"if_none_match": TAG}, NOT_MODIFIED),
+        ("INM a suffixed tag", "GET", {"if_none_match": '"v2-gzip"'}, NOT_MODIFIED),
+        ("INM another tag", "GET", {"if_none_match": '"v3"'}, PROCEED),
+        ("INM on a write", "PUT", {"if_none_match": '"v2-br"'}, FAILED),
+        ("IM the body's strong tag", "PUT", {"if_match": TAG}, PROCEED),
+        ("IM the weak coded tag", "PUT", {"if_match": CODED}, FAILED),
+        ("IM another tag", "PUT", {"if_match": '"v3"'}, FAILED),
+        ("IM a suffixed tag: strong, exact", "PUT", {"if_match": '"v2-gzip"'}, FAILED),
+    ),
+)
+def test_conditions_on_a_coded_variant_of_the_services_tag(
+    method: str, headers: H, expected: object
+) -> None:
+    decided = evaluate_conditions(method, CODED, None, body_etag=TAG, **headers)
+    assert decided is expected
+
+
+def test_a_weak_service_tag_never_satisfies_if_match() -> None:
+    weak = 'W/"v2"'
+    assert evaluate_conditions("PUT", weak, None, if_match=TAG, body_etag=weak) is FAILED
+    assert evaluate_conditions("GET", weak, None, if_none_match=TAG, body_etag=weak) is (
+        NOT_MODIFIED
+    )
+
+
+def test_without_a_service_tag_only_the_representations_own_tag_counts() -> None:
+    # etag: auto: one tag per coding, so "v2" does not validate the "v2-gzip" variant.
+    assert evaluate_conditions("GET", '"v2-gzip"', None, if_none_match=TAG) is PROCEED
+    assert evaluate_conditions("PUT", '"v2-gzip"', None, if_match=TAG) is FAILED
 
 
 # ---------------------------------------------------------------------------------------------

@@ -157,6 +157,32 @@ def test_a_304_to_a_conditional_request_is_left_to_replay() -> None:
     assert only_response(revalidated)["status"] == 304
 
 
+@pytest.mark.parametrize(
+    ("coding", "sent", "written"),
+    [
+        pytest.param("gzip", '"v1-gzip"', '"v1"', id="Apache's suffix, the body's tag"),
+        pytest.param("br", '"v1--br"', '"v1"', id="Jetty's"),
+        pytest.param("gzip", 'W/"v1"', 'W/"v1"', id="nginx's weak tag kept weak"),
+        pytest.param("gzip", '"v1"', '"v1"', id="the same tag"),
+        pytest.param(None, '"v1-gzip"', '"v1-gzip"', id="uncoded: the tag is the tag"),
+    ],
+)
+def test_the_etag_of_a_coded_answer_is_written_as_the_bodys(
+    coding: str | None, sent: str, written: str
+) -> None:
+    body = b'{"ok":true}'
+    coded = {"gzip": gzip.compress, "br": _brotli_compress, None: bytes}[coding](body)
+    encoding = (("Content-Encoding", coding),) if coding else ()
+    answer = exchange(headers=(*JSON, *encoding, ("ETag", sent)), body=coded)
+    assert only_response(answer)["etag"] == written
+
+
+def _brotli_compress(body: bytes) -> bytes:
+    import brotli  # type: ignore[import-not-found, unused-ignore]
+
+    return bytes(brotli.compress(body))
+
+
 # -- bodies ----------------------------------------------------------------------------------
 
 TEXT = b"caf\xc3\xa9 au lait\n" * 40

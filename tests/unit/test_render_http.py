@@ -96,6 +96,31 @@ def test_literal_etag_is_sent_quoted(literal: str, sent: str) -> None:
     assert (out.etag, header(out.headers, "ETag")) == (sent, sent)
 
 
+@pytest.mark.parametrize("literal", ['"v1"', 'W/"v1"'])
+def test_a_literal_etag_is_the_services_in_every_coding(literal: str) -> None:
+    weak = literal if literal.startswith("W/") else f"W/{literal}"
+    out = prepared({"json": BIG, "etag": literal})
+    variant(out, MSGPACK)
+    tags = {key: (v.etag, v.body_etag) for key, v in out.variants.items()}
+    assert tags[(JSON, "identity")] == (literal, literal)
+    for coding in available_encodings():
+        # Coded: weak, as nginx sends it; the body's tag stays the service's.
+        assert tags[(JSON, coding)] == (weak, literal)
+    msgpack_tag = literal[:-1] + '-msgpack"'  # another media type is another body
+    assert tags[(MSGPACK, "identity")] == (msgpack_tag, msgpack_tag)
+
+
+@pytest.mark.parametrize("coding", ["identity", *available_encodings()])
+def test_a_literal_etag_answers_304_and_if_match_in_every_coding(coding: str) -> None:
+    out = prepared({"json": BIG, "etag": "v1"})
+    for held in ('"v1"', 'W/"v1"', '"v1-gzip"', '"v1--br"'):
+        choice = ask(out, accept_encoding=coding, if_none_match=held)
+        assert choice.status == 304, held
+    assert ask(out, accept_encoding=coding, if_none_match='"v2"').status == 200
+    assert ask(out, "PUT", accept_encoding=coding, if_match='"v1"').status == 200
+    assert ask(out, "PUT", accept_encoding=coding, if_match='W/"v1"').status == 412
+
+
 def test_each_representation_has_its_own_derived_etag() -> None:
     out = prepared({"json": BIG})
     assert out.etag is not None
@@ -328,7 +353,7 @@ def test_304_carries_the_validators_and_no_content_headers(coding: str, media: s
         assert absent not in sent
 
 
-def test_a_tag_of_another_coding_gets_the_full_response() -> None:
+def test_an_auto_tag_of_another_coding_gets_the_full_response() -> None:
     out = full()
     choice = ask(out, accept_encoding="gzip", if_none_match=out.etag or "")
     assert choice.status == 200

@@ -1,0 +1,351 @@
+"""Issue 13, reliability and security round two: each defect the second probe found, fixed.
+
+Each test is named after its defect, runs the probe's size against a real server, and is
+bounded in time: what took tens of seconds (or closed every connection) is answered at once.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from mockserver import MockServer
+
+from ..console import DEADLINE, MOCKSERVER, clean_env, run_console
+from ..integration.admin_helpers import Admin, serve, write_stubs
+from ..waiting import wait_until
+from .helpers import APP_STUBS, exchange
+
+STUBS = (
+    APP_STUBS
+    + """\
+  - id: three-in-a-segment
+    request: {method: GET, path: "/m3/{a}.{b}.{c}.json"}
+    response: {body: three}
+resources:
+  - path: /api/carts
+    id_field: id
+    items:
+      - {id: "1", owner: Simon}
+"""
+)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockServer]:
+    root = write_stubs(tmp_path_factory.mktemp("stubs"), {"app.yaml": STUBS})
+    with serve(root) as server:
+        yield server
+
+
+@pytest.fixture
+def admin(server: MockServer) -> Iterator[Admin]:
+    with Admin(server.url) as admin:
+        admin.ok("POST", "/reset")
+        admin.ok("DELETE", "/requests")
+        yield admin
+
+
+def timed_beside_an_unrelated_request(
+    admin: Admin, send: Callable[[], None]
+) -> tuple[float, float]:
+    """Seconds the hostile request took, and the longest an ordinary one waited meanwhile."""
+    waited: list[float] = []
+    done = threading.Event()
+
+    def ordinary() -> None:
+        with requests.Session() as client:
+            while not done.is_set():
+                began = time.monotonic()
+                assert client.get(admin.base + "/ok", timeout=30).text == "ok"
+                waited.append(time.monotonic() - began)
+
+    beside = threading.Thread(target=ordinary)
+    beside.start()
+    began = time.monotonic()
+    try:
+        send()
+    finally:
+        took = time.monotonic() - began
+        done.set()
+        beside.join(timeout=60)
+    return took, max(waited, default=0.0)
+
+
+def test_item_3_a_segment_with_several_parameters_does_not_backtrack(admin: Admin) -> None:
+    # Before: the lazy groups backtracked with the cube of the length, 22 s of CPU for this.
+    hostile = "/m3/" + "." * 1600 + "x"
+
+    def send() -> None:
+        assert admin.mock("GET", hostile).status_code == 404
+
+    took, waited = timed_beside_an_unrelated_request(admin, send)
+    assert took < 1.0
+    assert waited < 1.0
+    # And the template still captures what it should, shortest first as before.
+    assert admin.mock("GET", "/m3/a.b.c.d.json").text == "three"
+    assert admin.mock("GET", "/m3/a..json").status_code == 404  # {b} is never empty
+
+
+def carts(admin: Admin) -> list[dict[str, object]]:
+    answer = admin.mock("GET", "/api/carts")
+    assert answer.status_code == 200
+    items: list[dict[str, object]] = answer.json()
+    return items
+
+
+def nested(depth: int) -> dict[str, object]:
+    """Keyword arguments for a JSON body of one object nesting ``depth`` objects deep (written
+    by hand: the client's json.dumps stops near 1,000 levels)."""
+    text = '{"owner":"deep","x":' * (depth - 1) + "{}" + "}" * (depth - 1)
+    return {"data": text, "headers": {"Content-Type": "application/json"}}
+
+
+@pytest.mark.parametrize("odd", ["%C2%B2", "7" * 5000, "a%20b", "a%0D%0Ab"])
+def test_item_5_an_odd_id_is_a_4xx_and_cannot_poison_later_posts(admin: Admin, odd: str) -> None:
+    refused = admin.mock("PUT", f"/api/carts/{odd}", json={"owner": "odd"})
+    assert refused.status_code == 422
+    assert refused.json()["error"] == "invalid id"
+    assert len(refused.content) < 1024  # a 5,000-digit id is not echoed whole
+    created = admin.mock("POST", "/api/carts", json={"owner": "Ada"})
+    assert created.status_code == 201
+    assert created.json() == {"owner": "Ada", "id": "2"}
+    assert [cart["id"] for cart in carts(admin)] == ["1", "2"]
+
+
+def test_item_5_an_item_nested_past_the_limit_is_refused_and_not_stored(admin: Admin) -> None:
+    for depth in (975, 65):
+        refused = admin.mock("POST", "/api/carts", **nested(depth))
+        assert refused.status_code == 422, depth
+        assert refused.json()["error"] == "item too deep"
+    assert [cart["id"] for cart in carts(admin)] == ["1"]
+    assert admin.mock("PUT", "/api/carts/1", **nested(975)).status_code == 422
+    assert admin.mock("PATCH", "/api/carts/1", **nested(975)).status_code == 422
+    assert carts(admin) == [{"id": "1", "owner": "Simon"}]  # no failed write applied
+    assert admin.mock("POST", "/api/carts", **nested(64)).status_code == 201
+
+
+def test_item_5_a_resource_holds_a_bounded_amount_so_its_collection_get_is_bounded(
+    admin: Admin,
+) -> None:
+    big = "x" * (900 * 1024)
+    statuses = [admin.mock("POST", "/api/carts", json={"blob": big}).status_code for _ in range(20)]
+    assert statuses[:17] == [201] * 17
+    assert set(statuses[18:]) == {413}
+    answer = admin.mock("GET", "/api/carts")
+    assert len(answer.content) <= 16 * 1024 * 1024
+    assert admin.mock("DELETE", "/api/carts/2").status_code == 204  # room again after a delete
+    assert admin.mock("POST", "/api/carts", json={"blob": big}).status_code == 201
+
+
+def test_item_15_control_characters_in_a_resource_id_are_a_4xx_with_nothing_stored(
+    admin: Admin,
+) -> None:
+    injected = admin.mock("POST", "/api/carts", json={"id": "x\r\nSet-Cookie: injected=1"})
+    assert injected.status_code == 422
+    assert "Set-Cookie" not in injected.headers
+    assert carts(admin) == [{"id": "1", "owner": "Simon"}]
+    journal = admin.ok("GET", "/requests")["requests"]
+    posted = [(e["method"], e["status"]) for e in journal if e["path"] == "/api/carts"]
+    assert posted[0] == ("POST", 422)
+
+
+FORGING = [
+    # A matched request (its line takes the fast path) and unmatched ones (the near-miss report)
+    "/x/%0A2026-12-06%2008:31:00,000%20WARNING%20mockserver:%20FORGED",
+    "/nothere%0D%0A2026-12-06%2008:31:00,000%20WARNING%20mockserver:%20FORGED?q=%0D%0AFORGED",
+    "/x/%1B%5B2J%1B%5D0;title%07",  # clear the screen, set the window title
+    "/nothere%C2%85FORGED%E2%80%A8FORGED",  # NEL and LINE SEPARATOR: str.splitlines breaks there
+]
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_item_10_no_client_can_forge_a_log_line_or_reach_the_terminal(
+    tmp_path: Path, log_format: str
+) -> None:
+    stubs = write_stubs(
+        tmp_path / "stubs",
+        {"app.yaml": APP_STUBS + "  - id: any-x\n    request: {path: '/x/{rest}'}\n"},
+    )
+    log = tmp_path / "log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [MOCKSERVER, "serve", str(stubs), "--port", "0", "--log-format", log_format],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=clean_env(),
+        )
+        try:
+            found = wait_until(
+                lambda: re.search(rb"http://127\.0\.0\.1:(\d+)", log.read_bytes()), "the banner"
+            )
+            port = int(found.group(1))
+            for target in FORGING:
+                exchange(port, f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        finally:
+            server.send_signal(signal.SIGTERM)
+            assert server.wait(timeout=DEADLINE) == 0
+    data = log.read_bytes().decode()
+    for raw in ("\r", "\x1b", "\x07", "\x85", "\u2028"):
+        assert raw not in data, repr(raw)
+    lines = data.split("\n")
+    assert data.splitlines() == lines[:-1]  # no line break but "\n" anywhere
+    if log_format == "json":
+        assert all(json.loads(line) for line in lines[:-1])
+    else:
+        assert not [line for line in lines if line.startswith("2026-12-06 08:31:00,000")]
+    assert "\\n2026-12-06" in data  # the request was logged, escaped
+
+
+@pytest.mark.parametrize(
+    ("where", "stub"),
+    [
+        ("id", {"id": "get-user\n", "request": {"path": "/a"}}),
+        ("request.method", {"request": {"method": "GET\n", "path": "/a"}}),
+        (
+            "response.headers",
+            {"request": {"path": "/a"}, "response": {"headers": {"X-Bad\n": "1"}}},
+        ),
+        (
+            "response.headers",
+            {"request": {"path": "/a"}, "response": {"headers": {"X-C1": "a\x85b"}}},
+        ),
+    ],
+)
+def test_item_8_a_trailing_newline_or_a_c1_control_is_refused(
+    admin: Admin, tmp_path: Path, where: str, stub: dict[str, object]
+) -> None:
+    refused = admin("POST", "/stubs", json=stub)
+    assert refused.status_code == 422, refused.text
+    assert where in refused.text
+    assert admin.mock("GET", "/a").status_code == 404  # nothing was added
+    (tmp_path / "bad.json").write_text(json.dumps({"service": "svc", "stubs": [stub]}))
+    result = run_console("validate", str(tmp_path / "bad.json"))
+    assert result.returncode == 1
+    assert where in result.stderr
+
+
+def test_item_8_a_service_name_with_a_trailing_newline_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "svc.json").write_text(json.dumps({"service": "users\n", "stubs": []}))
+    result = run_console("validate", str(tmp_path / "svc.json"))
+    assert result.returncode == 1
+    assert "service" in result.stderr
+
+
+METADATA_UPSTREAMS = [
+    "http://[::ffff:169.254.169.254]",
+    "http://[::ffff:a9fe:a9fe]/latest",
+    "http://[64:ff9b::a9fe:a9fe]",
+    "http://2852039166",
+    "http://100.100.100.200",
+    "http://metadata.goog",
+]
+
+
+@pytest.mark.parametrize("upstream", METADATA_UPSTREAMS)
+def test_item_9_metadata_upstreams_are_refused_in_every_spelling(
+    tmp_path: Path, upstream: str
+) -> None:
+    stub_file = tmp_path / "svc.json"
+    stub_file.write_text(json.dumps({"service": "svc", "upstream": upstream, "stubs": []}))
+    validated = run_console("validate", str(stub_file))
+    assert validated.returncode == 1
+    assert "refused" in validated.stderr
+    recording = run_console("record", "--target", f"svc={upstream}", "--out", str(tmp_path / "o"))
+    assert recording.returncode == 2
+    assert "refused" in recording.stderr
+    har = tmp_path / "metadata.har"
+    entry = {
+        "request": {"method": "GET", "url": upstream + "/latest/meta-data/", "headers": []},
+        "response": {"status": 200, "headers": [], "content": {"text": "AKIA-CREDENTIALS"}},
+    }
+    har.write_text(json.dumps({"log": {"entries": [entry]}}))
+    imported = run_console("import", "har", str(har), "--out", str(tmp_path / "imported"))
+    assert "refused" in imported.stdout + imported.stderr
+    written = "".join(
+        path.read_text() for path in (tmp_path / "imported").rglob("*") if path.is_file()
+    )
+    assert "AKIA-CREDENTIALS" not in written
+
+
+def test_item_9_an_upstream_literal_is_checked_however_it_was_built() -> None:
+    # aiohttp connects to an address literal without the resolver, so the check that runs at
+    # connect time for names cannot see one: the Upstream refuses it itself.
+    from mockserver.proxy import Upstream
+
+    with pytest.raises(ValueError, match="refused"):
+        Upstream("svc", "http://[::ffff:169.254.169.254]:80")
+
+
+BODY_STUBS = (
+    APP_STUBS
+    + """\
+  - id: by-contains
+    request: {method: POST, path: /orders, body: {contains: "order-"}}
+  - id: by-regex
+    request: {method: POST, path: /orders, body: {regex: "^[a-z]+$"}}
+  - id: by-json
+    request:
+      method: POST
+      path: /orders
+      headers: {X-Kind: order}
+      body: [{json_subset: {kind: order}}, {json_path: {"$.id": {regex: "^[0-9]+$"}}}]
+"""
+)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_item_1_an_unmatched_body_is_copied_once_and_cut_everywhere(tmp_path: Path) -> None:
+    stubs = write_stubs(tmp_path / "stubs", {"app.yaml": BODY_STUBS})
+    log = tmp_path / "log"
+    body = b"\x01" * (10 * 1024 * 1024 - 4096)  # 10 MiB inside, 10 kB on the wire
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [MOCKSERVER, "serve", str(stubs), "--port", "0"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=clean_env(),
+        )
+        try:
+            found = wait_until(
+                lambda: re.search(rb"http://127\.0\.0\.1:(\d+)", log.read_bytes()), "the banner"
+            )
+            base = f"http://127.0.0.1:{int(found.group(1))}"
+            coded = gzip.compress(body)
+            for _ in range(5):
+                before = cpu_seconds(server.pid)
+                answer = requests.post(
+                    base + "/orders",
+                    data=coded,
+                    headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+                    timeout=60,
+                )
+                spent = cpu_seconds(server.pid) - before
+            journal = requests.get(base + "/__admin/requests?limit=5", timeout=60)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            assert server.wait(timeout=DEADLINE) == 0
+    assert answer.status_code == 404
+    assert len(answer.content) < 256 * 1024  # was 440 MB
+    report = answer.json()
+    assert "10,481,664 characters in all, sha256 " in report["request"]["body"]
+    assert {miss["stub"] for miss in report["nearest"]} == {"by-contains", "by-regex", "by-json"}
+    assert spent < 2.0  # was 4.8 s
+    assert journal.status_code == 200
+    assert len(journal.content) < 1024 * 1024  # was 612 MB for five
+    assert log.stat().st_size < 5 * 64 * 1024  # was 31.5 MB for one request
