@@ -1,7 +1,7 @@
 """The README's examples that the walk-through tests do not already run, run as written, so
 they cannot drift: its curl blocks with the real curl, its stub YAML through the loader, its
 Python snippets (the pytest ones in a pytest of their own, against the bundled stubs), and its
-validate, workers and JSON log examples with the real script."""
+validate, workers, spy, import and JSON log examples with the real script."""
 
 from __future__ import annotations
 
@@ -24,8 +24,10 @@ from mockserver.persist import write_recording
 from mockserver.recording import Exchange, Recording, Redaction
 
 from ..console import MOCKSERVER, Console, clean_env, run_console
+from .conftest import find_free_port
 from .hars import har_entry, har_log
 from .readme import (
+    README,
     REPO,
     STUBS,
     assert_excerpt,
@@ -253,3 +255,24 @@ def test_the_command_line_summary_is_what_help_says() -> None:
         usage = run_console(words[1], "--help", COLUMNS="1000").stdout.split("\n\n")[0]
         assert " ".join(words[2:]) in usage, (line, usage)
         assert said.strip(), line
+
+
+def test_the_spy_example_with_the_upstream_it_names(tmp_path: Path) -> None:
+    ((example,),) = [b for b in CONSOLE if "--spy" in b[0].command]
+    before = README[: README.index(example.command)].rsplit("\n\n", 2)[-2]
+    found = re.search(r"`upstream: (\S+)` under `service: users`", before)
+    assert found is not None, before
+    main, catalog = find_free_port(), find_free_port()
+    shutil.copytree(STUBS, tmp_path / "stubs")
+    users, catalogs = tmp_path / "stubs" / "users.yaml", tmp_path / "stubs" / "catalog.yaml"
+    users.write_text(
+        users.read_text().replace("service: users\n", f"service: users\nupstream: {found[1]}\n")
+    )
+    catalogs.write_text(catalogs.read_text().replace("port: 8081", f"port: {catalog}"))
+    args = [*shlex.split(example.command)[1:], "--port", str(main)]
+    with Console([MOCKSERVER, *args], cwd=tmp_path, env=clean_env()) as console:
+        console.next_line(lambda line: line.startswith("    users  "))
+        console.process.send_signal(signal.SIGTERM)
+        assert console.process.wait(timeout=30) == 0
+    shown = "\n".join(example.output).replace(":8080", f":{main}").replace(":8081", f":{catalog}")
+    assert console.seen == shown.splitlines()
