@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -39,3 +40,16 @@ async def wait_until_async(
             return last
         await asyncio.sleep(INTERVAL)
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what} (last: {last!r})")
+
+
+def write_until(path: Path, text: str, seen: Callable[[], object], what: str) -> None:
+    """Write ``text`` into ``path`` until ``seen()`` holds, writing again every 50th look: a
+    watcher started in the background may miss a write made before it watches."""
+    looks = iter(range(10**9))
+
+    def written_and_seen() -> object:
+        if next(looks) % 50 == 0:
+            path.write_text(text, encoding="utf-8")
+        return seen()
+
+    wait_until(written_and_seen, what=what)

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from ..console import MOCKSERVER, Console, clean_env, run_console
-from ..waiting import wait_until
+from ..waiting import write_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -105,16 +105,16 @@ def test_watch_reloads_with_body_files_present_and_rereads_an_edited_body(
     url = serve(str(tree), "--watch")
     assert requests.get(url + "/big", timeout=10).content == BIG.encode()
     edited = BIG.replace("byte for byte", "edited")
-    (tree / "bodies" / "big.json").write_text(edited, encoding="utf-8")
-    wait_until(
+    write_until(
+        tree / "bodies" / "big.json",
+        edited,
         lambda: requests.get(url + "/big", timeout=10).content == edited.encode(),
         what="the edited body to be served",
     )
     # An edit to a stub file reloads too, with the bodies still beside it.
-    (tree / "users.yaml").write_text(
-        USERS + "  - request: {path: /new}\n    response: {body: new}\n", encoding="utf-8"
-    )
-    wait_until(
+    write_until(
+        tree / "users.yaml",
+        USERS + "  - request: {path: /new}\n    response: {body: new}\n",
         lambda: requests.get(url + "/new", timeout=10).status_code == 200,
         what="the new stub after the reload",
     )

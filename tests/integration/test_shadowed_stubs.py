@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from ..console import MOCKSERVER, Console, clean_env
-from ..waiting import wait_until
+from ..waiting import write_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -65,15 +65,12 @@ def test_serve_says_which_file_wins_at_start_at_reload_and_in_the_near_miss_repo
 
         # A reload says it again; giving the hand-written stub priority makes it answer.
         edited = HAND.replace("  - id: get-user-1\n", "  - id: get-user-1\n    priority: 1\n")
-        edits = iter(range(1000))
-
-        def answered_by_hand() -> bool:
-            # Written again (every 50th look) until seen: the watcher starts in the background.
-            if (n := next(edits)) % 50 == 0:
-                (root / "users.yaml").write_text(f"# edit {n}\n{edited}")
-            return requests.get(url + "/api/user/1", timeout=10).json() == {"name": "hand"}
-
-        wait_until(answered_by_hand, what="the reload with the priority")
+        write_until(
+            root / "users.yaml",
+            edited,
+            lambda: requests.get(url + "/api/user/1", timeout=10).json() == {"name": "hand"},
+            what="the reload with the priority",
+        )
         again = console.next_line(lambda line: "shadowed:" in line)
         assert "stub 'get-user-1' in" in again.split("answers;")[0]
         assert "(priority 1 over 0)" in again
