@@ -112,6 +112,9 @@ def test_row_35_a_slow_upstream_gets_504_at_the_deadline_and_nothing_partial_is_
 
 
 def test_row_36_a_broken_upstream_answer_is_502_and_not_recorded(tmp_path: Path) -> None:
+    # Compressed here, before the clock runs: gzip -9 of 200 MiB takes seconds on a loaded
+    # machine, and inside the upstream's answer it ran past the proxy's 2 s budget (a 504).
+    bomb_bytes()
     with (
         ScriptedUpstream() as upstream,
         recording(upstream.url, tmp_path) as server,
