@@ -105,10 +105,16 @@ def wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) 
 
 
 @contextmanager
-def server(command: list[str], port: int, path: str = TARGET) -> Iterator[subprocess.Popen[bytes]]:
+def server(
+    command: list[str],
+    port: int,
+    path: str = TARGET,
+    env: dict[str, str] | None = None,
+    cwd: str | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
     # The log goes to a real file, not /dev/null: what a log driver or a terminal takes.
     log = tempfile.TemporaryFile()  # noqa: SIM115  # closed below, after the process
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
     try:
         wait_for(f"http://127.0.0.1:{port}{path}", process)
         yield process
