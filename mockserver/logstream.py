@@ -34,6 +34,8 @@ __all__ = ["FLUSH_AFTER", "LogStream", "printable", "printable_json"]
 FLUSH_AFTER: Final = 0.05
 # A write at the latest every this many lines, so memory stays bounded whatever the rate.
 MAX_QUEUED: Final = 1024
+# Distinct requests whose line is remembered (then forgotten all at once, and remade).
+MAX_REMEMBERED: Final = 1024
 
 
 def printable(text: str) -> str:
@@ -91,27 +93,25 @@ class LogStream(logging.StreamHandler):  # type: ignore[type-arg]
         # A deque: appended on the loop's thread, drained on any thread, no line lost between.
         self._queued: collections.deque[str] = collections.deque()
         self._timer_set = False
+        self._rests: dict[tuple[str, str, str, int, str], str] = {}
 
     def request(self, view: RequestView, status: int, stub: str) -> None:
         """Queue the INFO line of a matched request (the caller checked the level)."""
-        target = f"{view.path}?{view.query_string}" if view.query_string else view.path
-        message = f"{view.method} {target} -> {status} {stub}"
+        # All of a line but its time depends on what was asked and what answered, which
+        # repeats: made once per distinct request, then one dict lookup.
+        key = (view.method, view.path, view.query_string, status, stub)
+        rest = self._rests.get(key)
+        if rest is None:
+            rest = self._rest(view, status, stub)
+            if len(self._rests) >= MAX_REMEMBERED:
+                self._rests.clear()
+            self._rests[key] = rest
         if self.json:
-            line = (
-                f'{{"time":"{self._clock.stamp()}","level":"info",'
-                f'"logger":{encode_basestring(self.logger_name)},"message":{encode_basestring(message)},'
-                f'"method":{encode_basestring(view.method)},"path":{encode_basestring(view.path)},'
-                f'"query":{encode_basestring(view.query_string)},"status":{status},'
-                f'"stub":{encode_basestring(stub)}}}'
-            )
-            if not line.isprintable():  # a client's path or query: see printable_json
-                line = printable_json(line)
+            line = f'{{"time":"{self._clock.stamp()}",{rest}\n'
         else:
-            if not message.isprintable():  # a client's path or query: see printable
-                message = f"{view.method} {printable(target)} -> {status} {printable(stub)}"
-            line = f"{self._clock.stamp()} INFO {self.logger_name}: {message}"
+            line = f"{self._clock.stamp()} {rest}\n"
         queued = self._queued
-        queued.append(line + "\n")
+        queued.append(line)
         if not self._timer_set:
             try:
                 loop = asyncio.get_running_loop()
@@ -122,6 +122,24 @@ class LogStream(logging.StreamHandler):  # type: ignore[type-arg]
             loop.call_later(FLUSH_AFTER, self._due)
         elif len(queued) >= MAX_QUEUED:
             self.flush()
+
+    def _rest(self, view: RequestView, status: int, stub: str) -> str:
+        """The line after its time: as JsonFormatter or logging's text format would write it."""
+        target = f"{view.path}?{view.query_string}" if view.query_string else view.path
+        message = f"{view.method} {target} -> {status} {stub}"
+        if self.json:
+            rest = (
+                f'"level":"info","logger":{encode_basestring(self.logger_name)},'
+                f'"message":{encode_basestring(message)},'
+                f'"method":{encode_basestring(view.method)},"path":{encode_basestring(view.path)},'
+                f'"query":{encode_basestring(view.query_string)},"status":{status},'
+                f'"stub":{encode_basestring(stub)}}}'
+            )
+            # A client's path or query: see printable_json.
+            return rest if rest.isprintable() else printable_json(rest)
+        if not message.isprintable():  # a client's path or query: see printable
+            message = f"{view.method} {printable(target)} -> {status} {printable(stub)}"
+        return f"INFO {self.logger_name}: {message}"
 
     def _due(self) -> None:
         self._timer_set = False
