@@ -50,11 +50,20 @@ def _walk(root: Path, problems: list[Problem]) -> list[Path]:
         problems.append(Problem(str(where), f"cannot read: {error.strerror or error}"))
 
     files = []
+    inside = root.resolve()
     for directory, subdirs, names in os.walk(root, onerror=unreadable):
         subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
         for name in names:
             if not name.startswith(".") and Path(name).suffix.lower() in STUB_SUFFIXES:
-                files.append(Path(directory) / name)
+                file = Path(directory) / name
+                # Nothing is read outside the root: a stub file that is a link to elsewhere is
+                # refused as a body_file link is (os.walk already leaves directory links alone).
+                if file.is_symlink() and not file.resolve().is_relative_to(inside):
+                    problems.append(
+                        Problem(str(file), f"is a link to {file.resolve()}, outside {root}")
+                    )
+                    continue
+                files.append(file)
     return sorted(files)
 
 

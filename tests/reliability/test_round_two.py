@@ -349,3 +349,19 @@ def test_item_1_an_unmatched_body_is_copied_once_and_cut_everywhere(tmp_path: Pa
     assert journal.status_code == 200
     assert len(journal.content) < 1024 * 1024  # was 612 MB for five
     assert log.stat().st_size < 5 * 64 * 1024  # was 31.5 MB for one request
+
+
+def test_item_14_a_stub_file_linked_from_outside_the_root_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere.yaml"
+    outside.write_text("stubs:\n  - request: {path: /secret}\n    response: {body: outside}\n")
+    root = write_stubs(tmp_path / "stubs", {"app.yaml": APP_STUBS})
+    (root / "linked.yaml").symlink_to(outside)
+    # A link that stays inside the root is fine (its target in a hidden folder, not walked).
+    (root / ".shared").mkdir()
+    (root / ".shared" / "other.yaml").write_text("stubs:\n  - request: {path: /other}\n")
+    (root / "other.yaml").symlink_to(root / ".shared" / "other.yaml")
+    result = run_console("validate", str(root))
+    assert result.returncode == 1
+    assert f"{root / 'linked.yaml'}: is a link to {outside}, outside {root}" in result.stderr
+    (root / "linked.yaml").unlink()
+    assert run_console("validate", str(root)).returncode == 0
