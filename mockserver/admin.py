@@ -148,6 +148,21 @@ async def health(call: AdminCall) -> web.StreamResponse:
     )
 
 
+def _public_health(state: ServerState) -> dict[str, str]:
+    """Health for a caller without the token (a readiness probe): serving or not, in one line.
+
+    A failed reload's problems quote the stub files (values, upstreams with passwords, paths)
+    and the workers' pids are the machine's: both only with the token (issue 13).
+    """
+    if state.store.last_reload.ok:
+        return {"status": "ok", "message": "serving"}
+    return {
+        "status": "ok",
+        "message": "serving the stubs loaded before; the last reload failed "
+        "(its problems: this route with the admin token, or the log)",
+    }
+
+
 async def services(call: AdminCall) -> web.StreamResponse:
     state = call.state
     snapshot = state.store.snapshot
@@ -389,6 +404,8 @@ async def handle_admin(
     """Dispatch one /__admin request (``sub`` is the normalised path below /__admin)."""
     method = "GET" if request.method == "HEAD" else request.method
     token = state.settings.admin_token  # None or empty: no token asked for
+    if token and method == "GET" and sub == "/health" and not _authorised(request, token):
+        return web.json_response(_public_health(state))
     if token and not (method == "GET" and sub == "/health") and not _authorised(request, token):
         response = AdminError(
             401,

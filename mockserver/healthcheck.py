@@ -40,8 +40,11 @@ def health_url(host: str, port: int) -> str:
     return f"http://{shown}:{port}{HEALTH_PATH}"
 
 
-def check(url: str, timeout: float = 3.0) -> tuple[bool, str]:
-    """GET ``url`` (a server's base URL or its health URL); returns (healthy, one-line reason)."""
+def check(url: str, timeout: float = 3.0, token: str | None = None) -> tuple[bool, str]:
+    """GET ``url`` (a server's base URL or its health URL); returns (healthy, one-line reason).
+
+    With the server's admin ``token`` the answer has its counts; without, only whether it
+    serves (a server with a token tells no more to a caller without it)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return False, f"not an http(s) URL: {url!r}"
@@ -55,7 +58,10 @@ def check(url: str, timeout: float = 3.0) -> tuple[bool, str]:
         return False, f"{url}: {exc}"
     where = f"{parts.scheme}://{parts.netloc}{path}"
     try:
-        conn.request("GET", path, headers={"Accept": "application/json"})
+        headers = {"Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        conn.request("GET", path, headers=headers)
         response = conn.getresponse()
         raw = response.read(1 << 20)
     except TimeoutError:
@@ -75,6 +81,8 @@ def check(url: str, timeout: float = 3.0) -> tuple[bool, str]:
     if response.status != 200 or status != "ok":
         said = f"status {status!r}" if status is not None else "no JSON status"
         return False, f"{where}: HTTP {response.status}, {said}"
+    if "services" not in body:  # a token is set and we have none: only whether it serves
+        return True, f"ok: {body.get('message', 'serving')}"
     return (
         True,
         f"ok: {_count(body.get('services'), 'service')}, {_count(body.get('stubs'), 'stub')}",
@@ -91,12 +99,13 @@ def run(
     port: int = 8080,
     timeout: float = 3.0,
     out: TextIO | None = None,
+    token: str | None = None,
 ) -> int:
     """Check ``url`` (default: the server bound to ``host:port`` here) and print the reason.
 
     Returns the exit status: 0 healthy, 1 not.
     """
-    healthy, reason = check(url or health_url(host, port), timeout)
+    healthy, reason = check(url or health_url(host, port), timeout, token)
     print(reason if healthy else f"unhealthy: {reason}", file=out or sys.stdout, flush=True)
     return 0 if healthy else 1
 
@@ -142,4 +151,6 @@ def run_args(args: argparse.Namespace) -> int:
         if isinstance(value, EnvError):
             report(f"error: {value}")
             return 2
-    return run(None, host, port, args.timeout)
+    # The server's own token (its command line or MOCKSERVER_ADMIN_TOKEN), when it has one.
+    token = server.admin_token if isinstance(server.admin_token, str) else None
+    return run(None, host, port, args.timeout, token=token)

@@ -43,6 +43,9 @@ if TYPE_CHECKING:
     from mockserver.handle import MockServerHandle
 
 
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
 @pytest.fixture
 def served(run_image: Callable[..., Running], tmp_path: Path) -> Running:
     """The image as staging runs it: stubs mounted, a token configured, JSON logs, and a
@@ -100,7 +103,7 @@ def test_a_derived_image_serves_its_own_baked_in_stubs(
     try:
         running = run_image(image=derived.id, env={"MOCKSERVER_ADMIN_TOKEN": TOKEN})
         assert requests.get(running.url + "/hello", timeout=5).json() == {"greeting": "hello"}
-        health = requests.get(running.url + "/__admin/health", timeout=5).json()
+        health = requests.get(running.url + "/__admin/health", headers=AUTH, timeout=5).json()
         assert (health["services"], health["stubs"]) == (1, 1)  # not the bundled ones too
         running.container.remove(force=True)
     finally:
@@ -133,7 +136,8 @@ def test_a_stub_volume_the_image_user_cannot_read_is_reported(
 
 def test_health_and_a_stub_answer(served: Running) -> None:
     health = requests.get(served.url + "/__admin/health", timeout=5)  # never needs the token
-    assert (health.status_code, health.json()["status"]) == (200, "ok")
+    # ... and without it says only that it serves (issue 13)
+    assert (health.status_code, health.json()) == (200, {"status": "ok", "message": "serving"})
     answer = requests.get(served.url + "/hello", timeout=5)
     assert (answer.status_code, answer.json()) == (200, {"greeting": "hello"})
 
@@ -141,10 +145,12 @@ def test_health_and_a_stub_answer(served: Running) -> None:
 def test_the_image_runs_uvloop_unless_told_otherwise(
     served: Running, run_image: Callable[..., Running], tmp_path: Path
 ) -> None:
-    assert requests.get(served.url + "/__admin/health", timeout=5).json()["loop"] == "uvloop"
+    health = requests.get(served.url + "/__admin/health", headers=AUTH, timeout=5).json()
+    assert health["loop"] == "uvloop"
     stubs = write_stubs(tmp_path / "asyncio", {"greeter.yaml": GREETING_V1})
-    plain = run_image(stubs, env={"MOCKSERVER_LOOP": "asyncio"})
-    assert requests.get(plain.url + "/__admin/health", timeout=5).json()["loop"] == "asyncio"
+    plain = run_image(stubs, env={"MOCKSERVER_LOOP": "asyncio", "MOCKSERVER_ADMIN_TOKEN": TOKEN})
+    health = requests.get(plain.url + "/__admin/health", headers=AUTH, timeout=5).json()
+    assert health["loop"] == "asyncio"
     assert requests.get(plain.url + "/hello", timeout=5).json() == {"greeting": "hello"}
 
 

@@ -71,7 +71,11 @@ def port_of(server: MockServer) -> str:
 
 def test_healthy_server_exits_0_with_one_line(server: MockServer) -> None:
     result = healthcheck("--port", port_of(server))
-    assert (result.returncode, result.stdout, result.stderr) == (0, "ok: 1 service, 1 stub\n", "")
+    # The server has a token and the probe none: it hears only that the server serves.
+    assert (result.returncode, result.stdout, result.stderr) == (0, "ok: serving\n", "")
+    # With the server's token (as the image's probe has it, from MOCKSERVER_ADMIN_TOKEN).
+    told = healthcheck("--port", port_of(server), MOCKSERVER_ADMIN_TOKEN="needed-elsewhere")
+    assert (told.returncode, told.stdout) == (0, "ok: 1 service, 1 stub\n")
 
 
 def test_it_reads_host_and_port_as_serve_does(server: MockServer) -> None:

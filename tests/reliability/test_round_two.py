@@ -365,3 +365,32 @@ def test_item_14_a_stub_file_linked_from_outside_the_root_is_refused(tmp_path: P
     assert f"{root / 'linked.yaml'}: is a link to {outside}, outside {root}" in result.stderr
     (root / "linked.yaml").unlink()
     assert run_console("validate", str(root)).returncode == 0
+
+
+SECRET_IN_A_BAD_FILE = """\
+upstream: http://user:HUNTER3-SECRET@10.0.0.1
+stubs:
+  - request: {path: /x}
+    response: {status: 'HUNTER3-SECRET'}
+"""
+
+
+def test_item_13_the_open_health_route_says_only_whether_it_serves(tmp_path: Path) -> None:
+    root = write_stubs(tmp_path / "stubs", {"app.yaml": APP_STUBS})
+    with (
+        serve(root, admin_token="t0ken") as server,
+        Admin(server.url) as anonymous,
+        Admin(server.url, token="t0ken") as admin,
+    ):
+        assert anonymous.ok("GET", "/health") == {"status": "ok", "message": "serving"}
+        (root / "app.yaml").write_text(SECRET_IN_A_BAD_FILE)
+        assert admin("POST", "/reload").status_code == 422
+        public = anonymous("GET", "/health")
+        assert public.status_code == 200
+        assert public.json()["status"] == "ok"
+        assert "the last reload failed" in public.json()["message"]
+        assert "HUNTER3" not in public.text
+        assert str(root) not in public.text
+        detailed = admin.ok("GET", "/health")
+        assert detailed["last_reload"]["ok"] is False
+        assert "HUNTER3-SECRET" in json.dumps(detailed["last_reload"])  # with the token
