@@ -19,6 +19,7 @@ from typing import Any, Final, TextIO
 from .logstream import LogStream, printable, printable_json
 from .model import RequestView
 from .report import report_text
+from .secretnames import redacted_query_string
 
 __all__ = [
     "LOG_FORMATS",
@@ -79,7 +80,8 @@ class RequestLine:
 
     def target(self) -> str:
         view = self.view
-        return f"{view.path}?{view.query_string}" if view.query_string else view.path
+        query = redacted_query_string(view.query_string)  # ?token=... is not logged
+        return f"{view.path}?{query}" if query else view.path
 
     def __str__(self) -> str:
         # As text, every value from the request is made printable: the report's own line
@@ -99,7 +101,7 @@ class RequestLine:
             "message": f"{view.method} {self.target()} -> {self.status} {self.stub or 'unmatched'}",
             "method": view.method,
             "path": view.path,
-            "query": view.query_string,
+            "query": redacted_query_string(view.query_string),
             "status": self.status,
             "stub": self.stub,
         }

@@ -26,6 +26,7 @@ from json.encoder import encode_basestring
 from typing import Final, TextIO
 
 from .model import RequestView
+from .secretnames import redacted_query_string
 
 __all__ = ["FLUSH_AFTER", "LogStream", "printable", "printable_json"]
 
@@ -125,14 +126,15 @@ class LogStream(logging.StreamHandler):  # type: ignore[type-arg]
 
     def _rest(self, view: RequestView, status: int, stub: str) -> str:
         """The line after its time: as JsonFormatter or logging's text format would write it."""
-        target = f"{view.path}?{view.query_string}" if view.query_string else view.path
+        query = redacted_query_string(view.query_string)
+        target = f"{view.path}?{query}" if query else view.path
         message = f"{view.method} {target} -> {status} {stub}"
         if self.json:
             rest = (
                 f'"level":"info","logger":{encode_basestring(self.logger_name)},'
                 f'"message":{encode_basestring(message)},'
                 f'"method":{encode_basestring(view.method)},"path":{encode_basestring(view.path)},'
-                f'"query":{encode_basestring(view.query_string)},"status":{status},'
+                f'"query":{encode_basestring(query)},"status":{status},'
                 f'"stub":{encode_basestring(stub)}}}'
             )
             # A client's path or query: see printable_json.

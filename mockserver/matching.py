@@ -15,6 +15,7 @@ from typing import Final
 from .model import REPORTED_VALUE_CHARS, RequestSpec, RequestView, Stub, excerpt
 from .paths import PathTrie
 from .patterns import Pattern, Value, show
+from .secretnames import PLACEHOLDER, redacted_field
 from .shadowing import Shadow, find_shadows
 
 __all__ = [
@@ -179,9 +180,13 @@ def differences(stub: Stub, request: RequestView) -> list[Difference]:
             values = fields.get(name)
             reason = _field_values(values, pattern)
             if reason is not None:
-                found.append(
-                    Difference(f"{kind}.{name}", pattern.describe(), _shown_values(values), reason)
-                )
+                field = f"{kind}.{name}"
+                if redacted_field(field):  # neither the stub's secret nor the client's is shown
+                    shown = "<absent>" if not values else PLACEHOLDER
+                    reason = "missing" if not values else "the value differs (a secret: not shown)"
+                    found.append(Difference(field, PLACEHOLDER, shown, reason))
+                    continue
+                found.append(Difference(field, pattern.describe(), _shown_values(values), reason))
     if spec.body:
         body = Value.of_body(request)
         for pattern in spec.body:

@@ -17,6 +17,8 @@ from urllib.parse import parse_qsl
 
 import msgpack
 
+from .secretnames import SECRET_HEADERS, SECRET_QUERY, redacted_mapping
+
 if TYPE_CHECKING:
     from .paths import PathSpec
     from .patterns import Pattern
@@ -119,6 +121,10 @@ def excerpt(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}... ({len(text):,} characters in all, sha256 {_digest(text)})"
+
+
+def _one_or_all(values: list[str] | str) -> list[str] | str:
+    return values[0] if isinstance(values, list) and len(values) == 1 else values
 
 
 @lru_cache(maxsize=16)  # the same body is cut for every near miss of one request
@@ -266,11 +272,14 @@ class RequestView:
         """JSON-ready description for reports: what arrived, with the body as text (its first
         ``body_limit`` characters, then its length and hash)."""
         body = excerpt(self.text, body_limit)
+        # Secret-named headers and query parameters are never shown (secretnames.py).
+        query = redacted_mapping(self.query, SECRET_QUERY)
+        headers = redacted_mapping(self.headers, SECRET_HEADERS)
         return {
             "method": self.method,
             "path": self.path,
-            "query": {k: v[0] if len(v) == 1 else v for k, v in self.query.items()},
-            "headers": {k: v[0] if len(v) == 1 else v for k, v in self.headers.items()},
+            "query": {k: _one_or_all(v) for k, v in query.items()},
+            "headers": {k: _one_or_all(v) for k, v in headers.items()},
             "body": body,
         }
 

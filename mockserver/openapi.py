@@ -64,9 +64,11 @@ _SCHEMAS: dict[str, Any] = {
     },
     "Health": {
         "type": "object",
-        "required": ["status", "version", "services", "stubs", "journal", "last_reload"],
+        "description": "With a token set, a caller without it gets only status and message",
+        "required": ["status"],
         "properties": {
             "status": {"const": "ok"},
+            "message": {"type": "string", "description": "serving, or that a reload failed"},
             "version": {"type": "string"},
             "services": {"type": "integer"},
             "stubs": {"type": "integer"},

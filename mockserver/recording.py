@@ -24,6 +24,7 @@ import yaml
 
 from .http import select_encoding, without_coding_suffix
 from .render import encode_json
+from .secretnames import PLACEHOLDER, SECRET_HEADERS, SECRET_QUERY
 
 __all__ = [
     "HOP_BY_HOP",
@@ -37,7 +38,6 @@ __all__ = [
     "stubs_from_exchanges",
 ]
 
-PLACEHOLDER: Final = "<redacted>"
 RECORDED_MARK: Final = "# Recorded by mockserver"
 # RFC 9110 §7.6.1 connection-specific fields, plus framing the server recomputes.
 HOP_BY_HOP: Final = frozenset(
@@ -112,23 +112,8 @@ class Redaction:
     """What never reaches disk, the journal or the log: header values, query values, JSON
     fields (JSONPath, in request and response bodies)."""
 
-    headers: frozenset[str] = frozenset(
-        {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
-    )
-    query: frozenset[str] = frozenset(
-        {
-            "token",
-            "api_key",
-            "apikey",
-            "access_token",
-            "refresh_token",
-            "client_secret",
-            "password",
-            "secret",
-            "signature",
-            "sig",
-        }
-    )
+    headers: frozenset[str] = SECRET_HEADERS
+    query: frozenset[str] = SECRET_QUERY
     # JSON fields named like secrets, at any depth, in request and response bodies.
     json_paths: tuple[str, ...] = (
         "$..password",

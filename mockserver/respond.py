@@ -107,7 +107,9 @@ def respond(
             near_misses=tuple(report["nearest"]),
         )
     body = json.dumps(report, indent=2, ensure_ascii=False).encode() + b"\n"
-    return Answer(unmatched_status, (("Content-Type", "application/json"),), body, report=report)
+    # A report names stubs and what they expect: for the caller, never for a cache on the way.
+    headers = (("Content-Type", "application/json"), ("Cache-Control", "no-store"))
+    return Answer(unmatched_status, headers, body, report=report)
 
 
 def fault_to_perform(answer: Answer, draw: Callable[[], float]) -> str | None:

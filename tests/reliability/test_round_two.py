@@ -394,3 +394,68 @@ def test_item_13_the_open_health_route_says_only_whether_it_serves(tmp_path: Pat
         detailed = admin.ok("GET", "/health")
         assert detailed["last_reload"]["ok"] is False
         assert "HUNTER3-SECRET" in json.dumps(detailed["last_reload"])  # with the token
+
+
+SECRET_STUBS = (
+    APP_STUBS
+    + """\
+  - id: secure
+    request:
+      method: GET
+      path: /secure
+      headers: {Authorization: "Bearer STUB-EXPECTED-SECRET"}
+      query: {token: STUB-QUERY-SECRET}
+  - id: open
+    request: {method: GET, path: /open}
+"""
+)
+CLIENT_SECRETS = ("CLIENT-AUTH-SECRET-1", "COOKIE-SECRET", "CLIENT-QUERY-SECRET")
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_items_11_12_no_secret_in_a_report_the_log_or_the_journal(
+    tmp_path: Path, log_format: str
+) -> None:
+    stubs = write_stubs(tmp_path / "stubs", {"app.yaml": SECRET_STUBS})
+    log = tmp_path / "log"
+    secret_headers = {
+        "Authorization": "Bearer CLIENT-AUTH-SECRET-1",
+        "Cookie": "sid=COOKIE-SECRET",
+    }
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [MOCKSERVER, "serve", str(stubs), "--port", "0", "--log-format", log_format],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=clean_env(),
+        )
+        try:
+            found = wait_until(
+                lambda: re.search(rb"http://127\.0\.0\.1:(\d+)", log.read_bytes()), "the banner"
+            )
+            base = f"http://127.0.0.1:{int(found.group(1))}"
+            miss = requests.get(
+                base + "/secure?token=CLIENT-QUERY-SECRET", headers=secret_headers, timeout=10
+            )
+            hit = requests.get(
+                base + "/open?token=CLIENT-QUERY-SECRET", headers=secret_headers, timeout=10
+            )
+            journal = requests.get(base + "/__admin/requests", timeout=10)
+            # What was sent is still what verification matches.
+            count = requests.post(
+                base + "/__admin/requests/count",
+                json={"path": "/open", "headers": {"Authorization": "Bearer CLIENT-AUTH-SECRET-1"}},
+                timeout=10,
+            )
+        finally:
+            server.send_signal(signal.SIGTERM)
+            assert server.wait(timeout=DEADLINE) == 0
+    assert (miss.status_code, hit.status_code) == (404, 200)
+    assert miss.headers["Cache-Control"] == "no-store"
+    assert miss.json()["nearest"][0]["stub"] == "secure"
+    shown = {"404": miss.text, "journal": journal.text, "log": log.read_text()}
+    for where, text in shown.items():
+        for secret in (*CLIENT_SECRETS, "STUB-EXPECTED-SECRET", "STUB-QUERY-SECRET"):
+            assert secret not in text, (where, secret)
+    assert "<redacted>" in shown["404"]
+    assert count.json() == {"count": 1}

@@ -277,7 +277,9 @@ def test_differences_are_listed_in_request_order() -> None:
     found = differences(stub_of({"request": spec}), request)
     fields = [d.field for d in found]
     assert fields == ["method", "path", "query.a", "headers.h", "cookies.c", "body"]
-    assert [d.actual for d in found] == ["GET", "/y", '"2"', '"2"', '"2"', "z"]
+    # A cookie's value is a secret on both sides (issue 13): neither is shown.
+    assert [d.actual for d in found] == ["GET", "/y", '"2"', '"2"', "<redacted>", "z"]
+    assert found[4].expected == "<redacted>"
 
 
 def test_path_difference_explains_trailing_slash_and_segments() -> None:

@@ -1,0 +1,76 @@
+"""Which request values are secrets: shown as ``<redacted>`` wherever mockserver shows a
+request (near-miss reports, the log, the journal's pages) and never written by a recording.
+
+One list, so the recorder and every report agree (issue 13: a stub-answered request under
+``--spy`` kept what a forwarded one had redacted, and a 404 echoed a client's Authorization).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Final, TypeVar
+
+__all__ = [
+    "PLACEHOLDER",
+    "SECRET_HEADERS",
+    "SECRET_QUERY",
+    "redacted_field",
+    "redacted_mapping",
+    "redacted_pairs",
+    "redacted_query_string",
+]
+
+PLACEHOLDER: Final = "<redacted>"
+SECRET_HEADERS: Final = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
+)
+SECRET_QUERY: Final = frozenset(
+    {
+        "token",
+        "api_key",
+        "apikey",
+        "access_token",
+        "refresh_token",
+        "client_secret",
+        "password",
+        "secret",
+        "signature",
+        "sig",
+    }
+)
+
+V = TypeVar("V")
+
+
+def redacted_field(field: str) -> bool:
+    """Whether a near-miss field (``headers.authorization``, ``query.token``,
+    ``cookies.session``) holds a secret: every cookie does, since session cookies have any
+    name."""
+    kind, _, name = field.partition(".")
+    name = name.lower()
+    return (
+        (kind == "headers" and name in SECRET_HEADERS)
+        or (kind == "query" and name in SECRET_QUERY)
+        or kind == "cookies"
+    )
+
+
+def redacted_pairs(
+    pairs: Iterable[tuple[str, str]], secret: frozenset[str]
+) -> tuple[tuple[str, str], ...]:
+    return tuple((k, PLACEHOLDER if k.lower() in secret else v) for k, v in pairs)
+
+
+def redacted_mapping(values: Mapping[str, V], secret: frozenset[str]) -> dict[str, V | str]:
+    return {k: PLACEHOLDER if k.lower() in secret else v for k, v in values.items()}
+
+
+def redacted_query_string(query: str) -> str:
+    """``query`` with the values of secret-named parameters replaced, the rest as sent."""
+    if not query:
+        return query
+    parts = []
+    for part in query.split("&"):
+        name, sep, _ = part.partition("=")
+        parts.append(f"{name}={PLACEHOLDER}" if sep and name.lower() in SECRET_QUERY else part)
+    return "&".join(parts)
