@@ -15,6 +15,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -161,6 +162,29 @@ def test_item_15_control_characters_in_a_resource_id_are_a_4xx_with_nothing_stor
     assert posted[0] == ("POST", 422)
 
 
+@contextmanager
+def serving_to_a_file(
+    stubs: Path, log: Path, *options: str
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``mockserver serve STUBS --port 0 OPTIONS`` with its output in ``log`` (bytes as
+    written, which a pipe read as text would not show); stopped with SIGTERM, exit 0."""
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [MOCKSERVER, "serve", str(stubs), "--port", "0", *options],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=clean_env(),
+        )
+        try:
+            found = wait_until(
+                lambda: re.search(rb"http://127\.0\.0\.1:(\d+)", log.read_bytes()), "the banner"
+            )
+            yield server, f"http://127.0.0.1:{int(found.group(1))}"
+        finally:
+            server.send_signal(signal.SIGTERM)
+            assert server.wait(timeout=DEADLINE) == 0
+
+
 FORGING = [
     # A matched request (its line takes the fast path) and unmatched ones (the near-miss report)
     "/x/%0A2026-12-06%2008:31:00,000%20WARNING%20mockserver:%20FORGED",
@@ -179,23 +203,10 @@ def test_item_10_no_client_can_forge_a_log_line_or_reach_the_terminal(
         {"app.yaml": APP_STUBS + "  - id: any-x\n    request: {path: '/x/{rest}'}\n"},
     )
     log = tmp_path / "log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [MOCKSERVER, "serve", str(stubs), "--port", "0", "--log-format", log_format],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=clean_env(),
-        )
-        try:
-            found = wait_until(
-                lambda: re.search(rb"http://127\.0\.0\.1:(\d+)", log.read_bytes()), "the banner"
-            )
-            port = int(found.group(1))
-            for target in FORGING:
-                exchange(port, f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        finally:
-            server.send_signal(signal.SIGTERM)
-            assert server.wait(timeout=DEADLINE) == 0
+    with serving_to_a_file(stubs, log, "--log-format", log_format) as (_, base):
+        port = int(base.rsplit(":", 1)[1])
+        for target in FORGING:
+            exchange(port, f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
     data = log.read_bytes().decode()
     for raw in ("\r", "\x1b", "\x07", "\x85", "\u2028"):
         assert raw not in data, repr(raw)
@@ -314,32 +325,18 @@ def test_item_1_an_unmatched_body_is_copied_once_and_cut_everywhere(tmp_path: Pa
     stubs = write_stubs(tmp_path / "stubs", {"app.yaml": BODY_STUBS})
     log = tmp_path / "log"
     body = b"\x01" * (10 * 1024 * 1024 - 4096)  # 10 MiB inside, 10 kB on the wire
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [MOCKSERVER, "serve", str(stubs), "--port", "0"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=clean_env(),
-        )
-        try:
-            found = wait_until(
-                lambda: re.search(rb"http://127\.0\.0\.1:(\d+)", log.read_bytes()), "the banner"
+    with serving_to_a_file(stubs, log) as (server, base):
+        coded = gzip.compress(body)
+        for _ in range(5):
+            before = cpu_seconds(server.pid)
+            answer = requests.post(
+                base + "/orders",
+                data=coded,
+                headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+                timeout=60,
             )
-            base = f"http://127.0.0.1:{int(found.group(1))}"
-            coded = gzip.compress(body)
-            for _ in range(5):
-                before = cpu_seconds(server.pid)
-                answer = requests.post(
-                    base + "/orders",
-                    data=coded,
-                    headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
-                    timeout=60,
-                )
-                spent = cpu_seconds(server.pid) - before
-            journal = requests.get(base + "/__admin/requests?limit=5", timeout=60)
-        finally:
-            server.send_signal(signal.SIGTERM)
-            assert server.wait(timeout=DEADLINE) == 0
+            spent = cpu_seconds(server.pid) - before
+        journal = requests.get(base + "/__admin/requests?limit=5", timeout=60)
     assert answer.status_code == 404
     assert len(answer.content) < 256 * 1024  # was 440 MB
     report = answer.json()
@@ -422,34 +419,20 @@ def test_items_11_12_no_secret_in_a_report_the_log_or_the_journal(
         "Authorization": "Bearer CLIENT-AUTH-SECRET-1",
         "Cookie": "sid=COOKIE-SECRET",
     }
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [MOCKSERVER, "serve", str(stubs), "--port", "0", "--log-format", log_format],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=clean_env(),
+    with serving_to_a_file(stubs, log, "--log-format", log_format) as (_, base):
+        miss = requests.get(
+            base + "/secure?token=CLIENT-QUERY-SECRET", headers=secret_headers, timeout=10
         )
-        try:
-            found = wait_until(
-                lambda: re.search(rb"http://127\.0\.0\.1:(\d+)", log.read_bytes()), "the banner"
-            )
-            base = f"http://127.0.0.1:{int(found.group(1))}"
-            miss = requests.get(
-                base + "/secure?token=CLIENT-QUERY-SECRET", headers=secret_headers, timeout=10
-            )
-            hit = requests.get(
-                base + "/open?token=CLIENT-QUERY-SECRET", headers=secret_headers, timeout=10
-            )
-            journal = requests.get(base + "/__admin/requests", timeout=10)
-            # What was sent is still what verification matches.
-            count = requests.post(
-                base + "/__admin/requests/count",
-                json={"path": "/open", "headers": {"Authorization": "Bearer CLIENT-AUTH-SECRET-1"}},
-                timeout=10,
-            )
-        finally:
-            server.send_signal(signal.SIGTERM)
-            assert server.wait(timeout=DEADLINE) == 0
+        hit = requests.get(
+            base + "/open?token=CLIENT-QUERY-SECRET", headers=secret_headers, timeout=10
+        )
+        journal = requests.get(base + "/__admin/requests", timeout=10)
+        # What was sent is still what verification matches.
+        count = requests.post(
+            base + "/__admin/requests/count",
+            json={"path": "/open", "headers": {"Authorization": "Bearer CLIENT-AUTH-SECRET-1"}},
+            timeout=10,
+        )
     assert (miss.status_code, hit.status_code) == (404, 200)
     assert miss.headers["Cache-Control"] == "no-store"
     assert miss.json()["nearest"][0]["stub"] == "secure"
