@@ -209,3 +209,23 @@ def test_the_private_sockets_answer_only_our_user(
     assert len(names) == 3  # the coordinator and two workers, no file among them
     assert ours == "HTTP/1.0 200 OK"
     assert theirs == "HTTP/1.0 403 Forbidden"
+
+
+def test_a_request_forwarded_by_spy_mode_is_logged_like_any_other(
+    make_stubs: Callable[[dict[str, str]], Path], free_port: Callable[[], int]
+) -> None:
+    from .upstream import Upstream
+
+    with Upstream() as real:
+        stub_file = f'service: users\nupstream: "{real.url}"\nstubs:\n  - request: {{path: /one}}\n'
+        root = make_stubs({"users.yaml": stub_file})
+        port = free_port()
+        with serve(root, port, "--spy") as c:
+            c.next_line(lambda line: line.startswith("  admin: "))
+            url = f"http://127.0.0.1:{port}"
+            assert requests.get(url + "/one", timeout=10).status_code == 200
+            forwarded = requests.get(url + "/api/user/2?token=QSECRET", timeout=10)
+            assert forwarded.status_code == 200
+            line = c.next_line(lambda line: "GET /api/user/2" in line)
+            stop(c)
+    assert line.endswith(" INFO mockserver: GET /api/user/2?token=<redacted> -> 200 upstream:users")
