@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,9 +125,37 @@ def body_file_reader(
             )
         if named is not None:
             named(target)
-        return target.read_bytes()
+        return _shared_body(target)
 
     return read
+
+
+# Body files by (path, mtime, size), the bytes shared by every stub that names one: 300 admin
+# stubs naming one 1 MiB file held 300 copies (issue 13). Bounded in bytes; an evicted body
+# stays alive in the stubs that hold it, and a changed file is a new key.
+_BODIES: OrderedDict[tuple[Path, int, int], bytes] = OrderedDict()
+_BODIES_BYTES_KEPT: Final = 64 * 1024 * 1024
+_bodies_lock = threading.Lock()
+_bodies_kept = [0]  # bytes in _BODIES
+
+
+def _shared_body(target: Path) -> bytes:
+    stat = target.stat()
+    key = (target, stat.st_mtime_ns, stat.st_size)
+    with _bodies_lock:
+        body = _BODIES.get(key)
+        if body is not None:
+            _BODIES.move_to_end(key)
+            return body
+    body = target.read_bytes()
+    with _bodies_lock:
+        if key not in _BODIES:
+            _BODIES[key] = body
+            _bodies_kept[0] += len(body)
+        while _bodies_kept[0] > _BODIES_BYTES_KEPT and len(_BODIES) > 1:
+            _, dropped = _BODIES.popitem(last=False)
+            _bodies_kept[0] -= len(dropped)
+    return body
 
 
 def admin_body_reader(paths: Sequence[str | os.PathLike[str]]) -> BodyFileReader:

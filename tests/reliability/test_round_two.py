@@ -26,7 +26,7 @@ from mockserver import MockServer
 from ..console import DEADLINE, MOCKSERVER, clean_env, run_console
 from ..integration.admin_helpers import Admin, serve, write_stubs
 from ..waiting import wait_until
-from .helpers import APP_STUBS, exchange
+from .helpers import APP_STUBS, exchange, rss_bytes
 
 STUBS = (
     APP_STUBS
@@ -442,3 +442,22 @@ def test_items_11_12_no_secret_in_a_report_the_log_or_the_journal(
             assert secret not in text, (where, secret)
     assert "<redacted>" in shown["404"]
     assert count.json() == {"count": 1}
+
+
+def test_item_7_admin_stubs_naming_one_body_file_share_its_bytes(tmp_path: Path) -> None:
+    root = write_stubs(tmp_path / "stubs", {"app.yaml": APP_STUBS})
+    (root / "big.bin").write_bytes(os.urandom(1024 * 1024))
+    with serve(root) as server, Admin(server.url) as admin:
+        before = rss_bytes()
+        stubs = [
+            {
+                "id": f"big-{i}",
+                "request": {"path": f"/big/{i}"},
+                "response": {"body_file": "big.bin"},
+            }
+            for i in range(300)
+        ]
+        admin.ok("POST", "/stubs", status=201, json=stubs)
+        grown = rss_bytes() - before
+        assert admin.mock("GET", "/big/299").content == (root / "big.bin").read_bytes()
+    assert grown < 60 * 1024 * 1024, f"{grown / 1e6:.0f} MB for 300 stubs on one 1 MiB file"
