@@ -126,6 +126,16 @@ class Redaction:
         "$..refresh_token",
         "$..id_token",
         "$..token",
+        # An upstream that echoes the request (httpbin's /anything, a debug endpoint) puts its
+        # headers in the body: their secret names, as services spell them (issue 13).
+        "$..authorization",
+        "$..Authorization",
+        "$..cookie",
+        "$..Cookie",
+        "$..['x-api-key']",
+        "$..['X-Api-Key']",
+        "$..['proxy-authorization']",
+        "$..['Proxy-Authorization']",
     )
     placeholder: str = PLACEHOLDER
 

@@ -140,3 +140,18 @@ def test_a_forwarded_request_is_logged_like_any_other_with_secrets_redacted(
     assert len(logged) == 1, lines
     assert logged[0].endswith(" -> 200 upstream:svc")
     assert "s3cret" not in "\n".join(lines)
+
+
+def test_an_upstream_that_echoes_request_headers_leaves_no_secret_in_the_recording(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    stubs = tmp_path / "stubs"
+    stub_file(stubs, upstream.url)
+    secrets = {"Authorization": "Bearer ECHOED-SECRET", "X-Api-Key": "ECHOED-KEY"}
+    with spying(stubs) as server, requests.Session() as client:
+        echoed = client.get(server.url + "/api/echo-headers", headers=secrets, timeout=10)
+    assert echoed.json()["headers"]["Authorization"] == "Bearer ECHOED-SECRET"  # passed on
+    recorded = (stubs / "svc.recorded.yaml").read_text(encoding="utf-8")
+    assert "ECHOED-SECRET" not in recorded
+    assert "ECHOED-KEY" not in recorded
+    assert "<redacted>" in recorded

@@ -217,6 +217,10 @@ def make_app(state: State) -> web.Application:
     async def echo(request: web.Request) -> web.Response:
         return web.json_response({"got": await request.json(), "v": state.version})
 
+    @routes.get("/api/echo-headers")  # as httpbin's /anything does
+    async def echo_headers(request: web.Request) -> web.Response:
+        return web.json_response({"headers": dict(request.headers)})
+
     app = web.Application(middlewares=[remember])
     app.add_routes(routes)
     return app
