@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from .matching import request_holds
 from .model import RequestSpec, RequestView
+from .patterns import start_match_budget
 
 __all__ = ["DEFAULT_BODY_CAP", "DEFAULT_JOURNAL_SIZE", "Journal", "JournalEntry"]
 
@@ -183,7 +184,8 @@ class Journal:
         return [e for e in self.entries() if not e.matched]
 
     def count(self, spec: RequestSpec) -> int:
-        """How many journaled requests ``spec`` describes."""
+        """How many journaled requests ``spec`` describes (one match budget for them all)."""
+        start_match_budget()
         return sum(1 for e in self.entries() if request_holds(spec, e.view()))
 
     def clear(self, *, hits: bool = True) -> None:

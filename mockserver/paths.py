@@ -14,7 +14,7 @@ from .model import shared
 
 if TYPE_CHECKING:
     import regex
-from .patterns import REGEX_TIMEOUT_S
+from .patterns import regex_timeout
 
 __all__ = ["PathSpec", "PathTrie", "parse_path_template"]
 
@@ -47,8 +47,11 @@ class PathSpec:
             return {} if path == self.text else None
         if self.kind == "regex":
             assert self.compiled is not None
+            timeout = regex_timeout()  # the request's budget (patterns.py)
+            if timeout <= 0:
+                return None
             try:
-                found = self.compiled.search(path, timeout=REGEX_TIMEOUT_S)
+                found = self.compiled.search(path, timeout=timeout)
             except TimeoutError:
                 return None
             return {k: v for k, v in found.groupdict().items() if v is not None} if found else None

@@ -9,8 +9,10 @@ scalar means ``equals``. Several matcher keys in one mapping must all hold.
 from __future__ import annotations
 
 import json
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from types import MappingProxyType
 from typing import Any, ClassVar, Final
 
@@ -18,17 +20,40 @@ from .model import NotJson, RequestView
 
 __all__ = [
     "MATCHER_NAMES",
+    "MATCH_BUDGET_S",
     "REGEX_TIMEOUT_S",
     "AllOf",
     "Pattern",
     "Value",
     "json_equal",
     "parse_pattern",
+    "regex_timeout",
+    "start_match_budget",
 ]
 
 # A user regex gets this long per match; past it the value counts as not matching. Measured
 # here: (a|aa)+$ against 30 characters runs for seconds without a bound.
 REGEX_TIMEOUT_S: Final = 0.05
+# ... and all the regexes one request runs (its matching and its explanation), or one admin
+# count over the journal, share this much: 150 query values of a catastrophic regex took
+# 50 ms each, tried twice (issue 13). Past it, a regex counts as no match.
+MATCH_BUDGET_S: Final = 0.25
+_DEADLINE: ContextVar[float | None] = ContextVar("mockserver_match_deadline", default=None)
+BUDGET_EXCEEDED: Final = "match budget exceeded"
+
+
+def start_match_budget(seconds: float = MATCH_BUDGET_S) -> None:
+    """Begin one request's budget (in the calling task's context; each request sets its own)."""
+    _DEADLINE.set(time.monotonic() + seconds)
+
+
+def regex_timeout() -> float:
+    """Seconds the next regex may run: 50 ms, or what is left of the request's budget."""
+    deadline = _DEADLINE.get()
+    if deadline is None:
+        return REGEX_TIMEOUT_S
+    return min(REGEX_TIMEOUT_S, deadline - time.monotonic())
+
 
 KeyPath = tuple[str | int, ...]
 ErrorSink = list[tuple[KeyPath, str]]
@@ -189,9 +214,14 @@ class Regex(_StringPattern):
     def check(self, value: Value) -> str | None:
         if value.text is None:
             return f"expected a value matching regex {self.expected}, but it is absent"
+        timeout = regex_timeout()
+        if timeout <= 0:
+            return f"{BUDGET_EXCEEDED}: regex {self.expected} was not tried (no match)"
         try:
-            found = self.compiled.search(value.text, timeout=REGEX_TIMEOUT_S)
+            found = self.compiled.search(value.text, timeout=timeout)
         except TimeoutError:
+            if timeout < REGEX_TIMEOUT_S:
+                return f"{BUDGET_EXCEEDED} in regex {self.expected} (counts as no match)"
             return (
                 f"regex {self.expected} gave up after {REGEX_TIMEOUT_S * 1000:.0f} ms "
                 "(catastrophic backtracking?) and counts as no match"

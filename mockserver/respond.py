@@ -13,6 +13,7 @@ from typing import Any
 
 from .journal import JournalEntry
 from .model import RequestView
+from .patterns import start_match_budget
 from .render import choose
 from .report import unmatched_report
 from .store import StubStore
@@ -49,6 +50,7 @@ def respond(
     ``journal_unmatched=False`` leaves a miss out of the journal, for a caller (spy mode) that
     answers it another way and journals that instead.
     """
+    start_match_budget()  # one budget for its matching and its explanation
     snapshot = store.snapshot  # read once: this request sees one consistent stub set
     index = snapshot.index_for(listener)
     journal = store.journal

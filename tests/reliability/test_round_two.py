@@ -26,7 +26,7 @@ from mockserver import MockServer
 from ..console import DEADLINE, MOCKSERVER, clean_env, run_console
 from ..integration.admin_helpers import Admin, serve, write_stubs
 from ..waiting import wait_until
-from .helpers import APP_STUBS, exchange, rss_bytes
+from .helpers import APP_STUBS, Raw, exchange, port_of, rss_bytes
 
 STUBS = (
     APP_STUBS
@@ -34,6 +34,10 @@ STUBS = (
   - id: three-in-a-segment
     request: {method: GET, path: "/m3/{a}.{b}.{c}.json"}
     response: {body: three}
+  - id: catastrophic-query
+    request: {method: GET, path: /re, query: {v: {regex: "^(a|aa)+$"}}}
+  - id: catastrophic-header
+    request: {method: GET, path: /rh, headers: {X-V: {regex: "^(a|aa)+$"}}}
 resources:
   - path: /api/carts
     id_field: id
@@ -461,3 +465,30 @@ def test_item_7_admin_stubs_naming_one_body_file_share_its_bytes(tmp_path: Path)
         grown = rss_bytes() - before
         assert admin.mock("GET", "/big/299").content == (root / "big.bin").read_bytes()
     assert grown < 60 * 1024 * 1024, f"{grown / 1e6:.0f} MB for 300 stubs on one 1 MiB file"
+
+
+EVIL = "a" * 40 + "b"  # ^(a|aa)+$ backtracks past the 50 ms bound on this
+
+
+def test_item_4_the_regex_bound_is_per_request_not_per_value(admin: Admin) -> None:
+    query = "&".join(f"v={EVIL}" for _ in range(150))
+    headers = [("X-V", EVIL)] * 100
+
+    def send() -> None:
+        assert admin.mock("GET", "/re?" + query).status_code == 404  # was 15 s
+        with Raw(port_of(admin.base)) as raw:
+            lines = "".join(f"{k}: {v}\r\n" for k, v in headers)
+            raw.send(f"GET /rh HTTP/1.1\r\nHost: x\r\n{lines}\r\n".encode())
+            answer = raw.answer()
+        assert answer.status == 404  # was 10 s
+        assert "match budget exceeded" in answer.body.decode()
+
+    took, waited = timed_beside_an_unrelated_request(admin, send)
+    assert took < 2.0  # two requests, each within its 0.25 s budget and its explanation
+    assert waited < 1.0
+    for _ in range(100):
+        admin.mock("GET", f"/ok?v={EVIL}")  # answered at once, journaled with the value
+    began = time.monotonic()
+    counted = admin.ok("POST", "/requests/count", json={"query": {"v": {"regex": "^(a|aa)+$"}}})
+    assert time.monotonic() - began < 1.0  # was 5 s: one budget for the whole count
+    assert counted == {"count": 0}
