@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from .matching import request_holds
 from .model import RequestSpec, RequestView
-from .patterns import start_match_budget
+from .patterns import end_match_budget, start_match_budget
 
 __all__ = ["DEFAULT_BODY_CAP", "DEFAULT_JOURNAL_SIZE", "Journal", "JournalEntry"]
 
@@ -185,8 +185,11 @@ class Journal:
 
     def count(self, spec: RequestSpec) -> int:
         """How many journaled requests ``spec`` describes (one match budget for them all)."""
-        start_match_budget()
-        return sum(1 for e in self.entries() if request_holds(spec, e.view()))
+        budget = start_match_budget()
+        try:
+            return sum(1 for e in self.entries() if request_holds(spec, e.view()))
+        finally:
+            end_match_budget(budget)
 
     def clear(self, *, hits: bool = True) -> None:
         with self._lock:

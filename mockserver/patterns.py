@@ -12,7 +12,7 @@ import json
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from types import MappingProxyType
 from typing import Any, ClassVar, Final
 
@@ -25,6 +25,7 @@ __all__ = [
     "AllOf",
     "Pattern",
     "Value",
+    "end_match_budget",
     "json_equal",
     "parse_pattern",
     "regex_timeout",
@@ -42,9 +43,14 @@ _DEADLINE: ContextVar[float | None] = ContextVar("mockserver_match_deadline", de
 BUDGET_EXCEEDED: Final = "match budget exceeded"
 
 
-def start_match_budget(seconds: float = MATCH_BUDGET_S) -> None:
-    """Begin one request's budget (in the calling task's context; each request sets its own)."""
-    _DEADLINE.set(time.monotonic() + seconds)
+def start_match_budget(seconds: float = MATCH_BUDGET_S) -> Token[float | None]:
+    """Begin one request's budget; give the token to ``end_match_budget`` when it is done, so
+    a budget never outlives its request (a thread that answers several would inherit it)."""
+    return _DEADLINE.set(time.monotonic() + seconds)
+
+
+def end_match_budget(token: Token[float | None]) -> None:
+    _DEADLINE.reset(token)
 
 
 def regex_timeout() -> float:

@@ -13,7 +13,7 @@ from typing import Any
 
 from .journal import JournalEntry
 from .model import RequestView
-from .patterns import start_match_budget
+from .patterns import end_match_budget, start_match_budget
 from .render import choose
 from .report import unmatched_report
 from .store import StubStore
@@ -50,7 +50,24 @@ def respond(
     ``journal_unmatched=False`` leaves a miss out of the journal, for a caller (spy mode) that
     answers it another way and journals that instead.
     """
-    start_match_budget()  # one budget for its matching and its explanation
+    budget = start_match_budget()  # one budget for its matching and its explanation
+    try:
+        return _respond(
+            store, listener, view, headers, unmatched_status, near_misses, journal_unmatched
+        )
+    finally:
+        end_match_budget(budget)
+
+
+def _respond(
+    store: StubStore,
+    listener: int | None,
+    view: RequestView,
+    headers: tuple[tuple[str, str], ...],
+    unmatched_status: int,
+    near_misses: int,
+    journal_unmatched: bool,
+) -> Answer:
     snapshot = store.snapshot  # read once: this request sees one consistent stub set
     index = snapshot.index_for(listener)
     journal = store.journal

@@ -312,3 +312,18 @@ def test_no_stubs_no_near_misses() -> None:
     index = StubIndex([])
     assert index.match(RequestView("GET", "/")) is None
     assert index.near_misses(RequestView("GET", "/")) == []
+
+
+def test_a_request_answered_on_this_thread_leaves_no_match_budget_behind() -> None:
+    from mockserver import patterns
+    from mockserver.respond import respond
+    from mockserver.store import StubStore
+    from mockserver.stubfile import combine, parse_service
+
+    document = {"stubs": [{"request": {"path": "/a", "query": {"v": {"regex": "^x$"}}}}]}
+    service, stubs, _ = parse_service(document, "test.yaml", "svc", lambda name: b"")
+    assert service is not None
+    store = StubStore(combine([(service, stubs)]))
+    assert respond(store, None, RequestView("GET", "/b", "", (), b""), ()).status == 404
+    # The next request (or a test) on this thread starts afresh, with no deadline at all.
+    assert patterns._DEADLINE.get() is None

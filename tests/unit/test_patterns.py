@@ -6,8 +6,18 @@ from typing import Any
 
 import pytest
 
+from mockserver import patterns
 from mockserver.model import RequestView
-from mockserver.patterns import Pattern, Value, json_equal, parse_pattern
+from mockserver.patterns import (
+    REGEX_TIMEOUT_S,
+    Pattern,
+    Value,
+    end_match_budget,
+    json_equal,
+    parse_pattern,
+    regex_timeout,
+    start_match_budget,
+)
 
 
 def pattern(raw: Any) -> Pattern:
@@ -144,6 +154,20 @@ def test_json_equal(a: Any, b: Any, equal: bool) -> None:
 
 
 @pytest.mark.timeout(10)
+def test_a_spent_budget_stops_every_regex_and_ends_with_its_request() -> None:
+    token = start_match_budget(0.0)
+    try:
+        found = reason({"regex": "^a$"}, "a")
+        assert found is not None
+        assert found.startswith("match budget exceeded")
+    finally:
+        end_match_budget(token)
+    # A thread that answers a request (the socket-free doubles do) does not keep its budget.
+    assert regex_timeout() == REGEX_TIMEOUT_S
+    assert patterns._DEADLINE.get() is None
+    assert reason({"regex": "^a$"}, "a") is None
+
+
 def test_catastrophic_regex_gives_up_and_counts_as_no_match() -> None:
     found = reason({"regex": "(a|aa)+$"}, "a" * 5000 + "b")
     assert found is not None
