@@ -63,6 +63,7 @@ class JournalEntry:
 
     def as_dict(self) -> dict[str, Any]:
         view = self.view()
+        query, headers = view.shown_fields()
         try:
             body: str = self.body.decode("utf-8")
             encoding = "text"
@@ -81,8 +82,8 @@ class JournalEntry:
             "path": self.path,
             # Shown with secrets redacted (secretnames.py); counting and verification still
             # match what was sent.
-            "query": view.summary(0)["query"],
-            "headers": view.summary(0)["headers"],
+            "query": query,
+            "headers": headers,
             "body": body,
             "body_encoding": encoding,
             "body_size": self.body_size,

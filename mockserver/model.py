@@ -271,17 +271,24 @@ class RequestView:
     def summary(self, body_limit: int = REPORTED_BODY_CHARS) -> dict[str, Any]:
         """JSON-ready description for reports: what arrived, with the body as text (its first
         ``body_limit`` characters, then its length and hash)."""
-        body = excerpt(self.text, body_limit)
-        # Secret-named headers and query parameters are never shown (secretnames.py).
-        query = redacted_mapping(self.query, SECRET_QUERY)
-        headers = redacted_mapping(self.headers, SECRET_HEADERS)
+        query, headers = self.shown_fields()
         return {
             "method": self.method,
             "path": self.path,
-            "query": {k: _one_or_all(v) for k, v in query.items()},
-            "headers": {k: _one_or_all(v) for k, v in headers.items()},
-            "body": body,
+            "query": query,
+            "headers": headers,
+            "body": excerpt(self.text, body_limit),
         }
+
+    def shown_fields(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Query and headers as reports and the journal show them: one value or the list,
+        secret-named ones never (secretnames.py)."""
+        query = redacted_mapping(self.query, SECRET_QUERY)
+        headers = redacted_mapping(self.headers, SECRET_HEADERS)
+        return (
+            {k: _one_or_all(v) for k, v in query.items()},
+            {k: _one_or_all(v) for k, v in headers.items()},
+        )
 
 
 @dataclass(frozen=True, slots=True)

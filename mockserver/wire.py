@@ -29,7 +29,7 @@ __all__ = ["FRAMING", "WireResponse", "date_line", "wire_head"]
 
 # As aiohttp refuses them (http_writer._FORBIDDEN_HEADER_CHARS_RE): a header value must not
 # smuggle in a line of its own. Such a stub takes aiohttp's path and gets its error there.
-_FORBIDDEN: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+_FORBIDDEN: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # Framing (and the clock) are ours to write; a stub that sets these itself, a recorded Date
 # for one, is served by aiohttp's path, which keeps what the stub says.
 FRAMING: Final = SERVER_HEADERS | {"date"}

@@ -85,17 +85,27 @@ def test_a_port_given_on_the_command_line_turns_healthy(
 
 
 def test_a_stop_during_start_up_is_quick(run_image: Callable[..., Running], tmp_path: Path) -> None:
-    """docker stop 0.1 s after start, and again while 5,000 stubs load: neither is lost."""
+    """docker stop as soon as the container runs (before Python has started), and again once
+    mockserver's process exists, while it loads 20,000 stubs: neither stop is lost."""
     many = "service: many\nstubs:\n" + "".join(
         f"  - request: {{path: /item/{i}}}\n    response: {{json: {{n: {i}}}}}\n"
-        for i in range(5000)
+        for i in range(20_000)
     )
     stubs = write_stubs(tmp_path / "stubs", {"greeter.yaml": GREETING_V1, "many.yaml": many})
-    for delay in (0.1, 0.5):
+
+    def running_state(running: Running) -> bool:
+        running.container.reload()
+        return running.container.status == "running"
+
+    def mockserver_started(running: Running) -> bool:
+        # dumb-init (PID 1) has started its child: mockserver, loading its stubs.
+        return running_state(running) and len(running.container.top()["Processes"] or []) >= 2
+
+    for moment, reached in (("running", running_state), ("loading", mockserver_started)):
         running = run_image(stubs, {"MOCKSERVER_ADMIN_TOKEN": TOKEN}, wait=False, **RESTRICTED)
-        time.sleep(delay)  # the subject of the test: how soon after start the stop comes
+        wait_until(lambda: reached(running), f"the container {moment}", running)  # noqa: B023
         took, status = stop_timed(running.container)
-        print(f"\ndocker stop {delay} s after start took {took:.2f} s, status {status}")
+        print(f"\ndocker stop once {moment} took {took:.2f} s, status {status}")
         # 0 once Python handles SIGTERM; 143 if it came before the interpreter had started
         # (dumb-init passed it on and the default action ended it). Never 137: no SIGKILL.
         assert status in (0, 143), running.logs()
