@@ -320,7 +320,7 @@ async def count(call: AdminCall) -> web.StreamResponse:
     except StubFileError as exc:
         raise _invalid(exc) from None
     try:
-        found = journal.count(spec)
+        found = journal.count(spec, call.state.settings.match_budget_ms / 1000)
     except RecursionError:  # a deep pattern against a deep journaled body
         raise AdminError(
             422, "pattern too deep", "the pattern nests too deeply to compare with the journal"

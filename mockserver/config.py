@@ -54,6 +54,9 @@ class Settings:
             latency tail (benchmarks/RESULTS.md).
         seed: seeds the draws of delay ranges and fault rates, so a run repeats; None draws
             afresh each start.
+        match_budget_ms: milliseconds one request's matching and explanation may take
+            together (and one admin count over the journal); past it, the checks still
+            running count as not matching ("match budget exceeded").
     """
 
     paths: tuple[str, ...] = ("stubs",)
@@ -85,6 +88,7 @@ class Settings:
     upstream_timeout: float = 60.0
     event_loop: str = "auto"
     seed: int | None = None
+    match_budget_ms: int = 250
 
 
 def is_loopback(host: str) -> bool:

@@ -8,10 +8,11 @@ hold wins. A miss is explained by scoring every stub and reporting the nearest f
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Final
+from typing import Final, TypeVar
 
+from .budget import BUDGET_EXCEEDED, BudgetExceeded
 from .model import REPORTED_VALUE_CHARS, RequestSpec, RequestView, Stub, excerpt
 from .paths import PathTrie
 from .patterns import Pattern, Value, show
@@ -28,6 +29,8 @@ __all__ = [
     "method_allowed",
     "request_holds",
 ]
+
+_V = TypeVar("_V")
 
 # How much each kind of difference pushes a stub away from a request when ranking near misses:
 # a wrong path matters most, a wrong method next, one wrong parameter least.
@@ -128,7 +131,15 @@ def request_holds(spec: RequestSpec, request: RequestView) -> bool:
 
 
 def _rest_holds(spec: RequestSpec, request: RequestView) -> bool:
-    """Everything but method and path (already checked by the caller) holds."""
+    """Everything but method and path (already checked by the caller) holds; a check the
+    request's match budget cut short does not."""
+    try:
+        return _fields_hold(spec, request)
+    except BudgetExceeded:
+        return False
+
+
+def _fields_hold(spec: RequestSpec, request: RequestView) -> bool:
     for name, pattern in spec.query:
         if _field_values(request.query.get(name), pattern) is not None:
             return False
@@ -178,7 +189,7 @@ def differences(stub: Stub, request: RequestView) -> list[Difference]:
     ):
         for name, pattern in items:
             values = fields.get(name)
-            reason = _field_values(values, pattern)
+            reason = _within_budget(_field_values, values, pattern)
             if reason is not None:
                 field = f"{kind}.{name}"
                 if redacted_field(field):  # neither the stub's secret nor the client's is shown
@@ -190,11 +201,25 @@ def differences(stub: Stub, request: RequestView) -> list[Difference]:
     if spec.body:
         body = Value.of_body(request)
         for pattern in spec.body:
-            reason = pattern.check(body)
+            reason = _within_budget(_body_reason, body, pattern)
             if reason is not None:
                 actual = body.text if body.text is not None else "<absent>"
                 found.append(Difference("body", pattern.describe(), actual, reason, _BODY_WEIGHT))
     return found
+
+
+def _body_reason(body: Value, pattern: Pattern) -> str | None:
+    return pattern.check(body)
+
+
+def _within_budget(
+    check: Callable[[_V, Pattern], str | None], value: _V, pattern: Pattern
+) -> str | None:
+    """The reason ``check`` gives, or the budget's when it ran out (which counts as no match)."""
+    try:
+        return check(value, pattern)
+    except BudgetExceeded:
+        return f"{BUDGET_EXCEEDED} (counts as no match)"
 
 
 def _similarity(expected: str, actual: str) -> float:

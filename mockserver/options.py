@@ -370,6 +370,12 @@ LIMITS: dict[str, tuple[Callable[[str], Any], str]] = {
         converters.seconds,
         "seconds a stop (SIGTERM) waits for requests in flight before cancelling them",
     ),
+    "match_budget_ms": (
+        converters.positive,
+        "milliseconds one request's matching and its unmatched report may take together; past "
+        "it the checks still running count as not matching (raise it to match multi-megabyte "
+        "bodies)",
+    ),
     "journal_body_cap": (
         converters.non_negative,
         "bytes of each request body the journal keeps; the rest is cut and flagged",

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .budget import MATCH_BUDGET_S, end_match_budget, start_match_budget
 from .journal import JournalEntry
 from .model import RequestView
-from .patterns import end_match_budget, start_match_budget
 from .render import choose
 from .report import unmatched_report
 from .store import StubStore
@@ -44,13 +44,14 @@ def respond(
     unmatched_status: int = 404,
     near_misses: int = 3,
     journal_unmatched: bool = True,
+    match_budget: float = MATCH_BUDGET_S,
 ) -> Answer:
     """Answer ``view`` from the store's current snapshot and journal it.
 
     ``journal_unmatched=False`` leaves a miss out of the journal, for a caller (spy mode) that
     answers it another way and journals that instead.
     """
-    budget = start_match_budget()  # one budget for its matching and its explanation
+    budget = start_match_budget(match_budget)  # one for its matching and its explanation
     try:
         return _respond(
             store, listener, view, headers, unmatched_status, near_misses, journal_unmatched

@@ -154,6 +154,7 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
                 unmatched_status=settings.unmatched_status,
                 near_misses=settings.near_misses,
                 journal_unmatched=not spying,
+                match_budget=settings.match_budget_ms / 1000,
             )
         except Exception as exc:  # a bug of ours: journal it, so the test that caused it fails
             error = f"{type(exc).__name__}: {exc}"

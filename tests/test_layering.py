@@ -16,6 +16,8 @@ CORE = (
     "errors",
     "model",
     "patterns",
+    "budget",
+    "jsonmatch",
     "paths",
     "matching",
     "shadowing",

@@ -18,12 +18,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import msgpack
 import pytest
 import requests
 
 from mockserver import MockServer
 
-from ..console import DEADLINE, MOCKSERVER, clean_env, run_console
+from ..console import DEADLINE, MOCKSERVER, Console, clean_env, run_console
 from ..integration.admin_helpers import Admin, serve, write_stubs
 from ..waiting import wait_until
 from .helpers import APP_STUBS, Raw, exchange, port_of, rss_bytes
@@ -38,6 +39,14 @@ STUBS = (
     request: {method: GET, path: /re, query: {v: {regex: "^(a|aa)+$"}}}
   - id: catastrophic-header
     request: {method: GET, path: /rh, headers: {X-V: {regex: "^(a|aa)+$"}}}
+  - id: big-json
+    request: {method: POST, path: /big, body: {json: {a: 1}}}
+  - id: big-subset
+    request: {method: POST, path: /big, body: {json_subset: [{name: x}]}}
+  - id: big-names
+    request: {method: POST, path: /big, body: {json_path: {"$..name": zzz}}}
+  - id: big-names-regex
+    request: {method: POST, path: /big, body: {json_path: {"$..name": {regex: "^z+$"}}}}
 resources:
   - path: /api/carts
     id_field: id
@@ -492,3 +501,77 @@ def test_item_4_the_regex_bound_is_per_request_not_per_value(admin: Admin) -> No
     counted = admin.ok("POST", "/requests/count", json={"query": {"v": {"regex": "^(a|aa)+$"}}})
     assert time.monotonic() - began < 1.0  # was 5 s: one budget for the whole count
     assert counted == {"count": 0}
+
+
+# Issue 13 item 2: 550k objects against these stubs took 56 s here, a 10 MB MessagePack array
+# of nils 573 s, while every other client waited.
+LARGE_BODIES = {
+    "550k-objects": (
+        json.dumps([{"name": "a"}] * 550_000, separators=(",", ":")).encode(),
+        "application/json",
+    ),
+    "5M-zeros": (json.dumps([0] * 5_000_000, separators=(",", ":")).encode(), "application/json"),
+    "10MB-msgpack-nils": (msgpack.packb([None] * 10_000_000), "application/msgpack"),
+}
+
+
+@pytest.mark.parametrize("kind", list(LARGE_BODIES))
+def test_item_2_a_large_json_miss_is_explained_within_the_match_budget(
+    admin: Admin, kind: str
+) -> None:
+    body, content_type = LARGE_BODIES[kind]
+    answers: list[requests.Response] = []
+
+    def send() -> None:
+        answers.append(admin.mock("POST", "/big", data=body, headers={"Content-Type": content_type}))
+
+    took, waited = timed_beside_an_unrelated_request(admin, send)
+    assert took < 3.0
+    # Decoding 10 MB of MessagePack and encoding it as JSON text is C code the budget cannot
+    # cut (1.1 s on this 2-core machine, the same for a request that matches): said in
+    # SECURITY.md. Everything after it is within the budget.
+    assert waited < (2.0 if content_type == "application/msgpack" else 1.0)
+    (answer,) = answers
+    assert answer.status_code == 404
+    report = answer.json()
+    reasons = [d["why"] for miss in report["nearest"] for d in miss["differences"]]
+    assert any("match budget exceeded" in why for why in reasons), reasons
+    assert len(answer.content) < 256 * 1024
+
+
+def test_item_2_a_spent_budget_is_no_match_even_under_not(tmp_path: Path) -> None:
+    # A check the budget cut short never holds: `not` around it must not turn it into a match.
+    stubs = """\
+stubs:
+  - id: not-a-name
+    request: {method: POST, path: /n, body: {not: {json_path: {"$..name": zzz}}}}
+    response: {body: matched}
+"""
+    body, content_type = LARGE_BODIES["550k-objects"]
+    with serve(write_stubs(tmp_path, {"n.yaml": stubs})) as server, Admin(server.url) as admin:
+        answer = admin.mock("POST", "/n", data=body, headers={"Content-Type": content_type})
+        assert answer.status_code == 404
+        assert "match budget exceeded" in answer.text
+        # A small body is matched as before: the path selects nothing named zzz.
+        assert admin.mock("POST", "/n", json=[{"name": "a"}]).text == "matched"
+
+
+def test_item_2_match_budget_ms_lets_users_match_large_bodies(tmp_path: Path) -> None:
+    stubs = """\
+stubs:
+  - id: last-name
+    request: {method: POST, path: /n, body: {json_path: {"$..name": zzz}}}
+    response: {body: found}
+"""
+    root = write_stubs(tmp_path, {"n.yaml": stubs})
+    body = json.dumps([{"name": "a"}] * 100_000 + [{"name": "zzz"}]).encode()  # 1.8 s of walk
+    headers = {"Content-Type": "application/json"}
+    with serve(root) as server, Admin(server.url) as admin:
+        assert admin.mock("POST", "/n", data=body, headers=headers).status_code == 404
+    env = clean_env(MOCKSERVER_MATCH_BUDGET_MS="120000")
+    with Console([MOCKSERVER, "serve", str(root), "--port", "0"], env=env) as console:
+        line = console.next_line(lambda text: text.startswith("  admin: "))
+        found = re.search(r"(http://\S+)/__admin/health", line)
+        assert found is not None, line
+        answer = requests.post(found.group(1) + "/n", data=body, headers=headers, timeout=120)
+        assert (answer.status_code, answer.text) == (200, "found")

@@ -315,7 +315,7 @@ def test_no_stubs_no_near_misses() -> None:
 
 
 def test_a_request_answered_on_this_thread_leaves_no_match_budget_behind() -> None:
-    from mockserver import patterns
+    from mockserver import budget
     from mockserver.respond import respond
     from mockserver.store import StubStore
     from mockserver.stubfile import combine, parse_service
@@ -326,4 +326,4 @@ def test_a_request_answered_on_this_thread_leaves_no_match_budget_behind() -> No
     store = StubStore(combine([(service, stubs)]))
     assert respond(store, None, RequestView("GET", "/b", "", (), b""), ()).status == 404
     # The next request (or a test) on this thread starts afresh, with no deadline at all.
-    assert patterns._DEADLINE.get() is None
+    assert budget.clock().deadline == float("inf")
