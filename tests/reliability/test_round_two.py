@@ -523,7 +523,9 @@ def test_item_2_a_large_json_miss_is_explained_within_the_match_budget(
     answers: list[requests.Response] = []
 
     def send() -> None:
-        answers.append(admin.mock("POST", "/big", data=body, headers={"Content-Type": content_type}))
+        answers.append(
+            admin.mock("POST", "/big", data=body, headers={"Content-Type": content_type})
+        )
 
     took, waited = timed_beside_an_unrelated_request(admin, send)
     assert took < 3.0
