@@ -26,6 +26,7 @@ from .loader import admin_body_reader
 from .loop import loop_name
 from .model import Stub
 from .openapi import openapi_document
+from .pinned import refusal
 from .reload import reload_files
 from .store import DuplicateStubError
 from .stubinput import parse_pattern_input, parse_stub_input
@@ -204,11 +205,20 @@ async def add_stubs(call: AdminCall) -> web.StreamResponse:
         )
     except StubFileError as exc:
         raise _invalid(exc) from None
+    _fits(call, stubs)
     try:
         added = call.state.store.add(stubs, explicit_ids=explicit)
     except DuplicateStubError as exc:
         raise AdminError(409, "duplicate stub id", str(exc)) from None
     return web.json_response({"stubs": [stub_json(s, call.state) for s in added]}, status=201)
+
+
+def _fits(call: AdminCall, stubs: list[Stub], replacing: str | None = None) -> None:
+    """Refuse (413, nothing added) a write past the bound on what admin stubs may hold."""
+    kept = [s for s in call.state.store.runtime if s.id != replacing]
+    problem = refusal(kept, stubs, call.state.settings.admin_stub_bytes)
+    if problem is not None:
+        raise AdminError(413, "too much held by admin stubs", problem)
 
 
 async def get_stub(call: AdminCall) -> web.StreamResponse:
@@ -238,6 +248,7 @@ async def put_stub(call: AdminCall) -> web.StreamResponse:
         )
     except StubFileError as exc:
         raise _invalid(exc) from None
+    _fits(call, stubs, replacing=stub_id)
     stored = call.state.store.put(stubs[0])
     return web.json_response(stub_json(stored, call.state), status=200 if existing else 201)
 

@@ -54,6 +54,8 @@ class Settings:
             latency tail (benchmarks/RESULTS.md).
         seed: seeds the draws of delay ranges and fault rates, so a run repeats; None draws
             afresh each start.
+        admin_stub_bytes: what stubs added through the admin API may hold together (their
+            definitions, and each distinct body once); past it an admin write is a 413.
         match_budget_ms: milliseconds one request's matching and explanation may take
             together (and one admin count over the journal); past it, the checks still
             running count as not matching ("match budget exceeded").
@@ -89,6 +91,7 @@ class Settings:
     event_loop: str = "auto"
     seed: int | None = None
     match_budget_ms: int = 250
+    admin_stub_bytes: int = 256 * 1024 * 1024
 
 
 def is_loopback(host: str) -> bool:

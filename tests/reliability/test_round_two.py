@@ -476,6 +476,35 @@ def test_item_7_admin_stubs_naming_one_body_file_share_its_bytes(tmp_path: Path)
     assert grown < 60 * 1024 * 1024, f"{grown / 1e6:.0f} MB for 300 stubs on one 1 MiB file"
 
 
+def test_item_7_admin_stubs_are_bounded_in_the_bytes_they_hold(tmp_path: Path) -> None:
+    root = write_stubs(tmp_path / "stubs", {"app.yaml": APP_STUBS})
+    (root / "big.bin").write_bytes(os.urandom(1024 * 1024))
+    mib = 1024 * 1024
+    with serve(root, admin_stub_bytes=8 * mib) as server, Admin(server.url) as admin:
+        # One body file named by 300 stubs counts once: it fits in 8 MiB.
+        shared = [
+            {"id": f"s-{i}", "request": {"path": f"/s/{i}"}, "response": {"body_file": "big.bin"}}
+            for i in range(300)
+        ]
+        admin.ok("POST", "/stubs", status=201, json=shared)
+        inline = [
+            {"id": f"i-{i}", "request": {"path": f"/i/{i}"}, "response": {"body": f"{i}" * (3 * mib // 2)}}
+            for i in range(3)
+        ]
+        for stub in inline[:2]:  # 1.5 MiB of body and 1.5 MiB of definition each
+            admin.ok("POST", "/stubs", status=201, json=stub)
+        refused = admin.post("/stubs", json=inline[2:] + [{"request": {"path": "/x"}}] * 2)
+        assert refused.status_code == 413
+        assert "over the 8 MiB limit" in refused.json()["detail"]
+        assert admin.mock("GET", "/x").status_code == 404  # all or none: nothing was added
+        assert len(admin.stub_ids()) == len(APP_STUBS.split("- id:")) - 1 + 302
+        # Replacing a stub counts what it replaces as gone; a reset frees everything.
+        admin.ok("PUT", "/stubs/i-1", json={"request": {"path": "/i/1"}, "response": {"body": "x"}})
+        admin.ok("POST", "/stubs", status=201, json=inline[2])
+        admin.ok("POST", "/reset")  # 7 MiB were held; after it, 6 fit
+        admin.ok("POST", "/stubs", status=201, json=inline[:2])
+
+
 EVIL = "a" * 40 + "b"  # ^(a|aa)+$ backtracks past the 50 ms bound on this
 
 
