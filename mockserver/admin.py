@@ -380,7 +380,7 @@ def admin_subpath(path: str) -> str | None:
     return None
 
 
-def _authorised(request: web.BaseRequest, token: str) -> bool:
+def authorised(request: web.BaseRequest, token: str) -> bool:
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
     if scheme.lower() != "bearer":
@@ -415,9 +415,9 @@ async def handle_admin(
     """Dispatch one /__admin request (``sub`` is the normalised path below /__admin)."""
     method = "GET" if request.method == "HEAD" else request.method
     token = state.settings.admin_token  # None or empty: no token asked for
-    if token and method == "GET" and sub == "/health" and not _authorised(request, token):
+    if token and method == "GET" and sub == "/health" and not authorised(request, token):
         return web.json_response(_public_health(state))
-    if token and not (method == "GET" and sub == "/health") and not _authorised(request, token):
+    if token and not (method == "GET" and sub == "/health") and not authorised(request, token):
         response = AdminError(
             401,
             "unauthorized",

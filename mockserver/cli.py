@@ -87,6 +87,7 @@ def _main(argv: Sequence[str] | None) -> int:
         redact=tuple(args.redact),
         event_loop=args.event_loop,
         seed=args.seed,
+        unmatched_report=args.unmatched_report,
         **{name: getattr(args, name) for name in LIMITS},
     )
     return _serve(settings, args.log_format, args.workers)

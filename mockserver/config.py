@@ -22,6 +22,10 @@ class Settings:
         port: the main port, shared by every service that declares no port of its own.
         max_body_bytes: largest request body accepted (after decompression); past it, 413.
         unmatched_status: status of the answer to a request no stub matched.
+        unmatched_report: what the answer to an unmatched request shows: ``full`` (what
+            arrived and the nearest stubs, secrets redacted), ``brief`` (only that no stub
+            matched, and where the report is), or ``auto``: full, but brief to callers without
+            the admin token when one is set (the journal keeps the full report either way).
         near_misses: how many nearest stubs an unmatched report names.
         ephemeral_service_ports: serve services that declare a port on an ephemeral port
             instead, so parallel test runs never collide (the pytest plugin sets it).
@@ -66,6 +70,7 @@ class Settings:
     port: int = 8080
     max_body_bytes: int = 10 * 1024 * 1024
     unmatched_status: int = 404
+    unmatched_report: str = "auto"
     near_misses: int = 3
     ephemeral_service_ports: bool = False
     log_level: str = "info"

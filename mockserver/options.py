@@ -107,6 +107,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _option(
         serve,
+        "--unmatched-report",
+        converters.unmatched_report,
+        "auto",
+        "what an unmatched request's answer shows: full (the near-miss report, secrets "
+        "redacted), brief (only that no stub matched), or auto: brief to callers without the "
+        "admin token when one is set, else full",
+    )
+    _option(
+        serve,
         "--log-level",
         converters.level,
         "info",

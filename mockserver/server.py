@@ -8,6 +8,7 @@ router.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage
 
-from .admin import admin_subpath, handle_admin
+from .admin import admin_subpath, authorised, handle_admin
 from .bodies import REQUEST_CODINGS, BodyError, decode_request_body
 from .config import Settings
 from .faults import perform_fault
@@ -24,6 +25,7 @@ from .forwarding import Forwarding
 from .limits import guarded_server
 from .logs import log_request, request_level
 from .model import RequestView
+from .report import brief_report
 from .respond import fault_to_perform, respond
 from .store import StubStore
 from .wire import WireResponse
@@ -187,6 +189,9 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
                 if answer.entry is not None:
                     answer.entry.error = "client_disconnected"
                 raise
+        if answer.report is not None and _kept_from(request, settings):
+            brief = json.dumps(brief_report(answer.report), indent=2).encode() + b"\n"
+            return WireResponse.build(request, answer.status, answer.headers, brief)
         if answer.fault is not None:
             fault = fault_to_perform(answer, state.store.rng.random)
             if fault is not None:
@@ -194,6 +199,14 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
         return WireResponse.build(request, answer.status, answer.headers, answer.body)
 
     return handle
+
+
+def _kept_from(request: web.BaseRequest, settings: Settings) -> bool:
+    """The near-miss report is kept from this caller (--unmatched-report)."""
+    mode, token = settings.unmatched_report, settings.admin_token
+    if mode == "auto":
+        return bool(token) and not authorised(request, token or "")
+    return mode == "brief"
 
 
 def make_server(state: ServerState, listener: int | None) -> web.Server:

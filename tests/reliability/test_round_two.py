@@ -457,6 +457,45 @@ def test_items_11_12_no_secret_in_a_report_the_log_or_the_journal(
     assert count.json() == {"count": 1}
 
 
+@pytest.mark.parametrize(
+    ("mode", "token", "brief_without", "brief_with"),
+    [
+        ("auto", "T0KEN", True, False),  # staging: the report stays behind the token
+        ("auto", None, False, False),  # a local run: everyone is the developer
+        ("full", "T0KEN", False, False),
+        ("brief", "T0KEN", True, True),
+        ("brief", None, True, True),
+    ],
+)
+def test_item_12_a_setting_chooses_what_a_caller_without_the_token_sees_of_a_miss(
+    tmp_path: Path, mode: str, token: str | None, brief_without: bool, brief_with: bool
+) -> None:
+    stubs = write_stubs(tmp_path / "stubs", {"app.yaml": SECRET_STUBS})
+    with serve(stubs, admin_token=token, unmatched_report=mode) as server:
+        without = requests.get(server.url + "/secure", timeout=10)
+        bearer = {"Authorization": f"Bearer {token}"} if token else {}
+        with_token = requests.get(server.url + "/secure", headers=bearer, timeout=10)
+        journal = requests.get(
+            server.url + "/__admin/requests/unmatched", headers=bearer, timeout=10
+        )
+    for answer, brief in ((without, brief_without), (with_token, brief_with)):
+        assert answer.status_code == 404
+        assert answer.headers["Cache-Control"] == "no-store"
+        if brief:
+            assert answer.json() == {
+                "error": "no stub matched this request",
+                "hint": "no stub matched GET /secure; the near-miss report is in the journal "
+                "(GET /__admin/requests/unmatched, with the admin token)",
+            }
+            for named in ("secure", "app.yaml", "STUB-EXPECTED-SECRET", "Authorization"):
+                assert named not in answer.text.replace("/secure", "")
+        else:
+            assert answer.json()["nearest"][0]["stub"] == "secure"
+    # The journal keeps the whole report, for whoever holds the token.
+    entries = journal.json()["requests"]
+    assert [e["nearest"][0]["stub"] for e in entries] == ["secure", "secure"]
+
+
 def test_item_7_admin_stubs_naming_one_body_file_share_its_bytes(tmp_path: Path) -> None:
     root = write_stubs(tmp_path / "stubs", {"app.yaml": APP_STUBS})
     (root / "big.bin").write_bytes(os.urandom(1024 * 1024))
@@ -488,7 +527,11 @@ def test_item_7_admin_stubs_are_bounded_in_the_bytes_they_hold(tmp_path: Path) -
         ]
         admin.ok("POST", "/stubs", status=201, json=shared)
         inline = [
-            {"id": f"i-{i}", "request": {"path": f"/i/{i}"}, "response": {"body": f"{i}" * (3 * mib // 2)}}
+            {
+                "id": f"i-{i}",
+                "request": {"path": f"/i/{i}"},
+                "response": {"body": f"{i}" * (3 * mib // 2)},
+            }
             for i in range(3)
         ]
         for stub in inline[:2]:  # 1.5 MiB of body and 1.5 MiB of definition each
