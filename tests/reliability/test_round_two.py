@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -649,3 +650,36 @@ stubs:
         assert found is not None, line
         answer = requests.post(found.group(1) + "/n", data=body, headers=headers, timeout=120)
         assert (answer.status_code, answer.text) == (200, "found")
+
+
+def answer_after_half_close(port: int, request: bytes) -> bytes:
+    """What a client that sends ``request`` and then closes its sending side reads, to EOF."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        sock.shutdown(socket.SHUT_WR)
+        received = b""
+        while chunk := sock.recv(65536):  # EOF: the server closed once it had answered
+            received += chunk
+    return received
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_also_seen_a_request_followed_by_a_half_close_is_answered(
+    tmp_path: Path, loop: str
+) -> None:
+    # Before: no answer at all, while the journal recorded a 200.
+    root = write_stubs(tmp_path, {"app.yaml": APP_STUBS})
+    with Console([MOCKSERVER, "serve", str(root), "--port", "0", "--loop", loop]) as console:
+        line = console.next_line(lambda text: text.startswith("  admin: "))
+        found = re.search(r"http://127\.0\.0\.1:(\d+)/__admin/health", line)
+        assert found is not None, line
+        port = int(found.group(1))
+        got = answer_after_half_close(port, b"GET /ok HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert got.startswith(b"HTTP/1.1 200 OK\r\n")
+        assert got.endswith(b"\r\n\r\nok")
+        body = b"x" * 100_000  # a body sent whole before the half-close is read and answered
+        upload = b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + body
+        assert answer_after_half_close(port, upload).endswith(b"\r\n\r\nstored")
+        # A body cut short by the half-close is never answered: the connection just closes.
+        cut = b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc"
+        assert answer_after_half_close(port, cut) == b""
