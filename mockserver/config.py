@@ -54,6 +54,10 @@ class Settings:
             latency tail (benchmarks/RESULTS.md).
         seed: seeds the draws of delay ranges and fault rates, so a run repeats; None draws
             afresh each start.
+        freeze_gc: once the stubs are loaded, move every object to the collector's permanent
+            generation (``gc.freeze``), so full collections stop walking them. Only ``serve``
+            sets it, in its own process: in a process a user owns (pytest) it would hide their
+            objects from the collector too.
     """
 
     paths: tuple[str, ...] = ("stubs",)
@@ -85,6 +89,7 @@ class Settings:
     upstream_timeout: float = 60.0
     event_loop: str = "auto"
     seed: int | None = None
+    freeze_gc: bool = False
 
 
 def is_loopback(host: str) -> bool:

@@ -35,7 +35,7 @@ _PER_TEST = ("mockserver", "mock_requests", "mock_aiohttp", "mockserver_containe
 SCOPE_POINTER = (
     "mockserver: <NAME>_URL and the mockserver fixture are per test (the server is reset "
     "before each one). In a session- or module-scoped fixture, take URLs from the "
-    "session-scoped mockserver_urls fixture (mockserver_urls['users']); declare stubs for a "
+    "session-scoped mockserver_urls fixture (a dict: service name -> URL); declare stubs for a "
     "module or class with pytestmark = pytest.mark.mockserver(stubs=[{...}])"
 )
 
