@@ -107,10 +107,7 @@ def late_arrivals(backend: Backend, ended: Ended | None, before: str) -> str | N
         return None
     why = "a thread or task that test started outlived it"
     if ended.threads:
-        many = len(ended.threads) > 1
-        names = ", ".join(t.name for t in ended.threads)
-        why += f"; the thread{'s' * many} {names} {'were' if many else 'was'} still running"
-        why += " when it ended"
+        why += f"; {ended.running()} when it ended"
     where = f" after {ended.nodeid} ended, before {before} ({why})"
     return unmatched_text(backend.unmatched()[-late:], count=late, where=where)
 

@@ -40,10 +40,14 @@ class Ended:
     threads: tuple[threading.Thread, ...] = ()
 
     def running(self) -> str:
-        alive = [t.name for t in self.threads if t.is_alive()]
-        if not alive:
+        """The threads the test left running, in words ("" when none)."""
+        names = [t.name for t in self.threads]
+        if not names:
             return ""
-        return f"the thread{'s' * (len(alive) > 1)} {', '.join(alive)}"
+        many = len(names) > 1
+        return (
+            f"the thread{'s' * many} {', '.join(names)} {'were' if many else 'was'} still running"
+        )
 
 
 @dataclass(eq=False)
@@ -136,8 +140,9 @@ class Ledger:
         previous = watch.previous
         running = previous.running() if previous is not None else ""
         if running and previous is not None:
+            who = "it" if len(previous.threads) == 1 else "one of them"
             text += (
-                f"\n\n(note: {previous.nodeid} ended with {running} still running: a request "
-                "made after it ended is counted here)"
+                f"\n\n(note: when {previous.nodeid} ended, {running}: a request {who} made "
+                "after that is counted here)"
             )
         return text

@@ -10,8 +10,15 @@ from .conftest import Project
 pytestmark = pytest.mark.timeout(60)
 
 
+# The same checks in xdist's workers (the file on one worker: the tests run in its order).
+XDIST = pytest.mark.parametrize(
+    "workers", [(), ("-n", "4", "--dist", "loadfile")], ids=["", "xdist"]
+)
+
+
+@XDIST
 def test_item_2_requests_in_fixture_setup_and_teardown_fail_naming_the_phase(
-    project: Project, pytester: pytest.Pytester
+    project: Project, pytester: pytest.Pytester, workers: tuple[str, ...]
 ) -> None:
     project(
         {
@@ -52,7 +59,7 @@ def test_item_2_requests_in_fixture_setup_and_teardown_fail_naming_the_phase(
             """
         }
     )
-    result = pytester.runpytest()
+    result = pytester.runpytest(*workers)
     result.assert_outcomes(passed=2, errors=2)
     result.stdout.fnmatch_lines(
         [
@@ -198,8 +205,9 @@ def test_item_4_two_servers_in_one_test_are_refused(
     )
 
 
+@XDIST
 def test_item_7_a_request_after_its_test_ended_is_reported_as_such(
-    project: Project, pytester: pytest.Pytester
+    project: Project, pytester: pytest.Pytester, workers: tuple[str, ...]
 ) -> None:
     project(
         {
@@ -238,7 +246,7 @@ def test_item_7_a_request_after_its_test_ended_is_reported_as_such(
             """
         }
     )
-    result = pytester.runpytest()
+    result = pytester.runpytest(*workers)
     result.assert_outcomes(passed=3, errors=1)
     result.stdout.fnmatch_lines(
         [
@@ -247,5 +255,50 @@ def test_item_7_a_request_after_its_test_ended_is_reported_as_such(
             "ended, before this test began (a thread or task that test started outlived it; "
             "the thread late-worker was still running when it ended):",
             "No stub matched GET /late-thread",
+        ]
+    )
+
+
+def test_item_7_a_request_left_behind_arriving_during_the_next_test_is_pointed_at(
+    project: Project, pytester: pytest.Pytester
+) -> None:
+    project(
+        {
+            "test_late.py": """
+            import os
+            import threading
+
+            import requests
+
+            go = threading.Event()
+            done = threading.Event()
+
+
+            def test_starts_a_thread(mockserver):
+                url = os.environ["USERS_URL"]
+
+                def late():
+                    go.wait(10)
+                    requests.get(url + "/late-thread", timeout=5)
+                    done.set()
+
+                threading.Thread(target=late, name="late-worker").start()
+
+
+            def test_next(mockserver):
+                go.set()
+                assert done.wait(10)
+            """
+        }
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_next _*",
+            "mockserver: 1 request matched no stub:",
+            "No stub matched GET /late-thread",
+            "(note: when test_late.py::test_starts_a_thread ended, the thread late-worker was "
+            "still running: a request it made after that is counted here)",
         ]
     )
