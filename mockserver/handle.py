@@ -253,8 +253,10 @@ class MockServerHandle(_Verifies):
     def __init__(self, backend: Backend, sources: str = "") -> None:
         self._backend = backend
         self._sources = sources
-        # Called before each reset(): the plugin keeps the unmatched requests it would wipe.
+        # Called around each reset(): the plugin keeps the unmatched requests it would wipe,
+        # then puts back the marker's stubs.
         self.before_reset: list[Callable[[], None]] = []
+        self.after_reset: list[Callable[[], None]] = []
 
     def __repr__(self) -> str:
         return f"<MockServerHandle {self.url}>"
@@ -283,10 +285,13 @@ class MockServerHandle(_Verifies):
 
     def reset(self) -> None:
         """Back to the file stubs, with an empty journal: between hypothesis examples, say.
-        Under the pytest plugin, unmatched requests made before it still fail the test."""
+        Under the pytest plugin, the marker's stubs stay, and unmatched requests made before
+        it still fail the test."""
         for hook in self.before_reset:
             hook()
         self._backend.reset()
+        for hook in self.after_reset:
+            hook()
 
     def let_through(self, mock: Any) -> Any:
         """Let this server's URLs through another library's active mock (requests-mock,

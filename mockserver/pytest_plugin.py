@@ -335,6 +335,8 @@ def _serving(
     real = mock is None
     fixture = request.fixturename or "mockserver"
     watched = Watch(fixture, handle, backend, strict, real, mock, previous=previous)
+    if not handle.after_reset:  # once: mock_requests and mock_aiohttp share the handle
+        handle.after_reset.append(lambda: _prepare(request, backend))
     with pytest.MonkeyPatch.context() as patch:
         if watch(request, watched):
             for name, url in backend.urls().items():

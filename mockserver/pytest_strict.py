@@ -10,6 +10,7 @@ for from one) get a pointer to what works there.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 
 from .errors import MockServerError
 from .handle import Backend, UnknownService, env_name
+from .logs import RequestLine
 from .passthrough import default_mocks, intercepted, let_through
 from .strictness import Ended, Ledger, Watch, leftover_threads
 from .unmatched import unmatched_text
@@ -38,6 +40,21 @@ SCOPE_POINTER = (
     "session-scoped mockserver_urls fixture (a dict: service name -> URL); declare stubs for a "
     "module or class with pytestmark = pytest.mark.mockserver(stubs=[{...}])"
 )
+
+
+class _InTheReport(logging.Filter):
+    """Drops the server's log line of an unmatched request: the test's mockserver report
+    shows each one (a failing test's report even when it is not strict), grouped; the log
+    would repeat them one by one (100 retries: 600 more lines)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        line = args[0] if isinstance(args, tuple) and args else None
+        return not (isinstance(line, RequestLine) and line.report is not None)
+
+
+# Only while a test has a serving fixture: a test of mockserver's own log is not touched.
+_FILTER = _InTheReport()
 
 
 def _ledger(item: pytest.Item) -> Ledger:
@@ -68,6 +85,8 @@ def watch(request: pytest.FixtureRequest, new: Watch) -> bool:
                 "server of its own: ask for one of them in a test",
                 pytrace=False,
             )
+    if not ledger.watches:
+        logging.getLogger("mockserver").addFilter(_FILTER)
     ledger.watches.append(new)
     new.handle.before_reset.append(lambda: ledger.keep_before_reset(new))
     _let_real_through(request.node, ledger, ledger.mocks)
@@ -197,6 +216,8 @@ def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
     finally:
         item.config.stash[_RUNNING] = None
         _end(item, ledger)
+        if ledger.watches:
+            logging.getLogger("mockserver").removeFilter(_FILTER)
     _finish(item, "teardown", failed=False)
 
 

@@ -119,6 +119,7 @@ def test_item_10_identical_unmatched_requests_are_grouped_with_a_count(
             "No stub matched GET /other",
         ]
     )
-    failure = result.stdout.str().split("_ test_retries _")[1].split("Captured")[0]
-    assert failure.count("No stub matched POST /api/user") == 1
-    assert len(failure.splitlines()) < 60
+    # Once in all: the server's log of each (captured) does not repeat the report either.
+    out = result.stdout.str()
+    assert out.count("No stub matched POST /api/user") == 1
+    assert len(out.splitlines()) < 40

@@ -224,6 +224,8 @@ def test_item_12_inline_stubs_in_a_module_marker_survive_each_reset(
             def test_first(mockserver):
                 assert get("/health").text == "ok"
                 assert get("/flag").json() == {"on": True}
+                mockserver.reset()  # the test's own reset keeps them too
+                assert get("/health").text == "ok"
                 mockserver.stub({"request": {"path": "/only-first"}, "response": {"body": "1"}})
 
 
