@@ -78,8 +78,8 @@ def watch(request: pytest.FixtureRequest, new: Watch) -> bool:
         return not any(w.real for w in ledger.watches)
     for other in ledger.watches:
         if other.real and new.real:
-            service = next(iter(new.handle.urls), "USERS")
-            name = env_name(request.config.getini("mockserver_env_pattern"), service)
+            pattern = request.config.getini("mockserver_env_pattern")
+            name = env_name(pattern, next(iter(new.handle.urls), "{NAME}"))
             raise pytest.fail.Exception(
                 f"mockserver: {other.fixture} and {new.fixture} both set {name}, each to a "
                 "server of its own: ask for one of them in a test",

@@ -302,3 +302,47 @@ def test_item_7_a_request_left_behind_arriving_during_the_next_test_is_pointed_a
             "still running: a request it made after that is counted here)",
         ]
     )
+
+
+def test_item_7_a_request_after_the_last_server_test_fails_the_session_end(
+    project: Project, pytester: pytest.Pytester
+) -> None:
+    project(
+        {
+            "test_late.py": """
+            import os
+            import threading
+
+            import requests
+
+            go = threading.Event()
+            done = threading.Event()
+
+
+            def test_starts_a_thread(mockserver):
+                url = os.environ["USERS_URL"]
+
+                def late():
+                    go.wait(10)
+                    requests.get(url + "/late-thread", timeout=5)
+                    done.set()
+
+                threading.Thread(target=late, name="late-worker").start()
+
+
+            def test_last():  # no mockserver: the server stops after it
+                go.set()
+                assert done.wait(10)
+            """
+        }
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ ERROR at teardown of test_last _*",
+            "mockserver: 1 request matched no stub after test_late.py::test_starts_a_thread "
+            "ended, before the session ended (*",
+            "No stub matched GET /late-thread",
+        ]
+    )
