@@ -41,7 +41,7 @@ _NATIVE: Final = {
 def library_of(mock: Any) -> str | None:
     """Which mocking library ``mock`` belongs to, if one mockserver knows."""
     for cls in type(mock).__mro__:
-        kind = _KINDS.get((cls.__module__.partition(".")[0], cls.__name__))
+        kind = _KINDS.get((str(cls.__module__).partition(".")[0], cls.__name__))
         if kind is not None:
             return kind
     return None
