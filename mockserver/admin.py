@@ -276,7 +276,13 @@ async def reload(call: AdminCall) -> web.StreamResponse:
     # Shielded: a client that hangs up (its handler is cancelled) must not stop a reload
     # between the swap and the opening of the new set's ports.
     problems = await asyncio.shield(
-        reload_files(state.store, state.settings.paths, state.reload_lock, state.after_reload)
+        reload_files(
+            state.store,
+            state.settings.paths,
+            state.reload_lock,
+            state.after_reload,
+            freeze_gc=state.settings.freeze_gc,
+        )
     )
     if problems:
         raise AdminError(

@@ -12,6 +12,7 @@ import asyncio
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -149,6 +150,8 @@ def _validate(paths: list[str]) -> int:
 
 def _serve(settings: Settings, log_format: str = "text", workers: int = 1) -> int:
     from .banner import print_banner
+
+    settings = replace(settings, freeze_gc=True)  # serve's own process (and its workers')
 
     configure_logging(settings.log_level, log_format)
     if workers > 1:

@@ -63,6 +63,10 @@ class Settings:
         match_budget_ms: milliseconds one request's matching and explanation may take
             together (and one admin count over the journal); past it, the checks still
             running count as not matching ("match budget exceeded").
+        freeze_gc: once the stubs are loaded, move every object to the collector's permanent
+            generation (``gc.freeze``), so full collections stop walking them. Only ``serve``
+            sets it, in its own process: in a process a user owns (pytest) it would hide their
+            objects from the collector too.
     """
 
     paths: tuple[str, ...] = ("stubs",)
@@ -97,6 +101,7 @@ class Settings:
     seed: int | None = None
     match_budget_ms: int = 250
     admin_stub_bytes: int = 256 * 1024 * 1024
+    freeze_gc: bool = False
 
 
 def is_loopback(host: str) -> bool:

@@ -156,15 +156,17 @@ def test_the_from_python_snippet_runs_in_the_repository() -> None:
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+\n", done.stdout)
 
 
-@pytest.mark.parametrize("name", ["test_profile", "test_profile_async"])
+@pytest.mark.parametrize(
+    ("name", "tests"), [("test_profile", 1), ("test_profile_async", 1), ("test_scopes", 2)]
+)
 def test_the_pytest_snippets_pass_against_the_bundled_stubs(
-    pytester: pytest.Pytester, name: str
+    pytester: pytest.Pytester, name: str, tests: int
 ) -> None:
     (snippet,) = [s for s in PYTHON if s.startswith(f"# {name}.py")]
     shutil.copytree(STUBS, pytester.path / "stubs")
     pytester.makepyfile(**{name: snippet})
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly")
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=tests)
 
 
 # -- the script -------------------------------------------------------------------------------
