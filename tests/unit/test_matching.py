@@ -229,13 +229,13 @@ def test_a_route_called_again_is_not_ranked_against_every_stub_again(
         {"id": "near", "request": {"path": "/api/items", "query": {"page": "2"}}},
     )
     ranked: list[str] = []
-    original = matching._route_distance
+    original = matching._first  # the ranking's key: called once per stub ranked
 
-    def counting(stub: Stub, request: RequestView) -> float:
-        ranked.append(stub.id)
-        return original(stub, request)
+    def counting(pair: tuple[float, Stub]) -> float:
+        ranked.append(pair[1].id)
+        return original(pair)
 
-    monkeypatch.setattr(matching, "_route_distance", counting)
+    monkeypatch.setattr(matching, "_first", counting)
     first = index.near_misses(RequestView("GET", "/api/items", "page=3"))
     assert len(ranked) == 51
     # The same route with other fields: only the field-by-field pass runs again.
