@@ -38,6 +38,7 @@ from .strictness import Ended, Watch
 
 __all__ = [
     "mock_aiohttp",
+    "mock_httpx",
     "mock_requests",
     "mockserver",
     "mockserver_backend",
@@ -375,6 +376,24 @@ def mock_aiohttp(
     double, handle, backend = _offline(request, mockserver_settings, mockserver_offline_stubs)
     with (
         _offline_mock(aioresponses_mock, double) as mock,
+        _serving(request, handle, backend, mock=mock),
+    ):
+        yield handle
+
+
+@pytest.fixture
+def mock_httpx(
+    request: pytest.FixtureRequest, mockserver_settings: Settings, mockserver_offline_stubs: Any
+) -> Iterator[MockServerHandle]:
+    """The stubs answering ``httpx`` clients, sync and async, with no socket (through respx).
+
+    Each service's ``<NAME>_URL`` is ``http://<name>.mockserver.invalid``; other URLs raise.
+    """
+    from .offline_httpx import respx_router
+
+    double, handle, backend = _offline(request, mockserver_settings, mockserver_offline_stubs)
+    with (
+        _offline_mock(respx_router, double) as mock,
         _serving(request, handle, backend, mock=mock),
     ):
         yield handle

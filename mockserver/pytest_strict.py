@@ -32,7 +32,7 @@ _ENDED = pytest.StashKey[dict[int, Ended]]()  # on the config: per backend (id),
 _UNDO = pytest.StashKey[list[Callable[[], None]]]()
 
 # Fixtures that set <NAME>_URL for a test: the wider-scoped fixtures cannot ask for them.
-_PER_TEST = ("mockserver", "mock_requests", "mock_aiohttp", "mockserver_container")
+_PER_TEST = ("mockserver", "mock_requests", "mock_aiohttp", "mock_httpx", "mockserver_container")
 
 SCOPE_POINTER = (
     "mockserver: <NAME>_URL and the mockserver fixture are per test (the server is reset "
