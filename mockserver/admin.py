@@ -318,8 +318,12 @@ async def clear_requests(call: AdminCall) -> web.StreamResponse:
 
 
 async def unmatched(call: AdminCall) -> web.StreamResponse:
-    entries = call.state.store.journal.unmatched()
-    return web.json_response({"requests": [e.as_dict() for e in entries]})
+    journal = call.state.store.journal
+    entries = journal.unmatched()
+    # total: every unmatched request since the reset, also those the journal ring dropped.
+    return web.json_response(
+        {"requests": [e.as_dict() for e in entries], "total": journal.unmatched_total}
+    )
 
 
 async def count(call: AdminCall) -> web.StreamResponse:

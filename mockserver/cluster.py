@@ -231,7 +231,7 @@ def merge_journals(parts: list[dict[str, Any]], *, unmatched: bool) -> dict[str,
     streams = [[(row["t"], i, row["entry"]) for row in p["entries"]] for i, p in enumerate(parts)]
     merged = [entry for _, _, entry in heapq.merge(*streams, key=lambda row: row[:2])]
     if unmatched:
-        return {"requests": merged}
+        return {"requests": merged, "total": sum(p["total"] for p in parts)}
     offset, limit = parts[0]["offset"], parts[0]["limit"]
     return {
         "requests": merged[offset:] if limit is None else merged[offset : offset + limit],

@@ -125,7 +125,7 @@ class RemoteBackend:
         return self.client.unmatched()
 
     def unmatched_count(self) -> int:
-        return len(self.client.unmatched())  # the admin API counts only what its journal holds
+        return self.client.unmatched_total()
 
 
 def env_name(pattern: str, service: str) -> str:
