@@ -268,6 +268,7 @@ def _no_stub(call: AdminCall) -> AdminError:
 async def reset(call: AdminCall) -> web.StreamResponse:
     store = call.state.store
     store.reset()
+    call.state.webhooks.clear()
     return web.json_response({"status": "reset", "stubs": len(store.snapshot.stubs.stubs)})
 
 
@@ -310,6 +311,11 @@ async def list_requests(call: AdminCall) -> web.StreamResponse:
             "journal_size": journal.max_entries,
         }
     )
+
+
+async def webhooks(call: AdminCall) -> web.StreamResponse:
+    deliveries = call.state.webhooks.deliveries()
+    return web.json_response({"webhooks": [d.as_dict() for d in deliveries]})
 
 
 async def clear_requests(call: AdminCall) -> web.StreamResponse:
@@ -366,6 +372,7 @@ ROUTES: Final[list[tuple[str, str, Handler]]] = [
     ("GET", "/requests", list_requests),
     ("DELETE", "/requests", clear_requests),
     ("GET", "/requests/unmatched", unmatched),
+    ("GET", "/webhooks", webhooks),
     ("POST", "/requests/count", count),
     ("GET", "/openapi.json", openapi),
 ]

@@ -153,6 +153,11 @@ class Coordinator:
             return await self._journal(call)
         if method == "GET" and path == "/health":
             return await self._health(call)
+        if method == "GET" and path == "/webhooks":
+            replies = await self._every(call)
+            failed = _first_failure(replies)
+            every = (d for r in replies for d in r.json()["webhooks"])
+            return failed or Reply.of(200, {"webhooks": sorted(every, key=lambda d: d["at"])})
         if method == "POST" and path == "/requests/count":
             replies = await self._every(call)
             failed = _first_failure(replies)

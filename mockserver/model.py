@@ -22,6 +22,7 @@ from .secretnames import SECRET_HEADERS, SECRET_QUERY, redacted_mapping
 if TYPE_CHECKING:
     from .paths import PathSpec
     from .patterns import Pattern
+    from .webhookspec import WebhookSpec
 
 __all__ = [
     "FAULTS",
@@ -400,6 +401,8 @@ class Stub:
     definition_json: bytes = field(default=b"{}", compare=False, repr=False)
     # ``responses:`` in turn: the n-th matching request gets the n-th, then the last repeats.
     responses: tuple[ResponseSpec, ...] = ()
+    # Calls made after the answer was sent (webhooks.py); none for most stubs.
+    webhooks: tuple[WebhookSpec, ...] = ()
     _prepared: PreparedResponse | None = field(default=None, init=False, compare=False, repr=False)
     _sequence: tuple[PreparedResponse, ...] | None = field(
         default=None, init=False, compare=False, repr=False

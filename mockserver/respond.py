@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .budget import MATCH_BUDGET_S, end_match_budget, start_match_budget
 from .journal import JournalEntry
@@ -17,6 +17,9 @@ from .model import RequestView
 from .render import choose
 from .report import unmatched_report
 from .store import StubStore
+
+if TYPE_CHECKING:
+    from .webhookspec import WebhookSpec
 
 __all__ = ["Answer", "fault_to_perform", "respond"]
 
@@ -33,6 +36,7 @@ class Answer:
     entry: JournalEntry | None = None
     fault: str | None = None  # the stub's fault: break the connection instead of answering
     fault_rate: float = 1.0  # the share of requests that meet it (see fault_to_perform)
+    webhooks: tuple[WebhookSpec, ...] = ()  # the stub's calls, made once the answer is sent
 
 
 def respond(
@@ -98,6 +102,7 @@ def _respond(
             entry=entry,
             fault=prepared.fault,
             fault_rate=prepared.fault_rate,
+            webhooks=stub.webhooks,
         )
     resource = store.resource_for(listener, view.path)
     if resource is not None:

@@ -201,6 +201,7 @@ class MockServer:
         # Together: each waits up to shutdown_timeout for its requests in flight, and one
         # after another that would be a deadline per listener.
         await asyncio.gather(*(runner.cleanup() for runner in runners))
+        await self.state.webhooks.settle(self.settings.shutdown_timeout)
         forwarding = self.state.forwarding
         if forwarding is not None:
             await forwarding.close()

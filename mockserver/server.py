@@ -28,6 +28,7 @@ from .model import RequestView
 from .report import brief_report
 from .respond import fault_to_perform, respond
 from .store import StubStore
+from .webhooks import Webhooks
 from .wire import WireResponse
 
 __all__ = ["REQUEST_CODINGS", "ServerState", "make_handler", "make_server"]
@@ -72,6 +73,8 @@ class ServerState:
     admin_forward: (
         Callable[[web.BaseRequest, str, int | None], Awaitable[web.StreamResponse]] | None
     ) = None
+    # The stubs' webhooks: sent after their answers, journaled for GET /__admin/webhooks.
+    webhooks: Webhooks = field(default_factory=Webhooks)
 
 
 def error_response(status: int, error: str, detail: str) -> web.Response:
@@ -196,7 +199,13 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
             fault = fault_to_perform(answer, state.store.rng.random)
             if fault is not None:
                 return perform_fault(request, fault, answer.status, answer.headers, answer.body)
-        return WireResponse.build(request, answer.status, answer.headers, answer.body)
+        response = WireResponse.build(request, answer.status, answer.headers, answer.body)
+        if answer.webhooks and answer.stub_id is not None:
+            # Sent first, so a webhook never arrives before the answer that caused it.
+            await response.prepare(request)
+            await response.write_eof()
+            state.webhooks.dispatch(answer.stub_id, answer.webhooks)
+        return response
 
     return handle
 

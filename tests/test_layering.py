@@ -18,6 +18,8 @@ CORE = (
     "patterns",
     "budget",
     "jsonmatch",
+    "webhookspec",
+    "pinned",
     "paths",
     "matching",
     "shadowing",
