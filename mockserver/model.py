@@ -108,6 +108,8 @@ NEGOTIATION_HEADERS: Final = (
     "if-none-match",
     "if-modified-since",
     "if-unmodified-since",
+    "range",
+    "if-range",
 )
 _WANTED: Final = {name: at for at, name in enumerate(NEGOTIATION_HEADERS)}
 
