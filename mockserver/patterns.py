@@ -2,7 +2,8 @@
 
 A pattern is built from the stub-file form through a registry keyed by matcher name
 (``equals``, ``contains``, ``regex``, ``absent``, ``json``, ``json_subset``, ``json_path``,
-``any_of``, ``not``); ``case_insensitive: true`` sits beside a string matcher. A bare
+``any_of``, ``not``; ``xpath``, ``form`` and ``multipart`` live in bodymatchers.py and register
+themselves); ``case_insensitive: true`` sits beside a string matcher. A bare
 scalar means ``equals``. Several matcher keys in one mapping must all hold.
 """
 
@@ -45,6 +46,7 @@ __all__ = [
     "json_equal",
     "parse_pattern",
     "regex_timeout",
+    "register_matcher",
     "start_match_budget",
 ]
 
@@ -66,6 +68,11 @@ class Value:
     def of_body(cls, request: RequestView) -> Value:
         """The request body; an empty body counts as absent. JSON is parsed once per request."""
         return cls(request.text if request.body else None, request=request)
+
+    @property
+    def request(self) -> RequestView | None:
+        """The request whose body this is (None for a query, header or cookie value)."""
+        return self._request
 
     @property
     def present(self) -> bool:
@@ -391,11 +398,16 @@ _BUILDERS: dict[str, Builder] = {}
 
 
 def _builder(name: str) -> Callable[[Builder], Builder]:
+    """Register a matcher's builder under ``name`` (bodymatchers.py adds its own this way)."""
+
     def register(fn: Builder) -> Builder:
         _BUILDERS[name] = fn
         return fn
 
     return register
+
+
+register_matcher: Final = _builder
 
 
 def _scalar_text(raw: Any) -> str | None:
@@ -494,7 +506,8 @@ def _build_not(raw: Any, at: KeyPath, errors: ErrorSink, ci: bool) -> Pattern | 
     return Not(inner) if inner is not None else None
 
 
-MATCHER_NAMES: Final = MappingProxyType({name: name for name in _BUILDERS})
+# A live view: matchers registered later (bodymatchers.py) are listed too.
+MATCHER_NAMES: Final = MappingProxyType(_BUILDERS)
 _MODIFIERS: Final = frozenset({"case_insensitive"})
 _CASE_AWARE: Final = frozenset({"equals", "contains", "regex"})
 
