@@ -18,7 +18,16 @@ from urllib.parse import parse_qsl
 from xml.etree.ElementTree import ElementTree, TreeBuilder
 
 from .budget import BudgetExceeded, clock
-from .patterns import ErrorSink, KeyPath, Pattern, Value, parse_pattern, register_matcher, show
+from .patterns import (
+    MATCHER_NAMES,
+    ErrorSink,
+    KeyPath,
+    Pattern,
+    Value,
+    parse_pattern,
+    register_matcher,
+    show,
+)
 
 __all__ = ["Form", "Multipart", "Part", "XPath"]
 
@@ -330,6 +339,8 @@ class PartSpec:
         return None
 
     def describe(self) -> str:
+        if self.filename is None and self.content_type is None and self.body is not None:
+            return self.body.describe()
         shown = [
             f"{key} {pattern.describe()}"
             for key, pattern in (
@@ -399,14 +410,21 @@ def _build_form(raw: Any, at: KeyPath, errors: ErrorSink, ci: bool) -> Pattern |
 
 
 def _build_part(raw: Any, at: KeyPath, errors: ErrorSink) -> PartSpec | None:
-    if not (isinstance(raw, dict) and raw and any(key in _PART_KEYS for key in raw)):
+    is_part = isinstance(raw, dict) and any(
+        key in _PART_KEYS or key not in (*MATCHER_NAMES, "case_insensitive") for key in raw
+    )
+    if not is_part:  # a literal or a matcher: on the part's body
         body = parse_pattern(raw, at, errors)
         return None if body is None else PartSpec(body=body)
     before = len(errors)
     for key in raw:
         if key not in _PART_KEYS:
             errors.append(
-                ((*at, key), f"unknown part key {key!r}; a part takes {', '.join(_PART_KEYS)}")
+                (
+                    (*at, key),
+                    f"unknown part key {key!r}; a part takes {', '.join(_PART_KEYS)}, "
+                    "or a matcher for its body",
+                )
             )
     built = {key: parse_pattern(raw[key], (*at, key), errors) for key in _PART_KEYS if key in raw}
     return PartSpec(**built) if len(errors) == before else None

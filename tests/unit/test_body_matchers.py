@@ -205,6 +205,7 @@ UPLOAD: Any = {
     [
         pytest.param({"description": {"contains": "invoice"}}, id="part-body-matcher"),
         pytest.param({"note": "two"}, id="several-parts-one-name"),
+        pytest.param({"description": {"contains": "INVOICE", "case_insensitive": True}}, id="ci"),
         pytest.param({"file": {"filename": "a.pdf", "body": {"contains": "%PDF"}}}, id="file"),
         pytest.param({"file": {"content_type": "application/pdf"}}, id="content-type"),
         pytest.param({"file": {"filename": {"regex": r"\.pdf$"}}}, id="filename-regex"),
