@@ -1,23 +1,20 @@
-"""Body matchers for XML, HTML-form and multipart bodies: ``xpath``, ``form``, ``multipart``.
+"""The ``form`` and ``multipart`` body matchers: values by field or part name.
 
-Each reads the body once per request (``RequestView.reading``) and then matches values with
-the ordinary matchers of patterns.py, so a literal, ``{regex: ...}`` or ``{contains: ...}``
-works wherever a value is expected. They register themselves in patterns.py's registry when
-this module is imported (stubspec.py does), which keeps patterns.py free of an import cycle.
-
-XML is parsed by defusedxml with DTDs, entities and external references forbidden: such a
-body is a non-match with its reason, never a file read, a network call or an expansion.
+``form`` reads an application/x-www-form-urlencoded body, ``multipart`` a multipart/form-data
+one (parsed by ``multipart``'s sans-IO parser, bounded in parts and header lines); each field
+or part is matched with the ordinary matchers of patterns.py, so a literal, ``{regex: ...}``
+or ``{contains: ...}`` works, and several values under one name are read as query values
+are. They register themselves in patterns.py's registry when imported (stubspec.py does, with
+xpathmatcher.py), which keeps patterns.py free of an import cycle.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import parse_qsl
-from xml.etree.ElementTree import ElementTree, TreeBuilder
 
-from .budget import BudgetExceeded, clock
+from .bodyreading import Unreadable, check_budget, media_type, read_body, slices
 from .patterns import (
     MATCHER_NAMES,
     ErrorSink,
@@ -29,11 +26,8 @@ from .patterns import (
     show,
 )
 
-__all__ = ["Form", "Multipart", "Part", "XPath"]
+__all__ = ["Form", "Multipart", "Part", "PartSpec"]
 
-# Bodies are parsed in slices of this many bytes, with a look at the request's budget between
-# two: parsing a 10 MB body stops at the budget like a long JSON walk does.
-_SLICE: Final = 64 * 1024
 # A multipart body with more parts than this, or a part with more header lines, is refused
 # (no browser or HTTP client sends that many; a hostile one would cost a Python object each).
 MAX_PARTS: Final = 1000
@@ -44,13 +38,6 @@ _PART_KEYS: Final = ("body", "filename", "content_type")
 
 
 @dataclass(frozen=True, slots=True)
-class Unreadable:
-    """A body that could not be read as the matcher needs, and why."""
-
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
 class Part:
     """One part of a multipart/form-data body."""
 
@@ -58,35 +45,6 @@ class Part:
     filename: str | None
     content_type: str | None
     body: bytes
-
-
-def _read(value: Value, kind: str, read: Callable[[bytes, str | None], Any]) -> Any:
-    """The value read by ``read(bytes, content type)``: a request body once per request."""
-    request = value.request
-    if request is None:
-        text = value.text
-        return read(b"" if text is None else text.encode(), None)
-    return request.reading(kind, lambda r: read(r.body, _content_type(r.headers)))
-
-
-def _content_type(headers: Mapping[str, list[str]]) -> str | None:
-    values = headers.get("content-type")
-    return values[0] if values else None
-
-
-def _media_type(content_type: str) -> str:
-    return content_type.split(";", 1)[0].strip().lower()
-
-
-def _check_budget() -> None:
-    if clock().left() <= 0:
-        raise BudgetExceeded
-
-
-def _slices(data: bytes) -> Iterable[bytes]:
-    for start in range(0, len(data), _SLICE):
-        _check_budget()
-        yield data[start : start + _SLICE]
 
 
 def _values_reason(values: list[str], pattern: Pattern) -> str | None:
@@ -103,156 +61,12 @@ def _values_reason(values: list[str], pattern: Pattern) -> str | None:
     return first
 
 
-# ---------------------------------------------------------------------------------------------
-# xpath
-
-
-@dataclass(frozen=True, slots=True)
-class _Xml:
-    """An XML body as elementpath walks it: its node tree, and how many elements it has."""
-
-    tree: Any
-    elements: int
-
-
-# elementpath is pure Python and cannot be interrupted: its node tree and each evaluation cost
-# about this much per element (measured here: 15 and 10-30 us on 20,000 elements). What the
-# budget left cannot cover is refused up front, as a spent budget ("match budget exceeded").
-_TREE_S_PER_ELEMENT: Final = 15e-6
-_SELECT_S_PER_ELEMENT: Final = 30e-6
-
-
-def _afford(seconds: float) -> None:
-    if clock().left() < seconds:
-        raise BudgetExceeded
-
-
-def _parse_xml(data: bytes, content_type: str | None) -> _Xml | Unreadable:
-    import elementpath
-    from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
-    from defusedxml.ElementTree import DefusedXMLParser, ParseError
-
-    if not data.strip():
-        return Unreadable("the body is empty, expected XML")
-    # The C TreeBuilder: elementpath reads only the stdlib's own Element class as a tree.
-    parser = DefusedXMLParser(
-        target=TreeBuilder(), forbid_dtd=True, forbid_entities=True, forbid_external=True
-    )
-    refused = "DTDs and entities are refused (never expanded or fetched), so it counts as no match"
-    try:
-        for piece in _slices(data):
-            parser.feed(piece)
-        root = parser.close()
-    except DTDForbidden as exc:
-        return Unreadable(f"the XML body has a DTD (<!DOCTYPE {exc.name} ...>): {refused}")
-    except EntitiesForbidden as exc:
-        return Unreadable(f"the XML body declares the entity {exc.name!r}: {refused}")
-    except ExternalReferenceForbidden as exc:
-        return Unreadable(f"the XML body refers to {exc.sysid!r}: {refused}")
-    except ParseError as exc:
-        return Unreadable(f"the body is not XML ({exc})")
-    elements = sum(1 for _ in root.iter())
-    _afford(elements * _TREE_S_PER_ELEMENT)
-    return _Xml(elementpath.get_node_tree(ElementTree(root)), elements)
-
-
-def _item_text(item: Any) -> str:
-    """An XPath result as text: an element's string value, an attribute's or a text node's
-    value, a number without a needless ``.0``, a boolean as ``true``/``false``."""
-    if isinstance(item, bool):
-        return "true" if item else "false"
-    if isinstance(item, float) and item.is_integer():
-        return str(int(item))
-    itertext = getattr(item, "itertext", None)
-    if itertext is not None:
-        return "".join(itertext())
-    return str(item)
-
-
-class XPath(Pattern):
-    """``{"/order/item/@sku": expected}``: some node the XPath selects must match."""
-
-    name = "xpath"
-    __slots__ = ("checks",)
-
-    def __init__(self, checks: tuple[tuple[str, Any, Pattern], ...]) -> None:
-        self.checks = checks  # (XPath text, compiled selector, matcher)
-
-    def check(self, value: Value) -> str | None:
-        xml = _read(value, "xml", _parse_xml)
-        if isinstance(xml, Unreadable):
-            return xml.reason
-        clk = clock()
-        for text, selector, matcher in self.checks:
-            first: str | None = None
-            _afford(xml.elements * _SELECT_S_PER_ELEMENT)
-            try:
-                found = selector.iter_select(xml.tree)
-                for item in found if isinstance(found, Iterable) else (found,):
-                    clk.tick()
-                    reason = matcher.check(Value(_item_text(item)))
-                    if reason is None:
-                        break
-                    first = first or reason
-                else:
-                    if first is None:  # selects nothing
-                        reason = matcher.check(Value(None))
-                        if reason:
-                            return f"{text} selects nothing: {reason}"
-                        continue
-                    return f"{text}: {first}"
-            except RecursionError:
-                return f"{text}: the XML body is nested too deeply to evaluate"
-        return None
-
-    def describe(self) -> str:
-        return "xpath " + ", ".join(f"{text} {m.describe()}" for text, _, m in self.checks)
-
-
-@register_matcher("xpath")
-def _build_xpath(raw: Any, at: KeyPath, errors: ErrorSink, ci: bool) -> Pattern | None:
-    import elementpath  # on first use: ~0.2 s of imports that most stub sets never need
-
-    if isinstance(raw, str):
-        raw = {raw: {"absent": False}}  # a bare path: something must be there
-    if not isinstance(raw, dict) or not raw:
-        errors.append((at, 'xpath takes a mapping of XPath to value, e.g. {"/order/@id": "7"}'))
-        return None
-    namespaces = raw.get("namespaces", {})
-    if not isinstance(namespaces, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in namespaces.items()
-    ):
-        errors.append(((*at, "namespaces"), "namespaces maps a prefix to a URI, e.g. {s: urn:s}"))
-        return None
-    paths = {k: v for k, v in raw.items() if k != "namespaces"}
-    if not paths:
-        errors.append((at, "xpath needs at least one XPath beside namespaces"))
-        return None
-    before = len(errors)
-    checks: list[tuple[str, Any, Pattern]] = []
-    for path_text, expected in paths.items():
-        where = (*at, path_text)
-        try:
-            selector = elementpath.Selector(str(path_text), namespaces=namespaces or None)
-        except (elementpath.ElementPathError, SyntaxError, ValueError) as exc:
-            errors.append((where, f"invalid XPath {path_text!r}: {str(exc).splitlines()[0]}"))
-            continue
-        matcher = parse_pattern(expected, where, errors)
-        if matcher is not None:
-            checks.append((str(path_text), selector, matcher))
-    return XPath(tuple(checks)) if len(errors) == before else None
-
-
-# ---------------------------------------------------------------------------------------------
-# form and multipart: values by field or part name
-
-
 def _parse_form(data: bytes, content_type: str | None) -> dict[str, list[str]] | Unreadable:
-    if content_type is not None and _media_type(content_type) != FORM_TYPE:
+    if content_type is not None and media_type(content_type) != FORM_TYPE:
         return Unreadable(
             f"the body is not a form ({FORM_TYPE}), its Content-Type is {show(content_type)}"
         )
-    _check_budget()
+    check_budget()
     fields: dict[str, list[str]] = {}
     for name, text in parse_qsl(data.decode("utf-8", errors="replace"), keep_blank_values=True):
         fields.setdefault(name, []).append(text)
@@ -262,7 +76,7 @@ def _parse_form(data: bytes, content_type: str | None) -> dict[str, list[str]] |
 def _parse_multipart(data: bytes, content_type: str | None) -> list[Part] | Unreadable:
     import multipart
 
-    if content_type is None or _media_type(content_type) != MULTIPART_TYPE:
+    if content_type is None or media_type(content_type) != MULTIPART_TYPE:
         got = "none" if content_type is None else show(content_type)
         return Unreadable(f"the body is not {MULTIPART_TYPE}, its Content-Type is {got}")
     boundary = multipart.parse_options_header(content_type)[1].get("boundary")
@@ -275,7 +89,7 @@ def _parse_multipart(data: bytes, content_type: str | None) -> list[Part] | Unre
         with multipart.PushMultipartParser(
             boundary, max_header_count=MAX_PART_HEADERS, max_segment_count=MAX_PARTS
         ) as parser:
-            for piece in [*_slices(data), b""]:
+            for piece in [*slices(data), b""]:
                 for event in parser.parse(piece):
                     if isinstance(event, multipart.MultipartSegment):
                         segment, chunks = event, []
@@ -307,7 +121,7 @@ class Form(Pattern):
         self.fields = fields
 
     def check(self, value: Value) -> str | None:
-        fields = _read(value, "form", _parse_form)
+        fields = read_body(value, "form", _parse_form)
         if isinstance(fields, Unreadable):
             return fields.reason
         for name, pattern in self.fields:
@@ -363,7 +177,7 @@ class Multipart(Pattern):
         self.parts = parts
 
     def check(self, value: Value) -> str | None:
-        parts = _read(value, "multipart", _parse_multipart)
+        parts = read_body(value, "multipart", _parse_multipart)
         if isinstance(parts, Unreadable):
             return parts.reason
         for name, spec in self.parts:

@@ -45,6 +45,7 @@ __all__ = [
     "end_match_budget",
     "json_equal",
     "parse_pattern",
+    "path_mapping",
     "regex_timeout",
     "register_matcher",
     "start_match_budget",
@@ -460,14 +461,25 @@ def _build_json_subset(raw: Any, at: KeyPath, errors: ErrorSink, ci: bool) -> Pa
     return JsonSubset(raw)
 
 
+def path_mapping(raw: Any, at: KeyPath, errors: ErrorSink, usage: str) -> dict[Any, Any] | None:
+    """``{path: expected}`` for json_path and xpath, a bare path meaning "something is there";
+    None, with ``usage`` as the problem, for anything else."""
+    if isinstance(raw, str):
+        return {raw: {"absent": False}}
+    if not isinstance(raw, dict) or not raw:
+        errors.append((at, usage))
+        return None
+    return raw
+
+
 @_builder("json_path")
 def _build_json_path(raw: Any, at: KeyPath, errors: ErrorSink, ci: bool) -> Pattern | None:
     import jsonpath  # loaded on first use: 30 ms that most stub sets never need
 
-    if isinstance(raw, str):
-        raw = {raw: {"absent": False}}  # a bare path: something must be there
-    if not isinstance(raw, dict) or not raw:
-        errors.append((at, 'json_path takes a mapping of JSONPath to value, e.g. {"$.a.b": 1}'))
+    raw = path_mapping(
+        raw, at, errors, 'json_path takes a mapping of JSONPath to value, e.g. {"$.a.b": 1}'
+    )
+    if raw is None:
         return None
     checks: list[tuple[str, Any, Pattern | None]] = []
     for path_text, expected in raw.items():
