@@ -77,6 +77,11 @@ def test_bodies_match({fixture}):
     assert post("/login", data={{"user": "ada", "password": "correct horse"}}) == 200
     assert post("/upload", upload=UPLOAD) == 200
     assert [e["stub"] for e in {fixture}.requests] == ["order", "login", "upload"]
+    docs = {fixture}.service("docs")
+    docs.assert_called("POST", "/login", body={{"form": {{"user": "ada"}}}})
+    docs.assert_called("POST", "/upload", body={{"multipart": {{"file": {{"filename": "a.pdf"}}}}}})
+    docs.assert_called("POST", "/orders", body={{"xpath": "/order/item[@sku='A-1']"}})
+    docs.assert_called("POST", "/login", body={{"form": {{"user": "bob"}}}}, times=0)
 
 
 def test_a_miss_is_reported({fixture}):
