@@ -105,7 +105,10 @@ def _parse_multipart(data: bytes, content_type: str | None) -> list[Part] | Unre
                             )
                         )
     except multipart.ParserLimitReached as exc:
-        return Unreadable(f"the multipart body is refused: {exc} (at most {MAX_PARTS} parts)")
+        return Unreadable(
+            f"the multipart body is refused: {exc} (at most {MAX_PARTS} parts "
+            f"of {MAX_PART_HEADERS} header lines each)"
+        )
     except multipart.MultipartError as exc:
         return Unreadable(f"the multipart body is malformed ({exc})")
     return parts

@@ -267,7 +267,23 @@ def test_too_many_parts_are_refused() -> None:
     why = pattern({"multipart": {"p": "1"}}).check(Value.of_body(request))
     assert why is not None
     assert why.startswith("the multipart body is refused: ")
-    assert why.endswith(f"(at most {bodymatchers.MAX_PARTS} parts)")
+    assert why.endswith(f"(at most {bodymatchers.MAX_PARTS} parts of 16 header lines each)")
+
+
+def test_a_part_with_too_many_header_lines_is_refused() -> None:
+    lines = "".join(f"X-H{i}: v\r\n" for i in range(bodymatchers.MAX_PART_HEADERS + 1))
+    body = f'--b\r\nContent-Disposition: form-data; name="a"\r\n{lines}\r\nx\r\n--b--\r\n'
+    why = check({"multipart": {"a": "x"}}, body.encode(), "multipart/form-data; boundary=b")
+    assert why is not None
+    assert why.startswith("the multipart body is refused: ")
+
+
+@pytest.mark.parametrize(
+    ("body", "value"),
+    [(b"user=ada+lovelace", "ada lovelace"), (b"user=%C3%A9", "\u00e9"), (b"user=", "")],
+)
+def test_form_values_are_decoded(body: bytes, value: str) -> None:
+    assert check({"form": {"user": value}}, body, "application/x-www-form-urlencoded") is None
 
 
 # ---------------------------------------------------------------------------------------------
