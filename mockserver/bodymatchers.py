@@ -15,6 +15,7 @@ from typing import Any, Final
 from urllib.parse import parse_qsl
 
 from .bodyreading import Unreadable, check_budget, media_type, read_body, slices
+from .matching import values_reason  # several values under one name: as query values
 from .patterns import (
     MATCHER_NAMES,
     ErrorSink,
@@ -45,20 +46,6 @@ class Part:
     filename: str | None
     content_type: str | None
     body: bytes
-
-
-def _values_reason(values: list[str], pattern: Pattern) -> str | None:
-    """None when some value (or absence, for no value) satisfies ``pattern``, else the first
-    value's reason: several values under one name are read as query values are."""
-    if not values:
-        return pattern.check(Value(None))
-    first = None
-    for text in values:
-        reason = pattern.check(Value(text))
-        if reason is None:
-            return None
-        first = first or reason
-    return first
 
 
 def _parse_form(data: bytes, content_type: str | None) -> dict[str, list[str]] | Unreadable:
@@ -128,7 +115,7 @@ class Form(Pattern):
         if isinstance(fields, Unreadable):
             return fields.reason
         for name, pattern in self.fields:
-            reason = _values_reason(fields.get(name, []), pattern)
+            reason = values_reason(fields.get(name, []), pattern)
             if reason is not None:
                 return f"form field {name}: {reason}"
         return None
