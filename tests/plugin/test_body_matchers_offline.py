@@ -5,31 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from ..integration.test_body_matchers import STUBS as DOCS
 from .conftest import Project
 
 pytestmark = pytest.mark.timeout(60)
 
-STUBS = {
-    "stubs/docs.yaml": """
-    service: docs
-    stubs:
-      - id: order
-        request: {method: POST, path: /orders, body: {xpath: {/order/item/@sku: A-1}}}
-        response: {json: {kind: xml}}
-      - id: login
-        request: {method: POST, path: /login, body: {form: {user: ada, password: {regex: ".{8,}"}}}}
-        response: {json: {kind: form}}
-      - id: upload
-        request:
-          method: POST
-          path: /upload
-          body:
-            multipart:
-              description: {contains: invoice}
-              file: {filename: a.pdf, body: {contains: "%PDF"}}
-        response: {json: {kind: multipart}}
-    """
-}
+STUBS = {"stubs/docs.yaml": DOCS}  # the integration tests' stubs, served with no socket
 
 TESTS = """
 import asyncio
@@ -38,7 +19,7 @@ import os
 import aiohttp
 import requests
 
-ORDER = b'<order><item sku="B-2"/><item sku="A-1"/></order>'
+ORDER = b'<order xmlns="urn:orders"><item sku="B-2"/><item sku="A-1"/></order>'
 
 
 def post_requests(path, **kwargs):
@@ -80,7 +61,8 @@ def test_bodies_match({fixture}):
     docs = {fixture}.service("docs")
     docs.assert_called("POST", "/login", body={{"form": {{"user": "ada"}}}})
     docs.assert_called("POST", "/upload", body={{"multipart": {{"file": {{"filename": "a.pdf"}}}}}})
-    docs.assert_called("POST", "/orders", body={{"xpath": "/order/item[@sku='A-1']"}})
+    sku = {{"//o:item/@sku": "A-1", "namespaces": {{"o": "urn:orders"}}}}
+    docs.assert_called("POST", "/orders", body={{"xpath": sku}})
     docs.assert_called("POST", "/login", body={{"form": {{"user": "bob"}}}}, times=0)
 
 
