@@ -70,7 +70,10 @@ def _parse_xml(data: bytes, content_type: str | None) -> _Xml | Unreadable:
         return Unreadable(f"the body is not XML ({exc})")
     elements = sum(1 for _ in root.iter())
     check_budget(elements * _TREE_S_PER_ELEMENT)
-    return _Xml(elementpath.get_node_tree(ElementTree(root)), elements)
+    try:
+        return _Xml(elementpath.get_node_tree(ElementTree(root)), elements)
+    except RecursionError:  # none seen at 100,000 levels, but the walk is not ours
+        return Unreadable("the XML body is nested too deeply to evaluate")
 
 
 def _item_text(item: Any) -> str:
