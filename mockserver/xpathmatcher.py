@@ -72,7 +72,7 @@ def _parse_xml(data: bytes, content_type: str | None) -> _Xml | Unreadable:
     check_budget(elements * _TREE_S_PER_ELEMENT)
     try:
         return _Xml(elementpath.get_node_tree(ElementTree(root)), elements)
-    except RecursionError:  # none seen at 100,000 levels, but the walk is not ours
+    except RecursionError:  # none seen at 50,000 levels, but the walk is not ours
         return Unreadable("the XML body is nested too deeply to evaluate")
 
 
