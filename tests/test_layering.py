@@ -33,6 +33,7 @@ CORE = (
     "stubinput",
     "openapi",
     "recording",
+    "recordstubs",
     "drift",
     "har",
     "addresses",

@@ -17,9 +17,8 @@ from mockserver.recording import (
     Redaction,
     decode_body,
     redact_exchange,
-    service_document,
-    stubs_from_exchanges,
 )
+from mockserver.recordstubs import service_document, stubs_from_exchanges
 from mockserver.stubfile import parse_service
 
 JSON = (("Content-Type", "application/json"),)
