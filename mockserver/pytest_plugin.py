@@ -34,6 +34,7 @@ from .handle import (
     env_name,
     unmatched_text,
 )
+from .pytest_record import note_recorded, recording_session
 
 __all__ = [
     "mock_aiohttp",
@@ -135,6 +136,7 @@ def mockserver_settings(pytestconfig: pytest.Config) -> Settings:
         spy=record == "new",
         record_new=record in ("new", "all"),
         record_all=record == "all",
+        record_session=recording_session(pytestconfig),
     )
 
 
@@ -160,6 +162,7 @@ def mockserver_backend(
         ) from None
     with server:
         yield LocalBackend(server.store, server.urls, server.url, mockserver_settings.paths)
+    note_recorded(pytestconfig, server)
 
 
 def _marker_kwarg(node: pytest.Item, key: str) -> Any:

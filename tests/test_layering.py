@@ -34,6 +34,7 @@ CORE = (
     "openapi",
     "recording",
     "recordstubs",
+    "recordspecs",
     "drift",
     "har",
     "addresses",

@@ -207,6 +207,10 @@ def make_app(state: State) -> web.Application:
             return web.json_response({"id": request.match_info["id"], "name": "Ada", "age": 36})
         return web.json_response({"id": request.match_info["id"], "name": "Bob", "email": "b@x"})
 
+    @routes.get("/api/item/{id}")
+    async def item(request: web.Request) -> web.Response:
+        return web.json_response({"item": request.match_info["id"]})
+
     @routes.get("/api/status")
     async def status(request: web.Request) -> web.Response:
         if state.version == 1:
