@@ -145,9 +145,10 @@ class Recorder:
         for line in self.process.stdout:
             self.lines.append(line.rstrip("\n"))
 
-    def peak_rss_mb(self) -> float:
+    def rss_mb(self, field: str = "VmHWM") -> float:
+        """VmHWM: the peak resident memory so far; VmRSS: now."""
         status = Path(f"/proc/{self.process.pid}/status").read_text()
-        found = re.search(r"VmHWM:\s+(\d+) kB", status)
+        found = re.search(field + r":\s+(\d+) kB", status)
         return int(found.group(1)) / 1024 if found else float("nan")
 
     def terminate(self) -> tuple[float | None, int | None]:
@@ -270,10 +271,17 @@ def memory(tree: Path, url: str, out: Path, big_mb: int) -> None:
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         sizes = list(pool.map(lambda i: len(fetch(f"{recorder.url}/big/{i}")), range(8)))
     assert all(size == big_mb * MB for size in sizes), sizes
-    after_answers = recorder.peak_rss_mb()
+    peak = recorder.rss_mb()
+    deadline = time.monotonic() + 10.0  # what it still holds once the answers are written
+    while time.monotonic() < deadline and len(list(out.rglob("*.body"))) < 1:
+        time.sleep(0.1)
+    time.sleep(1.0)
+    held = recorder.rss_mb("VmRSS")
     took, code = recorder.terminate()
     stopped = "not within 120 s (killed)" if took is None else f"{took:.2f} s, exit {code}"
-    print(f"memory: 8 concurrent x {big_mb} MB; recorder peak RSS {after_answers:.0f} MB")
+    print(
+        f"memory: 8 concurrent x {big_mb} MB; recorder peak RSS {peak:.0f} MB, {held:.0f} MB after"
+    )
     print(f"  SIGTERM to exit: {stopped}")
     print(f"  on disk: {on_disk(out)}")
 
