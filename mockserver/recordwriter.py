@@ -188,14 +188,15 @@ class Recorder:
                     self._cond.wait(self._until_due())
                 batch, self._pending = self._pending, []
                 urgent = bool(self._urgent) or self._stopping
-            for service, upstream, exchange in batch:
-                self.take(service, upstream, exchange)
+            taken = len(batch)
+            while batch:  # each exchange (and its body) let go once it is on disk
+                self.take(*batch.pop(0))
             now = time.monotonic()
             for file in list(self._files.values()):
                 if _ready(file, now, urgent):
                     self._write(file)
             with self._cond:
-                self._taken += len(batch)
+                self._taken += taken
                 self._cond.notify_all()
 
     def _any_ready(self) -> bool:
