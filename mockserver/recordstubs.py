@@ -173,6 +173,15 @@ class StubBuilder:
             stub_id, n = f"{base}-{n}", n + 1
         return RecordedStub(stub_id, request_spec(clean, self.redaction))
 
+    def body_files(self) -> set[str]:
+        """The body files the stubs name (relative to the stub file)."""
+        return {
+            response["body_file"]
+            for stub in self._stubs.values()
+            for response in (*stub.answers, *stub.revalidations)
+            if "body_file" in response
+        }
+
     def stubs(self) -> list[dict[str, Any]]:
         return [stub.as_dict() for stub in self._stubs.values()]
 

@@ -21,6 +21,7 @@ with what the whole session recorded.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import uuid
@@ -55,6 +56,7 @@ _PAUSE_FACTOR: Final = 3.0
 _RETRY_AFTER: Final = 1.0
 _LOCK_TIMEOUT: Final = 60.0
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_HASHED: Final = re.compile(r"[0-9a-f]{32}\.body")  # recordspecs.body_file_name's
 
 
 @dataclass(slots=True)
@@ -153,7 +155,9 @@ class Recorder:
             thread.join(timeout)
         with self._cond:
             done = self._settled(self._added)
-        return self._outcome(done, timeout)
+        paths = self._outcome(done, timeout)
+        self._prune()
+        return paths
 
     def summary(self) -> list[tuple[Path, int, int]]:
         """(file, exchanges recorded into it, exchanges skipped) per service."""
@@ -309,7 +313,25 @@ class Recorder:
                 self._write(file)
                 if file.error is not None:
                     raise file.error
+        self._prune()
         return [f.path for f in self._files.values() if f.recorded]
+
+    def _prune(self) -> None:
+        """Remove the body files a replaced recording left that no stub names any more
+        (record and import only: one writer per file, which knows every stub in it)."""
+        if self.shared:
+            return
+        for file in self._files.values():
+            if not file.recorded:
+                continue
+            named = {Path(name).name for name in file.builder.body_files()}
+            directory = file.path.parent / file.builder.body_dir
+            try:
+                for old in directory.glob("*.body"):
+                    if _HASHED.fullmatch(old.name) and old.name not in named:
+                        old.unlink(missing_ok=True)
+            except OSError as exc:  # the recording is written; a leftover is harmless
+                log.warning("could not remove old body files in %s: %s", directory, exc)
 
 
 def _ready(file: _File, now: float, urgent: bool) -> bool:

@@ -136,7 +136,7 @@ def test_row_13_a_recording_that_cannot_be_written_fails_the_stop_and_is_kept(
         settings_for(tmp_path), forwarding=Forwarding({}, record_all=False, recorder=recorder)
     )
     server.start()
-    with pytest.raises(MockServerError, match="could not write the recording: .*File exists"):
+    with pytest.raises(MockServerError, match=r"could not write the recording: .*File exists"):
         server.stop()
     out.unlink()  # the disk is back: the writer, retrying, writes what it kept
     (written,) = recorder.flush()

@@ -229,3 +229,19 @@ def test_item_6_exchanges_trickling_in_do_not_cost_a_rewrite_each(
     # What was written in all is a small multiple of the file, not 1,500 / 2 of it.
     assert sum(writes) < 100 * path.stat().st_size, (sum(writes), path.stat().st_size)
     assert os.listdir(tmp_path) == ["svc.yaml"]
+
+
+def test_item_6_recording_again_leaves_no_body_file_of_the_replaced_recording(
+    tmp_path: Path,
+) -> None:
+    headers = (("Content-Type", "text/plain"),)
+    for seed in (1, 2):
+        body = sized_body("text", 100_000, seed)
+        recording = Recording()
+        recording.add(
+            "svc", "http://up.example", Exchange("GET", "/t", (), (), b"", 200, headers, body)
+        )
+        (written,) = write_recording(recording, {"svc": tmp_path}, Redaction())
+        (name,) = [s["response"]["body_file"] for s in yaml.safe_load(written.read_text())["stubs"]]
+        assert (tmp_path / name).read_bytes() == body
+        assert [p.name for p in (tmp_path / "svc.bodies").iterdir()] == [Path(name).name]
