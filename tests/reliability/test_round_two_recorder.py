@@ -22,7 +22,7 @@ import pytest
 import requests
 import yaml
 
-from mockserver import recordwriter
+from mockserver import persist, recordwriter
 from mockserver.loader import MAX_FILE_BYTES
 from mockserver.recording import Exchange, Redaction
 from mockserver.recordstubs import Recording
@@ -54,7 +54,8 @@ def recorder(url: str, out: Path) -> Iterator[tuple[Console, str]]:
 
 
 def stub_paths(file: Path) -> list[str]:
-    return [s["request"]["path"] for s in yaml.safe_load(file.read_text("utf-8"))["stubs"]]
+    document = yaml.load(file.read_text("utf-8"), Loader=yaml.CSafeLoader)
+    return [stub["request"]["path"] for stub in document["stubs"]]
 
 
 def assert_valid(out: Path) -> None:
@@ -204,7 +205,7 @@ def test_item_6_exchanges_trickling_in_do_not_cost_a_rewrite_each(
     the last write's time, 50 ms at least), so the file is written tens of times, not 1,500,
     and each exchange is on disk moments after it came."""
     writes: list[int] = []
-    real = recordwriter.write_atomic
+    real = persist.write_atomic
 
     def counted(path: Path, text: str | bytes) -> None:
         if path.suffix == ".yaml":
