@@ -13,6 +13,7 @@ service sent.
 from __future__ import annotations
 
 import asyncio
+import io
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -165,13 +166,15 @@ class Upstream:
             ):
                 # read(n) returns what has arrived so far, not the whole body: read to the
                 # end, so a body cut short raises (ClientPayloadError) instead of passing.
-                chunks, size = [], 0
+                # One buffer that grows in place and is handed over without a copy (CPython's
+                # BytesIO.getvalue): a list of chunks joined at the end held each answer twice.
+                buffer = io.BytesIO()
                 async for chunk in response.content.iter_chunked(64 * 1024):
-                    size += len(chunk)
-                    if size > MAX_UPSTREAM_BODY:
+                    if buffer.tell() + len(chunk) > MAX_UPSTREAM_BODY:
                         raise UpstreamError(502, self.base_url, "the upstream body is over 100 MiB")
-                    chunks.append(chunk)
-                raw = b"".join(chunks)
+                    buffer.write(chunk)
+                raw = buffer.getvalue()
+                del buffer
                 answered = tuple(response.headers.items())
                 not_returned = _NOT_RETURNED | hop_by_hop(answered)
                 # str(): aiohttp's header names are istr, which YAML cannot represent.
