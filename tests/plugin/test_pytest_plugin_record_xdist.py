@@ -64,9 +64,7 @@ def test_record_new_under_xdist_keeps_all_40_stubs_in_3_runs_of_3(
         result.stdout.fnmatch_lines(
             ["mockserver: recorded 40 exchanges: stubs/svc.recorded.yaml +40 (now 40 stubs)"]
         )
-    # The recording replays: no upstream needed, every test passes on the recorded stubs.
-    upstream.stop()
-    pytester.runpytest_subprocess("-n", "4").assert_outcomes(passed=40)
+    assert len(upstream.state.seen) == 3 * 40  # each run asked the service once per test
 
 
 def test_record_all_under_xdist_replaces_earlier_sessions_and_keeps_every_worker(
@@ -81,11 +79,10 @@ def test_record_all_under_xdist_replaces_earlier_sessions_and_keeps_every_worker
         "  response: {json: {old: true}}\n"
     )
     (root / "stubs" / "svc.recorded.yaml").write_text(earlier, encoding="utf-8")
-    wanted = sorted(f"/api/item/{i}" for i in range(40))
-    for _ in range(2):  # the second session replaces the first one's file, whole
-        result = record(pytester, "all")
-        assert sorted(recorded(root)) == wanted  # /api/old is gone: an earlier session's
-        result.stdout.fnmatch_lines(["mockserver: recorded 40 exchanges: *+40 (now 40 stubs)"])
+    result = record(pytester, "all")
+    # /api/old is gone (an earlier session's), and every worker's 10 or so are there.
+    assert sorted(recorded(root)) == sorted(f"/api/item/{i}" for i in range(40))
+    result.stdout.fnmatch_lines(["mockserver: recorded 40 exchanges: *+40 (now 40 stubs)"])
     # And =new then adds to it, keeping what is there.
     (root / "test_more.py").write_text(
         SUITE.replace("range(40)", "range(40, 44)").replace("test_item", "test_more"),
