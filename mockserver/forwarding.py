@@ -8,7 +8,7 @@ redacted) and written as stub files when the server stops, or on ``flush()``.
 from __future__ import annotations
 
 import logging
-import threading
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -19,40 +19,13 @@ from .config import Settings
 from .journal import Journal
 from .logs import log_request
 from .model import RequestView, ServiceSpec, StubSet
-from .persist import write_recording
 from .proxy import Upstream, UpstreamError, UpstreamSettings
-from .recording import Exchange, Recording, Redaction
+from .recording import Redaction
+from .recordwriter import Recorder
 
 __all__ = ["Forwarding", "Recorder"]
 
 log = logging.getLogger("mockserver")
-
-
-@dataclass(slots=True)
-class Recorder:
-    """Exchanges kept while recording, and where each service's file goes."""
-
-    out_dirs: dict[str, Path]
-    redaction: Redaction
-    ports: dict[str, int | None] = field(default_factory=dict)
-    merge: bool = False  # spy mode adds to earlier recordings; record replaces them
-    suffix: str = ""
-    recording: Recording = field(default_factory=Recording)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, service: str, upstream: str, exchange: Exchange) -> None:
-        with self._lock:
-            self.recording.add(service, upstream, exchange)
-
-    def flush(self) -> list[Path]:
-        """Write what was recorded so far (atomically); safe to call more than once."""
-        with self._lock:
-            written = write_recording(
-                self.recording, self.out_dirs, self.redaction, self.ports, self.suffix, self.merge
-            )
-        for path in written:
-            log.info("recorded %s", path)
-        return written
 
 
 @dataclass(slots=True)
@@ -163,7 +136,13 @@ def spy_forwarding(stubs: StubSet, settings: Settings, *, record_all: bool = Fal
     if settings.record_new:
         fallback = next((Path(p) for p in settings.paths if Path(p).is_dir()), Path("."))
         out_dirs = {name: _home(stubs.services[name], fallback) for name, _ in upstreams.values()}
-        recorder = Recorder(out_dirs, redaction, merge=not record_all, suffix=".recorded")
+        recorder = Recorder(
+            out_dirs,
+            redaction,
+            suffix=".recorded",
+            mode="all" if record_all else "new",
+            session=settings.record_session or uuid.uuid4().hex,
+        )
     return Forwarding(upstreams, record_all=record_all, redaction=redaction, recorder=recorder)
 
 

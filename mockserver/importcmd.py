@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TextIO
 
 from .har import HarError, parse_har
-from .persist import write_recording
 from .recording import Redaction
+from .recordwriter import write_recording
 from .stubfile import valid_service_name
 
 __all__ = ["import_har"]

@@ -49,6 +49,27 @@ GZIP_TAG_STYLES = {
 }
 
 
+SIZED_TYPES = {
+    "json": "application/json",
+    "text": "text/plain",
+    "binary": "application/octet-stream",
+}
+
+
+def sized_body(kind: str, size: int, seed: int) -> bytes:
+    """/sized/{kind}/{size}/{seed}'s body: ``size`` bytes (JSON: about), the same for ``seed``."""
+    if kind == "json":
+        item = {"id": 0, "seed": seed, "text": "lorem ipsum dolor sit amet " * 3}
+        count = size // (len(json.dumps(item)) + 1)
+        return json.dumps([{**item, "id": n} for n in range(count)]).encode()
+    unit = (
+        f"line {seed}: the quick brown fox jumps over the lazy dog\n".encode()
+        if kind == "text"
+        else bytes(range(256)) + seed.to_bytes(4, "big")
+    )
+    return (unit * (size // len(unit) + 1))[:size]
+
+
 def validated_body(version: int) -> bytes:
     """/validated/{style}'s JSON body at ``version``: long enough to be compressed."""
     return json.dumps({"version": version, "text": LARGE.decode()}).encode()
@@ -206,6 +227,16 @@ def make_app(state: State) -> web.Application:
         if state.version == 1:
             return web.json_response({"id": request.match_info["id"], "name": "Ada", "age": 36})
         return web.json_response({"id": request.match_info["id"], "name": "Bob", "email": "b@x"})
+
+    @routes.get("/sized/{kind}/{size}/{seed}")
+    async def sized(request: web.Request) -> web.Response:
+        kind, size = request.match_info["kind"], int(request.match_info["size"])
+        body = sized_body(kind, size, int(request.match_info["seed"]))
+        return web.Response(body=body, content_type=SIZED_TYPES[kind])
+
+    @routes.get("/api/item/{id}")
+    async def item(request: web.Request) -> web.Response:
+        return web.json_response({"item": request.match_info["id"]})
 
     @routes.get("/api/status")
     async def status(request: web.Request) -> web.Response:

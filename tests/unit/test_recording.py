@@ -17,9 +17,8 @@ from mockserver.recording import (
     Redaction,
     decode_body,
     redact_exchange,
-    service_document,
-    stubs_from_exchanges,
 )
+from mockserver.recordstubs import StubBuilder, service_document, stubs_from_exchanges
 from mockserver.stubfile import parse_service
 
 JSON = (("Content-Type", "application/json"),)
@@ -317,3 +316,43 @@ def test_the_written_document_loads_back_and_answers_the_same_bytes() -> None:
     assert service is not None
     assert (service.upstream, service.port) == ("http://up.example", 9000)
     assert [s.prepared.body for s in loaded] == bodies
+
+
+# -- large bodies (issue 13 item 6) --------------------------------------------------------
+
+
+def test_a_large_body_is_named_as_a_body_file_by_its_hash_with_secrets_redacted() -> None:
+    items = [{"id": n, "password": "pw-secret", "text": "x" * 100} for n in range(1000)]
+    body = json.dumps(items).encode()
+    builder = StubBuilder("svc", Redaction(), body_dir="svc.bodies")
+    problem, stored = builder.add(exchange(body=body))
+    assert problem is None
+    assert stored is not None
+    name, data = stored
+    (stub,) = builder.stubs()
+    assert stub["response"]["body_file"] == name
+    assert name.startswith("svc.bodies/")
+    assert name.endswith(".body")
+    assert b"pw-secret" not in data
+    assert json.loads(data)[0] == {"id": 0, "password": "<redacted>", "text": "x" * 100}
+    # The same bytes again are the same file; a body that needs no redaction is kept as sent.
+    plain = b'{"items": "' + b"y" * 70_000 + b'"}'
+    first = StubBuilder("svc", Redaction()).add(exchange("/p", body=plain))[1]
+    again = StubBuilder("svc", Redaction()).add(exchange("/q", body=plain))[1]
+    assert first is not None
+    assert first == again
+    assert first[1] is plain
+
+
+def test_a_json_request_body_over_64_kib_is_not_made_a_matcher() -> None:
+    small = json.dumps({"q": "a"}).encode()
+    large = json.dumps({"q": "a" * 70_000}).encode()
+    stubs = stubs_from_exchanges(
+        "svc",
+        [
+            exchange("/s", method="POST", request_body=small),
+            exchange("/l", method="POST", request_body=large),
+        ],
+    )
+    assert stubs[0]["request"]["body"] == {"json": {"q": "a"}}
+    assert "body" not in stubs[1]["request"]
