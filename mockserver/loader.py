@@ -199,6 +199,17 @@ def load_file(
     except StubFileError as exc:
         return None, [], list(exc.problems)
     del text  # a large file's text need not outlive its parse
+    if isinstance(data, dict) and "interactions" in data:
+        # Imported here: the cassette reader uses the recorder's stub builder, which uses us.
+        from .har import HarError
+        from .vcr import cassette_document, is_cassette
+
+        if is_cassette(data):  # a VCR.py cassette, served as it is
+            try:
+                data, marks = cassette_document(data, file.stem), {}
+            except HarError as exc:
+                problem = f"a VCR.py cassette mockserver cannot serve: {exc}"
+                return None, [], [Problem(source, problem)]
     reader = body_file_reader(file, root, named)
     return parse_service(data, source, file.stem, reader, marks, release=True)
 
