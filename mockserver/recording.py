@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
-from .secretnames import PLACEHOLDER, SECRET_HEADERS, SECRET_QUERY
+from .secretnames import PLACEHOLDER, SECRET_HEADERS, SECRET_QUERY, redacted_cookies
 
 __all__ = [
     "HOP_BY_HOP",
@@ -145,7 +145,15 @@ class Redaction:
         )
 
     def header_pairs(self, pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-        return tuple((k, self.placeholder if k.lower() in self.headers else v) for k, v in pairs)
+        return tuple((k, self._header_value(k, v)) for k, v in pairs)
+
+    def _header_value(self, name: str, value: str) -> str:
+        lowered = name.lower()
+        if lowered not in self.headers:
+            return value
+        if lowered in ("cookie", "set-cookie"):  # by value, never by name (issue 16)
+            return redacted_cookies(lowered, value, self.placeholder)
+        return self.placeholder
 
     def query_pairs(self, pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
         return tuple((k, self.placeholder if k.lower() in self.query else v) for k, v in pairs)

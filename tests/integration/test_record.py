@@ -239,4 +239,4 @@ def test_no_secret_reaches_the_files_the_journal_or_the_log(
     # No matcher on a redacted value: the token is left out, the password too.
     assert private_stub["request"]["query"] == {"page": "1"}
     assert login_stub["request"]["body"] == {"json_subset": {"user": "ada"}}
-    assert login_stub["response"]["headers"]["Set-Cookie"] == "<redacted>"
+    assert login_stub["response"]["headers"]["Set-Cookie"] == "session=<redacted>; HttpOnly; Path=/"

@@ -59,7 +59,15 @@ def test_secret_headers_are_replaced_whatever_their_case() -> None:
             ("Accept", "g"),
         ]
     )
-    assert [v for _, v in pairs] == ["<redacted>"] * 6 + ["g"]
+    assert [v for _, v in pairs] == [
+        "<redacted>",
+        "<redacted>",
+        "c=<redacted>",  # cookies: the value, never the name
+        "d=<redacted>",
+        "<redacted>",
+        "<redacted>",
+        "g",
+    ]
 
 
 def test_token_like_query_parameters_and_configured_ones_are_replaced() -> None:
@@ -289,12 +297,13 @@ def test_framing_per_response_and_hop_by_hop_headers_are_not_recorded() -> None:
         ("Transfer-Encoding", "chunked"),
         ("Vary", "Accept-Encoding"),
         ("Set-Cookie", "a=1"),
-        ("Set-Cookie", "b=2"),
+        ("Set-Cookie", "b=2; HttpOnly; Path=/"),
         ("X-Request-Id", "r1"),
     )
     assert only_response(exchange(headers=headers))["headers"] == {
         "Content-Type": "application/json",
-        "Set-Cookie": ["<redacted>", "<redacted>"],
+        # Redacted by value, never by name: a jar still holds "a" and "b" (issue 16).
+        "Set-Cookie": ["a=<redacted>", "b=<redacted>; HttpOnly; Path=/"],
         "X-Request-Id": "r1",
     }
 
@@ -356,3 +365,17 @@ def test_a_json_request_body_over_64_kib_is_not_made_a_matcher() -> None:
     )
     assert stubs[0]["request"]["body"] == {"json": {"q": "a"}}
     assert "body" not in stubs[1]["request"]
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "shown"),
+    [
+        ("Set-Cookie", "session=abc123; HttpOnly; Path=/", "session=<redacted>; HttpOnly; Path=/"),
+        ("Set-Cookie", "theme=dark; Max-Age=3600", "theme=<redacted>; Max-Age=3600"),
+        ("Set-Cookie", "junk-without-a-name", "<redacted>"),
+        ("Cookie", "a=1; b=2", "a=<redacted>; b=<redacted>"),
+        ("Authorization", "Bearer x", "<redacted>"),
+    ],
+)
+def test_cookies_are_redacted_by_value_never_by_name(header: str, value: str, shown: str) -> None:
+    assert Redaction().header_pairs([(header, value)]) == ((header, shown),)
