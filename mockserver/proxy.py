@@ -18,7 +18,7 @@ import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlsplit, urlunsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -47,6 +47,34 @@ class UpstreamSettings:
     total_timeout: float = 60.0
     max_connections: int = 100
     max_in_flight: int = 50
+
+
+# Headers that name a URL the client may follow: one on the upstream's own origin is made
+# relative, as a reverse proxy's proxy_redirect does, so following it stays on the double
+# (live, and in the recording) instead of reaching the real service (issue 16).
+_LINKS: Final = frozenset({"location", "content-location"})
+
+
+def _on_the_double(value: str, base_url: str) -> str:
+    """``value`` made relative when it points at ``base_url``'s origin, at or below its path."""
+    link, base = urlsplit(value), urlsplit(base_url)
+    if not link.scheme or (link.scheme.lower(), link.hostname, _port(link)) != (
+        base.scheme.lower(),
+        base.hostname,
+        _port(base),
+    ):
+        return value  # relative already, or another origin: as it is
+    prefix = base.path.rstrip("/")
+    if link.path != prefix and not link.path.startswith(prefix + "/"):
+        return value  # outside what the double serves for this upstream
+    return urlunsplit(("", "", link.path[len(prefix) :] or "/", link.query, link.fragment))
+
+
+def _port(parts: SplitResult) -> int | None:
+    try:
+        return parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    except ValueError:
+        return None
 
 
 class UpstreamError(Exception):
@@ -179,7 +207,12 @@ class Upstream:
                 not_returned = _NOT_RETURNED | hop_by_hop(answered)
                 # str(): aiohttp's header names are istr, which YAML cannot represent.
                 returned = tuple(
-                    (str(k), str(v)) for k, v in answered if k.lower() not in not_returned
+                    (
+                        str(k),
+                        _on_the_double(str(v), self.base_url) if k.lower() in _LINKS else str(v),
+                    )
+                    for k, v in answered
+                    if k.lower() not in not_returned
                 )
                 status = response.status
         except TimeoutError:

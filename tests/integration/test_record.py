@@ -191,6 +191,32 @@ def test_redirects_are_passed_back_not_followed(upstream: Upstream, tmp_path: Pa
     assert (replayed.status_code, replayed.headers["Location"]) == (302, "/etag")
 
 
+@pytest.mark.parametrize(
+    ("to", "shown"),
+    [
+        (None, "/etag?x=1"),  # the upstream's own origin: the client stays on the double
+        ("https://elsewhere.test/login", "https://elsewhere.test/login"),  # another: as it is
+    ],
+)
+def test_an_absolute_location_on_the_upstream_is_made_relative(
+    upstream: Upstream, tmp_path: Path, to: str | None, shown: str
+) -> None:
+    query = "" if to is None else "?to=" + to
+    with recording(upstream.url, tmp_path) as proxy, requests.Session() as client:
+        answer = client.get(
+            proxy.url + "/redirect-absolute" + query, allow_redirects=False, timeout=10
+        )
+    assert (answer.status_code, answer.headers["Location"]) == (302, shown)
+    stub = recorded_stubs(tmp_path)["/redirect-absolute"]["response"]
+    assert stub["headers"]["Location"] == shown
+    upstream.stop()
+    with replaying(tmp_path) as server, requests.Session() as client:
+        replayed = client.get(
+            server.url + "/redirect-absolute" + query, allow_redirects=False, timeout=10
+        )
+    assert replayed.headers["Location"] == shown
+
+
 def test_no_secret_reaches_the_files_the_journal_or_the_log(
     upstream: Upstream, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -175,6 +175,12 @@ def make_app(state: State) -> web.Application:
     async def redirect(request: web.Request) -> web.Response:
         return web.Response(status=302, headers={"Location": "/etag"})
 
+    @routes.get("/redirect-absolute")
+    async def redirect_absolute(request: web.Request) -> web.Response:
+        # As many services do: an absolute URL on their own origin, and one elsewhere.
+        to = request.query.get("to", f"{request.url.origin()}/etag?x=1")
+        return web.Response(status=302, headers={"Location": to})
+
     @routes.get("/counter")
     async def counter(request: web.Request) -> web.Response:
         state.counter += 1

@@ -379,3 +379,21 @@ def test_a_json_request_body_over_64_kib_is_not_made_a_matcher() -> None:
 )
 def test_cookies_are_redacted_by_value_never_by_name(header: str, value: str, shown: str) -> None:
     assert Redaction().header_pairs([(header, value)]) == ((header, shown),)
+
+
+@pytest.mark.parametrize(
+    ("location", "base", "shown"),
+    [
+        ("http://up.test/a?b=1#c", "http://up.test", "/a?b=1#c"),
+        ("http://UP.test:80/a", "http://up.test", "/a"),
+        ("https://up.test/a", "http://up.test", "https://up.test/a"),  # another scheme
+        ("http://up.test:8080/a", "http://up.test", "http://up.test:8080/a"),
+        ("http://up.test/api/items/1", "http://up.test/api", "/items/1"),  # below the base path
+        ("http://up.test/login", "http://up.test/api", "http://up.test/login"),  # outside it
+        ("/relative", "http://up.test", "/relative"),
+    ],
+)
+def test_a_location_on_the_upstream_is_made_relative(location: str, base: str, shown: str) -> None:
+    from mockserver.proxy import _on_the_double
+
+    assert _on_the_double(location, base) == shown
