@@ -11,6 +11,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -20,7 +21,7 @@ from .journal import Journal
 from .logs import log_request
 from .model import RequestView, ServiceSpec, StubSet
 from .proxy import Upstream, UpstreamError, UpstreamSettings
-from .recording import Redaction
+from .recording import Exchange, Redaction
 from .recordwriter import Recorder
 
 __all__ = ["Forwarding", "Recorder"]
@@ -90,7 +91,9 @@ class Forwarding:
             log.warning("%s %s: %s (%s)", view.method, view.path, exc.body()["error"], exc.detail)
             return web.json_response(exc.body(), status=exc.status)
         if self.recorder is not None:
-            self.recorder.add(service, upstream.base_url, exchange)
+            recorded = await _whole(upstream, exchange, target, view, headers)
+            if recorded is not None:
+                self.recorder.add(service, upstream.base_url, recorded)
         journal.record(
             safe_view,
             safe_headers,
@@ -104,6 +107,40 @@ class Forwarding:
         return web.Response(
             status=exchange.status, body=exchange.response_body, headers=exchange.response_headers
         )
+
+
+# What made the service answer with part of a representation, or with none (206, 304, 412).
+_PARTIAL_ASKS: Final = frozenset(
+    {"range", "if-range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since"}
+)
+
+
+async def _whole(
+    upstream: Upstream,
+    exchange: Exchange,
+    target: str,
+    view: RequestView,
+    headers: tuple[tuple[str, str], ...],
+) -> Exchange | None:
+    """What to record for ``exchange``: itself, or for a 206/304/412 to a GET, the whole
+    representation, asked for once without the Range and conditions. Replay serves ranges and
+    conditions from it (ranges.py, render.choose); recorded as it came, a slice or an empty
+    304 would be the answer to every plain GET (issue 16)."""
+    if view.method != "GET" or exchange.status not in (206, 304, 412):
+        return exchange
+    plain = tuple((k, v) for k, v in headers if k.lower() not in _PARTIAL_ASKS)
+    if len(plain) == len(headers):
+        return exchange  # the service chose a partial answer by itself: as it came
+    try:
+        whole = await upstream.forward("GET", target, view.path, view.query_string, plain, b"")
+    except UpstreamError as exc:
+        log.warning(
+            "GET %s: not recorded: the whole representation could not be fetched (%s)",
+            view.path,
+            exc.detail,
+        )
+        return None
+    return whole if 200 <= whole.status < 300 else exchange
 
 
 def _pairs(view: RequestView) -> list[tuple[str, str]]:

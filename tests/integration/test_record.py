@@ -20,6 +20,7 @@ import yaml
 from .upstream import (
     API_KEY,
     LARGE,
+    LOGO,
     PASSWORD,
     QUERY_TOKEN,
     SECRET_COOKIE,
@@ -215,6 +216,31 @@ def test_an_absolute_location_on_the_upstream_is_made_relative(
             server.url + "/redirect-absolute" + query, allow_redirects=False, timeout=10
         )
     assert replayed.headers["Location"] == shown
+
+
+def test_a_range_or_conditional_answer_records_the_whole_representation(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    # Before: the 206 (16 bytes) or the empty 304 became the answer to every plain GET.
+    with recording(upstream.url, tmp_path) as proxy, requests.Session() as client:
+        tail = client.get(proxy.url + "/logo.bin", headers={"Range": "bytes=-16"}, timeout=10)
+        assert (tail.status_code, tail.content) == (206, LOGO[-16:])  # the client's answer
+        etag = tail.headers["ETag"]
+        unchanged = client.get(proxy.url + "/logo.bin", headers={"If-None-Match": etag}, timeout=10)
+        assert unchanged.status_code == 304
+    stub = recorded_stubs(tmp_path)["/logo.bin"]
+    assert "responses" not in stub  # one representation, not a sequence of slices
+    upstream.stop()
+    with replaying(tmp_path) as server, requests.Session() as client:
+        plain = client.get(server.url + "/logo.bin", timeout=10)
+        assert (plain.status_code, plain.content) == (200, LOGO)
+        ranged = client.get(server.url + "/logo.bin", headers={"Range": "bytes=0-9"}, timeout=10)
+        assert (ranged.status_code, ranged.content) == (206, LOGO[:10])
+        assert ranged.headers["Content-Range"] == "bytes 0-9/4096"
+        past = client.get(server.url + "/logo.bin", headers={"Range": "bytes=999999-"}, timeout=10)
+        assert past.status_code == 416
+        again = client.get(server.url + "/logo.bin", headers={"If-None-Match": etag}, timeout=10)
+        assert again.status_code == 304  # the service's own tag still validates
 
 
 def test_no_secret_reaches_the_files_the_journal_or_the_log(

@@ -93,6 +93,18 @@ def _accepts(request: web.Request, coding: str) -> bool:
     return coding in request.headers.get("Accept-Encoding", "").lower()
 
 
+LOGO = bytes(range(256)) * 16  # 4,096 bytes
+
+
+def _logo_file() -> Path:
+    import tempfile
+
+    path = Path(tempfile.gettempdir()) / f"mockserver-test-logo-{len(LOGO)}.bin"
+    if not path.exists() or path.read_bytes() != LOGO:
+        path.write_bytes(LOGO)
+    return path
+
+
 def make_app(state: State) -> web.Application:
     routes = web.RouteTableDef()
 
@@ -174,6 +186,11 @@ def make_app(state: State) -> web.Application:
     @routes.get("/redirect")
     async def redirect(request: web.Request) -> web.Response:
         return web.Response(status=302, headers={"Location": "/etag"})
+
+    @routes.get("/logo.bin")
+    async def logo(request: web.Request) -> web.StreamResponse:
+        # aiohttp's own static file answer: ETag, Last-Modified, Range, 206, 304 and 416.
+        return web.FileResponse(_logo_file())
 
     @routes.get("/redirect-absolute")
     async def redirect_absolute(request: web.Request) -> web.Response:
