@@ -137,17 +137,20 @@ def test_body_headers_and_status_are_templates() -> None:
     )
     answer = ask(store)
     assert answer.status == 201
-    assert ("Location", "/u/ada") in answer.headers and ("X-Fixed", "1") in answer.headers
+    assert ("Location", "/u/ada") in answer.headers
+    assert ("X-Fixed", "1") in answer.headers
     assert answer.body == b"hello ada"
     assert ask(store, method="GET").status == 200
 
 
 def test_uuid4_and_random_int_follow_the_seed() -> None:
-    response = {"template": True, "json": {"id": "{{ uuid4() }}", "n": "{{ random_int(1, 10**9) }}"}}
+    draws = {"id": "{{ uuid4() }}", "n": "{{ random_int(1, 10**9) }}"}
+    response = {"template": True, "json": draws}
     first = [json.loads(ask(store_of(response, seed=3)).body) for _ in range(2)]
     again = [json.loads(ask(store_of(response, seed=3)).body) for _ in range(2)]
     other = json.loads(ask(store_of(response, seed=4)).body)
-    assert first == again and other != first[0]
+    assert first == again
+    assert other != first[0]
     assert uuid.UUID(first[0]["id"]).version == 4
     store = store_of(response, seed=3)
     assert json.loads(ask(store).body) == first[0]
@@ -158,7 +161,8 @@ def test_uuid4_and_random_int_follow_the_seed() -> None:
 def test_now_is_rfc3339_utc_and_shifts() -> None:
     got = rendered_json({"at": "{{ now() }}", "tomorrow": "{{ now('%Y-%m-%d', days=1) }}"})
     at = datetime.fromisoformat(got["at"])
-    assert got["at"].endswith("Z") and abs(at - datetime.now(UTC)) < timedelta(minutes=1)
+    assert got["at"].endswith("Z")
+    assert abs(at - datetime.now(UTC)) < timedelta(minutes=1)
     assert got["tomorrow"] == (at + timedelta(days=1)).strftime("%Y-%m-%d")
 
 
@@ -226,7 +230,9 @@ def test_a_refused_or_failing_render_answers_500_naming_stub_and_template(
     assert (body["error"], body["stub"], body["template"]) == ("template failed", "s0", "json.v")
     assert why in body["detail"]
     (entry,) = store.journal.entries()
-    assert entry.error is not None and why in entry.error and "'s0'" in entry.error
+    assert entry.error is not None
+    assert why in entry.error
+    assert "'s0'" in entry.error
     assert store.journal.unmatched_total == 1  # counted as a failure: strict mode reports it
 
 
@@ -235,7 +241,8 @@ def test_a_loop_of_loops_stops_at_the_time_limit() -> None:
     store = store_of({"template": True, "body": source})
     started = time.monotonic()
     answer = ask(store)
-    assert answer.status == 500 and b"time limit" in answer.body
+    assert answer.status == 500
+    assert b"time limit" in answer.body
     assert time.monotonic() - started < 3
 
 
@@ -278,4 +285,5 @@ def test_a_template_that_does_not_compile_is_a_located_load_error(
     path = write(tmp_path, "s.json", json.dumps({"stubs": [stub]}))
     (problem,) = problems_of(path)
     assert (problem.stub, problem.key) == ("'bad'", key)
-    assert message in problem.message and str(problem).startswith(str(path))
+    assert message in problem.message
+    assert str(problem).startswith(str(path))
