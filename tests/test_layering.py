@@ -22,6 +22,8 @@ CORE = (
     "matching",
     "shadowing",
     "render",
+    "sandbox",
+    "templates",
     "report",
     "documents",
     "stubspec",
