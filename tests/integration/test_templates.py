@@ -109,14 +109,16 @@ def test_the_design_example_renders_every_context_value(admin: Admin) -> None:
 
 def test_a_messagepack_body_is_request_json_through_aiohttp(server: MockServer) -> None:
     async def main() -> Any:
-        async with aiohttp.ClientSession() as session:
-            async with session.post(
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
                 server.url + "/api/user/8",
                 data=msgpack.packb({"name": "Bo", "count": 1}),
                 headers={"Content-Type": "application/msgpack"},
-            ) as response:
-                assert response.status == 201
-                return await response.json()
+            ) as response,
+        ):
+            assert response.status == 201
+            return await response.json()
 
     got = asyncio.run(main())
     assert (got["id"], got["name"], got["n"]) == ("8", "Bo", 2)
