@@ -14,12 +14,13 @@ import random
 import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any, Final
 
-from jinja2 import TemplateError, nodes
+from jinja2 import TemplateError, Undefined, nodes
+from jinja2.runtime import Context
 
 from .model import NotJson, PreparedResponse, RequestView, ResponseSpec
 from .sandbox import Budget, RenderRefused, bounded_environment, current, guarded
@@ -35,7 +36,6 @@ __all__ = [
 
 # C0 but tab, DEL and the C1 controls, as stubspec refuses them in written header values.
 _BAD_HEADER_CHARS: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
-_ONE_EXPRESSION: Final = re.compile(r"\{\{[-+]?(.*?)[-+]?\}\}", re.DOTALL)
 _TEMPLATE_MARKS: Final = ("{{", "{%", "{#")
 
 
@@ -129,7 +129,7 @@ class Piece:
     """One compiled template and its key in the stub (``json.id``, ``headers.Location``)."""
 
     key: str
-    run: Callable[[dict[str, Any], Budget], Any]
+    run: Callable[[Context, Budget], Any]
 
 
 def compile_piece(source: str, key: str, *, keep_type: bool = False) -> Piece | str:
@@ -145,15 +145,22 @@ def compile_piece(source: str, key: str, *, keep_type: bool = False) -> Piece | 
         return source
     tree = _ENV.parse_bounded(source)
     if keep_type and _is_one_expression(tree):
-        found = _ONE_EXPRESSION.fullmatch(source)
-        if found is not None:
-            expression = _ENV.compile_expression(found.group(1))
-            return Piece(key, lambda context, _budget: expression(**context))
-    template = _ENV.from_string(tree)
+        # As Environment.compile_expression builds it, but run in the render's one context.
+        assign = nodes.Assign(nodes.Name("result", "store"), tree.body[0].nodes[0], lineno=1)  # type: ignore[attr-defined]
+        evaluate = _ENV.from_string(nodes.Template([assign], lineno=1)).root_render_func
 
-    def run(context: dict[str, Any], budget: Budget) -> str:
+        def value(context: Context, _budget: Budget) -> Any:
+            for _ in evaluate(context):
+                pass
+            found = context.vars.pop("result", None)
+            return None if isinstance(found, Undefined) else found
+
+        return Piece(key, value)
+    render = _ENV.from_string(tree).root_render_func
+
+    def run(context: Context, budget: Budget) -> str:
         out: list[str] = []
-        for chunk in template.generate(context):
+        for chunk in render(context):
             budget.emit(len(chunk))
             out.append(chunk)
         return "".join(out)
@@ -177,6 +184,10 @@ class ResponseTemplate:
     body: Piece | str | None = None
     json: Any = None  # the json value with its templated strings as Pieces
     has_json: bool = False
+    # Rendered (status, headers, body) → its PreparedResponse, bounded (render_response).
+    prepared: dict[tuple[int, tuple[tuple[str, str], ...], bytes], PreparedResponse] = field(
+        default_factory=dict
+    )
 
 
 def render_response(
@@ -193,7 +204,9 @@ def render_response(
         TemplateFailure: a template failed or went past its bounds; names the template.
     """
     budget = Budget(rng)
-    context = {"request": _Request(view, path_params)}
+    # One context for all the response's templates (Template.new_context per template cost
+    # a third of a render); no template here has blocks, so none needs its own.
+    context = Context(_ENV, {**_ENV.globals, "request": _Request(view, path_params)}, None, {})
     with guarded(budget):
         status = spec.status
         if template.status is not None:
@@ -210,10 +223,25 @@ def render_response(
             body = _encode(value, budget)
         elif template.body is not None:
             body = str(_run(template.body, context, budget)).encode("utf-8", "surrogatepass")
-    return prepare(replace(spec, status=status, headers=headers, body=body, template=None))
+    # The same rendered answer is prepared once: ids from the path repeat, and preparing (the
+    # ETag, compressed and MessagePack forms) costs more than rendering.
+    key = (status, headers, body)
+    cache = template.prepared
+    found = cache.get(key)
+    if found is None:
+        found = prepare(replace(spec, status=status, headers=headers, body=body, template=None))
+        if len(body) <= _CACHED_BODY:
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()
+            cache[key] = found
+    return found
 
 
-def _run(piece: Piece | str, context: dict[str, Any], budget: Budget) -> Any:
+_CACHE_SIZE: Final = 64
+_CACHED_BODY: Final = 16 * 1024
+
+
+def _run(piece: Piece | str, context: Context, budget: Budget) -> Any:
     if isinstance(piece, str):
         return piece
     try:
@@ -226,7 +254,7 @@ def _run(piece: Piece | str, context: dict[str, Any], budget: Budget) -> Any:
         raise TemplateFailure(piece.key, f"{type(exc).__name__}: {exc}") from None
 
 
-def _render_json(value: Any, context: dict[str, Any], budget: Budget) -> Any:
+def _render_json(value: Any, context: Context, budget: Budget) -> Any:
     if isinstance(value, Piece):
         return _run(value, context, budget)
     if isinstance(value, dict):
