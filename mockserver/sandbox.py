@@ -314,6 +314,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
 
 def bounded_environment(helpers: dict[str, Callable[..., Any]]) -> BoundedSandbox:
     """The environment templates are compiled in, with ``helpers`` as globals."""
-    env = BoundedSandbox(helpers=helpers.values(), autoescape=False)
+    # keep_trailing_newline: a body is sent as written, its last newline too.
+    env = BoundedSandbox(helpers=helpers.values(), autoescape=False, keep_trailing_newline=True)
     env.globals.update(helpers)
     return env

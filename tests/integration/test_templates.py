@@ -15,7 +15,7 @@ import pytest
 
 from mockserver import MockServer
 
-from .admin_helpers import Admin, serve, write_stubs
+from .admin_helpers import Admin, assert_error, serve, write_stubs
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -172,3 +172,24 @@ def test_a_refused_render_answers_500_naming_the_stub_and_is_journaled(
     started = time.monotonic()
     assert admin.mock("GET", "/static").text == "{{ 7*7 }}"  # the next client is served
     assert time.monotonic() - started < 1
+
+
+def test_a_templated_stub_posted_through_the_admin_api(admin: Admin) -> None:
+    stub = {
+        "id": "posted",
+        "request": {"path": "/posted/{n}"},
+        "responses": [
+            {"template": True, "json": {"double": "{{ request.path_params.n|int * 2 }}"}},
+            {"template": True, "status": "{{ 400 + request.path_params.n|int }}"},
+        ],
+    }
+    admin.ok("POST", "/stubs", 201, json=stub)
+    try:
+        assert admin.mock("GET", "/posted/21").json() == {"double": 42}
+        assert admin.mock("GET", "/posted/4").status_code == 404
+    finally:
+        admin.ok("DELETE", "/stubs/posted")
+    broken = {"request": {"path": "/b"}, "response": {"template": True, "body": "{% if %}"}}
+    body = assert_error(admin.post("/stubs", json=broken), 422, "invalid stub")
+    assert body["problems"][0]["key"] == "response.body"
+    assert "template syntax error" in body["problems"][0]["message"]

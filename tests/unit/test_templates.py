@@ -21,6 +21,9 @@ from mockserver.stubfile import combine, parse_service
 from .builders import problems_of, write
 
 
+FILES = {"hello.txt": "hello {{ request.path_params.name }}\n".encode(), "bin": b"\xff{{"}
+
+
 def store_of(*responses: Mapping[str, Any], seed: int | None = 7) -> StubStore:
     """One templated stub per response, on GET|POST /t/{name}, /t1/{name}, ..."""
     stubs = [
@@ -38,6 +41,8 @@ def store_of(*responses: Mapping[str, Any], seed: int | None = 7) -> StubStore:
 
 
 def _no_files(relative: str) -> bytes:
+    if relative in FILES:
+        return FILES[relative]
     raise ValueError(relative)
 
 
@@ -172,6 +177,12 @@ def test_request_values_are_data_never_rendered_again() -> None:
     assert answer.body == b"{{7*7}}|{% for x in y %}{{ 7*7 }}"
 
 
+def test_a_body_file_is_a_template_and_keeps_its_media_type() -> None:
+    answer = ask(store_of({"template": True, "body_file": "hello.txt"}))
+    assert answer.body == b"hello ada\n"
+    assert ("Content-Type", "text/plain") in answer.headers
+
+
 def test_responses_in_turn_are_rendered_each() -> None:
     store = store_of(
         {
@@ -271,6 +282,7 @@ def test_a_stub_without_template_is_never_rendered() -> None:
         ({"template": True, "status": "abc"}, "response.status", "or a template"),
         ({"template": True, "body_base64": "AA=="}, "response.body_base64", "not a template"),
         ({"template": "yes"}, "response.template", "true or false"),
+        ({"template": True, "body_file": "bin"}, "response.body_file", "UTF-8 text"),
         (
             {"template": True, "body": "{% for x in y recursive %}{% endfor %}"},
             "response.body",
@@ -282,6 +294,8 @@ def test_a_template_that_does_not_compile_is_a_located_load_error(
     tmp_path: Path, response: dict[str, Any], key: str, message: str
 ) -> None:
     stub = {"id": "bad", "request": {"path": "/x"}, "response": response}
+    for name, data in FILES.items():
+        (tmp_path / name).write_bytes(data)
     path = write(tmp_path, "s.json", json.dumps({"stubs": [stub]}))
     (problem,) = problems_of(path)
     assert (problem.stub, problem.key) == ("'bad'", key)
