@@ -20,8 +20,7 @@ from mockserver.stubfile import combine, parse_service
 
 from .builders import problems_of, write
 
-
-FILES = {"hello.txt": "hello {{ request.path_params.name }}\n".encode(), "bin": b"\xff{{"}
+FILES = {"hello.txt": b"hello {{ request.path_params.name }}\n", "bin": b"\xff{{"}
 
 
 def store_of(*responses: Mapping[str, Any], seed: int | None = 7) -> StubStore:
