@@ -225,15 +225,16 @@ def render_response(
             body = str(_run(template.body, context, budget)).encode("utf-8", "surrogatepass")
     # The same rendered answer is prepared once: ids from the path repeat, and preparing (the
     # ETag, compressed and MessagePack forms) costs more than rendering.
+    if len(body) > _CACHED_BODY:  # not kept, nor hashed to be looked up
+        return prepare(replace(spec, status=status, headers=headers, body=body, template=None))
     key = (status, headers, body)
     cache = template.prepared
     found = cache.get(key)
     if found is None:
         found = prepare(replace(spec, status=status, headers=headers, body=body, template=None))
-        if len(body) <= _CACHED_BODY:
-            if len(cache) >= _CACHE_SIZE:
-                cache.clear()
-            cache[key] = found
+        if len(cache) >= _CACHE_SIZE:
+            cache.clear()
+        cache[key] = found
     return found
 
 
