@@ -16,10 +16,11 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from difflib import get_close_matches
 from functools import cached_property
 from typing import Any, Final
 
-from jinja2 import TemplateError, Undefined, nodes
+from jinja2 import TemplateError, TemplateSyntaxError, Undefined, meta, nodes
 from jinja2.runtime import Context
 
 from .model import NotJson, PreparedResponse, RequestView, ResponseSpec
@@ -144,6 +145,7 @@ def compile_piece(source: str, key: str, *, keep_type: bool = False) -> Piece | 
     if not any(mark in source for mark in _TEMPLATE_MARKS):
         return source
     tree = _ENV.parse_bounded(source)
+    _check_names(tree)
     if keep_type and _is_one_expression(tree):
         # As Environment.compile_expression builds it, but run in the render's one context.
         assign = nodes.Assign(nodes.Name("result", "store"), tree.body[0].nodes[0], lineno=1)  # type: ignore[attr-defined]
@@ -166,6 +168,19 @@ def compile_piece(source: str, key: str, *, keep_type: bool = False) -> Piece | 
         return "".join(out)
 
     return Piece(key, run)
+
+
+def _check_names(tree: nodes.Template) -> None:
+    """A name the template neither defines nor has is a load error, not an empty value."""
+    known = {"request", *_ENV.globals}
+    for name in sorted(meta.find_undeclared_variables(tree) - known):
+        if name == "scenario":
+            raise TemplateSyntaxError("scenario() is not supported yet: scenarios are not built", 1)
+        close = get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise TemplateSyntaxError(
+            f"unknown name {name!r}{hint}; a template knows {', '.join(sorted(known))}", 1
+        )
 
 
 def _is_one_expression(tree: nodes.Template) -> bool:
@@ -315,7 +330,7 @@ def build_template(
         except TemplateError as exc:
             line = getattr(exc, "lineno", None)
             where = f" (line {line} of the template)" if line and line > 1 else ""
-            problems.append((at, f"template syntax error{where}: {exc}"))
+            problems.append((at, f"template syntax error{where}: {exc.message or exc}"))
             return source
 
     status = None
