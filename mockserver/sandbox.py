@@ -119,22 +119,18 @@ def _tick() -> None:
         budget.tick()
 
 
-def _refuse(why: str) -> RenderRefused:
-    return RenderRefused(why)
-
-
 def _size(value: Any) -> int:
     return len(value) if isinstance(value, _SIZED) else 0
 
 
 def _check_count(value: Any, what: str) -> None:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_COUNT:
-        raise _refuse(f"{what} {value:,} is past the limit of {MAX_COUNT:,}")
+        raise RenderRefused(f"{what} {value:,} is past the limit of {MAX_COUNT:,}")
 
 
 def _check_format(fmt: str, args: Iterable[Any]) -> None:
     if _LONG_WIDTH.search(fmt):
-        raise _refuse("a format width of six digits or more")
+        raise RenderRefused("a format width of six digits or more")
     if _DYNAMIC_WIDTH.search(fmt):
         for arg in args:
             _check_count(arg, "a format width")
@@ -142,7 +138,7 @@ def _check_format(fmt: str, args: Iterable[Any]) -> None:
 
 def _check_result_size(estimate: int) -> None:
     if estimate > OUTPUT_CAP:
-        raise _refuse(f"the result would have {estimate:,} characters, past {OUTPUT_CAP:,}")
+        raise RenderRefused(f"the result would have {estimate:,} characters, past {OUTPUT_CAP:,}")
 
 
 def _check_replace(text: Any, old: Any, new: Any) -> None:
@@ -163,10 +159,10 @@ def _check_operands(operator: str, left: Any, right: Any) -> None:
                 _check_result_size(len(seq) * max(n, 0))
         ints = isinstance(left, int) and isinstance(right, int)
         if ints and left.bit_length() + right.bit_length() > _MAX_INT_BITS:
-            raise _refuse(f"a product of more than {_MAX_INT_BITS} bits")
+            raise RenderRefused(f"a product of more than {_MAX_INT_BITS} bits")
     elif operator == "**" and isinstance(left, int) and isinstance(right, int):
         if right > 0 and max(left.bit_length(), 1) * right > _MAX_INT_BITS:
-            raise _refuse(f"a power of more than {_MAX_INT_BITS} bits")
+            raise RenderRefused(f"a power of more than {_MAX_INT_BITS} bits")
     elif operator == "%" and isinstance(left, str):
         _check_format(left, right if isinstance(right, tuple) else (right,))
     elif operator == "+":
@@ -253,7 +249,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         for arg in (*args, *kwargs.values()):
             # A macro that calls itself with its argument doubled doubles memory each time.
             if _size(arg) > OUTPUT_CAP:
-                raise _refuse(f"an argument of {_size(arg):,} items, past {OUTPUT_CAP:,}")
+                raise RenderRefused(f"an argument of {_size(arg):,} items, past {OUTPUT_CAP:,}")
         if id(__obj) not in __self._helpers:
             owner, name = getattr(__obj, "__self__", None), getattr(__obj, "__name__", "")
             if isinstance(owner, str):
