@@ -18,6 +18,7 @@ from .render import choose, encode_json
 from .report import unmatched_report
 from .store import StubStore
 from .templates import TemplateFailure, render_response
+from .webhookspec import rendered_calls
 
 if TYPE_CHECKING:
     from .webhookspec import WebhookSpec
@@ -115,7 +116,11 @@ def _respond(
             entry=entry,
             fault=prepared.fault,
             fault_rate=prepared.fault_rate,
-            webhooks=stub.webhooks,
+            webhooks=(
+                rendered_calls(stub.webhooks, view, found.params, store.rng)
+                if stub.webhooks
+                else ()
+            ),
         )
     resource = store.resource_for(listener, view.path)
     if resource is not None:

@@ -32,6 +32,7 @@ __all__ = [
     "TemplateFailure",
     "build_template",
     "compile_piece",
+    "render_call",
     "render_response",
 ]
 
@@ -255,6 +256,37 @@ def render_response(
 
 _CACHE_SIZE: Final = 64
 _CACHED_BODY: Final = 16 * 1024
+
+
+def render_call(
+    url: Piece | str,
+    template: ResponseTemplate,
+    view: RequestView,
+    path_params: Mapping[str, str],
+    rng: random.Random,
+    headers: tuple[tuple[str, str], ...],
+    body: bytes,
+) -> tuple[str, tuple[tuple[str, str], ...], bytes]:
+    """A webhook's URL, headers and body rendered for this request (webhookspec.py), in the
+    same sandbox and bounds as a response.
+
+    Raises:
+        TemplateFailure: a template failed or went past its bounds; names the template.
+    """
+    budget = Budget(rng)
+    context = Context(_ENV, {**_ENV.globals, "request": _Request(view, path_params)}, None, {})
+    with guarded(budget):
+        rendered_url = str(_run(url, context, budget))
+        if template.headers:
+            headers = tuple(
+                (name, _header(name, _run(value, context, budget), f"headers.{name}"))
+                for name, value in template.headers
+            )
+        if template.has_json:
+            body = _encode(_render_json(template.json, context, budget), budget)
+        elif template.body is not None:
+            body = str(_run(template.body, context, budget)).encode("utf-8", "surrogatepass")
+    return rendered_url, headers, body
 
 
 def _run(piece: Piece | str, context: Context, budget: Budget) -> Any:
