@@ -20,6 +20,7 @@ from typing import Final
 from .documents import read_document
 from .errors import Problem, StubFileError
 from .model import ServiceSpec, Stub, StubSet, forget_shared
+from .oasload import is_openapi, parse_openapi
 from .shadowing import Shadow, find_shadows, shadow_lines
 from .stubfile import combine, parse_service
 from .stubspec import BodyFileReader
@@ -195,6 +196,8 @@ def load_file(
     except StubFileError as exc:
         return None, [], list(exc.problems)
     del text  # a large file's text need not outlive its parse
+    if is_openapi(data):
+        return parse_openapi(data, source, file.stem, marks)
     reader = body_file_reader(file, root, named)
     return parse_service(data, source, file.stem, reader, marks, release=True)
 

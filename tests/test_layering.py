@@ -40,6 +40,9 @@ CORE = (
     "drift",
     "har",
     "addresses",
+    "oasgenerate",
+    "oasvalidate",
+    "oasload",
 )
 FORBIDDEN_LIBRARIES = frozenset({"aiohttp", "multidict", "yarl", "pytest", "argparse"})
 SHELL = frozenset({"server", "admin", "runner", "cli", "pytest_plugin", "client", "proxy"})
