@@ -88,6 +88,7 @@ def _main(argv: Sequence[str] | None) -> int:
         redact=tuple(args.redact),
         event_loop=args.event_loop,
         seed=args.seed,
+        openapi=args.openapi,
         unmatched_report=args.unmatched_report,
         **{name: getattr(args, name) for name in LIMITS},
     )

@@ -12,19 +12,36 @@ nothing is half-loaded.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
 from .documents import Marks, read_document
 from .errors import Problem, StubFileError
-from .model import ServiceSpec, Stub
+from .model import RequestView, ServiceSpec, Stub
 from .oasgenerate import generate
-from .oasvalidate import BodyRule, Compiler, OperationCheck, Param, is_json_type, pointer_of
+from .oasvalidate import (
+    BodyRule,
+    Compiler,
+    OperationCheck,
+    Param,
+    Violation,
+    is_json_type,
+    pointer_of,
+    route,
+)
 from .stubfile import parse_service
 
-__all__ = ["METHODS", "OpenApiDocument", "Operation", "is_openapi", "load_openapi", "read_openapi"]
+__all__ = [
+    "METHODS",
+    "OpenApiDocument",
+    "Operation",
+    "is_openapi",
+    "load_openapi",
+    "openapi_check",
+    "read_openapi",
+]
 
 METHODS: Final = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # Headers OpenAPI says a parameter of that name does not describe (§4.8.12.1).
@@ -381,3 +398,12 @@ def load_openapi(path: str) -> OpenApiDocument:
     if not is_openapi(data):
         raise StubFileError([Problem(path, "not an OpenAPI document (no top-level 'openapi:')")])
     return read_openapi(data, path, marks)
+
+
+def openapi_check(path: str) -> Callable[[RequestView], list[Violation]]:
+    """``serve --openapi``: the check of every request a stub matched against the document.
+
+    Raises:
+        StubFileError: the document cannot be read or served, located.
+    """
+    return route(load_openapi(path).routes())

@@ -142,6 +142,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _option(
         serve,
+        "--openapi",
+        str,
+        None,
+        "an OpenAPI 3.0/3.1 document: requests that stubs match are checked against it, and "
+        "one that breaks it gets 400 with the violations (journaled as unmatched)",
+        "none",
+    )
+    _option(
+        serve,
         "--seed",
         converters.non_negative,
         None,
