@@ -65,7 +65,6 @@ class Operation:
     path: str  # as the document writes it
     at: KeyPath  # where it sits in the document
     spec: Mapping[str, Any]
-    pattern: re.Pattern[str]
     check: OperationCheck
 
 
@@ -80,7 +79,7 @@ class OpenApiDocument:
         return _follow(self.data, ref)
 
     def routes(self) -> list[tuple[str, re.Pattern[str], OperationCheck]]:
-        return [(op.method, op.pattern, op.check) for op in self.operations]
+        return [(op.method, op.check.path_pattern, op.check) for op in self.operations]
 
 
 class _Located:
@@ -183,19 +182,6 @@ def read_openapi(data: Any, source: str, marks: Marks | None = None) -> OpenApiD
     return OpenApiDocument(source, data, compiler, tuple(operations))
 
 
-def _path_pattern(path: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
-    names: list[str] = []
-    pieces: list[str] = []
-    last = 0
-    for hit in _PARAM.finditer(path):
-        pieces.append(re.escape(path[last : hit.start()]))
-        pieces.append(f"(?P<g{len(names)}>[^/]+)")
-        names.append(hit.group(1))
-        last = hit.end()
-    pieces.append(re.escape(path[last:]))
-    return re.compile("".join(pieces) + r"/?\Z"), tuple(names)
-
-
 def _operation(
     data: Any,
     compiler: Compiler,
@@ -213,7 +199,7 @@ def _operation(
             param, param_at = _deref(data, raw, (*owner_at, "parameters", i))
             if isinstance(param, dict) and isinstance(param.get("name"), str):
                 merged[(str(param.get("in")), param["name"])] = (param, param_at)
-    pattern, path_names = _path_pattern(path)
+    path_names = tuple(_PARAM.findall(path))
     params = []
     for (where, name), (param, param_at) in merged.items():
         if where == "path" and name not in path_names:
@@ -225,12 +211,12 @@ def _operation(
             params.append(_param(data, compiler, param, param_at, where, name))
     check = OperationCheck(
         f"{method.upper()} {path}",
-        pattern,
+        path,
         params,
         _body_rule(data, compiler, spec.get("requestBody"), (*at, "requestBody")),
         path_names,
     )
-    return Operation(method.upper(), path, at, spec, pattern, check)
+    return Operation(method.upper(), path, at, spec, check)
 
 
 def _schema_type(data: Any, schema: Any) -> str:

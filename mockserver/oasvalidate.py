@@ -12,11 +12,12 @@ Parameters are read in the default styles: path and header ``simple``, query ``f
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote
 
+import jsonschema_rs
 from jsonschema.exceptions import ValidationError
 from openapi_schema_validator import (
     OAS30ReadValidator,
@@ -34,6 +35,7 @@ __all__ = [
     "MAX_VIOLATIONS",
     "VIOLATION_ERROR",
     "BodyRule",
+    "Checked",
     "Compiler",
     "OperationCheck",
     "Param",
@@ -47,6 +49,7 @@ VIOLATION_ERROR: Final = "request does not match the OpenAPI document"
 # Enough to fix a request by; a body broken everywhere does not make a report of thousands.
 MAX_VIOLATIONS: Final = 20
 _BASE: Final = "urn:mockserver:openapi"
+_TEMPLATE_PARAM: Final = re.compile(r"\{([^{}/]+)\}")
 _INTEGER: Final = re.compile(r"-?\d+\Z")
 _SEPARATORS: Final = {"spaceDelimited": " ", "pipeDelimited": "|"}
 
@@ -65,21 +68,120 @@ class Compiler:
     """Compiles the document's schemas into validators sharing one ``$ref`` registry."""
 
     def __init__(self, document: Mapping[str, Any], version31: bool) -> None:
+        self.document = document
         self.version31 = version31
         specification = DRAFT202012 if version31 else DRAFT4
         resource: Resource[Any] = specification.create_resource(document)
         self.registry: Registry[Any] = Registry().with_resource(_BASE, resource)
 
-    def validator(self, pointer: str, *, response: bool = False) -> Any:
+    def validator(self, pointer: str, *, response: bool = False) -> Checked:
         """The validator of the schema at ``pointer`` in the document; 3.0 reads ``readOnly``
         and ``writeOnly`` as a request (or, with ``response``, a response) should."""
+        return Checked(self, pointer, response)
+
+    def full(self, pointer: str, response: bool) -> Any:
         schema = {"$ref": f"{_BASE}#{quote(pointer, safe='/~')}"}
         if self.version31:
-            return OAS31Validator(
-                schema, registry=self.registry, format_checker=oas31_format_checker
-            )
+            checker = oas31_format_checker
+            return OAS31Validator(schema, registry=self.registry, format_checker=checker)
         cls = OAS30ReadValidator if response else OAS30WriteValidator
         return cls(schema, registry=self.registry, format_checker=oas30_format_checker)
+
+    def fast(self, pointer: str) -> Any:
+        """A compiled (Rust) validator of the schema with its ``$ref`` written out, or None
+        when that cannot stand in for the OpenAPI one (a cycle, 3.0's readOnly/writeOnly or
+        discriminator, a schema it refuses)."""
+        try:
+            schema = _inline(
+                self.document, _follow(self.document, pointer), (), [0], self.version31
+            )
+        except _NoFastPath:
+            return None
+        try:
+            if self.version31:
+                return jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
+            return jsonschema_rs.Draft4Validator(schema, validate_formats=True)
+        except (ValueError, TypeError, jsonschema_rs.ValidationError):
+            return None
+
+
+class Checked:
+    """A fast validator that only answers "valid", and the OpenAPI one that says why not.
+
+    openapi-schema-validator walks a schema in Python: ~500 µs for a typical JSON body here,
+    ten times the budget of a request. jsonschema-rs, on the same schema with its ``$ref``
+    written out, decides validity in a few microseconds; only a value it rejects is walked
+    again by the OpenAPI validator, whose verdict and messages are the ones that count (so a
+    stricter fast path costs time, never a wrong answer).
+    """
+
+    __slots__ = ("_built", "compiler", "pointer", "response")
+
+    def __init__(self, compiler: Compiler, pointer: str, response: bool) -> None:
+        self.compiler = compiler
+        self.pointer = pointer
+        self.response = response
+        # Both compiled on first use, once (two threads may both compile; either result is
+        # the same): most operations of a large document are never called in a test run.
+        self._built: tuple[Any, Any] | None = None
+
+    def iter_errors(self, value: Any) -> Iterator[ValidationError]:
+        built = self._built
+        if built is None:
+            compiler = self.compiler
+            built = (compiler.fast(self.pointer), compiler.full(self.pointer, self.response))
+            self._built = built
+        fast, full = built
+        if fast is not None and fast.is_valid(value):
+            return iter(())
+        return iter(full.iter_errors(value))
+
+
+class _NoFastPath(Exception):
+    pass
+
+
+_MAX_INLINED_NODES: Final = 20_000
+_OAS30_ONLY: Final = frozenset({"readOnly", "writeOnly", "discriminator"})
+
+
+def _follow(document: Any, pointer: str) -> Any:
+    value = document
+    for raw in pointer.split("/")[1:]:
+        part = raw.replace("~1", "/").replace("~0", "~")
+        value = value[int(part)] if isinstance(value, list) else value[part]
+    return value
+
+
+def _inline(
+    document: Any, value: Any, refs: tuple[str, ...], count: list[int], version31: bool
+) -> Any:
+    """``value`` with every local ``$ref`` replaced by what it names (3.0's ``nullable`` as a
+    type list); _NoFastPath where that cannot be done faithfully. The result may be stricter
+    than the OpenAPI reading (that costs a second walk), never more lenient."""
+    count[0] += 1
+    if count[0] > _MAX_INLINED_NODES:
+        raise _NoFastPath
+    if isinstance(value, list):
+        return [_inline(document, v, refs, count, version31) for v in value]
+    if not isinstance(value, dict):
+        return value
+    ref = value.get("$ref")
+    if isinstance(ref, str):
+        if ref in refs or not ref.startswith("#"):
+            raise _NoFastPath  # a recursive schema: the OpenAPI validator alone
+        target = _inline(document, _follow(document, ref[1:]), (*refs, ref), count, version31)
+        rest = {k: v for k, v in value.items() if k != "$ref"}
+        if not version31 or not rest:  # 3.0 ignores what stands beside a $ref
+            return target
+        return {"allOf": [target, _inline(document, rest, refs, count, version31)]}
+    if not version31 and _OAS30_ONLY & value.keys():
+        raise _NoFastPath
+    out = {k: _inline(document, v, refs, count, version31) for k, v in value.items()}
+    # Not added to an enum: OpenAPI 3.0.3 says null must be listed there to be allowed.
+    if not version31 and out.get("nullable") is True and isinstance(out.get("type"), str):
+        out["type"] = [out["type"], "null"]
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,21 +246,35 @@ def _read(param: Param, values: list[str], query: Mapping[str, list[str]]) -> An
 class OperationCheck:
     """Checks requests against one operation; call it with a request, get its violations."""
 
-    __slots__ = ("body", "label", "params", "path_names", "path_pattern")
+    __slots__ = ("_pattern", "body", "label", "params", "path", "path_names")
 
     def __init__(
         self,
         label: str,
-        path_pattern: re.Pattern[str],
+        path: str,
         params: Sequence[Param],
         body: BodyRule | None,
         path_names: tuple[str, ...] = (),
     ) -> None:
         self.label = label  # "GET /pets/{petId}"
-        self.path_pattern = path_pattern  # one group per path parameter, in order
+        self.path = path  # the document's path template
+        self._pattern: re.Pattern[str] | None = None
         self.path_names = path_names  # the parameters' names, in that order
         self.params = tuple(params)
         self.body = body
+
+    @property
+    def path_pattern(self) -> re.Pattern[str]:
+        """The path template as a regex, one group per parameter in order; compiled on first
+        use (a document of 1,000 operations need not compile 1,000 regexes to start)."""
+        if self._pattern is None:
+            pieces, last = [], 0
+            for hit in _TEMPLATE_PARAM.finditer(self.path):
+                pieces += [re.escape(self.path[last : hit.start()]), "([^/]+)"]
+                last = hit.end()
+            pieces.append(re.escape(self.path[last:]))
+            self._pattern = re.compile("".join(pieces) + r"/?\Z")
+        return self._pattern
 
     def __call__(self, view: RequestView) -> list[Violation]:
         found: list[Violation] = []
@@ -252,7 +368,7 @@ def route(
     """One check for every request (``serve --openapi``): the operation whose method and path
     template the request fits (literal paths before templates, as OpenAPI orders them), or a
     violation when the document has none."""
-    ordered = sorted(checks, key=lambda c: "(?P<" in c[1].pattern)
+    ordered = sorted(checks, key=lambda c: "([^/]+)" in c[1].pattern)
 
     def check(view: RequestView) -> list[Violation]:
         for method, pattern, operation in ordered:

@@ -16,6 +16,7 @@ from mockserver.errors import StubFileError
 from mockserver.model import RequestView, Stub
 from mockserver.oasgenerate import generate
 from mockserver.oasload import load_openapi, parse_openapi
+from mockserver.oasvalidate import OperationCheck
 from tests.openapi_docs import PETSTORE, SHAPES_31
 
 
@@ -172,6 +173,12 @@ def test_body_violations_name_json_pointers() -> None:
     assert violations(add, request("POST", "/pets")) == [
         {"in": "body", "pointer": "", "message": "a request body is required"}
     ]
+    # The petstore's body schema ($ref, allOf-free) is compiled for the fast path too.
+    assert isinstance(add.check, OperationCheck)
+    assert add.check.body is not None
+    built = add.check.body.validators["application/json"]._built
+    assert built is not None
+    assert built[0] is not None
     text = RequestView("POST", "/pets", "", (("Content-Type", "text/plain"),), b"Rex")
     assert violations(add, text)[0]["message"].startswith("Content-Type text/plain is not one")
 
@@ -220,3 +227,74 @@ def test_load_openapi_refuses_a_stub_file(tmp_path: Any) -> None:
     stub_file.write_text("stubs: []\n")
     with pytest.raises(StubFileError, match="not an OpenAPI document"):
         load_openapi(str(stub_file))
+
+
+NULLABLE_AND_RECURSIVE = """\
+openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /nodes:
+    post:
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Node"}
+      responses:
+        "200": {description: ok}
+  /notes:
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                note: {type: string, nullable: true}
+                size: {type: string, nullable: true, enum: [s, m]}
+      responses:
+        "200": {description: ok}
+  /secrets:
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [id]
+              properties:
+                id: {type: integer, readOnly: true}
+      responses:
+        "200": {description: ok}
+components:
+  schemas:
+    Node:
+      type: object
+      required: [name]
+      properties:
+        name: {type: string}
+        children: {type: array, items: {$ref: "#/components/schemas/Node"}}
+"""
+
+
+def test_the_compiled_fast_path_never_decides_what_the_openapi_validator_would_not() -> None:
+    stubs = by_route(load(NULLABLE_AND_RECURSIVE))
+    nodes, notes = stubs["POST /nodes"], stubs["POST /notes"]
+    # A recursive schema has no fast path: the OpenAPI validator alone, at every depth.
+    deep = {"name": "a", "children": [{"name": "b", "children": [{"children": []}]}]}
+    assert violations(nodes, request("POST", "/nodes", body=deep)) == [
+        {
+            "in": "body",
+            "pointer": "/children/0/children/0",
+            "message": "'name' is a required property",
+        }
+    ]
+    assert violations(nodes, request("POST", "/nodes", body={"name": "a", "children": []})) == []
+    # 3.0's nullable: null passes, but not into an enum that does not list it (3.0.3).
+    assert violations(notes, request("POST", "/notes", body={"note": None, "size": "s"})) == []
+    assert violations(notes, request("POST", "/notes", body={"size": None})) == [
+        {"in": "body", "pointer": "/size", "message": "None is not one of ['s', 'm']"}
+    ]
+    # readOnly (3.0): a request need not send a required read-only property.
+    secrets = stubs["POST /secrets"]
+    assert violations(secrets, request("POST", "/secrets", body={})) == []
