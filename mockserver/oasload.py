@@ -37,6 +37,7 @@ __all__ = [
     "METHODS",
     "OpenApiDocument",
     "Operation",
+    "deref",
     "is_openapi",
     "load_openapi",
     "openapi_check",
@@ -126,7 +127,7 @@ def _refs(value: Any, at: KeyPath) -> Iterator[tuple[KeyPath, Any]]:
             stack.extend(((*where, i), v) for i, v in enumerate(node))
 
 
-def _deref(data: Any, value: Any, at: KeyPath) -> tuple[Any, KeyPath]:
+def deref(data: Any, value: Any, at: KeyPath) -> tuple[Any, KeyPath]:
     """A Reference Object followed (a few hops) to what it names, with where that sits."""
     for _ in range(8):
         if not (isinstance(value, dict) and isinstance(value.get("$ref"), str)):
@@ -167,7 +168,7 @@ def read_openapi(data: Any, source: str, marks: Marks | None = None) -> OpenApiD
         if not isinstance(path, str) or not path.startswith("/"):
             out.add(("paths", str(path)), f"a path starts with '/', got {path!r}")
             continue
-        item, item_at = _deref(data, raw_item, ("paths", path))
+        item, item_at = deref(data, raw_item, ("paths", path))
         if not isinstance(item, dict):
             continue
         for method in METHODS:
@@ -196,7 +197,7 @@ def _operation(
     merged: dict[tuple[str, str], tuple[Any, KeyPath]] = {}
     for owner, owner_at in ((item, item_at), (spec, at)):  # the operation's override the path's
         for i, raw in enumerate(owner.get("parameters") or []):
-            param, param_at = _deref(data, raw, (*owner_at, "parameters", i))
+            param, param_at = deref(data, raw, (*owner_at, "parameters", i))
             if isinstance(param, dict) and isinstance(param.get("name"), str):
                 merged[(str(param.get("in")), param["name"])] = (param, param_at)
     path_names = tuple(_PARAM.findall(path))
@@ -220,7 +221,7 @@ def _operation(
 
 
 def _schema_type(data: Any, schema: Any) -> str:
-    schema, _ = _deref(data, schema, ())
+    schema, _ = deref(data, schema, ())
     if not isinstance(schema, dict):
         return ""
     kind = schema.get("type")
@@ -238,7 +239,7 @@ def _param(
     explode = param.get("explode", style == "form")
     schema = param.get("schema")
     checked = isinstance(schema, dict) and style in _STYLES
-    resolved, _ = _deref(data, schema, ())
+    resolved, _ = deref(data, schema, ())
     props = resolved.get("properties") if isinstance(resolved, dict) else None
     return Param(
         where,
@@ -254,7 +255,7 @@ def _param(
 
 
 def _body_rule(data: Any, compiler: Compiler, raw: Any, at: KeyPath) -> BodyRule | None:
-    body, at = _deref(data, raw, at)
+    body, at = deref(data, raw, at)
     if not isinstance(body, dict) or not isinstance(body.get("content"), dict):
         return None
     validators = {}
@@ -277,7 +278,7 @@ def _chosen_response(data: Any, spec: Mapping[str, Any], at: KeyPath) -> tuple[i
     for key in [*(k for k in responses if str(k)[:1] == "2"), "default"]:
         if key in responses:
             status = int(key) if str(key).isdigit() else 200
-            response, where = _deref(data, responses[key], (*at, "responses", str(key)))
+            response, where = deref(data, responses[key], (*at, "responses", str(key)))
             return status, response, where
     raise LookupError
 
@@ -287,7 +288,7 @@ def _example(data: Any, media: Mapping[str, Any], at: KeyPath) -> Any:
         return media["example"]
     examples = media.get("examples")
     if isinstance(examples, dict) and examples:
-        first, _ = _deref(data, next(iter(examples.values())), ())
+        first, _ = deref(data, next(iter(examples.values())), ())
         if isinstance(first, dict) and "value" in first:
             return first["value"]
     schema = media.get("schema")

@@ -40,6 +40,7 @@ __all__ = [
     "OperationCheck",
     "Param",
     "Violation",
+    "closest",
     "is_json_type",
     "pointer_of",
 ]
@@ -335,12 +336,12 @@ def _check_body(rule: BodyRule, view: RequestView) -> list[Violation]:
     value = view.json()
     if isinstance(value, NotJson):
         return [_body_said("", value.reason)]
-    errors = [c for e in validator.iter_errors(value) for c in _closest(e)]
+    errors = [c for e in validator.iter_errors(value) for c in closest(e)]
     errors.sort(key=lambda e: [str(p) for p in e.absolute_path])
     return [_body_said(pointer_of(e.absolute_path), e.message) for e in errors[:MAX_VIOLATIONS]]
 
 
-def _closest(error: ValidationError) -> list[ValidationError]:
+def closest(error: ValidationError) -> list[ValidationError]:
     """A oneOf/anyOf miss says only "not valid under any of the given schemas": the reasons of
     the branch that came closest (fewest errors) say what to change."""
     if not error.context:
@@ -349,7 +350,7 @@ def _closest(error: ValidationError) -> list[ValidationError]:
     for sub in error.context:
         branches.setdefault(sub.schema_path[0] if sub.schema_path else 0, []).append(sub)
     nearest = min(branches.values(), key=len)
-    return [c for sub in nearest for c in _closest(sub)]
+    return [c for sub in nearest for c in closest(sub)]
 
 
 def _media_for(given: str, accepted: Sequence[str]) -> str | None:

@@ -278,6 +278,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Load stub files as serve would and print every problem with its file, "
         "line, stub and key. Exit status 0 when all are valid, 1 otherwise.",
     )
+    validate.add_argument(
+        "--openapi",
+        metavar="DOC",
+        default=None,
+        help="also check that each stub's response (status, JSON body) fits this OpenAPI "
+        "document; each misfit is a line with file, line, stub and key",
+    )
     _add_paths(validate)
 
     check = sub.add_parser(

@@ -43,6 +43,7 @@ CORE = (
     "oasgenerate",
     "oasvalidate",
     "oasload",
+    "oasresponses",
 )
 FORBIDDEN_LIBRARIES = frozenset({"aiohttp", "multidict", "yarl", "pytest", "argparse"})
 SHELL = frozenset({"server", "admin", "runner", "cli", "pytest_plugin", "client", "proxy"})

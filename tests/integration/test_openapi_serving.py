@@ -204,3 +204,45 @@ def test_the_readme_example_prints_what_it_shows(docs: Path) -> None:
             url = shlex.split(example.command)[-1].replace("localhost:8080", server.url[7:])
             answer = requests.get("http://" + url, timeout=5)
             assert answer.text.splitlines() == list(example.output)
+
+
+MISFIT_STUBS = """\
+service: pets
+stubs:
+  - id: list-pets
+    request: {method: GET, path: /pets}
+    response: {json: [{id: 1, name: Rex}]}
+  - id: bad-list
+    request: {method: GET, path: /pets, query: {limit: "1"}}
+    response: {json: [{id: one, name: Rex}]}
+  - id: get-pet
+    request: {method: GET, path: "/pets/{pet}"}
+    responses:
+      - {json: {id: 1, name: Rex}}
+      - {status: 404, json: {code: 404}}
+  - id: elsewhere
+    request: {method: GET, path: /elsewhere}
+    response: {json: {}}
+"""
+
+
+def test_validate_openapi_names_each_misfit_with_its_place(docs: Path, tmp_path: Path) -> None:
+    stubs = tmp_path / "stubs"
+    stubs.mkdir()
+    (stubs / "pets.yaml").write_text(MISFIT_STUBS, encoding="utf-8")
+    doc = str(docs / "petstore.yaml")
+    done = run_console("validate", "--openapi", doc, str(stubs))
+    assert done.returncode == 1
+    file = str(stubs / "pets.yaml")
+    assert done.stderr.splitlines() == [
+        f"{file}:8:16: stub 'bad-list': response.json: GET /pets: "
+        "response 200, body /0/id: 'one' is not of type 'integer'",
+        f"{file}:13:23: stub 'get-pet': responses.1.json: GET /pets/{{id}}: "
+        "response default, body /: 'message' is a required property",
+        f"{file}:15:5: stub 'elsewhere': request: GET /elsewhere: no operation in {doc}",
+        f"3 misfits between the stubs and {doc}",
+    ]
+    (stubs / "pets.yaml").write_text(MISFIT_STUBS.split("  - id: bad-list", maxsplit=1)[0])
+    fits = run_console("validate", "--openapi", doc, str(stubs))
+    assert (fits.returncode, fits.stderr) == (0, "")
+    assert fits.stdout == f"ok: 1 file, 1 service, 1 stub; every response fits {doc}\n"
