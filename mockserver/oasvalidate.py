@@ -372,9 +372,12 @@ def route(
     ordered = sorted(checks, key=lambda c: "([^/]+)" in c[1].pattern)
 
     def check(view: RequestView) -> list[Violation]:
-        for method, pattern, operation in ordered:
-            if method == view.method and pattern.match(view.path):
-                return operation(view)
+        # HEAD is answered by GET stubs (RFC 9110 §9.3.2), so a GET operation describes it too.
+        wanted = (view.method, "GET") if view.method == "HEAD" else (view.method,)
+        for asked in wanted:
+            for method, pattern, operation in ordered:
+                if method == asked and pattern.match(view.path):
+                    return operation(view)
         return [
             {
                 "in": "path",
