@@ -247,7 +247,7 @@ def _read(param: Param, values: list[str], query: Mapping[str, list[str]]) -> An
 class OperationCheck:
     """Checks requests against one operation; call it with a request, get its violations."""
 
-    __slots__ = ("_pattern", "body", "label", "params", "path", "path_names")
+    __slots__ = ("_pattern", "body", "has_path", "label", "params", "path", "path_names")
 
     def __init__(
         self,
@@ -262,6 +262,7 @@ class OperationCheck:
         self._pattern: re.Pattern[str] | None = None
         self.path_names = path_names  # the parameters' names, in that order
         self.params = tuple(params)
+        self.has_path = any(p.where == "path" for p in self.params)
         self.body = body
 
     @property
@@ -280,7 +281,7 @@ class OperationCheck:
     def __call__(self, view: RequestView) -> list[Violation]:
         found: list[Violation] = []
         path_values: dict[str, str] = {}
-        if any(p.where == "path" for p in self.params):
+        if self.has_path:
             hit = self.path_pattern.match(view.path)
             path_values = dict(zip(self.path_names, hit.groups(), strict=False)) if hit else {}
         for param in self.params:
