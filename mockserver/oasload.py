@@ -165,6 +165,8 @@ def read_openapi(data: Any, source: str, marks: Marks | None = None) -> OpenApiD
     compiler = Compiler(data, version.startswith("3.1"))
     operations: list[Operation] = []
     for path, raw_item in paths.items():
+        if isinstance(path, str) and path.startswith("x-"):
+            continue  # a specification extension, not a path
         if not isinstance(path, str) or not path.startswith("/"):
             out.add(("paths", str(path)), f"a path starts with '/', got {path!r}")
             continue

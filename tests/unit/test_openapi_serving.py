@@ -298,3 +298,11 @@ def test_the_compiled_fast_path_never_decides_what_the_openapi_validator_would_n
     # readOnly (3.0): a request need not send a required read-only property.
     secrets = stubs["POST /secrets"]
     assert violations(secrets, request("POST", "/secrets", body={})) == []
+
+
+def test_specification_extensions_under_paths_are_not_paths() -> None:
+    text = (
+        "openapi: 3.1.0\ninfo: {title: t, version: '1'}\n"
+        "paths:\n  x-owner: team-a\n  /a: {get: {responses: {'200': {description: ok}}}}\n"
+    )
+    assert [s.describe_route() for s in load(text)] == ["GET /a"]
