@@ -56,8 +56,11 @@ KeyPath = tuple[str | int, ...]
 
 
 def is_openapi(data: Any) -> bool:
-    """The parsed file is an OpenAPI document (top-level ``openapi:``), not a stub file."""
-    return isinstance(data, dict) and "openapi" in data and "stubs" not in data
+    """The parsed file is an OpenAPI document (top-level ``openapi:``, or Swagger 2's
+    ``swagger:``, refused with a hint), not a stub file."""
+    return (
+        isinstance(data, dict) and ("openapi" in data or "swagger" in data) and "stubs" not in data
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +149,13 @@ def read_openapi(data: Any, source: str, marks: Marks | None = None) -> OpenApiD
     """
     out = _Located(source, marks)
     version = data.get("openapi")
+    if "openapi" not in data:
+        out.add(
+            ("swagger",),
+            f"Swagger {data.get('swagger')} is not served; convert it to OpenAPI 3 first "
+            "(e.g. `npx swagger2openapi`)",
+        )
+        raise StubFileError(out.items)
     if not isinstance(version, str) or not re.match(r"3\.[01](\.\d+)?\Z", version):
         out.add(("openapi",), f"mockserver serves OpenAPI 3.0 and 3.1 documents, got {version!r}")
         raise StubFileError(out.items)

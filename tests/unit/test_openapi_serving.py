@@ -196,6 +196,7 @@ def test_a_oneof_miss_names_the_closest_branch() -> None:
     ("change", "expected"),
     [
         ("openapi: 2.0", "#/openapi: mockserver serves OpenAPI 3.0 and 3.1 documents"),
+        ("swagger: '2.0'", "#/swagger: Swagger 2.0 is not served; convert it to OpenAPI 3"),
         ("paths: {}", "#/paths: the document has no paths to serve"),
         (
             "paths: {/a: {get: {responses: {'200': {$ref: 'other.yaml#/R'}}}}}",
@@ -212,7 +213,7 @@ def test_a_oneof_miss_names_the_closest_branch() -> None:
     ],
 )
 def test_a_document_that_cannot_be_served_is_a_located_error(change: str, expected: str) -> None:
-    version = "" if change.startswith("openapi") else "openapi: 3.0.3\n"
+    version = "" if change.startswith(("openapi", "swagger")) else "openapi: 3.0.3\n"
     text = version + "info: {title: t, version: '1'}\n" + change + "\n"
     if not change.startswith("paths"):
         text += "paths: {/a: {get: {responses: {'200': {description: ok}}}}}\n"
