@@ -149,6 +149,8 @@ def read_openapi(data: Any, source: str, marks: Marks | None = None) -> OpenApiD
     """
     out = _Located(source, marks)
     version = data.get("openapi")
+    if isinstance(version, float):  # `openapi: 3.1` unquoted reads as a number
+        version = str(version)
     if "openapi" not in data:
         out.add(
             ("swagger",),
@@ -206,6 +208,9 @@ def _operation(
 ) -> Operation | None:
     at = (*item_at, method)
     spec = item[method]
+    if isinstance(spec.get("responses"), dict):
+        # YAML reads an unquoted `200:` as a number; JSON pointers and lookups need the text.
+        spec["responses"] = {str(k): v for k, v in spec["responses"].items()}
     merged: dict[tuple[str, str], tuple[Any, KeyPath]] = {}
     for owner, owner_at in ((item, item_at), (spec, at)):  # the operation's override the path's
         for i, raw in enumerate(owner.get("parameters") or []):

@@ -15,8 +15,10 @@ from mockserver.documents import read_document
 from mockserver.errors import StubFileError
 from mockserver.model import RequestView, Stub
 from mockserver.oasgenerate import generate
-from mockserver.oasload import load_openapi, parse_openapi
+from mockserver.oasload import load_openapi, parse_openapi, read_openapi
+from mockserver.oasresponses import response_misfits
 from mockserver.oasvalidate import OperationCheck
+from mockserver.stubfile import parse_service
 from tests.openapi_docs import PETSTORE, SHAPES_31
 
 
@@ -307,3 +309,44 @@ def test_specification_extensions_under_paths_are_not_paths() -> None:
         "paths:\n  x-owner: team-a\n  /a: {get: {responses: {'200': {description: ok}}}}\n"
     )
     assert [s.describe_route() for s in load(text)] == ["GET /a"]
+
+
+UNQUOTED = """\
+openapi: 3.1
+info: {title: t, version: "1"}
+paths:
+  /things:
+    get:
+      responses:
+        200:
+          description: ok
+          content:
+            application/json:
+              schema: {type: object, required: [id], properties: {id: {type: integer}}}
+"""
+
+
+def test_unquoted_yaml_numbers_read_as_the_text_they_are() -> None:
+    (stub,) = load(UNQUOTED)
+    assert stub.response.status == 200
+    assert json.loads(stub.response.body) == {"id": 1}
+    data, marks = read_document(UNQUOTED, "api.yaml", is_json=False)
+    doc = read_openapi(data, "api.yaml", marks)
+    _, mine, _ = parse_service(
+        {
+            "stubs": [
+                {
+                    "id": "t",
+                    "request": {"method": "GET", "path": "/things"},
+                    "response": {"json": {"id": "x"}},
+                }
+            ]
+        },
+        "stubs.yaml",
+        "things",
+        lambda p: b"",
+    )
+    assert [str(p) for p in response_misfits(doc, mine)] == [
+        "stubs.yaml: stub 't': response.json: GET /things: "
+        "response 200, body /id: 'x' is not of type 'integer'"
+    ]
