@@ -71,7 +71,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return int(args.run(args))
     paths: list[str] = args.paths or paths_from_env()
     if args.command == "validate":
-        return _validate(paths)
+        return _validate(paths, args.openapi)
     settings = Settings(
         paths=tuple(paths),
         host=args.host,
@@ -88,6 +88,7 @@ def _main(argv: Sequence[str] | None) -> int:
         redact=tuple(args.redact),
         event_loop=args.event_loop,
         seed=args.seed,
+        openapi=args.openapi,
         unmatched_report=args.unmatched_report,
         **{name: getattr(args, name) for name in LIMITS},
     )
@@ -130,22 +131,38 @@ def _print_recording(server: Any, targets: Any, out: str) -> None:
     print("\n".join(lines), flush=True)
 
 
-def _validate(paths: list[str]) -> int:
+def _validate(paths: list[str], openapi: str | None = None) -> int:
     from .loader import load_tree
     from .shadowing import shadow_lines
 
     try:
         tree = load_tree(paths)
+        misfits = _misfits(tree.stubs.stubs, openapi) if openapi else []
     except StubFileError as exc:
         print(exc, file=sys.stderr)
+        return 1
+    if misfits:
+        lines = [str(p) for p in misfits]
+        count = f"{len(misfits)} misfit{'s' * (len(misfits) != 1)}"
+        lines.append(f"{count} between the stubs and {openapi}")
+        print("\n".join(lines), file=sys.stderr)
         return 1
     counts = [(len(tree.files), "file"), (len(tree.stubs.services), "service")]
     counts += [(len(tree.stubs.stubs), "stub")]
     said = ", ".join(f"{n} {word}{'s' * (n != 1)}" for n, word in counts)
     if tree.bodies:
         said += f" (and {len(tree.bodies)} body file{'s' * (len(tree.bodies) != 1)})"
+    if openapi:
+        said += f"; every response fits {openapi}"
     print("\n".join([*shadow_lines(list(tree.shadows)), f"ok: {said}"]))
     return 0
+
+
+def _misfits(stubs: Any, openapi: str) -> list[Any]:
+    from .oasload import load_openapi
+    from .oasresponses import response_misfits
+
+    return response_misfits(load_openapi(openapi), stubs)
 
 
 def _serve(settings: Settings, log_format: str = "text", workers: int = 1) -> int:

@@ -61,6 +61,8 @@ class Settings:
             latency tail (benchmarks/RESULTS.md).
         seed: seeds the draws of delay ranges and fault rates, so a run repeats; None draws
             afresh each start.
+        openapi: an OpenAPI document that requests to any stub are checked against
+            (``serve --openapi``); a request that breaks it gets 400 with the violations.
         admin_stub_bytes: what stubs added through the admin API may hold together (their
             definitions, and each distinct body once); past it an admin write is a 413.
         match_budget_ms: milliseconds one request's matching and explanation may take
@@ -103,6 +105,7 @@ class Settings:
     upstream_timeout: float = 60.0
     event_loop: str = "auto"
     seed: int | None = None
+    openapi: str | None = None
     match_budget_ms: int = 250
     admin_stub_bytes: int = 256 * 1024 * 1024
     freeze_gc: bool = False

@@ -422,6 +422,10 @@ class Stub:
     responses: tuple[ResponseSpec, ...] = ()
     # Calls made after the answer was sent (webhooks.py); none for most stubs.
     webhooks: tuple[WebhookSpec, ...] = ()
+    # An OpenAPI operation's request check (oasvalidate.py): the violations of a request.
+    check: Callable[[RequestView], list[dict[str, str]]] | None = field(
+        default=None, compare=False, repr=False
+    )
     _prepared: PreparedResponse | None = field(default=None, init=False, compare=False, repr=False)
     _sequence: tuple[PreparedResponse, ...] | None = field(
         default=None, init=False, compare=False, repr=False

@@ -142,6 +142,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _option(
         serve,
+        "--openapi",
+        str,
+        None,
+        "an OpenAPI 3.0/3.1 document: requests that stubs match are checked against it, and "
+        "one that breaks it gets 400 with the violations (journaled as unmatched)",
+        "none",
+    )
+    _option(
+        serve,
         "--seed",
         converters.non_negative,
         None,
@@ -268,6 +277,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="check stub files and report every problem",
         description="Load stub files as serve would and print every problem with its file, "
         "line, stub and key. Exit status 0 when all are valid, 1 otherwise.",
+    )
+    validate.add_argument(
+        "--openapi",
+        metavar="DOC",
+        default=None,
+        help="also check that each stub's response (status, JSON body) fits this OpenAPI "
+        "document; each misfit is a line with file, line, stub and key",
     )
     _add_paths(validate)
 

@@ -85,6 +85,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=[],
         help="stub files or directories for the mockserver fixture",
     )
+    group.addoption(
+        "--mockserver-openapi",
+        dest="mockserver_openapi",
+        help="an OpenAPI document that requests to the stubs are checked against: one that "
+        "breaks it gets 400 and fails a strict test (default: ini mockserver_openapi)",
+    )
+    parser.addini(
+        "mockserver_openapi",
+        type="paths",
+        default=[],
+        help="an OpenAPI document that requests to the stubs are checked against",
+    )
     parser.addini(
         "mockserver_strict",
         type="bool",
@@ -148,7 +160,16 @@ def mockserver_settings(pytestconfig: pytest.Config) -> Settings:
         record_new=record in ("new", "all"),
         record_all=record == "all",
         record_session=recording_session(pytestconfig),
+        openapi=_openapi_path(pytestconfig),
     )
+
+
+def _openapi_path(config: pytest.Config) -> str | None:
+    option = config.getoption("mockserver_openapi")
+    if option:
+        return str(option)
+    ini = config.getini("mockserver_openapi")
+    return str(ini[0]) if ini else None
 
 
 @pytest.fixture(scope="session")

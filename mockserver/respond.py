@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .budget import MATCH_BUDGET_S, end_match_budget, start_match_budget
 from .journal import JournalEntry
 from .model import RequestView, Stub
+from .oasvalidate import VIOLATION_ERROR
 from .render import choose, encode_json
 from .report import unmatched_report
 from .store import StubStore
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from .webhookspec import WebhookSpec
 
 __all__ = ["Answer", "fault_to_perform", "respond"]
+
+_JSON_HEADERS = (("Content-Type", "application/json"), ("Cache-Control", "no-store"))
 
 
 @dataclass(slots=True)  # not frozen: a frozen init costs half a microsecond per request
@@ -81,6 +84,11 @@ def _respond(
     found = index.match(view)
     if found is not None:
         stub = found.stub
+        check = stub.check or store.request_check
+        if check is not None:
+            violations = check(view)
+            if violations:
+                return _refused(store, listener, view, headers, stub.service, stub.id, violations)
         prepared = store.next_response(stub) if stub.responses else stub.prepared
         if prepared.templated is not None:
             try:
@@ -180,6 +188,34 @@ def _failed(
     )
     out = (("Content-Type", "application/json"), ("Cache-Control", "no-store"))
     return Answer(500, out, body, stub_id=stub.id, entry=entry)
+
+
+def _refused(
+    store: StubStore,
+    listener: int | None,
+    view: RequestView,
+    headers: tuple[tuple[str, str], ...],
+    service: str,
+    stub_id: str,
+    violations: list[dict[str, str]],
+) -> Answer:
+    """A request that breaks the OpenAPI document: 400 with its violations, journaled as
+    answered by no stub (so a strict test fails on it) with the violations as its error."""
+    said = "; ".join(
+        f"{v['in']} {v.get('name', v.get('pointer', ''))!s}: {v['message']}".replace("  ", " ")
+        for v in violations
+    )
+    store.journal.record(
+        view,
+        headers,
+        service=service,
+        stub_id=None,
+        status=400,
+        listener=listener,
+        error=f"{VIOLATION_ERROR} (stub {stub_id}): {said}",
+    )
+    body = {"error": VIOLATION_ERROR, "violations": violations}
+    return Answer(400, _JSON_HEADERS, json.dumps(body, ensure_ascii=False).encode() + b"\n")
 
 
 def fault_to_perform(answer: Answer, draw: Callable[[], float]) -> str | None:

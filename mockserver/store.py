@@ -14,12 +14,13 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from .errors import Problem
 from .journal import Journal
 from .matching import StubIndex, index_by_listener
-from .model import PreparedResponse, ServiceSpec, Stub, StubSet
+from .model import PreparedResponse, RequestView, ServiceSpec, Stub, StubSet
 from .resources import ResourceState
 
 __all__ = ["DuplicateStubError", "ReloadStatus", "Snapshot", "StubStore"]
@@ -90,6 +91,8 @@ class StubStore:
         self.runtime: list[Stub] = []
         self.removed: set[str] = set()
         self.journal = journal if journal is not None else Journal()
+        # serve --openapi: every request a stub matched is checked against the document.
+        self.request_check: Callable[[RequestView], list[dict[str, str]]] | None = None
         self.last_reload = ReloadStatus()
         self._seq = 0
         self._positions: dict[str, int] = {}

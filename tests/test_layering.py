@@ -44,6 +44,10 @@ CORE = (
     "drift",
     "har",
     "addresses",
+    "oasgenerate",
+    "oasvalidate",
+    "oasload",
+    "oasresponses",
 )
 FORBIDDEN_LIBRARIES = frozenset({"aiohttp", "multidict", "yarl", "pytest", "argparse"})
 SHELL = frozenset({"server", "admin", "runner", "cli", "pytest_plugin", "client", "proxy"})

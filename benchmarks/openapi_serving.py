@@ -1,0 +1,116 @@
+"""An OpenAPI document served, against the same answers written as native stubs.
+
+    python benchmarks/openapi_serving.py [--duration 5] [--rounds 3]
+
+Both servers run ``mockserver serve`` as users run it (request log on, to a file), each in its
+own process; wrk (``-t2 -c50``) drives them alternately, the same request to each:
+``GET /pets/7`` (the petstore's example, its path parameter checked against the document) and
+``POST /pets`` with a small JSON body (checked against ``NewPet``). Prints requests a second,
+the medians, and the ratio OpenAPI / native.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.openapi_docs import PETSTORE  # noqa: E402
+
+NATIVE = """\
+service: petstore
+stubs:
+  - id: find-pet
+    request: {method: GET, path: "/pets/{id}"}
+    response: {json: {id: 7, name: Rex, tag: dog}}
+  - id: add-pet
+    request: {method: POST, path: /pets}
+    response: {json: {name: string, tag: string, id: 1}}
+"""
+POST_LUA = 'wrk.method = "POST"\nwrk.body = \'{"name": "Rex", "tag": "dog"}\'\n' + (
+    'wrk.headers["Content-Type"] = "application/json"\n'
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve(path: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    command = [sys.executable, "-m", "mockserver", "serve", "--port", str(port), str(path)]
+    process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url + "/__admin/health", timeout=1).read()
+            return process, url
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise SystemExit(f"the server for {path} did not start; see {log}")
+
+
+def wrk(url: str, seconds: int, script: Path | None) -> float:
+    command = ["wrk", "-t2", "-c50", f"-d{seconds}s", url]
+    if script is not None:
+        command[1:1] = ["-s", str(script)]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    assert found is not None, out
+    return float(found.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--duration", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "petstore.yaml").write_text(PETSTORE)
+        (root / "native").mkdir()
+        (root / "native" / "petstore.yaml").write_text(NATIVE)
+        (root / "post.lua").write_text(POST_LUA)
+        servers = {
+            "openapi": serve(root / "petstore.yaml", root / "openapi.log"),
+            "native": serve(root / "native", root / "native.log"),
+        }
+        try:
+            for label, path, script in (
+                ("GET /pets/7", "/pets/7", None),
+                ("POST /pets (JSON body)", "/pets", root / "post.lua"),
+            ):
+                runs: dict[str, list[float]] = {name: [] for name in servers}
+                for _ in range(args.rounds):
+                    for name, (_, url) in servers.items():
+                        runs[name].append(wrk(url + path, args.duration, script))
+                medians = {name: statistics.median(v) for name, v in runs.items()}
+                ratio = medians["openapi"] / medians["native"]
+                shown = json.dumps({k: [round(x) for x in v] for k, v in runs.items()})
+                print(f"{label}: {shown}; medians {medians}; openapi/native x{ratio:.2f}")
+        finally:
+            for process, _ in servers.values():
+                process.terminate()
+                process.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
