@@ -76,7 +76,7 @@ def import_ms() -> float:
 def main() -> None:
     MockServer(SETTINGS).start().stop()  # imports and first-time setup, not measured
     with MockServer(SETTINGS) as server:
-        backend = LocalBackend(server.store, server.urls, server.url, SETTINGS.paths)
+        backend = LocalBackend(server.store, server, SETTINGS.paths)
         handle = MockServerHandle(backend)
         services = len(backend.urls())
         stubs = len(server.store.snapshot.stubs.stubs)

@@ -242,6 +242,21 @@ async def put_stub(call: AdminCall) -> web.StreamResponse:
     return web.json_response(stub_json(stored, call.state), status=200 if existing else 201)
 
 
+async def put_stubs(call: AdminCall) -> web.StreamResponse:
+    """Add or replace many stubs by id, all or none, with one rebuild (the plugin's markers)."""
+    raw = await call.json()
+    if not (isinstance(raw, list) and all(isinstance(s, dict) and "id" in s for s in raw)):
+        raise AdminError(422, "invalid stubs", "PUT /__admin/stubs takes a list of stubs with ids")
+    reader = admin_body_reader(call.state.settings.paths)
+    services = call.state.store.snapshot.stubs.services
+    try:
+        stubs, _ = parse_stub_input(raw, _services_here(call), reader, services)
+    except StubFileError as exc:
+        raise _invalid(exc) from None
+    stored = call.state.store.put_many(stubs)
+    return web.json_response({"stubs": [stub_json(s, call.state) for s in stored]})
+
+
 async def delete_stub(call: AdminCall) -> web.StreamResponse:
     if not call.state.store.remove(call.params["id"]):
         raise _no_stub(call)
@@ -337,6 +352,7 @@ ROUTES: Final[list[tuple[str, str, Handler]]] = [
     ("GET", "/services", services),
     ("GET", "/stubs", list_stubs),
     ("POST", "/stubs", add_stubs),
+    ("PUT", "/stubs", put_stubs),
     ("GET", "/stubs/{id}", get_stub),
     ("PUT", "/stubs/{id}", put_stub),
     ("DELETE", "/stubs/{id}", delete_stub),

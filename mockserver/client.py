@@ -101,6 +101,10 @@ class _Calls:
         return _Call("PUT", _stub_path(stub_id), dict(stub))
 
     @staticmethod
+    def put_stubs(stubs: Sequence[StubDict]) -> _Call:
+        return _Call("PUT", "/stubs", [dict(s) for s in stubs], unwrap=_pick("stubs"))
+
+    @staticmethod
     def remove_stub(stub_id: str) -> _Call:
         return _Call("DELETE", _stub_path(stub_id))
 
@@ -237,6 +241,10 @@ class MockServerClient:
     def put_stub(self, stub_id: str, stub: StubDict) -> dict[str, Any]:
         return self._do(_Calls.put_stub(stub_id, stub))  # type: ignore[no-any-return]
 
+    def put_stubs(self, stubs: Sequence[StubDict]) -> list[dict[str, Any]]:
+        """Add or replace several stubs by their ids, all or none."""
+        return self._do(_Calls.put_stubs(stubs))  # type: ignore[no-any-return]
+
     def remove_stub(self, stub_id: str) -> None:
         self._do(_Calls.remove_stub(stub_id))
 
@@ -321,6 +329,9 @@ class AsyncMockServerClient:
 
     async def put_stub(self, stub_id: str, stub: StubDict) -> dict[str, Any]:
         return await self._do(_Calls.put_stub(stub_id, stub))  # type: ignore[no-any-return]
+
+    async def put_stubs(self, stubs: Sequence[StubDict]) -> list[dict[str, Any]]:
+        return await self._do(_Calls.put_stubs(stubs))  # type: ignore[no-any-return]
 
     async def remove_stub(self, stub_id: str) -> None:
         await self._do(_Calls.remove_stub(stub_id))

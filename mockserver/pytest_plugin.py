@@ -104,7 +104,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "mockserver(stubs=None, strict=None): extra stub files (a path or a list, relative to "
-        "the test file) for this test, and whether unmatched requests fail it",
+        "the test file) for this test, added to its class's and module's (the closest wins "
+        "a conflict), and whether unmatched requests fail it",
     )
 
 
@@ -159,7 +160,7 @@ def mockserver_backend(
             f"mockserver: the stub files have problems\n{exc}", pytrace=False
         ) from None
     with server:
-        yield LocalBackend(server.store, server.urls, server.url, mockserver_settings.paths)
+        yield LocalBackend(server.store, server, mockserver_settings.paths)
 
 
 def _marker_kwarg(node: pytest.Item, key: str) -> Any:
@@ -171,21 +172,23 @@ def _marker_kwarg(node: pytest.Item, key: str) -> Any:
     return None
 
 
-def _marker_stubs(request: pytest.FixtureRequest) -> list[Any]:
-    raw = _marker_kwarg(request.node, "stubs")
-    if not raw:
-        return []
-    from .loader import load_paths
+_MARKER_STUBS = pytest.StashKey[Any]()
 
-    here = Path(str(request.node.path)).parent
-    paths = [raw] if isinstance(raw, str | os.PathLike) else list(raw)
-    resolved = [str(p if Path(p).is_absolute() else here / p) for p in paths]
+
+def _marker_stubs(request: pytest.FixtureRequest, backend: Backend) -> None:
+    """Put the stubs of the test's mockserver markers (module, class, test) into ``backend``."""
+    from .markers import MarkerStubError, MarkerStubLoader, marker_problem
+
+    levels = [mark.kwargs.get("stubs") for mark in request.node.iter_markers("mockserver")]
+    if not any(levels):
+        return
+    stash = request.config.stash
+    if _MARKER_STUBS not in stash:
+        stash[_MARKER_STUBS] = MarkerStubLoader()
     try:
-        return list(load_paths(resolved).stubs)
-    except StubFileError as exc:
-        raise pytest.fail.Exception(
-            f"mockserver: the marker's stub files have problems\n{exc}", pytrace=False
-        ) from None
+        stash[_MARKER_STUBS].stubs(levels, Path(str(request.node.path)).parent).put(backend)
+    except (StubFileError, MarkerStubError) as exc:
+        raise pytest.fail.Exception(marker_problem(exc), pytrace=False) from None
 
 
 def _sources(config: pytest.Config, paths: tuple[str, ...], remote: str | None = None) -> str:
@@ -209,9 +212,7 @@ def mockserver(
 ) -> Iterator[MockServerHandle]:
     """The session's mock server, reset for this test, with ``<NAME>_URL`` set per service."""
     mockserver_backend.reset()
-    extra = _marker_stubs(request)
-    if extra:
-        mockserver_backend.put_stubs(extra)
+    _marker_stubs(request, mockserver_backend)
     remote = request.config.getoption("mockserver_url")
     handle = MockServerHandle(
         mockserver_backend, _sources(request.config, mockserver_settings.paths, remote)
@@ -240,9 +241,7 @@ def _offline(
 
     double = OfflineDouble(stubs, settings)
     backend = double.backend()
-    extra = _marker_stubs(request)
-    if extra:
-        backend.put_stubs(extra)
+    _marker_stubs(request, backend)
     return double, MockServerHandle(backend, _sources(request.config, settings.paths))
 
 
@@ -338,9 +337,7 @@ def mockserver_container(
     """Like ``mockserver``, but the double is the Docker image: one container per session,
     reset for each test, with the same stubs mounted read-only and the same handle."""
     mockserver_container_backend.reset()
-    extra = _marker_stubs(request)
-    if extra:
-        mockserver_container_backend.put_stubs(extra)
+    _marker_stubs(request, mockserver_container_backend)
     handle = MockServerHandle(
         mockserver_container_backend, _sources(request.config, mockserver_settings.paths)
     )
