@@ -33,11 +33,14 @@ from .stubinput import parse_pattern_input, parse_stub_input
 if TYPE_CHECKING:
     from .server import ServerState
 
-__all__ = ["ADMIN_PREFIX", "admin_subpath", "dispatch_admin", "handle_admin"]
+__all__ = ["ADMIN_PREFIX", "Dispatch", "admin_subpath", "dispatch_admin", "handle_admin"]
 
 ADMIN_PREFIX: Final = "/__admin"
 
 Handler = Callable[["AdminCall"], Awaitable[web.StreamResponse]]
+Dispatch = Callable[
+    [web.BaseRequest, "ServerState", str, int | None], Awaitable[web.StreamResponse]
+]
 
 
 class AdminError(Exception):
@@ -175,7 +178,7 @@ async def services(call: AdminCall) -> web.StreamResponse:
         result.append(
             {
                 "name": name,
-                "port": int(url.rsplit(":", 1)[1]) if url else None,
+                "port": urlsplit(url).port if url else None,
                 "declared_port": spec.port,
                 "url": url,
                 "stubs": counts.get(name, 0),
@@ -415,9 +418,14 @@ def _same_origin(request: web.BaseRequest) -> bool:
 
 
 async def handle_admin(
-    request: web.BaseRequest, state: ServerState, sub: str, listener: int | None
+    request: web.BaseRequest,
+    state: ServerState,
+    sub: str,
+    listener: int | None,
+    dispatch: Dispatch | None = None,
 ) -> web.StreamResponse:
-    """Dispatch one /__admin request (``sub`` is the normalised path below /__admin)."""
+    """Dispatch one /__admin request (``sub`` is the normalised path below /__admin) once it
+    is allowed, to ``dispatch`` (default: ``dispatch_admin``)."""
     method = "GET" if request.method == "HEAD" else request.method
     token = state.settings.admin_token  # None or empty: no token asked for
     if token and method == "GET" and sub == "/health" and not _authorised(request, token):
@@ -451,7 +459,7 @@ async def handle_admin(
         ).response()
     if state.admin_forward is not None:
         return await state.admin_forward(request, sub, listener)
-    return await dispatch_admin(request, state, sub, listener)
+    return await (dispatch or dispatch_admin)(request, state, sub, listener)
 
 
 async def dispatch_admin(

@@ -129,6 +129,14 @@ class _Calls:
     def unmatched() -> _Call:
         return _Call("GET", "/requests/unmatched", unwrap=_pick("requests"))
 
+    @staticmethod
+    def namespaces() -> _Call:
+        return _Call("GET", "/namespaces")
+
+    @staticmethod
+    def end_namespace() -> _Call:
+        return _Call("DELETE", "/namespace")
+
 
 def _split(base_url: str) -> tuple[str, str, int, str]:
     parts = urlsplit(base_url)
@@ -161,7 +169,8 @@ class MockServerClient:
     """Drive a running mockserver's admin API (sync). Thread-safe; reuses one connection.
 
     Args:
-        base_url: any of the server's ports, e.g. ``http://127.0.0.1:8080``.
+        base_url: any of the server's ports, e.g. ``http://127.0.0.1:8080``; with
+            ``/__ns/<name>`` after it, the calls are namespace ``<name>``'s.
         token: the admin token, when the server requires one.
         timeout: seconds per call.
     """
@@ -267,6 +276,14 @@ class MockServerClient:
         """Journaled requests a pattern describes: ``count(method="GET", path="/a/{id}")``."""
         return self._do(_count_call(pattern, keys))  # type: ignore[no-any-return]
 
+    def namespaces(self) -> dict[str, Any]:
+        """The namespaces the server holds, its limit and their idle time to live."""
+        return self._do(_Calls.namespaces())  # type: ignore[no-any-return]
+
+    def end_namespace(self) -> None:
+        """End the namespace this client's base URL names (``.../__ns/<name>``)."""
+        self._do(_Calls.end_namespace())
+
 
 class AsyncMockServerClient:
     """The same calls as MockServerClient, for asyncio code, over aiohttp.
@@ -353,3 +370,9 @@ class AsyncMockServerClient:
 
     async def count(self, pattern: StubDict | None = None, **keys: Any) -> int:
         return await self._do(_count_call(pattern, keys))  # type: ignore[no-any-return]
+
+    async def namespaces(self) -> dict[str, Any]:
+        return await self._do(_Calls.namespaces())  # type: ignore[no-any-return]
+
+    async def end_namespace(self) -> None:
+        await self._do(_Calls.end_namespace())

@@ -54,6 +54,8 @@ class Settings:
             latency tail (benchmarks/RESULTS.md).
         seed: seeds the draws of delay ranges and fault rates, so a run repeats; None draws
             afresh each start.
+        max_namespaces: most namespaces (``/__ns/<name>/``, namespaces.py) held at once.
+        namespace_ttl: seconds a namespace may go unused before it expires.
     """
 
     paths: tuple[str, ...] = ("stubs",)
@@ -85,6 +87,10 @@ class Settings:
     upstream_timeout: float = 60.0
     event_loop: str = "auto"
     seed: int | None = None
+    # 64 suites' journals at most (64 x journal_size entries); an idle half hour outlasts a
+    # test that makes no call, not a forgotten CI job.
+    max_namespaces: int = 64
+    namespace_ttl: float = 1800.0
 
 
 def is_loopback(host: str) -> bool:

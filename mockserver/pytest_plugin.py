@@ -66,6 +66,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "starting one; env MOCKSERVER_URL. Its admin token comes from MOCKSERVER_ADMIN_TOKEN",
     )
     group.addoption(
+        "--mockserver-namespace",
+        dest="mockserver_namespace",
+        choices=("auto", "none"),
+        default="auto",
+        help="with --mockserver-url: auto (default) works in a namespace of this session's own "
+        "(each xdist worker its own), so parallel suites never see or reset each other's "
+        "stubs and requests; none uses the server's default namespace, shared by all",
+    )
+    group.addoption(
         "--mockserver-record",
         dest="mockserver_record",
         choices=("none", "new", "all"),
@@ -146,10 +155,12 @@ def mockserver_backend(
     """The session's server: started here, or the remote one --mockserver-url names."""
     url = pytestconfig.getoption("mockserver_url")
     if url:
-        from .client import MockServerClient
+        from .sharedserver import remote_backend
 
-        with MockServerClient(url, token=os.environ.get("MOCKSERVER_ADMIN_TOKEN")) as client:
-            yield RemoteBackend(client)
+        token = os.environ.get("MOCKSERVER_ADMIN_TOKEN")
+        namespace = pytestconfig.getoption("mockserver_namespace")
+        with remote_backend(url, token, namespace) as backend:
+            yield backend
         return
     from .runner import MockServer
 

@@ -105,8 +105,11 @@ def get(path):
 
 
 def test_remote_stubs_and_urls(mockserver):
-    assert os.environ["USERS_URL"] == os.environ["EXPECTED_USERS_URL"]
-    assert os.environ["CATALOG_URL"] == os.environ["EXPECTED_CATALOG_URL"]
+    # The session's own namespace on the shared server, in every service's URL.
+    namespace = os.environ["USERS_URL"].rsplit("/", 1)[1]
+    assert namespace.startswith("main-")
+    assert os.environ["USERS_URL"] == os.environ["EXPECTED_USERS_URL"] + "/__ns/" + namespace
+    assert os.environ["CATALOG_URL"] == os.environ["EXPECTED_CATALOG_URL"] + "/__ns/" + namespace
     assert requests.get(os.environ["CATALOG_URL"] + "/ping", timeout=5).text == "pong"
     assert get("/api/user/1").json()["name"] == "Remote"
     mockserver.service("users").stub({"request": {"path": "/added"}, "response": {"body": "+"}})
@@ -141,6 +144,7 @@ def test_a_running_server_is_used_through_its_admin_api(
     settings = Settings(
         paths=(str(remote),), port=0, ephemeral_service_ports=True, log_level="warning"
     )
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)  # when this run is a worker
     with MockServer(settings) as server:
         assert not server.urls["catalog"].endswith(":8081")
         monkeypatch.setenv("EXPECTED_USERS_URL", server.urls["users"])
@@ -150,7 +154,8 @@ def test_a_running_server_is_used_through_its_admin_api(
         else:
             monkeypatch.setenv("MOCKSERVER_URL", server.url)
             result = pytester.runpytest_subprocess()
-        journal = [(e.method, e.path) for e in server.store.journal.entries()]
+        default_journal = server.store.journal.entries()
+        held = server.state.namespaces.describe()["namespaces"]  # type: ignore[union-attr]
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(
         [
@@ -161,4 +166,5 @@ def test_a_running_server_is_used_through_its_admin_api(
             '       body: $.role: expected "member", got "admin"',
         ]
     )
-    assert journal == [("POST", "/api/user")]  # the last test's request, on the outer server
+    # The session worked in its namespace, and ended it when it ended.
+    assert (default_journal, held) == ([], [])
