@@ -145,9 +145,9 @@ class MemoryNamespaces:
         return NamespaceError(
             429,
             "too many namespaces",
-            f"this server holds {self.limit} namespaces, its limit (--max-namespaces); one "
-            f"idle for {self.ttl:g} s expires (--namespace-ttl), the next in {wait} s; end "
-            "yours with DELETE /__ns/<name>/__admin/namespace when done",
+            f"this server holds as many namespaces as it may (--max-namespaces {self.limit}); "
+            f"one idle for {self.ttl:g} s expires (--namespace-ttl), the next in {wait} s; "
+            "end yours with DELETE /__ns/<name>/__admin/namespace when done",
             retry_after=wait,
         )
 

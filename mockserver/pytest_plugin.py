@@ -155,12 +155,17 @@ def mockserver_backend(
     """The session's server: started here, or the remote one --mockserver-url names."""
     url = pytestconfig.getoption("mockserver_url")
     if url:
-        from .sharedserver import remote_backend
+        from .sharedserver import NamespaceRefused, open_remote
 
         token = os.environ.get("MOCKSERVER_ADMIN_TOKEN")
-        namespace = pytestconfig.getoption("mockserver_namespace")
-        with remote_backend(url, token, namespace) as backend:
-            yield backend
+        try:
+            remote, close = open_remote(url, token, pytestconfig.getoption("mockserver_namespace"))
+        except NamespaceRefused as exc:
+            raise pytest.fail.Exception(f"mockserver: {exc}", pytrace=False) from None
+        try:
+            yield remote
+        finally:
+            close()
         return
     from .runner import MockServer
 

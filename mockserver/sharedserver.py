@@ -11,14 +11,18 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable
 
-from .client import MockServerClient
+from .client import AdminError, MockServerClient
 from .errors import MockServerError
 from .handle import RemoteBackend
 from .namespaces import NS_PREFIX
 
-__all__ = ["remote_backend", "session_namespace"]
+__all__ = ["NamespaceRefused", "open_remote", "session_namespace"]
+
+
+class NamespaceRefused(MockServerError):
+    """The shared server would not begin this session's namespace (at its limit)."""
 
 
 def session_namespace(choice: str) -> str | None:
@@ -30,15 +34,35 @@ def session_namespace(choice: str) -> str | None:
     return f"{worker}-{secrets.token_hex(4)}"
 
 
-@contextlib.contextmanager
-def remote_backend(url: str, token: str | None, namespace: str) -> Iterator[RemoteBackend]:
-    """A backend on the server at ``url``, in a namespace as ``namespace`` says (auto, none)."""
+def open_remote(
+    url: str, token: str | None, namespace: str
+) -> tuple[RemoteBackend, Callable[[], None]]:
+    """A backend on the server at ``url``, in a namespace as ``namespace`` says (auto, none),
+    begun now; and what ends it.
+
+    Raises:
+        NamespaceRefused: the server holds as many namespaces as it may.
+    """
     name = session_namespace(namespace)
-    base = url.rstrip("/") + (NS_PREFIX + name if name else "")
-    with MockServerClient(base, token=token) as client:
+    client = MockServerClient(url.rstrip("/") + (NS_PREFIX + name if name else ""), token=token)
+    if name is not None:
         try:
-            yield RemoteBackend(client)
-        finally:
+            client.reset()  # begins it: a refusal is the session's, not each test's
+        except AdminError as exc:
+            client.close()
+            if exc.status != 429:
+                raise
+            raise NamespaceRefused(
+                f"the server at {url} refuses this session a namespace: {exc.detail}; or run "
+                "with --mockserver-namespace none to share its default namespace"
+            ) from None
+
+    def close() -> None:
+        try:
             if name is not None:
                 with contextlib.suppress(MockServerError, OSError):
                     client.end_namespace()  # or it expires when idle
+        finally:
+            client.close()
+
+    return RemoteBackend(client), close
