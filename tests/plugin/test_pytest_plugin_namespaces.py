@@ -116,14 +116,13 @@ def test_a_server_at_its_namespace_limit_refuses_the_session_in_one_line(
         stubs={},
     )
     settings = Settings(paths=(str(tmp_path),), port=0, log_level="warning", max_namespaces=1)
-    with MockServer(settings) as server:
-        with MockServerClient(f"{server.url}/__ns/other-suite") as other:
-            other.reset()  # holds the only namespace
-            result = pytester.runpytest_subprocess(f"--mockserver-url={server.url}")
-            # The default namespace is still there for whoever wants it.
-            fallback = pytester.runpytest_subprocess(
-                f"--mockserver-url={server.url}", "--mockserver-namespace=none"
-            )
+    with MockServer(settings) as server, MockServerClient(f"{server.url}/__ns/other") as other:
+        other.reset()  # holds the only namespace
+        result = pytester.runpytest_subprocess(f"--mockserver-url={server.url}")
+        # The default namespace is still there for whoever wants it.
+        fallback = pytester.runpytest_subprocess(
+            f"--mockserver-url={server.url}", "--mockserver-namespace=none"
+        )
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
