@@ -76,10 +76,11 @@ class MarkerStubs:
                 )
             elif not opens_ports:
                 raise MarkerStubError(
-                    f"{where} declares service {name!r} on port {spec.port}; the server at "
-                    "--mockserver-url opens no port for a service its own stub files do not "
-                    "declare: add the file to that server's stubs, or drop its port: (the "
-                    "service is then served on the main port)"
+                    f"{where} declares service {name!r} on port {spec.port}; a server this "
+                    "session did not start (--mockserver-url, mockserver_container) opens no "
+                    "port for a service its own stub files do not declare: add the file to "
+                    "that server's stubs, or drop its port: (the service is then served on "
+                    "the main port)"
                 )
 
 

@@ -188,7 +188,7 @@ def _marker_kwarg(node: pytest.Item, key: str) -> Any:
     return None
 
 
-_MARKER_STUBS = pytest.StashKey[Any]()
+_MARKER_STUBS = pytest.StashKey[Any]()  # a markers.MarkerStubLoader, made on first use
 
 
 def _marker_stubs(request: pytest.FixtureRequest, backend: Backend) -> None:

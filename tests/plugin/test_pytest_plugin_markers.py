@@ -203,7 +203,7 @@ def test_against_a_running_server_marker_stubs_are_put_and_new_ports_refused(
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(
         [
-            "*payments.yaml declares service 'payments' on port 9001; the server at "
-            "--mockserver-url opens no port*"
+            "*payments.yaml declares service 'payments' on port 9001; a server this session "
+            "did not start (--mockserver-url, mockserver_container) opens no port*"
         ]
     )
