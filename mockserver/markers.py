@@ -110,7 +110,8 @@ class MarkerStubLoader:
 
         Raises:
             StubFileError: a file has problems (nothing is added).
-            MarkerStubError: two levels give one port to two services.
+            MarkerStubError: two levels give one port to two services, or a file declares
+                resources.
         """
         merged: dict[str, Stub] = {}
         services: dict[str, ServiceSpec] = {}
@@ -122,6 +123,13 @@ class MarkerStubLoader:
             for stub in loaded.stubs:
                 merged.pop(stub.id, None)  # the closer level's stub, in the closer place
                 merged[stub.id] = stub
+            for name, spec in loaded.services.items():
+                if spec.resources:  # they were dropped without a word before
+                    raise MarkerStubError(
+                        f"{', '.join(spec.sources)} declares resources for service {name!r}; a "
+                        "marker's files add stubs only: declare resources in the session's "
+                        "stub files (each reset restores them)"
+                    )
             services.update(loaded.services)
         owners: dict[int, str] = {}
         for name, spec in services.items():

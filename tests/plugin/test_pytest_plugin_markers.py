@@ -136,6 +136,7 @@ def test_a_port_the_server_cannot_give_is_a_setup_error(
         {
             "users-elsewhere.yaml": "service: users\nport: 9005\nstubs: []\n",
             "two.yaml": "service: two\nport: 9001\nstubs: []\n",
+            "carts.yaml": "resources: [{path: /carts, id_field: id, items: []}]\n",
             "payments.yaml": PAYMENTS,
             "test_bad.py": """
             import pytest
@@ -143,6 +144,11 @@ def test_a_port_the_server_cannot_give_is_a_setup_error(
 
             @pytest.mark.mockserver(stubs="users-elsewhere.yaml")
             def test_moved(mockserver):
+                pass
+
+
+            @pytest.mark.mockserver(stubs="carts.yaml")
+            def test_resources(mockserver):
                 pass
 
 
@@ -155,11 +161,13 @@ def test_a_port_the_server_cannot_give_is_a_setup_error(
         }
     )
     result = pytester.runpytest("-p", "no:randomly")
-    result.assert_outcomes(errors=2)
+    result.assert_outcomes(errors=3)
     result.stdout.fnmatch_lines(
         [
             "*mockserver: the marker's stub files: *users-elsewhere.yaml declares service "
             "'users' on port 9005, but the session's stub files serve it on the main port*",
+            "*mockserver: the marker's stub files: *carts.yaml declares resources for service "
+            "'carts'; a marker's files add stubs only*",
             "*mockserver: the marker's stub files: the marker's stub files declare services "
             "'two' and 'payments' on one port, 9001*",
         ]
