@@ -201,6 +201,8 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
             if forwarded is not None:
                 return forwarded
         if log.isEnabledFor(request_level(answer.report)):  # one line per request (logs.py)
+            if store is not default:  # the line names the namespace: the path as it was sent
+                view = RequestView(view.method, request.path, view.query_string, headers, body)
             log_request(log, view, answer.status, answer.stub_id, answer.report, answer.fault)
         low, high = answer.delay_ms
         if high:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -195,3 +196,13 @@ def test_the_admin_client_given_a_namespaced_url_works_in_the_namespace(
         assert client.namespaces()["namespaces"] == []
         with pytest.raises(AdminError, match="409 reload is server-wide"):
             client.reload()
+
+
+def test_the_log_line_names_the_namespace(
+    server: MockServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="mockserver")
+    with space(server, "logged") as a:
+        a.ok("POST", "/reset")
+        assert a.mock("GET", "/nowhere").status_code == 404
+    assert "GET /__ns/logged/nowhere" in caplog.text
