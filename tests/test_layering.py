@@ -36,6 +36,7 @@ CORE = (
     "drift",
     "har",
     "addresses",
+    "namespaces",
 )
 FORBIDDEN_LIBRARIES = frozenset({"aiohttp", "multidict", "yarl", "pytest", "argparse"})
 SHELL = frozenset({"server", "admin", "runner", "cli", "pytest_plugin", "client", "proxy"})
