@@ -6,9 +6,9 @@ Serves the bundled stubs/ as the plugin does (port 0, ephemeral service ports, i
 then times what the ``mockserver`` fixture does around each test: ``LocalBackend.reset()``,
 the service URLs put in the environment and taken out again, and the strict check of the
 journal. Twice: after a test that changed nothing, and after one that added a stub (the reset
-then goes back to the files' index, built once at load). Then the session start, from ``MockServer(settings)`` (which loads
-the stub files) to bound and serving, the stop, and the import of the server in a fresh
-interpreter. Medians of 5 runs.
+then goes back to the files' index, built once at load). Then the session start, from
+``MockServer(settings)`` (which loads the stub files) to bound and serving, the stop, and the
+import of the server in a fresh interpreter. Medians of 5 runs.
 """
 
 from __future__ import annotations
