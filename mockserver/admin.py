@@ -26,6 +26,7 @@ from .loader import admin_body_reader
 from .loop import loop_name
 from .model import Stub
 from .openapi import openapi_document
+from .pinned import refusal
 from .reload import reload_files
 from .store import DuplicateStubError
 from .stubinput import parse_pattern_input, parse_stub_input
@@ -207,11 +208,20 @@ async def add_stubs(call: AdminCall) -> web.StreamResponse:
         )
     except StubFileError as exc:
         raise _invalid(exc) from None
+    _fits(call, stubs)
     try:
         added = call.state.store.add(stubs, explicit_ids=explicit)
     except DuplicateStubError as exc:
         raise AdminError(409, "duplicate stub id", str(exc)) from None
     return web.json_response({"stubs": [stub_json(s, call.state) for s in added]}, status=201)
+
+
+def _fits(call: AdminCall, stubs: list[Stub], replacing: str | None = None) -> None:
+    """Refuse (413, nothing added) a write past the bound on what admin stubs may hold."""
+    kept = [s for s in call.state.store.runtime if s.id != replacing]
+    problem = refusal(kept, stubs, call.state.settings.admin_stub_bytes)
+    if problem is not None:
+        raise AdminError(413, "too much held by admin stubs", problem)
 
 
 async def get_stub(call: AdminCall) -> web.StreamResponse:
@@ -241,6 +251,7 @@ async def put_stub(call: AdminCall) -> web.StreamResponse:
         )
     except StubFileError as exc:
         raise _invalid(exc) from None
+    _fits(call, stubs, replacing=stub_id)
     stored = call.state.store.put(stubs[0])
     return web.json_response(stub_json(stored, call.state), status=200 if existing else 201)
 
@@ -275,6 +286,7 @@ def _no_stub(call: AdminCall) -> AdminError:
 async def reset(call: AdminCall) -> web.StreamResponse:
     store = call.state.store
     store.reset()
+    call.state.webhooks.clear()
     return web.json_response({"status": "reset", "stubs": len(store.snapshot.stubs.stubs)})
 
 
@@ -283,7 +295,13 @@ async def reload(call: AdminCall) -> web.StreamResponse:
     # Shielded: a client that hangs up (its handler is cancelled) must not stop a reload
     # between the swap and the opening of the new set's ports.
     problems = await asyncio.shield(
-        reload_files(state.store, state.settings.paths, state.reload_lock, state.after_reload)
+        reload_files(
+            state.store,
+            state.settings.paths,
+            state.reload_lock,
+            state.after_reload,
+            freeze_gc=state.settings.freeze_gc,
+        )
     )
     if problems:
         raise AdminError(
@@ -313,14 +331,23 @@ async def list_requests(call: AdminCall) -> web.StreamResponse:
     )
 
 
+async def webhooks(call: AdminCall) -> web.StreamResponse:
+    deliveries = call.state.webhooks.deliveries()
+    return web.json_response({"webhooks": [d.as_dict() for d in deliveries]})
+
+
 async def clear_requests(call: AdminCall) -> web.StreamResponse:
     call.state.store.journal.clear(hits=False)
     return web.json_response({"status": "cleared"})
 
 
 async def unmatched(call: AdminCall) -> web.StreamResponse:
-    entries = call.state.store.journal.unmatched()
-    return web.json_response({"requests": [e.as_dict() for e in entries]})
+    journal = call.state.store.journal
+    entries = journal.unmatched()
+    # total: every unmatched request since the reset, also those the journal ring dropped.
+    return web.json_response(
+        {"requests": [e.as_dict() for e in entries], "total": journal.unmatched_total}
+    )
 
 
 async def count(call: AdminCall) -> web.StreamResponse:
@@ -338,7 +365,7 @@ async def count(call: AdminCall) -> web.StreamResponse:
     except StubFileError as exc:
         raise _invalid(exc) from None
     try:
-        found = journal.count(spec)
+        found = journal.count(spec, call.state.settings.match_budget_ms / 1000)
     except RecursionError:  # a deep pattern against a deep journaled body
         raise AdminError(
             422, "pattern too deep", "the pattern nests too deeply to compare with the journal"
@@ -364,6 +391,7 @@ ROUTES: Final[list[tuple[str, str, Handler]]] = [
     ("GET", "/requests", list_requests),
     ("DELETE", "/requests", clear_requests),
     ("GET", "/requests/unmatched", unmatched),
+    ("GET", "/webhooks", webhooks),
     ("POST", "/requests/count", count),
     ("GET", "/openapi.json", openapi),
 ]
@@ -388,7 +416,7 @@ def admin_subpath(path: str) -> str | None:
     return None
 
 
-def _authorised(request: web.BaseRequest, token: str) -> bool:
+def authorised(request: web.BaseRequest, token: str) -> bool:
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
     if scheme.lower() != "bearer":
@@ -428,9 +456,9 @@ async def handle_admin(
     is allowed, to ``dispatch`` (default: ``dispatch_admin``)."""
     method = "GET" if request.method == "HEAD" else request.method
     token = state.settings.admin_token  # None or empty: no token asked for
-    if token and method == "GET" and sub == "/health" and not _authorised(request, token):
+    if token and method == "GET" and sub == "/health" and not authorised(request, token):
         return web.json_response(_public_health(state))
-    if token and not (method == "GET" and sub == "/health") and not _authorised(request, token):
+    if token and not (method == "GET" and sub == "/health") and not authorised(request, token):
         response = AdminError(
             401,
             "unauthorized",

@@ -12,6 +12,7 @@ import asyncio
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -87,6 +88,7 @@ def _main(argv: Sequence[str] | None) -> int:
         redact=tuple(args.redact),
         event_loop=args.event_loop,
         seed=args.seed,
+        unmatched_report=args.unmatched_report,
         **{name: getattr(args, name) for name in LIMITS},
     )
     return _serve(settings, args.log_format, args.workers)
@@ -148,6 +150,8 @@ def _validate(paths: list[str]) -> int:
 
 def _serve(settings: Settings, log_format: str = "text", workers: int = 1) -> int:
     from .banner import print_banner
+
+    settings = replace(settings, freeze_gc=True)  # serve's own process (and its workers')
 
     configure_logging(settings.log_level, log_format)
     if workers > 1:

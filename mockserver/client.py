@@ -137,6 +137,10 @@ class _Calls:
     def end_namespace() -> _Call:
         return _Call("DELETE", "/namespace")
 
+    @staticmethod
+    def unmatched_total() -> _Call:
+        return _Call("GET", "/requests/unmatched", unwrap=_pick("total"))
+
 
 def _split(base_url: str) -> tuple[str, str, int, str]:
     parts = urlsplit(base_url)
@@ -272,6 +276,10 @@ class MockServerClient:
     def unmatched(self) -> list[dict[str, Any]]:
         return self._do(_Calls.unmatched())  # type: ignore[no-any-return]
 
+    def unmatched_total(self) -> int:
+        """Requests no stub matched since the last reset, however many the journal holds."""
+        return self._do(_Calls.unmatched_total())  # type: ignore[no-any-return]
+
     def count(self, pattern: StubDict | None = None, **keys: Any) -> int:
         """Journaled requests a pattern describes: ``count(method="GET", path="/a/{id}")``."""
         return self._do(_count_call(pattern, keys))  # type: ignore[no-any-return]
@@ -367,6 +375,9 @@ class AsyncMockServerClient:
 
     async def unmatched(self) -> list[dict[str, Any]]:
         return await self._do(_Calls.unmatched())  # type: ignore[no-any-return]
+
+    async def unmatched_total(self) -> int:
+        return await self._do(_Calls.unmatched_total())  # type: ignore[no-any-return]
 
     async def count(self, pattern: StubDict | None = None, **keys: Any) -> int:
         return await self._do(_count_call(pattern, keys))  # type: ignore[no-any-return]

@@ -158,6 +158,11 @@ class Coordinator:
             return await self._journal(call)
         if method == "GET" and path == "/health":
             return await self._health(call)
+        if method == "GET" and path == "/webhooks":
+            replies = await self._every(call)
+            failed = _first_failure(replies)
+            every = (d for r in replies for d in r.json()["webhooks"])
+            return failed or Reply.of(200, {"webhooks": sorted(every, key=lambda d: d["at"])})
         if method == "POST" and path == "/requests/count":
             replies = await self._every(call)
             failed = _first_failure(replies)
@@ -236,7 +241,7 @@ def merge_journals(parts: list[dict[str, Any]], *, unmatched: bool) -> dict[str,
     streams = [[(row["t"], i, row["entry"]) for row in p["entries"]] for i, p in enumerate(parts)]
     merged = [entry for _, _, entry in heapq.merge(*streams, key=lambda row: row[:2])]
     if unmatched:
-        return {"requests": merged}
+        return {"requests": merged, "total": sum(p["total"] for p in parts)}
     offset, limit = parts[0]["offset"], parts[0]["limit"]
     return {
         "requests": merged[offset:] if limit is None else merged[offset : offset + limit],

@@ -22,6 +22,10 @@ class Settings:
         port: the main port, shared by every service that declares no port of its own.
         max_body_bytes: largest request body accepted (after decompression); past it, 413.
         unmatched_status: status of the answer to a request no stub matched.
+        unmatched_report: what the answer to an unmatched request shows: ``full`` (what
+            arrived and the nearest stubs, secrets redacted), ``brief`` (only that no stub
+            matched, and where the report is), or ``auto``: full, but brief to callers without
+            the admin token when one is set (the journal keeps the full report either way).
         near_misses: how many nearest stubs an unmatched report names.
         ephemeral_service_ports: serve services that declare a port on an ephemeral port
             instead, so parallel test runs never collide (the pytest plugin sets it).
@@ -56,6 +60,15 @@ class Settings:
             afresh each start.
         max_namespaces: most namespaces (``/__ns/<name>/``, namespaces.py) held at once.
         namespace_ttl: seconds a namespace may go unused before it expires.
+        admin_stub_bytes: what stubs added through the admin API may hold together (their
+            definitions, and each distinct body once); past it an admin write is a 413.
+        match_budget_ms: milliseconds one request's matching and explanation may take
+            together (and one admin count over the journal); past it, the checks still
+            running count as not matching ("match budget exceeded").
+        freeze_gc: once the stubs are loaded, move every object to the collector's permanent
+            generation (``gc.freeze``), so full collections stop walking them. Only ``serve``
+            sets it, in its own process: in a process a user owns (pytest) it would hide their
+            objects from the collector too.
     """
 
     paths: tuple[str, ...] = ("stubs",)
@@ -63,6 +76,7 @@ class Settings:
     port: int = 8080
     max_body_bytes: int = 10 * 1024 * 1024
     unmatched_status: int = 404
+    unmatched_report: str = "auto"
     near_misses: int = 3
     ephemeral_service_ports: bool = False
     log_level: str = "info"
@@ -91,6 +105,9 @@ class Settings:
     # test that makes no call, not a forgotten CI job.
     max_namespaces: int = 64
     namespace_ttl: float = 1800.0
+    match_budget_ms: int = 250
+    admin_stub_bytes: int = 256 * 1024 * 1024
+    freeze_gc: bool = False
 
 
 def is_loopback(host: str) -> bool:

@@ -104,6 +104,7 @@ def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
 
 
 level = _choice(LOG_LEVELS)
+unmatched_report = _choice(("auto", "full", "brief"))
 log_format = _choice(LOG_FORMATS)
 
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 from urllib.parse import quote, urlencode
 
+from .jsonmatch import json_equal, show_json
 from .model import PreparedResponse, Stub
-from .patterns import json_equal, show_json
 from .recording import decode_body
 from .render import encode_json
 

@@ -111,6 +111,8 @@ class Forwarding:
                 stub_id=None,
                 status=exc.status,
                 listener=listener,
+                # So a strict failure says why, not "no stub came near" (issue 14).
+                error=f"{exc.body()['error']} at {exc.target}: {exc.detail}",
             )
             log.warning("%s %s: %s (%s)", view.method, view.path, exc.body()["error"], exc.detail)
             return web.json_response(exc.body(), status=exc.status)

@@ -9,7 +9,7 @@ The pytest fixtures hand these out; they work the same whether the server runs i
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
@@ -17,7 +17,6 @@ from .client import MockServerClient
 from .loader import admin_body_reader
 from .matching import request_holds
 from .model import RequestView, ServiceSpec, Stub
-from .report import report_text
 from .store import StubStore
 from .stubinput import parse_pattern_input, parse_stub_input
 
@@ -30,7 +29,6 @@ __all__ = [
     "ServiceHandle",
     "UnknownService",
     "env_name",
-    "unmatched_text",
 ]
 
 Json = dict[str, Any]
@@ -49,6 +47,7 @@ class Backend(Protocol):
     def declared_ports(self) -> dict[str, int | None]: ...
     def requests(self) -> list[Json]: ...
     def unmatched(self) -> list[Json]: ...
+    def unmatched_count(self) -> int: ...
 
     # Whether a service that only put_stubs declares gets a listener for the port it declares.
     opens_ports: bool
@@ -115,6 +114,10 @@ class LocalBackend:
     def unmatched(self) -> list[Json]:
         return [entry.as_dict() for entry in self.store.journal.unmatched()]
 
+    def unmatched_count(self) -> int:
+        """Requests no stub matched since the last reset, however many the journal still holds."""
+        return self.store.journal.unmatched_total
+
 
 class RemoteBackend:
     """A server elsewhere (a container, staging), through its admin API."""
@@ -151,6 +154,9 @@ class RemoteBackend:
     def unmatched(self) -> list[Json]:
         return self.client.unmatched()
 
+    def unmatched_count(self) -> int:
+        return self.client.unmatched_total()
+
 
 def env_name(pattern: str, service: str) -> str:
     """``{NAME}_URL`` for service ``users-api`` → ``USERS_API_URL``."""
@@ -177,27 +183,6 @@ def _describe(entry: Mapping[str, Any]) -> str:
     query = urlencode(entry.get("query", {}), doseq=True)
     outcome = f"-> {entry.get('status')} ({entry.get('stub') or 'unmatched'})"
     return f"{entry['method']} {entry['path']}{'?' + query if query else ''} {outcome}"
-
-
-def unmatched_text(entries: Sequence[Mapping[str, Any]]) -> str:
-    """The near-miss report of every unmatched request, for a human reading a test failure."""
-    parts = []
-    for entry in entries:
-        if entry.get("error"):
-            target = f"{entry['method']} {entry['path']}"
-            parts.append(f"The server failed answering {target}: {entry['error']}")
-            continue
-        request = {k: entry.get(k) for k in ("method", "path", "query", "body")}
-        hint = "no stub came near" if not entry.get("nearest") else ""
-        parts.append(
-            report_text({"request": request, "nearest": entry.get("nearest", []), "hint": hint})
-        )
-    count = len(entries)
-    failed = (
-        "failed or matched no stub" if any(e.get("error") for e in entries) else "matched no stub"
-    )
-    head = f"mockserver: {count} request{'s' * (count != 1)} {failed}"
-    return head + ":\n\n" + "\n\n".join(parts)
 
 
 class _Verifies:
@@ -298,6 +283,10 @@ class MockServerHandle(_Verifies):
     def __init__(self, backend: Backend, sources: str = "") -> None:
         self._backend = backend
         self._sources = sources
+        # Called around each reset(): the plugin keeps the unmatched requests it would wipe,
+        # then puts back the marker's stubs.
+        self.before_reset: list[Callable[[], None]] = []
+        self.after_reset: list[Callable[[], None]] = []
 
     def __repr__(self) -> str:
         return f"<MockServerHandle {self.url}>"
@@ -325,7 +314,22 @@ class MockServerHandle(_Verifies):
         return str(self._backend.add_stubs([stub], service)[0]["id"])
 
     def reset(self) -> None:
+        """Back to the file stubs, with an empty journal: between hypothesis examples, say.
+        Under the pytest plugin, the marker's stubs stay, and unmatched requests made before
+        it still fail the test."""
+        for hook in self.before_reset:
+            hook()
         self._backend.reset()
+        for hook in self.after_reset:
+            hook()
+
+    def let_through(self, mock: Any) -> Any:
+        """Let this server's URLs through another library's active mock (requests-mock,
+        responses, respx, aioresponses), so they reach the server; returns the mock."""
+        from .passthrough import let_through
+
+        let_through(mock, {self.url, *self.urls.values()})
+        return mock
 
     def _entries(self) -> list[Json]:
         return self._backend.requests()

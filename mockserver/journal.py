@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from .budget import MATCH_BUDGET_S, end_match_budget, start_match_budget
 from .matching import request_holds
 from .model import RequestSpec, RequestView
-from .patterns import end_match_budget, start_match_budget
 
 __all__ = ["DEFAULT_BODY_CAP", "DEFAULT_JOURNAL_SIZE", "Journal", "JournalEntry"]
 
@@ -184,9 +184,9 @@ class Journal:
     def unmatched(self) -> list[JournalEntry]:
         return [e for e in self.entries() if not e.matched]
 
-    def count(self, spec: RequestSpec) -> int:
+    def count(self, spec: RequestSpec, budget_s: float = MATCH_BUDGET_S) -> int:
         """How many journaled requests ``spec`` describes (one match budget for them all)."""
-        budget = start_match_budget()
+        budget = start_match_budget(budget_s)
         try:
             return sum(1 for e in self.entries() if request_holds(spec, e.view()))
         finally:

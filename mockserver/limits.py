@@ -138,6 +138,17 @@ class GuardedRequestHandler(RequestHandler):
             self.transport.write(_raw_408(seconds))
             self.force_close()
 
+    def eof_received(self) -> bool:  # type: ignore[override]  # asyncio's protocol says bool
+        """The client closed its sending side (``shutdown(SHUT_WR)``, ``nc -N``) and may still
+        read: answer a request it sent whole, then close. aiohttp lets the transport close at
+        once, so such a client got nothing while the journal recorded the answer (issue 13)."""
+        waiter = self._waiter
+        idle = waiter is not None and not waiter.done() and not self._messages
+        if idle or self._receipt_payload is not None:  # nothing to answer, or never will be
+            return False
+        self.close()  # once this answer is sent; no keep-alive
+        return True  # keep the transport open for writing it
+
     def connection_lost(self, exc: BaseException | None) -> None:
         handle, self._receipt_handle = self._receipt_handle, None
         if handle is not None:

@@ -16,7 +16,7 @@ import sys
 import time
 from typing import Any, Final, TextIO
 
-from .logstream import LogStream, printable, printable_json
+from .logstream import LogStream, printable, printable_json, printable_values
 from .model import RequestView
 from .report import report_text
 from .secretnames import redacted_query_string
@@ -36,17 +36,6 @@ LOG_FORMATS: Final = ("text", "json")
 TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # An unmatched request's log carries the body's first 4 KiB: a 10 MiB body would drown the log.
 LOGGED_BODY_CHARS: Final = 4096
-
-
-def _printable_values(value: Any) -> Any:
-    """The same structure with every string in it made printable."""
-    if isinstance(value, str):
-        return printable(value)
-    if isinstance(value, dict):
-        return {k: _printable_values(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_printable_values(v) for v in value]
-    return value
 
 
 # The handler configure_logging installed, when it did: matched requests are queued on it.
@@ -88,7 +77,7 @@ class RequestLine:
         # breaks stay, a client's cannot forge a line (JSON escapes them by itself).
         if self.report is not None:
             summary = self.view.summary(body_limit=LOGGED_BODY_CHARS)
-            return report_text(_printable_values({**self.report, "request": summary}))
+            return report_text(printable_values({**self.report, "request": summary}))
         target, stub = printable(self.target()), printable(str(self.stub))
         if self.fault is not None:
             return f"{self.view.method} {target} -> fault {self.fault} ({stub})"

@@ -23,12 +23,12 @@ import json
 import logging
 import time
 from json.encoder import encode_basestring
-from typing import Final, TextIO
+from typing import Any, Final, TextIO
 
 from .model import RequestView
 from .secretnames import redacted_query_string
 
-__all__ = ["FLUSH_AFTER", "LogStream", "printable", "printable_json"]
+__all__ = ["FLUSH_AFTER", "LogStream", "printable", "printable_json", "printable_values"]
 
 # How long a request line may wait for the write that carries it: short enough for a person
 # watching the log, long enough that one write carries hundreds of lines under load.
@@ -46,6 +46,17 @@ def printable(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+def printable_values(value: Any) -> Any:
+    """The same structure with every string in it made printable."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {k: printable_values(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [printable_values(v) for v in value]
+    return value
 
 
 def printable_json(line: str) -> str:

@@ -8,10 +8,11 @@ hold wins. A miss is explained by scoring every stub and reporting the nearest f
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Final
+from typing import Final, TypeVar
 
+from .budget import BUDGET_EXCEEDED, BudgetExceeded
 from .model import REPORTED_VALUE_CHARS, RequestSpec, RequestView, Stub, excerpt
 from .paths import PathTrie
 from .patterns import Pattern, Value, show
@@ -28,6 +29,8 @@ __all__ = [
     "method_allowed",
     "request_holds",
 ]
+
+_V = TypeVar("_V")
 
 # How much each kind of difference pushes a stub away from a request when ranking near misses:
 # a wrong path matters most, a wrong method next, one wrong parameter least.
@@ -128,7 +131,15 @@ def request_holds(spec: RequestSpec, request: RequestView) -> bool:
 
 
 def _rest_holds(spec: RequestSpec, request: RequestView) -> bool:
-    """Everything but method and path (already checked by the caller) holds."""
+    """Everything but method and path (already checked by the caller) holds; a check the
+    request's match budget cut short does not."""
+    try:
+        return _fields_hold(spec, request)
+    except BudgetExceeded:
+        return False
+
+
+def _fields_hold(spec: RequestSpec, request: RequestView) -> bool:
     for name, pattern in spec.query:
         if _field_values(request.query.get(name), pattern) is not None:
             return False
@@ -178,7 +189,7 @@ def differences(stub: Stub, request: RequestView) -> list[Difference]:
     ):
         for name, pattern in items:
             values = fields.get(name)
-            reason = _field_values(values, pattern)
+            reason = _within_budget(_field_values, values, pattern)
             if reason is not None:
                 field = f"{kind}.{name}"
                 if redacted_field(field):  # neither the stub's secret nor the client's is shown
@@ -190,32 +201,73 @@ def differences(stub: Stub, request: RequestView) -> list[Difference]:
     if spec.body:
         body = Value.of_body(request)
         for pattern in spec.body:
-            reason = pattern.check(body)
+            reason = _within_budget(_body_reason, body, pattern)
             if reason is not None:
                 actual = body.text if body.text is not None else "<absent>"
                 found.append(Difference("body", pattern.describe(), actual, reason, _BODY_WEIGHT))
     return found
 
 
+def _body_reason(body: Value, pattern: Pattern) -> str | None:
+    return pattern.check(body)
+
+
+def _within_budget(
+    check: Callable[[_V, Pattern], str | None], value: _V, pattern: Pattern
+) -> str | None:
+    """The reason ``check`` gives, or the budget's when it ran out (which counts as no match)."""
+    try:
+        return check(value, pattern)
+    except BudgetExceeded:
+        return f"{BUDGET_EXCEEDED} (counts as no match)"
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """A stub's path as the near-miss ranking reads it, split once per index."""
+
+    text: str
+    segments: tuple[str, ...]
+    params: tuple[bool, ...]  # the segment is a {param}
+
+    @classmethod
+    def of(cls, text: str) -> _Route:
+        segments = tuple(text.split("/"))
+        params = tuple(s.startswith("{") and s.endswith("}") for s in segments)
+        return cls(text, segments, params)
+
+
 def _similarity(expected: str, actual: str) -> float:
+    return _route_similarity(_Route.of(expected), actual, actual.split("/"))
+
+
+def _route_similarity(route: _Route, actual: str, got: list[str]) -> float:
     """How alike two paths are, from 0 to 1: segments in place, then shared leading characters.
 
     Cheaper than difflib by two orders of magnitude, which matters when a miss is scored
-    against 10,000 stubs; a {param} segment counts as alike.
+    against 10,000 stubs (so the stub's side is split once, and the shared leading characters
+    are counted a segment at a time); a {param} segment counts as alike.
     """
-    want, got = expected.split("/"), actual.split("/")
-    same = sum(
-        1
-        for w, g in zip(want, got, strict=False)
-        if w == g or (w.startswith("{") and w.endswith("}") and g)
-    )
-    segments = same / max(len(want), len(got))
-    shared = 0
-    for a, b in zip(expected, actual, strict=False):
-        if a != b:
-            break
-        shared += 1
-    prefix = shared / max(len(expected), len(actual), 1)
+    same = shared = 0
+    leading = True
+    for w, param, g in zip(route.segments, route.params, got, strict=False):
+        if w == g:
+            same += 1
+            if leading:
+                shared += len(w) + 1  # and the "/" after it
+            continue
+        if param and g:
+            same += 1
+        if leading:
+            leading = False
+            for a, b in zip(w, g, strict=False):
+                if a != b:
+                    break
+                shared += 1
+    expected = route.text
+    segments = same / max(len(route.segments), len(got))
+    # Past the shorter path's end nothing is shared (the "/" counted after its last segment).
+    prefix = min(shared, len(expected), len(actual)) / max(len(expected), len(actual), 1)
     return 0.7 * segments + 0.3 * prefix
 
 
@@ -243,6 +295,8 @@ class StubIndex:
         # (method, path, limit) → the route shortlist of near_misses; bounded, and right for
         # as long as the index lives, since the index never changes.
         self._shortlists: dict[tuple[str, str, int], list[Stub]] = {}
+        # Each stub's path split for the near-miss ranking, on the first miss.
+        self._routes: list[_Route | None] | None = None
         # Shadowed stub → its shadows; found on the first miss, kept for the index's life.
         self._shadows: dict[int, list[Shadow]] | None = None
         for stub in self.stubs:
@@ -320,9 +374,24 @@ class StubIndex:
         known = self._shortlists.get(key)
         if known is not None:
             return known
-        routed = [(_route_distance(stub, request), stub) for stub in self.stubs]
+        if self._routes is None:
+            self._routes = [
+                _Route.of(s.request.path.text) if s.request.path is not None else None
+                for s in self.stubs
+            ]
+        method, path = request.method, request.path
+        got = path.split("/")
+        routed = []
+        for stub, route in zip(self.stubs, self._routes, strict=True):
+            spec = stub.request
+            distance = 0.0 if method_allowed(spec.methods, method) else _METHOD_WEIGHT
+            if route is not None and spec.path is not None and spec.path.match(path) is None:
+                similarity = _route_similarity(route, path, got)
+                distance += _PATH_WEIGHT * (1.0 - similarity) + 1.0
+            routed.append((distance, stub))
         keep = max(limit * 10, 30)
-        nearest = heapq.nsmallest(keep, routed, key=lambda pair: (pair[0], *_sort_key(pair[1])))
+        # self.stubs is in priority order and nsmallest is stable: ties stay in that order.
+        nearest = heapq.nsmallest(keep, routed, key=_first)
         shortlist = [stub for _, stub in nearest]
         if len(routed) > keep:
             # Stubs as near by route as the last one kept stay in (up to a bound), so many
@@ -340,12 +409,8 @@ class StubIndex:
         return shortlist
 
 
-def _route_distance(stub: Stub, request: RequestView) -> float:
-    spec = stub.request
-    distance = 0.0 if method_allowed(spec.methods, request.method) else _METHOD_WEIGHT
-    if spec.path is not None and spec.path.match(request.path) is None:
-        distance += _path_distance(spec.path.text, request.path)
-    return distance
+def _first(pair: tuple[float, Stub]) -> float:
+    return pair[0]
 
 
 def _path_distance(expected: str, actual: str) -> float:

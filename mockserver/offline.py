@@ -28,6 +28,7 @@ from .respond import Answer, fault_to_perform, respond
 from .store import StubStore
 
 __all__ = [
+    "HOST_PATTERN",
     "OFFLINE_DOMAIN",
     "OfflineDouble",
     "OfflineUnavailable",
@@ -36,7 +37,7 @@ __all__ = [
 ]
 
 OFFLINE_DOMAIN: Final = "mockserver.invalid"
-_HOST_PATTERN: Final = re.compile(
+HOST_PATTERN: Final = re.compile(
     r"^https?://([a-z0-9-]+\.)?" + re.escape(OFFLINE_DOMAIN) + r"(:\d+)?(/.*)?$", re.IGNORECASE
 )
 
@@ -83,7 +84,7 @@ class OfflineDouble:
         return None
 
     def owns(self, url: str) -> bool:
-        return bool(_HOST_PATTERN.match(url))
+        return bool(HOST_PATTERN.match(url))
 
     def answer(
         self, method: str, url: str, headers: Iterable[tuple[str, str]], body: bytes
@@ -103,6 +104,7 @@ class OfflineDouble:
             header_items,
             unmatched_status=self.settings.unmatched_status,
             near_misses=self.settings.near_misses,
+            match_budget=self.settings.match_budget_ms / 1000,
         )
 
 
@@ -193,7 +195,7 @@ def _aioresponses_active(
 
     with aioresponses() as mock:  # routes can only be added once it is active
         for method in _METHODS:
-            mock.add(_HOST_PATTERN, method=method, callback=callback_for(method), repeat=True)
+            mock.add(HOST_PATTERN, method=method, callback=callback_for(method), repeat=True)
         yield mock
 
 

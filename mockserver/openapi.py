@@ -239,6 +239,29 @@ _SCHEMAS: dict[str, Any] = {
             "journal_size": {"type": "integer"},
         },
     },
+    "WebhookList": {
+        "type": "object",
+        "required": ["webhooks"],
+        "properties": {
+            "webhooks": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["seq", "at", "stub", "method", "url", "status", "error"],
+                    "properties": {
+                        "seq": {"type": "integer"},
+                        "at": {"type": "string"},
+                        "stub": {"type": "string"},
+                        "method": {"type": "string"},
+                        "url": {"type": "string"},
+                        "status": {"type": ["integer", "null"]},
+                        "error": {"type": ["string", "null"]},
+                        "duration_ms": {"type": "number"},
+                    },
+                },
+            }
+        },
+    },
     "Count": {
         "type": "object",
         "required": ["count"],
@@ -411,6 +434,12 @@ def openapi_document() -> dict[str, Any]:
             "get": {
                 "summary": "Journaled requests no stub matched, each with its nearest stubs",
                 "responses": {"200": _json("RequestList", "unmatched requests"), **_errors(401)},
+            }
+        },
+        "/__admin/webhooks": {
+            "get": {
+                "summary": "The last webhook deliveries (oldest first): status or error each",
+                "responses": {"200": _json("WebhookList", "deliveries"), **_errors(401)},
             }
         },
         "/__admin/requests/count": {

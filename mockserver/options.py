@@ -107,6 +107,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _option(
         serve,
+        "--unmatched-report",
+        converters.unmatched_report,
+        "auto",
+        "what an unmatched request's answer shows: full (the near-miss report, secrets "
+        "redacted), brief (only that no stub matched), or auto: brief to callers without the "
+        "admin token when one is set, else full",
+    )
+    _option(
+        serve,
         "--log-level",
         converters.level,
         "info",
@@ -369,6 +378,12 @@ LIMITS: dict[str, tuple[Callable[[str], Any], str]] = {
     "shutdown_timeout": (
         converters.seconds,
         "seconds a stop (SIGTERM) waits for requests in flight before cancelling them",
+    ),
+    "match_budget_ms": (
+        converters.positive,
+        "milliseconds one request's matching and its unmatched report may take together; past "
+        "it the checks still running count as not matching (raise it to match multi-megabyte "
+        "bodies)",
     ),
     "journal_body_cap": (
         converters.non_negative,

@@ -9,13 +9,29 @@ scalar means ``equals``. Several matcher keys in one mapping must all hold.
 from __future__ import annotations
 
 import json
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from contextvars import ContextVar, Token
 from types import MappingProxyType
 from typing import Any, ClassVar, Final
 
+from .budget import (
+    MATCH_BUDGET_S,
+    REGEX_TIMEOUT_S,
+    BudgetExceeded,
+    clock,
+    end_match_budget,
+    regex_timeout,
+    start_match_budget,
+)
+from .jsonmatch import (
+    TOO_DEEP,
+    budgeted,
+    json_difference,
+    json_equal,
+    plain,
+    same_text,
+    show_json,
+)
 from .model import NotJson, RequestView
 
 __all__ = [
@@ -31,35 +47,6 @@ __all__ = [
     "regex_timeout",
     "start_match_budget",
 ]
-
-# A user regex gets this long per match; past it the value counts as not matching. Measured
-# here: (a|aa)+$ against 30 characters runs for seconds without a bound.
-REGEX_TIMEOUT_S: Final = 0.05
-# ... and all the regexes one request runs (its matching and its explanation), or one admin
-# count over the journal, share this much: 150 query values of a catastrophic regex took
-# 50 ms each, tried twice (issue 13). Past it, a regex counts as no match.
-MATCH_BUDGET_S: Final = 0.25
-_DEADLINE: ContextVar[float | None] = ContextVar("mockserver_match_deadline", default=None)
-BUDGET_EXCEEDED: Final = "match budget exceeded"
-
-
-def start_match_budget(seconds: float = MATCH_BUDGET_S) -> Token[float | None]:
-    """Begin one request's budget; give the token to ``end_match_budget`` when it is done, so
-    a budget never outlives its request (a thread that answers several would inherit it)."""
-    return _DEADLINE.set(time.monotonic() + seconds)
-
-
-def end_match_budget(token: Token[float | None]) -> None:
-    _DEADLINE.reset(token)
-
-
-def regex_timeout() -> float:
-    """Seconds the next regex may run: 50 ms, or what is left of the request's budget."""
-    deadline = _DEADLINE.get()
-    if deadline is None:
-        return REGEX_TIMEOUT_S
-    return min(REGEX_TIMEOUT_S, deadline - time.monotonic())
-
 
 KeyPath = tuple[str | int, ...]
 ErrorSink = list[tuple[KeyPath, str]]
@@ -117,37 +104,6 @@ def show(text: str | None, limit: int = 200) -> str:
     # Quote no more than can be shown: a 10 MiB value is not escaped whole to keep 200 bytes.
     shown = json.dumps(text[: limit + 1], ensure_ascii=False)
     return shown if len(shown) <= limit else shown[:limit] + '..."'
-
-
-# A request body nested thousands deep must be a non-match with a reason, never a 500.
-_TOO_DEEP: Final = "the JSON is nested too deeply to compare"
-
-
-def _same_text(a: Any, b: Any) -> bool:
-    """Equal as canonical JSON text: the C encoder reaches depths our recursion cannot."""
-    try:
-        return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
-    except (RecursionError, ValueError):
-        return False
-
-
-def show_json(value: Any, limit: int = 200) -> str:
-    # Encoded lazily and only as far as is shown: a large body costs what its start costs.
-    pieces: list[str] = []
-    size = 0
-    try:
-        for piece in _SHOWN_JSON.iterencode(value):
-            pieces.append(piece)
-            size += len(piece)
-            if size > limit:
-                break
-    except RecursionError:
-        return "<nested too deeply to show>"
-    shown = "".join(pieces)
-    return shown if len(shown) <= limit else shown[:limit] + "..."
-
-
-_SHOWN_JSON: Final = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 
 
 class Pattern(ABC):
@@ -222,12 +178,13 @@ class Regex(_StringPattern):
             return f"expected a value matching regex {self.expected}, but it is absent"
         timeout = regex_timeout()
         if timeout <= 0:
-            return f"{BUDGET_EXCEEDED}: regex {self.expected} was not tried (no match)"
+            # Raised past any `not` around it: a check the budget cut short never holds.
+            raise BudgetExceeded
         try:
             found = self.compiled.search(value.text, timeout=timeout)
         except TimeoutError:
             if timeout < REGEX_TIMEOUT_S:
-                return f"{BUDGET_EXCEEDED} in regex {self.expected} (counts as no match)"
+                raise BudgetExceeded from None
             return (
                 f"regex {self.expected} gave up after {REGEX_TIMEOUT_S * 1000:.0f} ms "
                 "(catastrophic backtracking?) and counts as no match"
@@ -258,47 +215,6 @@ class Absent(Pattern):
         return "absent" if self.absent else "present"
 
 
-def json_equal(a: Any, b: Any) -> bool:
-    """JSON equality: key order ignored, but true is not 1 and "1" is not 1."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a is b
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        return a == b
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
-    return type(a) is type(b) and a == b
-
-
-def json_difference(expected: Any, actual: Any, where: str = "$") -> str | None:
-    """First place where ``actual`` does not contain ``expected`` (None when it does)."""
-    if isinstance(expected, dict):
-        if not isinstance(actual, dict):
-            return f"{where}: expected an object, got {show_json(actual)}"
-        for key, sub in expected.items():
-            if key not in actual:
-                return f"{where}.{key}: missing (expected {show_json(sub)})"
-            diff = json_difference(sub, actual[key], f"{where}.{key}")
-            if diff:
-                return diff
-        return None
-    if isinstance(expected, list):
-        if not isinstance(actual, list):
-            return f"{where}: expected an array, got {show_json(actual)}"
-        # Each expected element must be contained in some element of the actual array,
-        # in any order: "the request contains this", as users read json_subset.
-        for i, sub in enumerate(expected):
-            if not any(json_difference(sub, item) is None for item in actual):
-                return (
-                    f"{where}[{i}]: no element contains {show_json(sub)}, got {show_json(actual)}"
-                )
-        return None
-    if json_equal(expected, actual):
-        return None
-    return f"{where}: expected {show_json(expected)}, got {show_json(actual)}"
-
-
 class _JsonPattern(Pattern):
     """A JSON comparison of the value's JSON reading with ``expected``."""
 
@@ -314,7 +230,7 @@ class _JsonPattern(Pattern):
         try:
             return self._compare(actual)
         except RecursionError:
-            return None if _same_text(self.expected, actual) else _TOO_DEEP
+            return None if same_text(self.expected, actual) else TOO_DEEP
 
     @abstractmethod
     def _compare(self, actual: Any) -> str | None: ...
@@ -356,28 +272,43 @@ class JsonPath(Pattern):
         document = value.json()
         if is_not_json(document):
             return str(document.reason)
+        if len(value.text or "") > _WALKED_AS_IS:
+            document = budgeted(document)  # JSONPath's own loops then tick the clock
         try:
             return self._check(document)
         except RecursionError:
-            return _TOO_DEEP
+            return TOO_DEEP
 
     def _check(self, document: Any) -> str | None:
+        clk = clock()
         for text, (compiled, literal), matcher in self.checks:
-            found = compiled.findall(document)
+            found = (plain(match.obj) for match in compiled.finditer(document))
+            first = _NOTHING
             if matcher is None:
-                if not found:
-                    return f"{text} selects nothing (expected {show_json(literal)})"
-                if not any(json_equal(literal, item) for item in found):
-                    return f"{text}: expected {show_json(literal)}, got {show_json(found[0])}"
+                for item in found:
+                    clk.tick()
+                    if json_equal(literal, item):
+                        break
+                    first = item if first is _NOTHING else first
+                else:
+                    if first is _NOTHING:
+                        return f"{text} selects nothing (expected {show_json(literal)})"
+                    return f"{text}: expected {show_json(literal)}, got {show_json(first)}"
                 continue
-            if not found:
-                reason = matcher.check(Value(None))
-                if reason:
-                    return f"{text} selects nothing: {reason}"
-                continue
-            reasons = [matcher.check(Value(_as_text(item))) for item in found]
-            if all(reasons):
-                return f"{text}: {reasons[0]}"
+            first_reason: str | None = None
+            for item in found:
+                clk.tick()
+                reason = matcher.check(Value(_as_text(item)))
+                if reason is None:
+                    break
+                first_reason = first_reason or reason
+            else:
+                if first_reason is None:  # the path selects nothing
+                    reason = matcher.check(Value(None))
+                    if reason:
+                        return f"{text} selects nothing: {reason}"
+                    continue
+                return f"{text}: {first_reason}"
         return None
 
     def describe(self) -> str:
@@ -386,6 +317,12 @@ class JsonPath(Pattern):
             for text, (_, literal), matcher in self.checks
         ]
         return "json_path " + ", ".join(parts)
+
+
+_NOTHING: Final = object()
+# Bodies up to this many characters are walked by JSONPath as they are: for them the budget's
+# views would cost more than the whole walk.
+_WALKED_AS_IS: Final = 64 * 1024
 
 
 def _as_text(item: Any) -> str:

@@ -58,7 +58,7 @@ class UpstreamError(Exception):
         return {"error": error, "target": self.target, "detail": self.detail}
 
 
-class _GuardedResolver(AbstractResolver):
+class GuardedResolver(AbstractResolver):
     """The default resolver, refusing link-local (cloud metadata) addresses at connect time."""
 
     def __init__(self) -> None:
@@ -86,7 +86,7 @@ class Upstream:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"an upstream is an http(s) URL, got {base_url!r}")
         # Checked here too, whatever built it: aiohttp connects to an address literal without
-        # asking the resolver, so _GuardedResolver never sees one.
+        # asking the resolver, so GuardedResolver never sees one.
         refused = refused_address(parts.hostname)
         if refused:
             raise ValueError(f"upstream {base_url!r} is refused: {refused}")
@@ -103,7 +103,7 @@ class Upstream:
                 connector=aiohttp.TCPConnector(
                     limit=s.max_connections,
                     limit_per_host=s.max_connections,
-                    resolver=_GuardedResolver(),
+                    resolver=GuardedResolver(),
                 ),
                 timeout=aiohttp.ClientTimeout(total=s.total_timeout, connect=s.connect_timeout),
                 auto_decompress=False,

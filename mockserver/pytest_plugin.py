@@ -30,13 +30,15 @@ from .handle import (
     LocalBackend,
     MockServerHandle,
     RemoteBackend,
-    UnknownService,
     env_name,
-    unmatched_text,
 )
+from .pytest_strict import late_arrivals, previous_test, watch
+from .remote import remote_client, url_source
+from .strictness import Ended, Watch
 
 __all__ = [
     "mock_aiohttp",
+    "mock_httpx",
     "mock_requests",
     "mockserver",
     "mockserver_backend",
@@ -45,9 +47,10 @@ __all__ = [
     "mockserver_image",
     "mockserver_offline_stubs",
     "mockserver_settings",
+    "mockserver_urls",
 ]
 
-_STATE = pytest.StashKey[tuple[MockServerHandle, bool]]()
+_OFFLINE = pytest.StashKey[tuple[Any, MockServerHandle, Backend]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -112,10 +115,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "mockserver(stubs=None, strict=None): extra stub files (a path or a list, relative to "
-        "the test file) for this test, added to its class's and module's (the closest wins "
-        "a conflict), and whether unmatched requests fail it",
+        "mockserver(stubs=None, strict=None): extra stubs for this test (stub files: a path "
+        "or a list, relative to the test file; or inline stubs, dicts of stub-file keys), "
+        "added to its class's and module's (the closest wins a conflict), and whether "
+        "unmatched requests fail it",
     )
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    url = config.getoption("mockserver_url")
+    if not url:
+        return None
+    return f"mockserver: the server at {url} (from {url_source(config, url)})"
 
 
 def _stub_paths(config: pytest.Config) -> list[str]:
@@ -157,15 +168,15 @@ def mockserver_backend(
     if url:
         from .sharedserver import NamespaceRefused, open_remote
 
-        token = os.environ.get("MOCKSERVER_ADMIN_TOKEN")
-        try:
-            remote, close = open_remote(url, token, pytestconfig.getoption("mockserver_namespace"))
-        except NamespaceRefused as exc:
-            raise pytest.fail.Exception(f"mockserver: {exc}", pytrace=False) from None
-        try:
+        with remote_client(pytestconfig, url) as client:
+            try:
+                remote, close = open_remote(client, pytestconfig.getoption("mockserver_namespace"))
+            except NamespaceRefused as exc:
+                raise pytest.fail.Exception(f"mockserver: {exc}", pytrace=False) from None
+            # Ended last: the last test's own checks still ask it after this fixture's end.
+            pytestconfig.add_cleanup(close)
             yield remote
-        finally:
-            close()
+            _fail_late(pytestconfig, remote)
         return
     from .runner import MockServer
 
@@ -176,7 +187,23 @@ def mockserver_backend(
             f"mockserver: the stub files have problems\n{exc}", pytrace=False
         ) from None
     with server:
-        yield LocalBackend(server.store, server, mockserver_settings.paths)
+        backend = LocalBackend(server.store, server, mockserver_settings.paths)
+        yield backend
+        _fail_late(pytestconfig, backend)
+
+
+def _fail_late(config: pytest.Config, backend: Backend) -> None:
+    """Requests after the last test that used the server, before it stops, fail loudly."""
+    late = late_arrivals(backend, previous_test(config, backend), "the session ended")
+    if late:
+        raise pytest.fail.Exception(late, pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def mockserver_urls(mockserver_backend: Backend) -> dict[str, str]:
+    """Each service's base URL, for session- and module-scoped fixtures (``<NAME>_URL`` is in
+    the environment only while a test using ``mockserver`` runs)."""
+    return mockserver_backend.urls()
 
 
 def _marker_kwarg(node: pytest.Item, key: str) -> Any:
@@ -191,20 +218,57 @@ def _marker_kwarg(node: pytest.Item, key: str) -> Any:
 _MARKER_STUBS = pytest.StashKey[Any]()  # a markers.MarkerStubLoader, made on first use
 
 
-def _marker_stubs(request: pytest.FixtureRequest, backend: Backend) -> None:
-    """Put the stubs of the test's mockserver markers (module, class, test) into ``backend``."""
+def _marker_levels(request: pytest.FixtureRequest) -> list[list[Any]]:
+    """Each mockserver marker's ``stubs=`` as a list (files and inline dicts), closest first."""
+    levels = []
+    for mark in request.node.iter_markers("mockserver"):
+        raw = mark.kwargs.get("stubs")
+        if raw:
+            levels.append([raw] if isinstance(raw, str | os.PathLike | dict) else list(raw))
+    return levels
+
+
+def _marker_stubs(request: pytest.FixtureRequest, backend: Backend, files: list[Any]) -> None:
+    """Put the stub files of the test's mockserver markers (closest first) into ``backend``,
+    in one batch."""
     from .markers import MarkerStubError, MarkerStubLoader, marker_problem
 
-    levels = [mark.kwargs.get("stubs") for mark in request.node.iter_markers("mockserver")]
-    if not any(levels):
-        return
     stash = request.config.stash
     if _MARKER_STUBS not in stash:
         stash[_MARKER_STUBS] = MarkerStubLoader()
     try:
-        stash[_MARKER_STUBS].stubs(levels, Path(str(request.node.path)).parent).put(backend)
+        stash[_MARKER_STUBS].stubs(files, Path(str(request.node.path)).parent).put(backend)
     except (StubFileError, MarkerStubError) as exc:
         raise pytest.fail.Exception(marker_problem(exc), pytrace=False) from None
+
+
+def _prepare(request: pytest.FixtureRequest, backend: Backend) -> None:
+    """The marker's stubs on a freshly reset backend: the files' of every level in one batch,
+    then the inline ones, farthest level first."""
+    levels = _marker_levels(request)
+    files = [[item for item in level if not isinstance(item, dict)] for level in levels]
+    if any(files):
+        _marker_stubs(request, backend, files)
+    inline = [item for level in reversed(levels) for item in level if isinstance(item, dict)]
+    if inline:
+        try:
+            backend.add_stubs(inline, None)
+        except (StubFileError, ValueError) as exc:
+            raise pytest.fail.Exception(
+                f"mockserver: the marker's inline stubs have problems\n{exc}", pytrace=False
+            ) from None
+
+
+def _fresh(request: pytest.FixtureRequest, backend: Backend) -> Ended | None:
+    """Reset ``backend`` for this test, with the marker's stubs; returns the test that used it
+    last. A request that test left behind (after it ended) fails this one's setup, saying so."""
+    previous = previous_test(request.config, backend)
+    late = late_arrivals(backend, previous, "this test began")
+    backend.reset()
+    if late:
+        raise pytest.fail.Exception(late, pytrace=False)
+    _prepare(request, backend)
+    return previous
 
 
 def _sources(config: pytest.Config, paths: tuple[str, ...], remote: str | None = None) -> str:
@@ -227,13 +291,12 @@ def mockserver(
     request: pytest.FixtureRequest, mockserver_settings: Settings, mockserver_backend: Backend
 ) -> Iterator[MockServerHandle]:
     """The session's mock server, reset for this test, with ``<NAME>_URL`` set per service."""
-    mockserver_backend.reset()
-    _marker_stubs(request, mockserver_backend)
+    previous = _fresh(request, mockserver_backend)
     remote = request.config.getoption("mockserver_url")
     handle = MockServerHandle(
         mockserver_backend, _sources(request.config, mockserver_settings.paths, remote)
     )
-    with _serving(request, handle, mockserver_backend.urls()):
+    with _serving(request, handle, mockserver_backend, previous=previous):
         yield handle
 
 
@@ -252,13 +315,20 @@ def mockserver_offline_stubs(mockserver_settings: Settings) -> Any:
 
 def _offline(
     request: pytest.FixtureRequest, settings: Settings, stubs: Any
-) -> tuple[Any, MockServerHandle]:
+) -> tuple[Any, MockServerHandle, Backend]:
+    """The test's socket-free double: one for mock_requests and mock_aiohttp together, so a
+    stub added through either answers both clients."""
+    shared: tuple[Any, MockServerHandle, Backend] | None = request.node.stash.get(_OFFLINE, None)
+    if shared is not None:
+        return shared
     from .offline import OfflineDouble
 
     double = OfflineDouble(stubs, settings)
     backend = double.backend()
-    _marker_stubs(request, backend)
-    return double, MockServerHandle(backend, _sources(request.config, settings.paths))
+    _prepare(request, backend)
+    made = double, MockServerHandle(backend, _sources(request.config, settings.paths)), backend
+    request.node.stash[_OFFLINE] = made
+    return made
 
 
 def _offline_mock(make: Callable[[Any], Any], double: Any) -> Any:
@@ -273,16 +343,28 @@ def _offline_mock(make: Callable[[Any], Any], double: Any) -> Any:
 
 @contextmanager
 def _serving(
-    request: pytest.FixtureRequest, handle: MockServerHandle, urls: dict[str, str]
+    request: pytest.FixtureRequest,
+    handle: MockServerHandle,
+    backend: Backend,
+    *,
+    mock: Any = None,
+    previous: Ended | None = None,
 ) -> Iterator[None]:
+    """Watch the fixture for strictness (pytest_strict.py) and, unless a real server's URLs
+    win, put each service's URL in the environment for the test."""
     config = request.config
     marked = _marker_kwarg(request.node, "strict")
     strict = config.getini("mockserver_strict") if marked is None else bool(marked)
     pattern = config.getini("mockserver_env_pattern")
+    real = mock is None
+    fixture = request.fixturename or "mockserver"
+    watched = Watch(fixture, handle, backend, strict, real, mock, previous=previous)
+    if not handle.after_reset:  # once: mock_requests and mock_aiohttp share the handle
+        handle.after_reset.append(lambda: _prepare(request, backend))
     with pytest.MonkeyPatch.context() as patch:
-        for name, url in urls.items():
-            patch.setenv(env_name(pattern, name), url)
-        request.node.stash[_STATE] = (handle, strict)
+        if watch(request, watched):
+            for name, url in backend.urls().items():
+                patch.setenv(env_name(pattern, name), url)
         yield
 
 
@@ -296,8 +378,11 @@ def mock_requests(
     """
     from .offline import requests_mock_mocker
 
-    double, handle = _offline(request, mockserver_settings, mockserver_offline_stubs)
-    with _offline_mock(requests_mock_mocker, double), _serving(request, handle, handle.urls):
+    double, handle, backend = _offline(request, mockserver_settings, mockserver_offline_stubs)
+    with (
+        _offline_mock(requests_mock_mocker, double) as mock,
+        _serving(request, handle, backend, mock=mock),
+    ):
         yield handle
 
 
@@ -311,8 +396,29 @@ def mock_aiohttp(
     """
     from .offline import aioresponses_mock
 
-    double, handle = _offline(request, mockserver_settings, mockserver_offline_stubs)
-    with _offline_mock(aioresponses_mock, double), _serving(request, handle, handle.urls):
+    double, handle, backend = _offline(request, mockserver_settings, mockserver_offline_stubs)
+    with (
+        _offline_mock(aioresponses_mock, double) as mock,
+        _serving(request, handle, backend, mock=mock),
+    ):
+        yield handle
+
+
+@pytest.fixture
+def mock_httpx(
+    request: pytest.FixtureRequest, mockserver_settings: Settings, mockserver_offline_stubs: Any
+) -> Iterator[MockServerHandle]:
+    """The stubs answering ``httpx`` clients, sync and async, with no socket (through respx).
+
+    Each service's ``<NAME>_URL`` is ``http://<name>.mockserver.invalid``; other URLs raise.
+    """
+    from .offline_httpx import respx_router
+
+    double, handle, backend = _offline(request, mockserver_settings, mockserver_offline_stubs)
+    with (
+        _offline_mock(respx_router, double) as mock,
+        _serving(request, handle, backend, mock=mock),
+    ):
         yield handle
 
 
@@ -352,32 +458,8 @@ def mockserver_container(
 ) -> Iterator[MockServerHandle]:
     """Like ``mockserver``, but the double is the Docker image: one container per session,
     reset for each test, with the same stubs mounted read-only and the same handle."""
-    mockserver_container_backend.reset()
-    _marker_stubs(request, mockserver_container_backend)
-    handle = MockServerHandle(
-        mockserver_container_backend, _sources(request.config, mockserver_settings.paths)
-    )
-    with _serving(request, handle, mockserver_container_backend.urls()):
+    backend = mockserver_container_backend
+    previous = _fresh(request, backend)
+    handle = MockServerHandle(backend, _sources(request.config, mockserver_settings.paths))
+    with _serving(request, handle, backend, previous=previous):
         yield handle
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Any:
-    """Fail a passing test whose code made requests that matched no stub (strict mode)."""
-    try:
-        result = yield
-    except UnknownService as exc:  # a stubs/ not found: the message says where we looked
-        raise pytest.fail.Exception(f"mockserver: {exc}", pytrace=False) from None
-    except BaseException:
-        state = item.stash.get(_STATE, None)
-        if state is not None:
-            unmatched = state[0].unmatched
-            if unmatched:
-                item.add_report_section("call", "mockserver", unmatched_text(unmatched))
-        raise
-    state = item.stash.get(_STATE, None)
-    if state is not None and state[1]:
-        unmatched = state[0].unmatched
-        if unmatched:
-            pytest.fail(unmatched_text(unmatched), pytrace=False)
-    return result

@@ -49,8 +49,11 @@ async def reload_files(
     paths: Sequence[str],
     lock: asyncio.Lock,
     after_swap: Callable[[], Awaitable[None]] | None = None,
+    *,
+    freeze_gc: bool = False,
 ) -> tuple[Problem, ...]:
-    """Load ``paths`` and swap them in when valid. Returns the problems (empty on success)."""
+    """Load ``paths`` and swap them in when valid. Returns the problems (empty on success).
+    ``freeze_gc``: freeze the new set as serve freezes the first (Settings.freeze_gc)."""
     loop = asyncio.get_running_loop()
     async with lock:
         problems: tuple[Problem, ...] = ()
@@ -73,7 +76,8 @@ async def reload_files(
             return problems
         previous, status = store.loaded, store.last_reload
         store.reload(stubs)
-        gc.freeze()  # the new set is long-lived too (see MockServer.start_async)
+        if freeze_gc:
+            gc.freeze()  # the new set is long-lived too (see MockServer.start_async)
         if after_swap is not None:
             try:
                 await after_swap()

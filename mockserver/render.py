@@ -25,6 +25,7 @@ import msgpack
 
 from .http import Conditional, best_media_type, evaluate_conditions, select_encoding
 from .model import PreparedResponse, Representation, RequestView, ResponseSpec
+from .ranges import answer_range
 
 __all__ = ["Choice", "choose", "encode_json", "prepare", "variant"]
 
@@ -185,6 +186,8 @@ def prepare(
         encodable=ok and bool(spec.body) and not coded_by_stub and setting != "false",
         setting=setting,
         min_size=min_size,
+        # Range requests are answered from a 200 to GET, uncompressed (ranges.py).
+        ranges=spec.status == 200 and (methods is None or "GET" in methods),
     )
     variants, codings = make(default_media, spec.body, content_type)
     default = variants[(default_media, "identity")]
@@ -225,6 +228,7 @@ def _media_variants(
     encodable: bool,
     setting: str,
     min_size: int,
+    ranges: bool = False,
 ) -> tuple[dict[tuple[str, str], Representation], tuple[str, ...]]:
     """Every coding of one media type's body, each with its headers and its ETag.
 
@@ -246,7 +250,8 @@ def _media_variants(
         etag if media == default_media or etag is None else _derived(etag, media.split("/", 1)[1])
     )
     body_etag = media_etag if services_tag else None
-    identity = _representation(body, base, vary, media_etag, None, body_etag)
+    plain = [*base, ("Accept-Ranges", "bytes")] if ranges else base
+    identity = _representation(body, plain, vary, media_etag, None, body_etag)
     variants = {(media, "identity"): identity}
     for name, out in coded.items():
         tag = None
@@ -343,8 +348,9 @@ def choose(prepared: PreparedResponse, request: RequestView) -> Choice:
     """The representation and status for a request (RFC 9110 §12 negotiation, §13 conditions)."""
     variants = prepared.variants
     if not variants:
-        return Choice(prepared.status, prepared.headers, prepared.body)
-    accept, accept_encoding, *conditions = request.negotiation
+        plain = Choice(prepared.status, prepared.headers, prepared.body)
+        return _ranged(plain, prepared, request, None) if request.method == "GET" else plain
+    accept, accept_encoding, *conditions, range_header, _ = request.negotiation
     # Negotiation depends on two headers only, and clients send the same few values again
     # and again: remember each answer (bounded) so a request pays a dict lookup, not a parse.
     key = (accept, accept_encoding)
@@ -374,7 +380,23 @@ def choose(prepared: PreparedResponse, request: RequestView) -> Choice:
             return Choice(304, chosen.not_modified_headers, b"")
         if decision is Conditional.PRECONDITION_FAILED:
             return Choice(412, (("Content-Type", JSON_TYPE),), _PRECONDITION_BODY)
-    return Choice(prepared.status, chosen.headers, chosen.body)
+    whole = Choice(prepared.status, chosen.headers, chosen.body)
+    if range_header is None or request.method != "GET":
+        return whole
+    return _ranged(whole, prepared, request, chosen.etag)
+
+
+def _ranged(
+    whole: Choice, prepared: PreparedResponse, request: RequestView, etag: str | None
+) -> Choice:
+    """``whole`` as the request's Range asks (206, 416), or as it is (ranges.py)."""
+    *_, range_header, if_range = request.negotiation
+    if range_header is None or whole.status != 200:
+        return whole
+    found = answer_range(
+        range_header, if_range, whole.headers, whole.body, etag, prepared.last_modified
+    )
+    return whole if found is None else Choice(found.status, found.headers, found.body)
 
 
 @lru_cache(maxsize=1024)

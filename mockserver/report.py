@@ -8,7 +8,7 @@ from typing import Any
 from .matching import NearMiss
 from .model import RequestView
 
-__all__ = ["report_text", "unmatched_report"]
+__all__ = ["brief_report", "report_text", "unmatched_report"]
 
 
 def unmatched_report(
@@ -31,6 +31,19 @@ def unmatched_report(
         "request": request.summary(),
         "stubs_on_this_port": stub_count,
         "nearest": [miss.as_dict() for miss in near],
+    }
+
+
+def brief_report(report: Mapping[str, Any]) -> dict[str, Any]:
+    """What a caller without the admin token sees of a miss when the report is kept from it:
+    no stub ids, sources or expected values (--unmatched-report)."""
+    request = report["request"]
+    return {
+        "error": report["error"],
+        "hint": (
+            f"no stub matched {request['method']} {request['path']}; the near-miss report is in "
+            "the journal (GET /__admin/requests/unmatched, with the admin token)"
+        ),
     }
 
 

@@ -9,14 +9,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .budget import MATCH_BUDGET_S, end_match_budget, start_match_budget
 from .journal import JournalEntry
 from .model import RequestView
-from .patterns import end_match_budget, start_match_budget
 from .render import choose
 from .report import unmatched_report
 from .store import StubStore
+
+if TYPE_CHECKING:
+    from .webhookspec import WebhookSpec
 
 __all__ = ["Answer", "fault_to_perform", "respond"]
 
@@ -33,6 +36,7 @@ class Answer:
     entry: JournalEntry | None = None
     fault: str | None = None  # the stub's fault: break the connection instead of answering
     fault_rate: float = 1.0  # the share of requests that meet it (see fault_to_perform)
+    webhooks: tuple[WebhookSpec, ...] = ()  # the stub's calls, made once the answer is sent
 
 
 def respond(
@@ -44,13 +48,14 @@ def respond(
     unmatched_status: int = 404,
     near_misses: int = 3,
     journal_unmatched: bool = True,
+    match_budget: float = MATCH_BUDGET_S,
 ) -> Answer:
     """Answer ``view`` from the store's current snapshot and journal it.
 
     ``journal_unmatched=False`` leaves a miss out of the journal, for a caller (spy mode) that
     answers it another way and journals that instead.
     """
-    budget = start_match_budget()  # one budget for its matching and its explanation
+    budget = start_match_budget(match_budget)  # one for its matching and its explanation
     try:
         return _respond(
             store, listener, view, headers, unmatched_status, near_misses, journal_unmatched
@@ -97,6 +102,7 @@ def _respond(
             entry=entry,
             fault=prepared.fault,
             fault_rate=prepared.fault_rate,
+            webhooks=stub.webhooks,
         )
     resource = store.resource_for(listener, view.path)
     if resource is not None:

@@ -137,9 +137,10 @@ class MockServer:
         except BaseException:
             await self.stop_async()
             raise
-        # The stubs live as long as the server: take them out of the cyclic collector's sight,
-        # or every full collection walks 10,000 stubs' objects while requests wait.
-        gc.freeze()
+        if self.settings.freeze_gc:
+            # The stubs live as long as the server: take them out of the cyclic collector's
+            # sight, or every full collection walks 10,000 stubs' objects while requests wait.
+            gc.freeze()
         if self.settings.watch:
             self._watch_task = asyncio.get_running_loop().create_task(
                 watch_files(self.settings.paths, self.reload_async), name="mockserver-watch"
@@ -148,7 +149,11 @@ class MockServer:
     async def reload_async(self) -> tuple[Problem, ...]:
         """Re-read the stub files; returns their problems (then the old set keeps serving)."""
         return await reload_files(
-            self.store, self.settings.paths, self.state.reload_lock, self._open_listeners
+            self.store,
+            self.settings.paths,
+            self.state.reload_lock,
+            self._open_listeners,
+            freeze_gc=self.settings.freeze_gc,
         )
 
     async def _open_listeners(self) -> None:
@@ -208,6 +213,7 @@ class MockServer:
         # Together: each waits up to shutdown_timeout for its requests in flight, and one
         # after another that would be a deadline per listener.
         await asyncio.gather(*(runner.cleanup() for runner in runners))
+        await self.state.webhooks.settle(self.settings.shutdown_timeout)
         forwarding = self.state.forwarding
         if forwarding is not None:
             await forwarding.close()

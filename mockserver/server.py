@@ -8,6 +8,7 @@ router.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage
 
-from .admin import admin_subpath, handle_admin
+from .admin import admin_subpath, authorised, handle_admin
 from .bodies import REQUEST_CODINGS, BodyError, decode_request_body
 from .config import Settings
 from .faults import perform_fault
@@ -27,8 +28,10 @@ from .logs import log_request, request_level
 from .model import RequestView
 from .namespaces import NS_PREFIX, MemoryNamespaces, Namespaces
 from .nsadmin import namespace_dispatch, namespaced
+from .report import brief_report
 from .respond import fault_to_perform, respond
 from .store import StubStore
+from .webhooks import Webhooks
 from .wire import WireResponse
 
 __all__ = ["REQUEST_CODINGS", "ServerState", "make_handler", "make_server"]
@@ -77,6 +80,8 @@ class ServerState:
     # state an admin call in a namespace gets, that namespace's name.
     namespaces: Namespaces | None = None
     namespace: str | None = None
+    # The stubs' webhooks: sent after their answers, journaled for GET /__admin/webhooks.
+    webhooks: Webhooks = field(default_factory=Webhooks)
 
     def __post_init__(self) -> None:
         if self.namespaces is None:
@@ -180,6 +185,7 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
                 unmatched_status=settings.unmatched_status,
                 near_misses=settings.near_misses,
                 journal_unmatched=not spying,
+                match_budget=settings.match_budget_ms / 1000,
             )
         except Exception as exc:  # a bug of ours: journal it, so the test that caused it fails
             error = f"{type(exc).__name__}: {exc}"
@@ -212,13 +218,30 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
                 if answer.entry is not None:
                     answer.entry.error = "client_disconnected"
                 raise
+        if answer.report is not None and _kept_from(request, settings):
+            brief = json.dumps(brief_report(answer.report), indent=2).encode() + b"\n"
+            return WireResponse.build(request, answer.status, answer.headers, brief)
         if answer.fault is not None:
             fault = fault_to_perform(answer, store.rng.random)
             if fault is not None:
                 return perform_fault(request, fault, answer.status, answer.headers, answer.body)
-        return WireResponse.build(request, answer.status, answer.headers, answer.body)
+        response = WireResponse.build(request, answer.status, answer.headers, answer.body)
+        if answer.webhooks and answer.stub_id is not None:
+            # Sent first, so a webhook never arrives before the answer that caused it.
+            await response.prepare(request)
+            await response.write_eof()
+            state.webhooks.dispatch(answer.stub_id, answer.webhooks)
+        return response
 
     return handle
+
+
+def _kept_from(request: web.BaseRequest, settings: Settings) -> bool:
+    """The near-miss report is kept from this caller (--unmatched-report)."""
+    mode, token = settings.unmatched_report, settings.admin_token
+    if mode == "auto":
+        return bool(token) and not authorised(request, token or "")
+    return mode == "brief"
 
 
 def make_server(state: ServerState, listener: int | None) -> web.Server:

@@ -35,33 +35,33 @@ def session_namespace(choice: str) -> str | None:
 
 
 def open_remote(
-    url: str, token: str | None, namespace: str
+    server: MockServerClient, namespace: str
 ) -> tuple[RemoteBackend, Callable[[], None]]:
-    """A backend on the server at ``url``, in a namespace as ``namespace`` says (auto, none),
-    begun now; and what ends it.
+    """A backend on the server ``server`` reaches, in a namespace as ``namespace`` says (auto,
+    none), begun now; and what ends it (``server`` itself is the caller's to close).
 
     Raises:
         NamespaceRefused: the server holds as many namespaces as it may.
     """
     name = session_namespace(namespace)
-    client = MockServerClient(url.rstrip("/") + (NS_PREFIX + name if name else ""), token=token)
-    if name is not None:
-        try:
-            client.reset()  # begins it: a refusal is the session's, not each test's
-        except AdminError as exc:
-            client.close()
-            if exc.status != 429:
-                raise
-            raise NamespaceRefused(
-                f"the server at {url} refuses this session a namespace: {exc.detail}; or run "
-                "with --mockserver-namespace none to share its default namespace"
-            ) from None
+    if name is None:
+        return RemoteBackend(server), lambda: None
+    client = MockServerClient(server.base_url + NS_PREFIX + name, token=server.token)
+    try:
+        client.reset()  # begins it: a refusal is the session's, not each test's
+    except AdminError as exc:
+        client.close()
+        if exc.status != 429:
+            raise
+        raise NamespaceRefused(
+            f"the server at {server.base_url} refuses this session a namespace: {exc.detail}; "
+            "or run with --mockserver-namespace none to share its default namespace"
+        ) from None
 
     def close() -> None:
         try:
-            if name is not None:
-                with contextlib.suppress(MockServerError, OSError):
-                    client.end_namespace()  # or it expires when idle
+            with contextlib.suppress(MockServerError, OSError):
+                client.end_namespace()  # or it expires when idle
         finally:
             client.close()
 

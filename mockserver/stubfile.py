@@ -30,6 +30,7 @@ from .stubspec import (
     parse_response,
     type_name,
 )
+from .webhookspec import parse_webhooks
 
 __all__ = ["combine", "parse_service", "parse_stub", "valid_service_name"]
 
@@ -44,7 +45,15 @@ FILE_KEYS: Final = (
     "resources",
     "version",
 )
-STUB_KEYS: Final = ("id", "description", "priority", "request", "response", "responses")
+STUB_KEYS: Final = (
+    "id",
+    "description",
+    "priority",
+    "request",
+    "response",
+    "responses",
+    "webhooks",
+)
 RESOURCE_KEYS: Final = ("path", "id_field", "items")
 # \Z, not $: "$" also matches before a final newline, and "users\n" is no name (issue 13).
 _NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}\Z")
@@ -184,6 +193,9 @@ def parse_stub(
         out.add((*at, "description"), "description is free text")
     request = parse_request(spec.get("request"), (*at, "request"), out)
     responses = _parse_responses(spec, at, out, read_body_file)
+    webhooks = (
+        parse_webhooks(spec["webhooks"], (*at, "webhooks"), out) if "webhooks" in spec else ()
+    )
     if len(out.items) != before or request is None or not responses:
         return None
     return Stub(
@@ -197,6 +209,7 @@ def parse_stub(
         index=index,
         definition_json=json.dumps(spec, default=str, separators=(",", ":")).encode(),
         responses=tuple(responses) if "responses" in spec else (),
+        webhooks=webhooks,
     )
 
 

@@ -22,7 +22,13 @@ from .paths import PathSpec, parse_path_regex, parse_path_template
 from .patterns import Pattern, parse_pattern, valid_matchers
 from .render import BINARY_TYPE, JSON_TYPE, TEXT_TYPE
 
-__all__ = ["BodyFileReader", "Problems", "parse_request", "parse_response"]
+__all__ = [
+    "BodyFileReader",
+    "Problems",
+    "parse_request",
+    "parse_response",
+    "parse_response_headers",
+]
 
 KeyPath = tuple[str | int, ...]
 BodyFileReader = Callable[[str], bytes]
@@ -264,7 +270,7 @@ def parse_response(
     status = 200
     if "status" in spec:
         status = expect_int(spec["status"], (*at, "status"), out, 100, 599) or 200
-    headers = _parse_response_headers(spec.get("headers"), (*at, "headers"), out)
+    headers = parse_response_headers(spec.get("headers"), (*at, "headers"), out)
     body, content_type = _parse_body(spec, at, out, read_body_file)
     etag = _parse_etag(spec.get("etag", "auto"), (*at, "etag"), out)
     last_modified = None
@@ -318,7 +324,7 @@ def _parse_fault(
     return str(raw), rate
 
 
-def _parse_response_headers(raw: Any, at: KeyPath, out: Problems) -> tuple[tuple[str, str], ...]:
+def parse_response_headers(raw: Any, at: KeyPath, out: Problems) -> tuple[tuple[str, str], ...]:
     if raw is None:
         return ()
     mapping = expect_mapping(raw, at, out, "headers")

@@ -160,7 +160,7 @@ def _journal(
     return web.json_response(
         {
             "entries": rows,
-            "total": len(journal),
+            "total": journal.unmatched_total if unmatched else len(journal),
             "offset": offset,
             "limit": limit,
             "journal_size": journal.max_entries,

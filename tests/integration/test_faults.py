@@ -1,19 +1,22 @@
 """``response.fault``: the connection breaks as a real one does, for real clients, and the
-same stubs give the same errors with no socket (requests-mock, aioresponses)."""
+same stubs give the same errors with no socket (requests-mock, aioresponses, respx)."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
+import httpx
 import pytest
 import requests
 
 from mockserver.config import Settings
 from mockserver.loader import load_paths
 from mockserver.offline import OfflineDouble, aioresponses_mock, requests_mock_mocker
+from mockserver.offline_httpx import respx_router
 from mockserver.runner import MockServer
 
 from .admin_helpers import serve, write_stubs
@@ -58,6 +61,14 @@ AIOHTTP_RAISES = {
     "empty": aiohttp.ServerDisconnectedError,
     "malformed": aiohttp.ClientResponseError,
     "truncated": aiohttp.ClientPayloadError,
+}
+
+
+HTTPX_RAISES = {
+    "reset": (httpx.ReadError, "Connection reset by peer"),
+    "empty": (httpx.RemoteProtocolError, "Server disconnected without sending a response."),
+    "malformed": (httpx.RemoteProtocolError, "illegal status line: bytearray("),
+    "truncated": (httpx.RemoteProtocolError, "without sending complete message body (received"),
 }
 
 
@@ -140,6 +151,22 @@ def test_with_no_socket_aiohttp_raises_the_same(root: Path) -> None:
             assert await _aiohttp_get(f"{base}/ok") == b'{"ok":true}'
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("path", sorted(HTTPX_RAISES))
+def test_httpx_meets_the_same_fault_with_and_without_a_socket(
+    server: MockServer, root: Path, path: str
+) -> None:
+    raised, message = HTTPX_RAISES[path]
+    with pytest.raises(raised, match=re.escape(message)):
+        httpx.get(f"{server.url}/{path}", timeout=5).read()
+    double = OfflineDouble(load_paths([root]))
+    base = double.urls["flaky"]
+    with respx_router(double), pytest.raises(raised, match=re.escape(message)):
+        httpx.get(f"{base}/{path}", timeout=5).read()
+    with respx_router(double):
+        assert httpx.get(f"{base}/ok", timeout=5).json() == {"ok": True}
+    assert [e.fault for e in double.store.journal.entries()] == [_fault(path), None]
 
 
 def _fault(path: str) -> str:

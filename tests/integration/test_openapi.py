@@ -201,6 +201,9 @@ SCENARIOS: dict[tuple[str, str], Callable[[Checker], object]] = {
         c.call("GET", "/requests/unmatched", 200),
         c.call("GET", "/requests/unmatched", 401, token=False),
     ],
+    ("GET", "/webhooks"): lambda c: [
+        c.call("GET", "/webhooks", s, token=s == 200) for s in (200, 401)
+    ],
     ("POST", "/requests/count"): lambda c: [
         c.call("POST", "/requests/count", 200, json={"method": ["GET"], "path": "/a/{b}"}),
         c.call(

@@ -85,17 +85,20 @@ def test_a_curl_block_prints_what_the_readme_shows(
 
 
 def test_every_stub_yaml_example_loads(tmp_path: Path) -> None:
-    file_format, response_keys, resources = YAML[:3]
+    file_format, webhooks, response_keys, resources = YAML[:4]
     (tmp_path / "users.yaml").write_text(file_format, encoding="utf-8")
+    (tmp_path / "payments.yaml").write_text(webhooks, encoding="utf-8")
     # The response keys are shown as a fragment of a stub: put it in one.
     fragment = "stubs:\n  - request: {method: GET, path: /etag}\n" + response_keys
     (tmp_path / "fragment.yaml").write_text(fragment, encoding="utf-8")
     (tmp_path / "carts.yaml").write_text(resources, encoding="utf-8")
     loaded = load_paths([tmp_path])
-    assert sorted(loaded.services) == ["carts", "fragment", "users"]
+    assert sorted(loaded.services) == ["carts", "fragment", "payments", "users"]
     assert loaded.services["users"].port == 8001
     assert [r.path for r in loaded.services["carts"].resources] == ["/api/carts"]
-    assert sorted(s.id.split("-")[0] for s in loaded.stubs) == ["fragment", "get"]
+    assert sorted(s.id.split("-")[0] for s in loaded.stubs) == ["fragment", "get", "pay"]
+    (paid,) = next(s for s in loaded.stubs if s.id == "pay").webhooks
+    assert (paid.method, paid.delay_ms, paid.body) == ("POST", 200, b'{"order":42,"status":"paid"}')
 
 
 def subset(shown: Any, real: Any) -> bool:
@@ -110,7 +113,7 @@ def subset(shown: Any, real: Any) -> bool:
 
 
 def test_the_compose_and_kubernetes_excerpts_are_in_the_example_files() -> None:
-    compose, k8s = YAML[3:5]
+    compose, k8s = YAML[4:6]
     shown = yaml.safe_load("\n".join(x for x in compose.splitlines() if x.strip() != "..."))
     real = yaml.safe_load((REPO / "examples/compose/docker-compose.yml").read_text())
     assert subset(shown, real), shown
@@ -157,15 +160,17 @@ def test_the_from_python_snippet_runs_in_the_repository() -> None:
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+\n", done.stdout)
 
 
-@pytest.mark.parametrize("name", ["test_profile", "test_profile_async"])
+@pytest.mark.parametrize(
+    ("name", "tests"), [("test_profile", 1), ("test_profile_async", 1), ("test_scopes", 2)]
+)
 def test_the_pytest_snippets_pass_against_the_bundled_stubs(
-    pytester: pytest.Pytester, name: str
+    pytester: pytest.Pytester, name: str, tests: int
 ) -> None:
     (snippet,) = [s for s in PYTHON if s.startswith(f"# {name}.py")]
     shutil.copytree(STUBS, pytester.path / "stubs")
     pytester.makepyfile(**{name: snippet})
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly")
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=tests)
 
 
 # -- the script -------------------------------------------------------------------------------

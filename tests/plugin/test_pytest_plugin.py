@@ -103,7 +103,7 @@ def test_each_test_starts_from_the_file_stubs_with_an_empty_journal(
 def test_an_unmatched_request_fails_the_test_with_the_near_miss_report(
     project: Project, pytester: pytest.Pytester
 ) -> None:
-    long_name = "x" * 3000  # the report carries whole bodies, not a preview
+    long_name = "x" * 3000  # shown whole: the report cuts a body past 4 KiB only
     project(
         {
             "app.py": CREATE_APP,

@@ -1,4 +1,5 @@
-"""mock_requests and mock_aiohttp: the same stubs, handle and strictness, with no socket."""
+"""mock_requests, mock_aiohttp and mock_httpx: the same stubs, handle and strictness, with no
+socket."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import os
 import socket
 
 import aiohttp
+import httpx
 import requests
 
 
@@ -34,6 +36,33 @@ def call_aiohttp(method, path, **kwargs):
                 return response.status, await response.json()
 
     return asyncio.run(main())
+
+
+def call_httpx(method, path, **kwargs):
+    with httpx.Client(timeout=5) as client:
+        response = client.request(method, url(path), **kwargs)
+        return response.status_code, response.json()
+
+
+def call_httpx_async(method, path, **kwargs):
+    async def main():
+        async with httpx.AsyncClient(timeout=5) as client:
+            response = await client.request(method, url(path), **kwargs)
+            return response.status_code, response.json()
+
+    return asyncio.run(main())
+
+
+def reason_httpx(path):
+    with httpx.Client(timeout=5) as client:
+        response = client.get(url(path))
+    try:
+        response.raise_for_status()
+    except httpx.HTTPStatusError:
+        return response.reason_phrase
+
+
+reason_httpx_async = reason_httpx
 
 
 def reason_requests(path):
@@ -78,8 +107,7 @@ import os
 
 import pytest
 
-from clients import call_aiohttp, call_requests, listener, never_connected
-from clients import reason_aiohttp, reason_requests
+from clients import *  # noqa: F403
 
 call = call_{client}
 reason = reason_{client}
@@ -168,6 +196,8 @@ STUBS = {
     [
         ("mock_requests", "requests", "requests_mock.exceptions NoMockAddress"),
         ("mock_aiohttp", "aiohttp", "aiohttp.client_exceptions ClientConnectionError"),
+        ("mock_httpx", "httpx", "respx.models AllMockedAssertionError"),
+        ("mock_httpx", "httpx_async", "respx.models AllMockedAssertionError"),
     ],
 )
 def test_socket_free_fixture(
@@ -182,7 +212,7 @@ def test_socket_free_fixture(
             "*_ test_strict _*",
             "mockserver: 1 request matched no stub:",
             "No stub matched POST /api/user",
-            '  body: {"role": "admin"}',
+            '  body: {"role":*"admin"}',  # httpx sends compact JSON
             "  1. stub create-user [[]POST /api/user[]] from *users.yaml (stub #2)",
             '       body: $.role: expected "member", got "admin"',
         ]
@@ -196,6 +226,7 @@ def test_socket_free_fixture(
     [
         ("mock_requests", "requests_mock", "requests-mock"),
         ("mock_aiohttp", "aioresponses", "aioresponses"),
+        ("mock_httpx", "respx", "httpx and respx"),
     ],
 )
 def test_a_missing_library_fails_setup_with_one_line(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+import requests
 
 from mockserver.config import Settings
 from mockserver.runner import MockServer
@@ -98,6 +99,7 @@ import os
 
 import pytest
 import requests
+import requests
 
 
 def get(path):
@@ -168,3 +170,41 @@ def test_a_running_server_is_used_through_its_admin_api(
     )
     # The session worked in its namespace, and ended it when it ended.
     assert (default_journal, held) == ([], [])
+
+
+def test_a_running_server_counts_unmatched_requests_past_its_journal_ring(
+    project: Project, pytester: pytest.Pytester
+) -> None:
+    # Issue 14 item 3 against a remote server: its journal keeps 5, the typo is counted anyway.
+    remote = pytester.path / "remote"
+    remote.mkdir()
+    (remote / "users.yaml").write_text(
+        "service: users\nstubs: [{request: {path: /ok}, response: {body: ok}}]\n"
+    )
+    project(
+        {
+            "test_ring.py": """
+            import os
+
+            import requests
+
+
+            def test_one_typo_then_ten_good_ones(mockserver):
+                with requests.Session() as session:
+                    session.get(os.environ["USERS_URL"] + "/typo", timeout=5)
+                    for _ in range(10):
+                        assert session.get(os.environ["USERS_URL"] + "/ok", timeout=5).ok
+            """
+        },
+        stubs={},
+    )
+    settings = Settings(paths=(str(remote),), port=0, journal_size=5, log_level="warning")
+    with MockServer(settings) as server:
+        # The default namespace, whose count the server can be asked about afterwards.
+        result = pytester.runpytest_subprocess(
+            f"--mockserver-url={server.url}", "--mockserver-namespace=none"
+        )
+        total = requests.get(server.url + "/__admin/requests/unmatched", timeout=5).json()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["mockserver: 1 request matched no stub:"])
+    assert (total["total"], total["requests"]) == (1, [])  # counted, no longer journaled

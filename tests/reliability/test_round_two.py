@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -18,12 +19,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import msgpack
 import pytest
 import requests
 
 from mockserver import MockServer
 
-from ..console import DEADLINE, MOCKSERVER, clean_env, run_console
+from ..console import DEADLINE, MOCKSERVER, Console, clean_env, run_console
 from ..integration.admin_helpers import Admin, serve, write_stubs
 from ..waiting import wait_until
 from .helpers import APP_STUBS, Raw, exchange, port_of, rss_bytes
@@ -38,6 +40,14 @@ STUBS = (
     request: {method: GET, path: /re, query: {v: {regex: "^(a|aa)+$"}}}
   - id: catastrophic-header
     request: {method: GET, path: /rh, headers: {X-V: {regex: "^(a|aa)+$"}}}
+  - id: big-json
+    request: {method: POST, path: /big, body: {json: {a: 1}}}
+  - id: big-subset
+    request: {method: POST, path: /big, body: {json_subset: [{name: x}]}}
+  - id: big-names
+    request: {method: POST, path: /big, body: {json_path: {"$..name": zzz}}}
+  - id: big-names-regex
+    request: {method: POST, path: /big, body: {json_path: {"$..name": {regex: "^z+$"}}}}
 resources:
   - path: /api/carts
     id_field: id
@@ -448,6 +458,45 @@ def test_items_11_12_no_secret_in_a_report_the_log_or_the_journal(
     assert count.json() == {"count": 1}
 
 
+@pytest.mark.parametrize(
+    ("mode", "token", "brief_without", "brief_with"),
+    [
+        ("auto", "T0KEN", True, False),  # staging: the report stays behind the token
+        ("auto", None, False, False),  # a local run: everyone is the developer
+        ("full", "T0KEN", False, False),
+        ("brief", "T0KEN", True, True),
+        ("brief", None, True, True),
+    ],
+)
+def test_item_12_a_setting_chooses_what_a_caller_without_the_token_sees_of_a_miss(
+    tmp_path: Path, mode: str, token: str | None, brief_without: bool, brief_with: bool
+) -> None:
+    stubs = write_stubs(tmp_path / "stubs", {"app.yaml": SECRET_STUBS})
+    with serve(stubs, admin_token=token, unmatched_report=mode) as server:
+        without = requests.get(server.url + "/secure", timeout=10)
+        bearer = {"Authorization": f"Bearer {token}"} if token else {}
+        with_token = requests.get(server.url + "/secure", headers=bearer, timeout=10)
+        journal = requests.get(
+            server.url + "/__admin/requests/unmatched", headers=bearer, timeout=10
+        )
+    for answer, brief in ((without, brief_without), (with_token, brief_with)):
+        assert answer.status_code == 404
+        assert answer.headers["Cache-Control"] == "no-store"
+        if brief:
+            assert answer.json() == {
+                "error": "no stub matched this request",
+                "hint": "no stub matched GET /secure; the near-miss report is in the journal "
+                "(GET /__admin/requests/unmatched, with the admin token)",
+            }
+            for named in ("secure", "app.yaml", "STUB-EXPECTED-SECRET", "Authorization"):
+                assert named not in answer.text.replace("/secure", "")
+        else:
+            assert answer.json()["nearest"][0]["stub"] == "secure"
+    # The journal keeps the whole report, for whoever holds the token.
+    entries = journal.json()["requests"]
+    assert [e["nearest"][0]["stub"] for e in entries] == ["secure", "secure"]
+
+
 def test_item_7_admin_stubs_naming_one_body_file_share_its_bytes(tmp_path: Path) -> None:
     root = write_stubs(tmp_path / "stubs", {"app.yaml": APP_STUBS})
     (root / "big.bin").write_bytes(os.urandom(1024 * 1024))
@@ -465,6 +514,39 @@ def test_item_7_admin_stubs_naming_one_body_file_share_its_bytes(tmp_path: Path)
         grown = rss_bytes() - before
         assert admin.mock("GET", "/big/299").content == (root / "big.bin").read_bytes()
     assert grown < 60 * 1024 * 1024, f"{grown / 1e6:.0f} MB for 300 stubs on one 1 MiB file"
+
+
+def test_item_7_admin_stubs_are_bounded_in_the_bytes_they_hold(tmp_path: Path) -> None:
+    root = write_stubs(tmp_path / "stubs", {"app.yaml": APP_STUBS})
+    (root / "big.bin").write_bytes(os.urandom(1024 * 1024))
+    mib = 1024 * 1024
+    with serve(root, admin_stub_bytes=8 * mib) as server, Admin(server.url) as admin:
+        # One body file named by 300 stubs counts once: it fits in 8 MiB.
+        shared = [
+            {"id": f"s-{i}", "request": {"path": f"/s/{i}"}, "response": {"body_file": "big.bin"}}
+            for i in range(300)
+        ]
+        admin.ok("POST", "/stubs", status=201, json=shared)
+        inline = [
+            {
+                "id": f"i-{i}",
+                "request": {"path": f"/i/{i}"},
+                "response": {"body": f"{i}" * (3 * mib // 2)},
+            }
+            for i in range(3)
+        ]
+        for stub in inline[:2]:  # 1.5 MiB of body and 1.5 MiB of definition each
+            admin.ok("POST", "/stubs", status=201, json=stub)
+        refused = admin.post("/stubs", json=inline[2:] + [{"request": {"path": "/x"}}] * 2)
+        assert refused.status_code == 413
+        assert "over the 8 MiB limit" in refused.json()["detail"]
+        assert admin.mock("GET", "/x").status_code == 404  # all or none: nothing was added
+        assert len(admin.stub_ids()) == len(APP_STUBS.split("- id:")) - 1 + 302
+        # Replacing a stub counts what it replaces as gone; a reset frees everything.
+        admin.ok("PUT", "/stubs/i-1", json={"request": {"path": "/i/1"}, "response": {"body": "x"}})
+        admin.ok("POST", "/stubs", status=201, json=inline[2])
+        admin.ok("POST", "/reset")  # 7 MiB were held; after it, 6 fit
+        admin.ok("POST", "/stubs", status=201, json=inline[:2])
 
 
 EVIL = "a" * 40 + "b"  # ^(a|aa)+$ backtracks past the 50 ms bound on this
@@ -492,3 +574,112 @@ def test_item_4_the_regex_bound_is_per_request_not_per_value(admin: Admin) -> No
     counted = admin.ok("POST", "/requests/count", json={"query": {"v": {"regex": "^(a|aa)+$"}}})
     assert time.monotonic() - began < 1.0  # was 5 s: one budget for the whole count
     assert counted == {"count": 0}
+
+
+# Issue 13 item 2: 550k objects against these stubs took 56 s here, a 10 MB MessagePack array
+# of nils 573 s, while every other client waited.
+LARGE_BODIES = {
+    "550k-objects": (
+        json.dumps([{"name": "a"}] * 550_000, separators=(",", ":")).encode(),
+        "application/json",
+    ),
+    "5M-zeros": (json.dumps([0] * 5_000_000, separators=(",", ":")).encode(), "application/json"),
+    "10MB-msgpack-nils": (msgpack.packb([None] * 10_000_000), "application/msgpack"),
+}
+
+
+@pytest.mark.parametrize("kind", list(LARGE_BODIES))
+def test_item_2_a_large_json_miss_is_explained_within_the_match_budget(
+    admin: Admin, kind: str
+) -> None:
+    body, content_type = LARGE_BODIES[kind]
+    answers: list[requests.Response] = []
+
+    def send() -> None:
+        answers.append(
+            admin.mock("POST", "/big", data=body, headers={"Content-Type": content_type})
+        )
+
+    took, waited = timed_beside_an_unrelated_request(admin, send)
+    assert took < 3.0
+    # Decoding 10 MB of MessagePack and encoding it as JSON text is C code the budget cannot
+    # cut (1.1 s on this 2-core machine, the same for a request that matches): said in
+    # SECURITY.md. Everything after it is within the budget.
+    assert waited < (2.0 if content_type == "application/msgpack" else 1.0)
+    (answer,) = answers
+    assert answer.status_code == 404
+    report = answer.json()
+    reasons = [d["why"] for miss in report["nearest"] for d in miss["differences"]]
+    assert any("match budget exceeded" in why for why in reasons), reasons
+    assert len(answer.content) < 256 * 1024
+
+
+def test_item_2_a_spent_budget_is_no_match_even_under_not(tmp_path: Path) -> None:
+    # A check the budget cut short never holds: `not` around it must not turn it into a match.
+    stubs = """\
+stubs:
+  - id: not-a-name
+    request: {method: POST, path: /n, body: {not: {json_path: {"$..name": zzz}}}}
+    response: {body: matched}
+"""
+    body, content_type = LARGE_BODIES["550k-objects"]
+    with serve(write_stubs(tmp_path, {"n.yaml": stubs})) as server, Admin(server.url) as admin:
+        answer = admin.mock("POST", "/n", data=body, headers={"Content-Type": content_type})
+        assert answer.status_code == 404
+        assert "match budget exceeded" in answer.text
+        # A small body is matched as before: the path selects nothing named zzz.
+        assert admin.mock("POST", "/n", json=[{"name": "a"}]).text == "matched"
+
+
+def test_item_2_match_budget_ms_lets_users_match_large_bodies(tmp_path: Path) -> None:
+    stubs = """\
+stubs:
+  - id: last-name
+    request: {method: POST, path: /n, body: {json_path: {"$..name": zzz}}}
+    response: {body: found}
+"""
+    root = write_stubs(tmp_path, {"n.yaml": stubs})
+    body = json.dumps([{"name": "a"}] * 100_000 + [{"name": "zzz"}]).encode()  # 1.8 s of walk
+    headers = {"Content-Type": "application/json"}
+    with serve(root) as server, Admin(server.url) as admin:
+        assert admin.mock("POST", "/n", data=body, headers=headers).status_code == 404
+    env = clean_env(MOCKSERVER_MATCH_BUDGET_MS="120000")
+    with Console([MOCKSERVER, "serve", str(root), "--port", "0"], env=env) as console:
+        line = console.next_line(lambda text: text.startswith("  admin: "))
+        found = re.search(r"(http://\S+)/__admin/health", line)
+        assert found is not None, line
+        answer = requests.post(found.group(1) + "/n", data=body, headers=headers, timeout=120)
+        assert (answer.status_code, answer.text) == (200, "found")
+
+
+def answer_after_half_close(port: int, request: bytes) -> bytes:
+    """What a client that sends ``request`` and then closes its sending side reads, to EOF."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        sock.shutdown(socket.SHUT_WR)
+        received = b""
+        while chunk := sock.recv(65536):  # EOF: the server closed once it had answered
+            received += chunk
+    return received
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_also_seen_a_request_followed_by_a_half_close_is_answered(
+    tmp_path: Path, loop: str
+) -> None:
+    # Before: no answer at all, while the journal recorded a 200.
+    root = write_stubs(tmp_path, {"app.yaml": APP_STUBS})
+    with Console([MOCKSERVER, "serve", str(root), "--port", "0", "--loop", loop]) as console:
+        line = console.next_line(lambda text: text.startswith("  admin: "))
+        found = re.search(r"http://127\.0\.0\.1:(\d+)/__admin/health", line)
+        assert found is not None, line
+        port = int(found.group(1))
+        got = answer_after_half_close(port, b"GET /ok HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert got.startswith(b"HTTP/1.1 200 OK\r\n")
+        assert got.endswith(b"\r\n\r\nok")
+        body = b"x" * 100_000  # a body sent whole before the half-close is read and answered
+        upload = b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + body
+        assert answer_after_half_close(port, upload).endswith(b"\r\n\r\nstored")
+        # A body cut short by the half-close is never answered: the connection just closes.
+        cut = b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc"
+        assert answer_after_half_close(port, cut) == b""

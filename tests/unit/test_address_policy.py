@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mockserver.proxy import _GuardedResolver
+from mockserver.proxy import GuardedResolver
 from mockserver.stubfile import refused_address
 
 
@@ -85,7 +85,7 @@ class _FakeInner:
 
 def resolve_through_guard(address: str) -> list[Any]:
     async def go() -> list[Any]:
-        guard = _GuardedResolver()
+        guard = GuardedResolver()
         guard._inner = _FakeInner(address)  # type: ignore[assignment]
         try:
             return await guard.resolve("rebinding.example", 80, socket.AF_INET)

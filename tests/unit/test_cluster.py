@@ -45,8 +45,10 @@ def test_journals_merge_by_time_then_worker_and_the_page_is_cut_after() -> None:
     )
     assert [e["at"] for e in paged["requests"]] == [3.0, 4.0]
     assert paged["offset"] == 2
+    # Unmatched: every worker's total since the reset is summed, whatever its journal keeps.
     assert merge_journals([part([(2.0, 1)]), part([(1.0, 1)])], unmatched=True) == {
-        "requests": [{"seq": 1, "at": 1.0}, {"seq": 1, "at": 2.0}]
+        "requests": [{"seq": 1, "at": 1.0}, {"seq": 1, "at": 2.0}],
+        "total": 2,
     }
 
 

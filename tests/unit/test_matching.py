@@ -229,13 +229,13 @@ def test_a_route_called_again_is_not_ranked_against_every_stub_again(
         {"id": "near", "request": {"path": "/api/items", "query": {"page": "2"}}},
     )
     ranked: list[str] = []
-    original = matching._route_distance
+    original = matching._first  # the ranking's key: called once per stub ranked
 
-    def counting(stub: Stub, request: RequestView) -> float:
-        ranked.append(stub.id)
-        return original(stub, request)
+    def counting(pair: tuple[float, Stub]) -> float:
+        ranked.append(pair[1].id)
+        return original(pair)
 
-    monkeypatch.setattr(matching, "_route_distance", counting)
+    monkeypatch.setattr(matching, "_first", counting)
     first = index.near_misses(RequestView("GET", "/api/items", "page=3"))
     assert len(ranked) == 51
     # The same route with other fields: only the field-by-field pass runs again.
@@ -315,7 +315,7 @@ def test_no_stubs_no_near_misses() -> None:
 
 
 def test_a_request_answered_on_this_thread_leaves_no_match_budget_behind() -> None:
-    from mockserver import patterns
+    from mockserver import budget
     from mockserver.respond import respond
     from mockserver.store import StubStore
     from mockserver.stubfile import combine, parse_service
@@ -326,4 +326,4 @@ def test_a_request_answered_on_this_thread_leaves_no_match_budget_behind() -> No
     store = StubStore(combine([(service, stubs)]))
     assert respond(store, None, RequestView("GET", "/b", "", (), b""), ()).status == 404
     # The next request (or a test) on this thread starts afresh, with no deadline at all.
-    assert patterns._DEADLINE.get() is None
+    assert budget.clock().deadline == float("inf")

@@ -13,6 +13,7 @@ HEADERS = [
     ("Accept-Encoding", "br;q=0.5"),
     ("If-None-Match", '"a"'),
     ("X-Other", "1"),
+    ("RANGE", "bytes=0-9"),
 ]
 
 
@@ -26,6 +27,8 @@ def test_it_finds_each_header_whatever_its_case_and_joins_repeats() -> None:
         "if-none-match": '"a"',
         "if-modified-since": None,
         "if-unmodified-since": None,
+        "range": "bytes=0-9",
+        "if-range": None,
     }
 
 

@@ -1,0 +1,165 @@
+"""``webhooks:``: calls a stub makes after its answer, to a real receiver, journaled."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from ..console import run_console
+from ..waiting import wait_until
+from .admin_helpers import Admin, serve, write_stubs
+
+
+class Receiver:
+    """A real HTTP server that keeps what each call brought, and when it arrived."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+        received = self.calls
+
+        class Handler(BaseHTTPRequestHandler):
+            def _any(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                received.append(
+                    {
+                        "at": time.monotonic(),
+                        "method": self.command,
+                        "path": self.path,
+                        "headers": dict(self.headers.items()),
+                        "body": self.rfile.read(length),
+                    }
+                )
+                self.send_response(204)
+                self.end_headers()
+
+            do_POST = do_PUT = do_GET = _any
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    found = Receiver()
+    yield found
+    found.close()
+
+
+def stubs(url: str) -> str:
+    return f"""\
+service: pay
+stubs:
+  - id: pay
+    request: {{method: POST, path: /pay}}
+    response: {{status: 202, json: {{accepted: true}}}}
+    webhooks:
+      - url: {url}/callbacks/paid?token=CALLBACK-SECRET
+        delay_ms: 200
+        headers: {{X-Signature: abc}}
+        json: {{order: 42, status: paid}}
+      - url: {url}/audit
+        method: PUT
+        body: paid
+  - id: plain
+    request: {{method: GET, path: /plain}}
+    response: {{body: plain}}
+"""
+
+
+def test_a_stub_calls_its_webhooks_after_its_answer(tmp_path: Path, receiver: Receiver) -> None:
+    root = write_stubs(tmp_path, {"pay.yaml": stubs(receiver.url)})
+    with serve(root) as server, Admin(server.url) as admin:
+        answer = requests.post(server.url + "/pay", json={"id": 42}, timeout=10)
+        answered = time.monotonic()
+        assert (answer.status_code, answer.json()) == (202, {"accepted": True})
+        assert requests.get(server.url + "/plain", timeout=10).text == "plain"  # none here
+        wait_until(lambda: len(receiver.calls) == 2, "both webhooks received", timeout=10)
+        by_path = {c["path"].split("?")[0]: c for c in receiver.calls}
+        paid, audit = by_path["/callbacks/paid"], by_path["/audit"]
+        assert paid["method"] == "POST"
+        assert paid["headers"]["X-Signature"] == "abc"
+        assert paid["headers"]["Content-Type"] == "application/json"
+        assert json.loads(paid["body"]) == {"order": 42, "status": "paid"}
+        assert paid["at"] - answered > 0.15  # after the answer, and after its delay
+        assert (audit["method"], audit["body"]) == ("PUT", b"paid")
+        deliveries = wait_until(
+            lambda: (d := admin.ok("GET", "/webhooks")["webhooks"]) and len(d) == 2 and d,
+            "both deliveries journaled",
+            timeout=10,
+        )
+        assert {(d["stub"], d["method"], d["status"], d["error"]) for d in deliveries} == {
+            ("pay", "POST", 204, None),
+            ("pay", "PUT", 204, None),
+        }
+        # A secret in the callback's query is not shown.
+        shown = json.dumps(deliveries)
+        assert "CALLBACK-SECRET" not in shown
+        assert "token=<redacted>" in shown
+        admin.ok("POST", "/reset")
+        assert admin.ok("GET", "/webhooks") == {"webhooks": []}
+
+
+def test_an_unreachable_destination_is_journaled_and_nothing_else_suffers(
+    tmp_path: Path,
+) -> None:
+    gone = Receiver()
+    url = gone.url
+    gone.close()  # nobody listens there now
+    root = write_stubs(tmp_path, {"pay.yaml": stubs(url)})
+    with serve(root) as server, Admin(server.url) as admin:
+        assert requests.post(server.url + "/pay", timeout=10).status_code == 202
+        deliveries = wait_until(
+            lambda: (d := admin.ok("GET", "/webhooks")["webhooks"]) and len(d) == 2 and d,
+            "both failures journaled",
+            timeout=20,
+        )
+        assert all(d["status"] is None and "ClientConnectorError" in d["error"] for d in deliveries)
+        assert requests.get(server.url + "/plain", timeout=10).text == "plain"
+
+
+@pytest.mark.parametrize(
+    ("webhook", "message"),
+    [
+        (
+            "{url: 'http://169.254.169.254/latest/meta-data'}",
+            "is a link-local (cloud metadata) address",
+        ),
+        ("{url: 'http://[::ffff:169.254.169.254]/'}", "is refused"),
+        ("{url: 'file:///etc/passwd'}", "url is an http(s) URL"),
+        ("{url: 'http://x.test/', method: TRACE}", "method is one of"),
+        ("{url: 'http://x.test/', json: {}, body: x}", "give json or body, not both"),
+        ("{url: 'http://x.test/', headers: {'X-A': \"a\\nb\"}}", "control characters"),
+        ("{uri: 'http://x.test/'}", "uri"),
+    ],
+)
+def test_a_bad_webhook_is_a_located_load_error(tmp_path: Path, webhook: str, message: str) -> None:
+    text = f"""\
+service: pay
+stubs:
+  - id: pay
+    request: {{path: /pay}}
+    webhooks: [{webhook}]
+"""
+    root = write_stubs(tmp_path, {"pay.yaml": text})
+    result = run_console("validate", str(root))
+    assert result.returncode == 1, result.stderr
+    assert "pay.yaml:5:" in result.stderr
+    assert "stub 'pay': webhooks[0]" in result.stderr
+    assert message in result.stderr, result.stderr
