@@ -126,7 +126,7 @@ def _print_recording(server: Any, targets: Any, out: str) -> None:
     lines = [f"mockserver {__version__}: recording into {out}"]
     for target in targets:
         lines.append(f"  {target.name}  {server.url_for(target.name)}  ->  {target.url}")
-    lines.append("  stop with Ctrl+C (or SIGTERM) to write the stub files")
+    lines.append("  each exchange is written as it completes; stop with Ctrl+C (or SIGTERM)")
     print("\n".join(lines), flush=True)
 
 

@@ -41,6 +41,9 @@ class Settings:
         spy: forward requests no stub matched to the service's ``upstream:``.
         record_new: with spy, write what was forwarded as stubs beside the service's files.
         record_all: forward everything to services with an upstream and record it anew.
+        record_session: names the recording session (pytest-xdist's run id, the same in
+            every worker): with record_all, stubs of this session in a file are kept, older
+            ones replaced. Empty: a session of its own.
         redact: more to redact when recording: header names, ``query:name``, ``$.json.path``.
         reuse_port: bind with SO_REUSEPORT, so several processes serve the same ports and the
             kernel spreads connections over them (``serve --workers``).
@@ -88,6 +91,7 @@ class Settings:
     spy: bool = False
     record_new: bool = False
     record_all: bool = False
+    record_session: str = ""
     redact: tuple[str, ...] = ()
     reuse_port: bool = False
     # Safe defaults against slow and oversized clients (SECURITY.md says why each).

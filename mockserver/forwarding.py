@@ -8,9 +8,10 @@ redacted) and written as stub files when the server stops, or on ``flush()``.
 from __future__ import annotations
 
 import logging
-import threading
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -19,40 +20,13 @@ from .config import Settings
 from .journal import Journal
 from .logs import log_request
 from .model import RequestView, ServiceSpec, StubSet
-from .persist import write_recording
 from .proxy import Upstream, UpstreamError, UpstreamSettings
-from .recording import Exchange, Recording, Redaction
+from .recording import Exchange, Redaction
+from .recordwriter import Recorder
 
 __all__ = ["Forwarding", "Recorder"]
 
 log = logging.getLogger("mockserver")
-
-
-@dataclass(slots=True)
-class Recorder:
-    """Exchanges kept while recording, and where each service's file goes."""
-
-    out_dirs: dict[str, Path]
-    redaction: Redaction
-    ports: dict[str, int | None] = field(default_factory=dict)
-    merge: bool = False  # spy mode adds to earlier recordings; record replaces them
-    suffix: str = ""
-    recording: Recording = field(default_factory=Recording)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, service: str, upstream: str, exchange: Exchange) -> None:
-        with self._lock:
-            self.recording.add(service, upstream, exchange)
-
-    def flush(self) -> list[Path]:
-        """Write what was recorded so far (atomically); safe to call more than once."""
-        with self._lock:
-            written = write_recording(
-                self.recording, self.out_dirs, self.redaction, self.ports, self.suffix, self.merge
-            )
-        for path in written:
-            log.info("recorded %s", path)
-        return written
 
 
 @dataclass(slots=True)
@@ -117,7 +91,9 @@ class Forwarding:
             log.warning("%s %s: %s (%s)", view.method, view.path, exc.body()["error"], exc.detail)
             return web.json_response(exc.body(), status=exc.status)
         if self.recorder is not None:
-            self.recorder.add(service, upstream.base_url, exchange)
+            recorded = await _whole(upstream, exchange, target, view, headers)
+            if recorded is not None:
+                self.recorder.add(service, upstream.base_url, recorded)
         journal.record(
             safe_view,
             safe_headers,
@@ -131,6 +107,40 @@ class Forwarding:
         return web.Response(
             status=exchange.status, body=exchange.response_body, headers=exchange.response_headers
         )
+
+
+# What made the service answer with part of a representation, or with none (206, 304, 412).
+_PARTIAL_ASKS: Final = frozenset(
+    {"range", "if-range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since"}
+)
+
+
+async def _whole(
+    upstream: Upstream,
+    exchange: Exchange,
+    target: str,
+    view: RequestView,
+    headers: tuple[tuple[str, str], ...],
+) -> Exchange | None:
+    """What to record for ``exchange``: itself, or for a 206/304/412 to a GET, the whole
+    representation, asked for once without the Range and conditions. Replay serves ranges and
+    conditions from it (ranges.py, render.choose); recorded as it came, a slice or an empty
+    304 would be the answer to every plain GET (issue 16)."""
+    if view.method != "GET" or exchange.status not in (206, 304, 412):
+        return exchange
+    plain = tuple((k, v) for k, v in headers if k.lower() not in _PARTIAL_ASKS)
+    if len(plain) == len(headers):
+        return exchange  # the service chose a partial answer by itself: as it came
+    try:
+        whole = await upstream.forward("GET", target, view.path, view.query_string, plain, b"")
+    except UpstreamError as exc:
+        log.warning(
+            "GET %s: not recorded: the whole representation could not be fetched (%s)",
+            view.path,
+            exc.detail,
+        )
+        return None
+    return whole if 200 <= whole.status < 300 else exchange
 
 
 def _pairs(view: RequestView) -> list[tuple[str, str]]:
@@ -163,7 +173,13 @@ def spy_forwarding(stubs: StubSet, settings: Settings, *, record_all: bool = Fal
     if settings.record_new:
         fallback = next((Path(p) for p in settings.paths if Path(p).is_dir()), Path("."))
         out_dirs = {name: _home(stubs.services[name], fallback) for name, _ in upstreams.values()}
-        recorder = Recorder(out_dirs, redaction, merge=not record_all, suffix=".recorded")
+        recorder = Recorder(
+            out_dirs,
+            redaction,
+            suffix=".recorded",
+            mode="all" if record_all else "new",
+            session=settings.record_session or uuid.uuid4().hex,
+        )
     return Forwarding(upstreams, record_all=record_all, redaction=redaction, recorder=recorder)
 
 

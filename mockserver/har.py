@@ -1,6 +1,6 @@
 """HAR 1.2 (what browsers' devtools and many proxies export) → recorded exchanges.
 
-Pure: text in, a Recording out, which ``persist.write_recording`` writes through the same
+Pure: text in, a Recording out, which ``recordwriter.write_recording`` writes through the same
 redaction and the same stub writer as ``mockserver record``. Entries are grouped into one
 service per origin (``scheme://host[:port]``), named after the host, unless one service name
 is given for all.
@@ -24,7 +24,8 @@ from typing import Any, Final
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from .addresses import refused_address
-from .recording import Exchange, Recording
+from .recording import Exchange
+from .recordstubs import Recording
 
 __all__ = ["HarError", "HarImport", "parse_har", "service_name"]
 

@@ -1,6 +1,7 @@
-"""``mockserver import har``: a HAR file → stub files, through the recorder's writer.
+"""``mockserver import har|vcr``: a HAR file or VCR.py cassettes → stub files, through the
+recorder's writer.
 
-The I/O half of ``har``: reads the file, writes one stub file per service into ``--out``
+The I/O half of ``har`` and ``vcr``: reads the file, writes one stub file per service into ``--out``
 (atomically, never over a hand-written file, secrets redacted as when recording), and says
 what it wrote and which entries it left out.
 """
@@ -8,16 +9,20 @@ what it wrote and which entries it left out.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from .har import HarError, parse_har
-from .persist import write_recording
+from .documents import read_document
+from .errors import StubFileError
+from .har import HarError, HarImport, parse_har
 from .recording import Redaction
+from .recordstubs import Recording
+from .recordwriter import write_recording
 from .stubfile import valid_service_name
+from .vcr import parse_cassette
 
-__all__ = ["import_har"]
+__all__ = ["import_har", "import_vcr"]
 
 
 def import_har(
@@ -29,9 +34,60 @@ def import_har(
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
-    """Import ``file``; 0 when stubs were written, 1 when the file is unusable, 2 for bad
+    """Import a HAR file; 0 when stubs were written, 1 when the file is unusable, 2 for bad
     arguments."""
-    out, err = out or sys.stdout, err or sys.stderr
+    return _import(
+        [file],
+        out_dir,
+        "a HAR 1.2 log",
+        lambda text: parse_har(text, service),
+        service,
+        redact,
+        out or sys.stdout,
+        err or sys.stderr,
+    )
+
+
+def import_vcr(
+    files: Sequence[str],
+    out_dir: str,
+    *,
+    service: str | None = None,
+    redact: Sequence[str] = (),
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """Import VCR.py cassettes (vcrpy, pytest-recording), merged: the same exit codes."""
+
+    def parse(text: bytes) -> HarImport:
+        try:
+            document, _ = read_document(text.decode("utf-8"), "cassette")
+        except (UnicodeDecodeError, StubFileError) as exc:
+            raise HarError(str(exc).splitlines()[-1].strip()) from None
+        return parse_cassette(document, service)
+
+    return _import(
+        files,
+        out_dir,
+        "a VCR.py cassette",
+        parse,
+        service,
+        redact,
+        out or sys.stdout,
+        err or sys.stderr,
+    )
+
+
+def _import(
+    files: Sequence[str],
+    out_dir: str,
+    what: str,
+    parse: Callable[[bytes], HarImport],
+    service: str | None,
+    redact: Sequence[str],
+    out: TextIO,
+    err: TextIO,
+) -> int:
     if service is not None and not valid_service_name(service):
         print(
             f"mockserver import: error: service name {service!r}: letters, digits, '.', '_' "
@@ -44,34 +100,42 @@ def import_har(
     except ValueError as exc:  # a bad JSONPath
         print(f"mockserver import: error: --redact: {exc}", file=err)
         return 2
-    try:
-        text = Path(file).read_bytes()
-    except OSError as exc:
-        print(f"mockserver import: error: cannot read {file}: {exc.strerror or exc}", file=err)
+    merged = Recording()
+    origins: dict[str, set[str | None]] = {}
+    count = 0
+    for file in files:
+        try:
+            text = Path(file).read_bytes()
+        except OSError as exc:
+            print(f"mockserver import: error: cannot read {file}: {exc.strerror or exc}", file=err)
+            return 1
+        try:
+            found = parse(text)
+        except HarError as exc:
+            print(f"mockserver import: {file} is not {what}: {exc}", file=err)
+            return 1
+        for reason in found.skipped:
+            print(f"mockserver import: left out {reason}", file=err)
+        for name, exchanges in found.recording.exchanges.items():
+            upstream = found.recording.upstreams.get(name)
+            origins.setdefault(name, set()).add(upstream)
+            for exchange in exchanges:
+                merged.add(name, upstream or "", exchange)
+        count += found.count
+    for name, seen in origins.items():
+        if len(seen) != 1 or None in seen:  # several origins: no one upstream
+            merged.upstreams.pop(name, None)
+    if not count:
+        print(f"mockserver import: {', '.join(files)}: nothing to import", file=err)
         return 1
-    try:
-        found = parse_har(text, service)
-    except HarError as exc:
-        print(f"mockserver import: {file} is not a HAR 1.2 log: {exc}", file=err)
-        return 1
-    for reason in found.skipped:
-        print(f"mockserver import: left out {reason}", file=err)
-    if not found.count:
-        print(f"mockserver import: {file} has no entries to import", file=err)
-        return 1
-    target = Path(out_dir)
     try:
         written = write_recording(
-            found.recording,
-            dict.fromkeys(found.recording.exchanges, target),
-            redaction,
-            mode="import",
+            merged, dict.fromkeys(merged.exchanges, Path(out_dir)), redaction, mode="import"
         )
     except (OSError, ValueError) as exc:
         print(f"mockserver import: error: cannot write into {out_dir}: {exc}", file=err)
         return 1
-    lines = [f"imported {found.count} entries from {file}:"]
-    for path in written:
-        lines.append(f"  {path}")
+    lines = [f"imported {count} entries from {', '.join(files)}:"]
+    lines.extend(f"  {path}" for path in written)
     print("\n".join(lines), file=out, flush=True)
     return 0

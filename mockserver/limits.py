@@ -77,7 +77,14 @@ class GuardedRequestHandler(RequestHandler):
     no timer per request. Idle time between requests is the keep-alive timeout's business.
     """
 
-    __slots__ = ("_receipt_deadline", "_receipt_handle", "_receipt_payload", "_receipt_timeout")
+    __slots__ = (
+        "_receipt_deadline",
+        "_receipt_handle",
+        "_receipt_payload",
+        "_receipt_timeout",
+        "delaying",
+        "half_closed",
+    )
 
     def __init__(self, manager: web.Server, *, request_timeout: float, **kwargs: Any) -> None:
         super().__init__(manager, **kwargs)
@@ -86,6 +93,10 @@ class GuardedRequestHandler(RequestHandler):
         self._receipt_handle: asyncio.TimerHandle | None = None
         # The body of the request arriving now; None while its headers are still coming.
         self._receipt_payload: StreamReader | None = None
+        # The client closed its sending side; a stub's delay is running (server.py): a client
+        # that closes during a delay has left, one that closes after a request waits for it.
+        self.half_closed = False
+        self.delaying = False
 
     def data_received(self, data: bytes) -> None:
         if data and self._receipt_timeout > 0 and not (self._force_close or self._close):
@@ -142,10 +153,11 @@ class GuardedRequestHandler(RequestHandler):
         """The client closed its sending side (``shutdown(SHUT_WR)``, ``nc -N``) and may still
         read: answer a request it sent whole, then close. aiohttp lets the transport close at
         once, so such a client got nothing while the journal recorded the answer (issue 13)."""
+        self.half_closed = True
         waiter = self._waiter
         idle = waiter is not None and not waiter.done() and not self._messages
-        if idle or self._receipt_payload is not None:  # nothing to answer, or never will be
-            return False
+        if idle or self._receipt_payload is not None or self.delaying:
+            return False  # nothing to answer, never will be, or left during a delay: close
         self.close()  # once this answer is sent; no keep-alive
         return True  # keep the transport open for writing it
 

@@ -25,6 +25,7 @@ from .stubfile import combine, parse_service
 from .stubspec import BodyFileReader
 
 __all__ = [
+    "MAX_BODY_FILE_BYTES",
     "MAX_FILE_BYTES",
     "STUB_SUFFIXES",
     "LoadedTree",
@@ -41,6 +42,9 @@ STUB_SUFFIXES: Final = (".yaml", ".yml", ".json")
 # A stub file is written by a person or a recorder; 10 MiB is far beyond either, and a cap
 # keeps a stray multi-gigabyte file from taking the process down.
 MAX_FILE_BYTES: Final = 10 * 1024 * 1024
+# A body file is served as it is, never parsed: it may be as large as an upstream's answer
+# (proxy.MAX_UPSTREAM_BODY), which a recording writes into one.
+MAX_BODY_FILE_BYTES: Final = 100 * 1024 * 1024
 
 
 def _walk(root: Path, problems: list[Problem]) -> list[Path]:
@@ -119,9 +123,9 @@ def body_file_reader(
         if not target.is_file():
             raise ValueError(f"body_file {relative!r} does not exist (looked for {target})")
         size = target.stat().st_size
-        if size > MAX_FILE_BYTES:
+        if size > MAX_BODY_FILE_BYTES:
             raise ValueError(
-                f"body_file {relative!r} is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}"
+                f"body_file {relative!r} is {size:,} bytes; the limit is {MAX_BODY_FILE_BYTES:,}"
             )
         if named is not None:
             named(target)
@@ -195,6 +199,17 @@ def load_file(
     except StubFileError as exc:
         return None, [], list(exc.problems)
     del text  # a large file's text need not outlive its parse
+    if isinstance(data, dict) and "interactions" in data:
+        # Imported here: the cassette reader uses the recorder's stub builder, which uses us.
+        from .har import HarError
+        from .vcr import cassette_document, is_cassette
+
+        if is_cassette(data):  # a VCR.py cassette, served as it is
+            try:
+                data, marks = cassette_document(data, file.stem), {}
+            except HarError as exc:
+                problem = f"a VCR.py cassette mockserver cannot serve: {exc}"
+                return None, [], [Problem(source, problem)]
     reader = body_file_reader(file, root, named)
     return parse_service(data, source, file.stem, reader, marks, release=True)
 

@@ -28,6 +28,7 @@ __all__ = [
     "index_by_listener",
     "method_allowed",
     "request_holds",
+    "values_reason",
 ]
 
 _V = TypeVar("_V")
@@ -102,7 +103,7 @@ def _sort_key(stub: Stub) -> tuple[int, int]:
     return (-stub.priority, stub.order)
 
 
-def _field_values(values: list[str] | None, pattern: Pattern) -> str | None:
+def values_reason(values: list[str] | None, pattern: Pattern) -> str | None:
     """None when some value (or absence) satisfies ``pattern``, else the reason for the first."""
     if not values:
         return pattern.check(Value(None))
@@ -141,13 +142,13 @@ def _rest_holds(spec: RequestSpec, request: RequestView) -> bool:
 
 def _fields_hold(spec: RequestSpec, request: RequestView) -> bool:
     for name, pattern in spec.query:
-        if _field_values(request.query.get(name), pattern) is not None:
+        if values_reason(request.query.get(name), pattern) is not None:
             return False
     for name, pattern in spec.headers:
-        if _field_values(request.headers.get(name), pattern) is not None:
+        if values_reason(request.headers.get(name), pattern) is not None:
             return False
     for name, pattern in spec.cookies:
-        if _field_values(request.cookies.get(name), pattern) is not None:
+        if values_reason(request.cookies.get(name), pattern) is not None:
             return False
     if spec.body:
         body = Value.of_body(request)
@@ -189,7 +190,7 @@ def differences(stub: Stub, request: RequestView) -> list[Difference]:
     ):
         for name, pattern in items:
             values = fields.get(name)
-            reason = _within_budget(_field_values, values, pattern)
+            reason = _within_budget(values_reason, values, pattern)
             if reason is not None:
                 field = f"{kind}.{name}"
                 if redacted_field(field):  # neither the stub's secret nor the client's is shown

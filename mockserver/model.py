@@ -153,6 +153,7 @@ class RequestView:
         "_json_done",
         "_negotiation",
         "_query",
+        "_readings",
         "_text",
         "body",
         "method",
@@ -180,6 +181,7 @@ class RequestView:
         self._text: str | None = None
         self._json: Any = None
         self._json_done = False
+        self._readings: dict[str, Any] | None = None
 
     @property
     def headers(self) -> dict[str, list[str]]:
@@ -274,6 +276,15 @@ class RequestView:
                 except (ValueError, RecursionError) as exc:
                     self._json = NotJson(f"the body is not JSON ({exc})")
         return self._json
+
+    def reading(self, kind: str, read: Callable[[RequestView], Any]) -> Any:
+        """The body as ``read`` reads it (an XML tree, form fields, multipart parts), once per
+        request however many stubs look at it."""
+        if self._readings is None:
+            self._readings = {}
+        if kind not in self._readings:
+            self._readings[kind] = read(self)
+        return self._readings[kind]
 
     def summary(self, body_limit: int = REPORTED_BODY_CHARS) -> dict[str, Any]:
         """JSON-ready description for reports: what arrived, with the body as text (its first

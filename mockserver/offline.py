@@ -183,9 +183,11 @@ def _aioresponses_active(
     double: OfflineDouble, aioresponses: Any, callback_result: Any, response_class: Any
 ) -> Iterator[Any]:
     def callback_for(method: str) -> Any:
-        def callback(url: Any, **kwargs: Any) -> Any:
+        async def callback(url: Any, **kwargs: Any) -> Any:
             headers = _request_headers(kwargs.get("headers"))
-            raw = _request_body(kwargs, headers)
+            raw = await _payload_bytes(kwargs.get("data"), headers)
+            if raw is None:
+                raw = _request_body(kwargs, headers)
             answer = double.answer(method, str(url), headers.items(), raw)
             if fault_to_perform(answer, double.store.rng.random) is not None:
                 raise _aiohttp_fault(answer, method, url)
@@ -261,6 +263,22 @@ def _request_headers(raw: Any) -> dict[str, str]:
         return {}
     items = raw.items() if isinstance(raw, Mapping) else raw
     return {str(k): str(v) for k, v in items}
+
+
+async def _payload_bytes(data: Any, headers: dict[str, str]) -> bytes | None:
+    """The bytes of an aiohttp ``FormData`` or payload (a multipart upload), which only aiohttp
+    can write, and only asynchronously; None for anything else."""
+    if data is None or isinstance(data, bytes | bytearray | str | Mapping):
+        return None
+    from aiohttp import FormData, Payload
+
+    if isinstance(data, FormData):
+        data = data()
+    if not isinstance(data, Payload):
+        return None
+    if not any(k.lower() == "content-type" for k in headers):
+        headers["Content-Type"] = data.content_type
+    return await data.as_bytes()
 
 
 def _request_body(kwargs: Mapping[str, Any], headers: dict[str, str]) -> bytes:

@@ -337,8 +337,10 @@ def build_parser() -> argparse.ArgumentParser:
     diff.set_defaults(run=run_diff)
 
     def run_import(args: argparse.Namespace) -> int:
-        from .importcmd import import_har
+        from .importcmd import import_har, import_vcr
 
+        if args.kind == "vcr":
+            return import_vcr(args.files, args.out, service=args.service, redact=args.redact)
         return import_har(args.file, args.out, service=args.service, redact=args.redact)
 
     imports = sub.add_parser(
@@ -357,6 +359,18 @@ def build_parser() -> argparse.ArgumentParser:
     har.add_argument("--service", help="one service name for every entry (default: per host)")
     _add_redact(har)
     har.set_defaults(run=run_import)
+    vcr = kinds.add_parser(
+        "vcr",
+        help="VCR.py cassettes (vcrpy, pytest-recording)",
+        description="Write the interactions of VCR.py cassettes as stub files, one per service "
+        "(per origin unless --service): bodies decoded, repeated requests as sequences, secrets "
+        "redacted. A cassette is also served as it is by mockserver serve.",
+    )
+    vcr.add_argument("files", nargs="+", metavar="FILE", help="cassette YAML files")
+    vcr.add_argument("--out", required=True, help="directory for the stub files")
+    vcr.add_argument("--service", help="one service name for every interaction")
+    _add_redact(vcr)
+    vcr.set_defaults(run=run_import)
     return parser
 
 

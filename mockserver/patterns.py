@@ -2,7 +2,8 @@
 
 A pattern is built from the stub-file form through a registry keyed by matcher name
 (``equals``, ``contains``, ``regex``, ``absent``, ``json``, ``json_subset``, ``json_path``,
-``any_of``, ``not``); ``case_insensitive: true`` sits beside a string matcher. A bare
+``any_of``, ``not``; ``xpath``, ``form`` and ``multipart`` live in bodymatchers.py and register
+themselves); ``case_insensitive: true`` sits beside a string matcher. A bare
 scalar means ``equals``. Several matcher keys in one mapping must all hold.
 """
 
@@ -44,7 +45,9 @@ __all__ = [
     "end_match_budget",
     "json_equal",
     "parse_pattern",
+    "path_mapping",
     "regex_timeout",
+    "register_matcher",
     "start_match_budget",
 ]
 
@@ -66,6 +69,11 @@ class Value:
     def of_body(cls, request: RequestView) -> Value:
         """The request body; an empty body counts as absent. JSON is parsed once per request."""
         return cls(request.text if request.body else None, request=request)
+
+    @property
+    def request(self) -> RequestView | None:
+        """The request whose body this is (None for a query, header or cookie value)."""
+        return self._request
 
     @property
     def present(self) -> bool:
@@ -391,11 +399,16 @@ _BUILDERS: dict[str, Builder] = {}
 
 
 def _builder(name: str) -> Callable[[Builder], Builder]:
+    """Register a matcher's builder under ``name`` (bodymatchers.py adds its own this way)."""
+
     def register(fn: Builder) -> Builder:
         _BUILDERS[name] = fn
         return fn
 
     return register
+
+
+register_matcher: Final = _builder
 
 
 def _scalar_text(raw: Any) -> str | None:
@@ -448,14 +461,25 @@ def _build_json_subset(raw: Any, at: KeyPath, errors: ErrorSink, ci: bool) -> Pa
     return JsonSubset(raw)
 
 
+def path_mapping(raw: Any, at: KeyPath, errors: ErrorSink, usage: str) -> dict[Any, Any] | None:
+    """``{path: expected}`` for json_path and xpath, a bare path meaning "something is there";
+    None, with ``usage`` as the problem, for anything else."""
+    if isinstance(raw, str):
+        return {raw: {"absent": False}}
+    if not isinstance(raw, dict) or not raw:
+        errors.append((at, usage))
+        return None
+    return raw
+
+
 @_builder("json_path")
 def _build_json_path(raw: Any, at: KeyPath, errors: ErrorSink, ci: bool) -> Pattern | None:
     import jsonpath  # loaded on first use: 30 ms that most stub sets never need
 
-    if isinstance(raw, str):
-        raw = {raw: {"absent": False}}  # a bare path: something must be there
-    if not isinstance(raw, dict) or not raw:
-        errors.append((at, 'json_path takes a mapping of JSONPath to value, e.g. {"$.a.b": 1}'))
+    raw = path_mapping(
+        raw, at, errors, 'json_path takes a mapping of JSONPath to value, e.g. {"$.a.b": 1}'
+    )
+    if raw is None:
         return None
     checks: list[tuple[str, Any, Pattern | None]] = []
     for path_text, expected in raw.items():
@@ -494,7 +518,8 @@ def _build_not(raw: Any, at: KeyPath, errors: ErrorSink, ci: bool) -> Pattern | 
     return Not(inner) if inner is not None else None
 
 
-MATCHER_NAMES: Final = MappingProxyType({name: name for name in _BUILDERS})
+# A live view: matchers registered later (bodymatchers.py) are listed too.
+MATCHER_NAMES: Final = MappingProxyType(_BUILDERS)
 _MODIFIERS: Final = frozenset({"case_insensitive"})
 _CASE_AWARE: Final = frozenset({"equals", "contains", "regex"})
 

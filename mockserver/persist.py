@@ -15,22 +15,19 @@ import os
 import re
 import secrets
 import stat
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
-import yaml
+from .recording import RECORDED_MARK
 
-from .recording import RECORDED_MARK, Recording, Redaction, service_document, stubs_from_exchanges
-
-__all__ = ["WriteMode", "recorded_path", "safe_file_stem", "write_atomic", "write_recording"]
+__all__ = ["NOTES", "WriteMode", "recorded_path", "safe_file_stem", "write_atomic"]
 
 log = logging.getLogger("mockserver")
 
 WriteMode = Literal["record", "new", "all", "import"]
 # What writing the file again does, in the header of a file written in each mode: record and
 # import replace their file, spy mode's --record-new adds to it, =all replaces what new added.
-_NOTES: Final[dict[str, str]] = {
+NOTES: Final[dict[str, str]] = {
     "record": "recording again (mockserver record) replaces this file.",
     "new": "spy mode (serve --spy --record-new, pytest --mockserver-record=new) adds what it "
     "records\n# to this file and keeps what is here; pytest --mockserver-record=all replaces it.",
@@ -56,7 +53,7 @@ def safe_file_stem(name: str) -> str:
     return f"{stem}-service" if stem in _RESERVED else stem
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str | bytes) -> None:
     """Replace ``path`` with ``text`` in one step (temp file, fsync, rename), keeping the mode
     of the file it replaces; a new file gets 0666 less the umask."""
     try:
@@ -67,8 +64,9 @@ def write_atomic(path: Path, text: str) -> None:
     try:
         if kept is not None:
             os.fchmod(fd, kept)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, path)
@@ -125,66 +123,3 @@ def recorded_path(
                 )
             return path
     raise OSError(f"no free file name for service {service!r} in {out_dir}")
-
-
-def write_recording(
-    recording: Recording,
-    out_dirs: Mapping[str, Path],
-    redaction: Redaction,
-    ports: Mapping[str, int | None] | None = None,
-    suffix: str = "",
-    merge: bool = False,
-    *,
-    mode: WriteMode | None = None,
-) -> list[Path]:
-    """Write each service's recorded exchanges as a stub file; returns the files written.
-
-    With ``merge``, stubs already in a recorded file are kept and the new ones appended
-    (spy mode adds to what earlier runs captured); otherwise the file is replaced. ``mode``
-    names the writer for the file's header; by default it follows from ``merge`` and
-    ``suffix`` (spy mode writes ``.recorded`` files).
-    """
-    if mode is None:
-        mode = "new" if merge else "all" if suffix else "record"
-    written: list[Path] = []
-    for service, exchanges in recording.exchanges.items():
-        if not exchanges:
-            continue
-        out_dir = out_dirs[service]
-        out_dir.mkdir(parents=True, exist_ok=True)
-        stubs = stubs_from_exchanges(service, exchanges, redaction)
-        # Two names can make one stem ("../x" and "x"): the second must not replace the first.
-        path = recorded_path(out_dir, service, suffix, frozenset(written))
-        if merge and path.exists():
-            stubs = _merged(_existing_stubs(path), stubs)
-        text = service_document(
-            service,
-            recording.upstreams.get(service),
-            stubs,
-            port=(ports or {}).get(service),
-            note=_NOTES[mode],
-        )
-        write_atomic(path, text)
-        written.append(path)
-    return written
-
-
-def _existing_stubs(path: Path) -> list[dict[str, Any]]:
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return []
-    stubs = document.get("stubs") if isinstance(document, dict) else None
-    return [s for s in stubs if isinstance(s, dict)] if isinstance(stubs, list) else []
-
-
-def _merged(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    taken = {s.get("id") for s in old}
-    merged = list(old)
-    for stub in new:
-        stub_id, n = stub.get("id"), 2
-        while stub_id in taken:
-            stub_id, n = f"{stub.get('id')}-{n}", n + 1
-        taken.add(stub_id)
-        merged.append({**stub, "id": stub_id})
-    return merged

@@ -13,10 +13,12 @@ service sent.
 from __future__ import annotations
 
 import asyncio
+import io
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlsplit, urlunsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -24,8 +26,9 @@ from aiohttp.resolver import DefaultResolver
 
 from .addresses import refused_address
 from .recording import HOP_BY_HOP, Exchange, hop_by_hop
+from .wire import FORBIDDEN_IN_HEADERS
 
-__all__ = ["Upstream", "UpstreamError", "UpstreamSettings"]
+__all__ = ["Upstream", "UpstreamError", "UpstreamSettings", "unusable_answer"]
 
 # Request headers the proxy sets itself. The body arrives decoded (aiohttp's parser undoes a
 # request Content-Encoding), so it is forwarded decoded and without that header.
@@ -46,16 +49,59 @@ class UpstreamSettings:
     max_in_flight: int = 50
 
 
+# Headers that name a URL the client may follow: one on the upstream's own origin is made
+# relative, as a reverse proxy's proxy_redirect does, so following it stays on the double
+# (live, and in the recording) instead of reaching the real service (issue 16).
+_LINKS: Final = frozenset({"location", "content-location"})
+
+
+def _on_the_double(value: str, base_url: str) -> str:
+    """``value`` made relative when it points at ``base_url``'s origin, at or below its path."""
+    link, base = urlsplit(value), urlsplit(base_url)
+    if not link.scheme or (link.scheme.lower(), link.hostname, _port(link)) != (
+        base.scheme.lower(),
+        base.hostname,
+        _port(base),
+    ):
+        return value  # relative already, or another origin: as it is
+    prefix = base.path.rstrip("/")
+    if link.path != prefix and not link.path.startswith(prefix + "/"):
+        return value  # outside what the double serves for this upstream
+    return urlunsplit(("", "", link.path[len(prefix) :] or "/", link.query, link.fragment))
+
+
+def _port(parts: SplitResult) -> int | None:
+    try:
+        return parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    except ValueError:
+        return None
+
+
 class UpstreamError(Exception):
     """The upstream could not answer: ``status`` is 502 (unreachable, broken) or 504 (slow)."""
 
-    def __init__(self, status: int, target: str, detail: str) -> None:
+    def __init__(self, status: int, target: str, detail: str, error: str = "") -> None:
         super().__init__(detail)
         self.status, self.target, self.detail = status, target, detail
+        self.error = error or ("upstream timed out" if status == 504 else "upstream unreachable")
 
     def body(self) -> dict[str, str]:
-        error = "upstream timed out" if self.status == 504 else "upstream unreachable"
-        return {"error": error, "target": self.target, "detail": self.detail}
+        return {"error": self.error, "target": self.target, "detail": self.detail}
+
+
+def unusable_answer(status: int, headers: Iterable[tuple[str, str]]) -> str | None:
+    """Why an upstream's answer cannot be passed on (aiohttp would refuse to send it and drop
+    the connection), or None."""
+    if status < 100:
+        return f"the upstream answered status {status}, which HTTP/1.1 cannot send"
+    for name, value in headers:
+        bad = FORBIDDEN_IN_HEADERS.search(name) or FORBIDDEN_IN_HEADERS.search(value)
+        if bad is not None:
+            return (
+                f"the upstream's header {name!r} holds the control character {bad.group()!r}, "
+                "which HTTP forbids"
+            )
+    return None
 
 
 class GuardedResolver(AbstractResolver):
@@ -148,18 +194,25 @@ class Upstream:
             ):
                 # read(n) returns what has arrived so far, not the whole body: read to the
                 # end, so a body cut short raises (ClientPayloadError) instead of passing.
-                chunks, size = [], 0
+                # One buffer that grows in place and is handed over without a copy (CPython's
+                # BytesIO.getvalue): a list of chunks joined at the end held each answer twice.
+                buffer = io.BytesIO()
                 async for chunk in response.content.iter_chunked(64 * 1024):
-                    size += len(chunk)
-                    if size > MAX_UPSTREAM_BODY:
+                    if buffer.tell() + len(chunk) > MAX_UPSTREAM_BODY:
                         raise UpstreamError(502, self.base_url, "the upstream body is over 100 MiB")
-                    chunks.append(chunk)
-                raw = b"".join(chunks)
+                    buffer.write(chunk)
+                raw = buffer.getvalue()
+                del buffer
                 answered = tuple(response.headers.items())
                 not_returned = _NOT_RETURNED | hop_by_hop(answered)
                 # str(): aiohttp's header names are istr, which YAML cannot represent.
                 returned = tuple(
-                    (str(k), str(v)) for k, v in answered if k.lower() not in not_returned
+                    (
+                        str(k),
+                        _on_the_double(str(v), self.base_url) if k.lower() in _LINKS else str(v),
+                    )
+                    for k, v in answered
+                    if k.lower() not in not_returned
                 )
                 status = response.status
         except TimeoutError:
@@ -171,6 +224,9 @@ class Upstream:
             ) from None
         except aiohttp.ClientError as exc:
             raise UpstreamError(502, self.base_url, f"{type(exc).__name__}: {exc}") from None
+        unusable = unusable_answer(status, returned)
+        if unusable is not None:
+            raise UpstreamError(502, self.base_url, unusable, "upstream answer unusable")
         pairs = tuple(parse_qsl(query_string, keep_blank_values=True))
         sent_headers = tuple((str(k), str(v)) for k, v in headers)
         return Exchange(method, path, pairs, sent_headers, body, status, returned, raw)

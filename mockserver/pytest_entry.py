@@ -15,4 +15,8 @@ _PROBLEM = problem()
 if _PROBLEM is not None:
     raise pytest.UsageError(_PROBLEM)
 
-pytest_plugins = ["mockserver.pytest_plugin", "mockserver.pytest_strict"]
+pytest_plugins = [
+    "mockserver.pytest_plugin",
+    "mockserver.pytest_strict",
+    "mockserver.pytest_record",
+]

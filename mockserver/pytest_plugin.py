@@ -32,6 +32,7 @@ from .handle import (
     RemoteBackend,
     env_name,
 )
+from .pytest_record import note_recorded, recording_session
 from .pytest_strict import late_arrivals, previous_test, watch
 from .remote import remote_client, url_source
 from .strictness import Ended, Watch
@@ -156,6 +157,7 @@ def mockserver_settings(pytestconfig: pytest.Config) -> Settings:
         spy=record == "new",
         record_new=record in ("new", "all"),
         record_all=record == "all",
+        record_session=recording_session(pytestconfig),
     )
 
 
@@ -186,10 +188,13 @@ def mockserver_backend(
         raise pytest.fail.Exception(
             f"mockserver: the stub files have problems\n{exc}", pytrace=False
         ) from None
-    with server:
-        backend = LocalBackend(server.store, server, mockserver_settings.paths)
-        yield backend
-        _fail_late(pytestconfig, backend)
+    try:
+        with server:
+            backend = LocalBackend(server.store, server, mockserver_settings.paths)
+            yield backend
+            _fail_late(pytestconfig, backend)
+    finally:  # what was recorded is said even when a late request fails the session's end
+        note_recorded(pytestconfig, server)
 
 
 def _fail_late(config: pytest.Config, backend: Backend) -> None:

@@ -1,41 +1,33 @@
-"""Recorded exchanges → stubs → readable YAML, with secrets redacted before anything is kept.
+"""Recorded exchanges, and what never reaches disk: decoding and redaction.
 
 Pure: the proxy (or a HAR file) supplies Exchanges with the response body as the upstream sent
-it; here it is decoded (gzip, deflate, brotli when installed), redacted, grouped (identical
-requests with different answers become a ``responses:`` sequence) and written as the ordinary
-stub format. Persisting the text is the caller's job.
+it; here it is decoded (gzip, deflate, brotli when installed) and redacted. recordstubs.py
+turns them into stubs, recordwriter.py persists those.
 """
 
 from __future__ import annotations
 
-import base64
+import functools
 import gzip
 import io
 import json
-import logging
 import re
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
-import yaml
-
-from .http import select_encoding, without_coding_suffix
-from .render import encode_json
-from .secretnames import PLACEHOLDER, SECRET_HEADERS, SECRET_QUERY
+from .secretnames import PLACEHOLDER, SECRET_HEADERS, SECRET_QUERY, redacted_cookies
 
 __all__ = [
     "HOP_BY_HOP",
+    "MAX_DECODED_BODY",
     "RECORDED_MARK",
     "Exchange",
     "Redaction",
     "decode_body",
     "hop_by_hop",
     "redact_exchange",
-    "service_document",
-    "stubs_from_exchanges",
 ]
 
 RECORDED_MARK: Final = "# Recorded by mockserver"
@@ -53,23 +45,12 @@ HOP_BY_HOP: Final = frozenset(
         "proxy-connection",
     }
 )
-# Response headers not written into stubs: framing and coding (the body is stored decoded and
-# re-encoded on replay), per-response values, and validators (written as etag/last_modified).
-_NOT_RECORDED: Final = HOP_BY_HOP | {
-    "content-length",
-    "content-encoding",
-    "date",
-    "server",
-    "etag",
-    "last-modified",
-    "vary",
-}
-_BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_CODINGS: Final = ("gzip", "deflate", "br")
-# A recorded body is written into a stub file, which may hold 10 MiB (loader.MAX_FILE_BYTES).
-MAX_DECODED_BODY: Final = 10 * 1024 * 1024
-
-log = logging.getLogger("mockserver")
+# A recorded body larger than a page goes to a body file, which may hold 100 MiB (the most an
+# upstream answer may have, proxy.MAX_UPSTREAM_BODY); a coded body that decodes to more (a
+# gzip bomb) is kept as sent.
+MAX_DECODED_BODY: Final = 100 * 1024 * 1024
+# The field a JSONPath ends with: $..token, $.a.b, $..['x-api-key'].
+_LAST_NAME: Final = re.compile(r"""(?:\.|\[['"])([A-Za-z0-9_-]+)(?:['"]\])?\Z""")
 
 
 def hop_by_hop(headers: Iterable[tuple[str, str]]) -> frozenset[str]:
@@ -164,7 +145,15 @@ class Redaction:
         )
 
     def header_pairs(self, pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-        return tuple((k, self.placeholder if k.lower() in self.headers else v) for k, v in pairs)
+        return tuple((k, self._header_value(k, v)) for k, v in pairs)
+
+    def _header_value(self, name: str, value: str) -> str:
+        lowered = name.lower()
+        if lowered not in self.headers:
+            return value
+        if lowered in ("cookie", "set-cookie"):  # by value, never by name (issue 16)
+            return redacted_cookies(lowered, value, self.placeholder)
+        return self.placeholder
 
     def query_pairs(self, pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
         return tuple((k, self.placeholder if k.lower() in self.query else v) for k, v in pairs)
@@ -173,15 +162,33 @@ class Redaction:
         """``body`` with the JSON paths redacted when it is JSON; otherwise as it is."""
         return _redact_json_bytes(body, self)
 
-    def json_value(self, value: Any) -> Any:
+    def may_redact_json(self, body: bytes) -> bool:
+        """Whether a JSON path could redact something in ``body``: the field each path ends
+        with is in it as a quoted name (or the body escapes characters, or a path ends in a
+        wildcard). Parsing a 90 MB answer to learn that nothing is secret costs a gigabyte."""
         if not self.json_paths:
-            return value
-        import jsonpath
-
+            return False
+        if b"\\u" in body:
+            return True
         for path in self.json_paths:
-            for match in jsonpath.compile(path).finditer(value):
+            found = _LAST_NAME.search(path)
+            if found is None or f'"{found.group(1)}"'.encode() in body:
+                return True
+        return False
+
+    def json_value(self, value: Any) -> Any:
+        for path in self.json_paths:
+            for match in _compiled(path).finditer(value):
                 _replace_at(value, match, self.placeholder)
         return value
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(path: str) -> Any:
+    """A JSONPath compiled once: compiling the 18 default paths cost 4 ms per recorded body."""
+    import jsonpath
+
+    return jsonpath.compile(path)
 
 
 def _replace_at(document: Any, match: Any, placeholder: str) -> None:
@@ -252,200 +259,10 @@ def redact_exchange(exchange: Exchange, redaction: Redaction) -> Exchange:
 
 
 def _redact_json_bytes(body: bytes, redaction: Redaction) -> bytes:
-    if not redaction.json_paths or not body:
+    if not body or not redaction.may_redact_json(body):
         return body
     try:
         value = json.loads(body)
     except ValueError:
         return body
     return json.dumps(redaction.json_value(value), ensure_ascii=False).encode()
-
-
-def _request_key(exchange: Exchange) -> tuple[Any, ...]:
-    return (exchange.method, exchange.path, tuple(sorted(exchange.query)), exchange.request_body)
-
-
-def _request_spec(exchange: Exchange, redaction: Redaction) -> dict[str, Any]:
-    spec: dict[str, Any] = {"method": exchange.method, "path": exchange.path}
-    query: dict[str, Any] = {}
-    for name, value in exchange.query:
-        if value == redaction.placeholder or name in query:
-            continue  # never match on a redacted value; a repeated name matches its first
-        query[name] = value
-    if query:
-        spec["query"] = query
-    if exchange.method in _BODY_METHODS and exchange.request_body:
-        value = _json_or_none(exchange.request_body)
-        if value is not None:
-            kept = _without_placeholders(value, redaction.placeholder)
-            if kept != value:  # something was redacted: match on the rest only
-                spec["body"] = {"json_subset": kept}
-            else:
-                spec["body"] = {"json": value}
-    return spec
-
-
-def _without_placeholders(value: Any, placeholder: str) -> Any:
-    if isinstance(value, dict):
-        return {
-            k: _without_placeholders(v, placeholder) for k, v in value.items() if v != placeholder
-        }
-    if isinstance(value, list):
-        return [_without_placeholders(v, placeholder) for v in value if v != placeholder]
-    return value
-
-
-def _response_spec(exchange: Exchange, redaction: Redaction) -> dict[str, Any]:
-    coding = exchange.response_header("content-encoding")
-    as_sent = False
-    try:
-        body = decode_body(exchange.response_body, coding, MAX_DECODED_BODY)
-    except ValueError as exc:
-        # Corrupt, unknown or a bomb: keep the bytes and their Content-Encoding as the
-        # upstream sent them (a replay sends them byte for byte), rather than failing the
-        # whole recording or writing gigabytes.
-        log.warning("%s %s: response kept as sent: %s", exchange.method, exchange.path, exc)
-        body, as_sent = exchange.response_body, True
-    spec: dict[str, Any] = {"status": exchange.status}
-    headers: dict[str, Any] = {}
-    dropped = _NOT_RECORDED | hop_by_hop(exchange.response_headers)
-    if as_sent:
-        dropped -= {"content-encoding"}
-    for name, value in exchange.response_headers:
-        if name.lower() in dropped:
-            continue
-        if name in headers:
-            existing = headers[name]
-            headers[name] = [*existing, value] if isinstance(existing, list) else [existing, value]
-        else:
-            headers[name] = value
-    if headers:
-        spec["headers"] = headers
-    content_type = (exchange.response_header("content-type") or "").lower()
-    if as_sent:
-        spec["body_base64"] = base64.b64encode(body).decode("ascii")
-        spec["gzip"] = False
-    elif body:
-        parsed = _json_or_none(body) if "json" in content_type or not content_type else None
-        compact = encode_json(parsed) if parsed is not None else None
-        if parsed is not None:
-            parsed = redaction.json_value(parsed)
-        # `json:` is re-sent compactly: kept only when that gives the same bytes (or when
-        # redaction changed it anyway), else the text, so a replay is byte for byte.
-        if parsed is not None and (compact == body or encode_json(parsed) != compact):
-            spec["json"] = parsed
-        else:
-            try:
-                spec["body"] = body.decode("utf-8")
-            except UnicodeDecodeError:
-                spec["body_base64"] = base64.b64encode(body).decode("ascii")
-    etag = exchange.response_header("etag")
-    if etag and coding and not as_sent:
-        # The tag as the service sends it for the body: a service that names the coding in
-        # the tag ("abc-gzip", Apache) sends "abc" uncoded. Replay validates either form, and
-        # a tag without a suffix (nginx's weak W/"abc", or "abc") is kept as it came.
-        etag = without_coding_suffix(etag, coding)
-    spec["etag"] = etag if etag else False
-    modified = exchange.response_header("last-modified")
-    if modified:
-        spec["last_modified"] = modified
-    # Replay negotiates compression again: offered when the upstream compressed, not when it
-    # sent identity to a client that accepted a coding. When the client accepted none, how
-    # the service compresses is unknown, and the service's default (auto) decides.
-    if as_sent:
-        return spec
-    if coding and coding.strip().lower() != "identity":
-        spec["gzip"] = True
-    elif select_encoding(exchange.request_header("accept-encoding"), _CODINGS) in _CODINGS:
-        spec["gzip"] = False
-    return spec
-
-
-def _revalidated(exchange: Exchange) -> bool:
-    return exchange.status == 304 and any(
-        exchange.request_header(name) for name in ("if-none-match", "if-modified-since")
-    )
-
-
-def _json_or_none(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except ValueError:
-        return None
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:50] or "root"
-
-
-def stubs_from_exchanges(
-    service: str, exchanges: Sequence[Exchange], redaction: Redaction | None = None
-) -> list[dict[str, Any]]:
-    """Stub dicts for ``exchanges`` in recorded order; repeats with other answers → sequences."""
-    redaction = redaction or Redaction()
-    groups: dict[tuple[Any, ...], list[Exchange]] = {}
-    for exchange in exchanges:
-        clean = redact_exchange(exchange, redaction)
-        groups.setdefault(_request_key(clean), []).append(clean)
-    stubs: list[dict[str, Any]] = []
-    used: set[str] = set()
-    for seen in groups.values():
-        # A 304 answered a client's conditional request: replay makes it from the stub's
-        # etag and last_modified, so it is not a response of its own (it would be sent to
-        # clients that asked unconditionally).
-        group = [e for e in seen if not _revalidated(e)] or seen
-        first = group[0]
-        base = f"{service}-{first.method.lower()}-{_slug(first.path)}"
-        stub_id, n = base, 2
-        while stub_id in used:
-            stub_id, n = f"{base}-{n}", n + 1
-        used.add(stub_id)
-        responses: list[dict[str, Any]] = []
-        for exchange in group:
-            response = _response_spec(exchange, redaction)
-            if not responses or responses[-1] != response:
-                responses.append(response)
-        stub: dict[str, Any] = {"id": stub_id, "request": _request_spec(first, redaction)}
-        if len(responses) == 1:
-            stub["response"] = responses[0]
-        else:
-            stub["responses"] = responses
-        stubs.append(stub)
-    return stubs
-
-
-def service_document(
-    service: str,
-    upstream: str | None,
-    stubs: Sequence[Mapping[str, Any]],
-    *,
-    port: int | None = None,
-    now: datetime | None = None,
-    note: str = "recording again replaces this file.",
-) -> str:
-    """The stub file for one service, as readable YAML, marked as recorded; ``note`` says
-    what writing it again does."""
-    moment = (now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M:%S UTC")
-    document: dict[str, Any] = {"service": service}
-    if port is not None:
-        document["port"] = port
-    if upstream:
-        document["upstream"] = upstream
-    document["stubs"] = [dict(s) for s in stubs]
-    header = (
-        f"{RECORDED_MARK} from {upstream or 'an upstream'} on {moment}.\n"
-        f"# Secrets were redacted. Edit freely; {note}\n"
-    )
-    return header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
-
-
-@dataclass(slots=True)
-class Recording:
-    """Exchanges collected per service while a recorder runs."""
-
-    upstreams: dict[str, str] = field(default_factory=dict)
-    exchanges: dict[str, list[Exchange]] = field(default_factory=dict)
-
-    def add(self, service: str, upstream: str, exchange: Exchange) -> None:
-        self.upstreams[service] = upstream
-        self.exchanges.setdefault(service, []).append(exchange)

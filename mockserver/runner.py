@@ -218,12 +218,17 @@ class MockServer:
         if forwarding is not None:
             await forwarding.close()
             if forwarding.recorder is not None:
-                # Listeners are closed: nothing more arrives, so this is all of it.
-                loop = asyncio.get_running_loop()
+                # Listeners are closed: nothing more arrives. Most of it is on disk already;
+                # the writer finishes the rest within RECORDING_DEADLINE.
                 try:
-                    await loop.run_in_executor(None, forwarding.recorder.flush)
-                except (OSError, ValueError) as exc:
+                    written = await asyncio.to_thread(forwarding.recorder.close)
+                except OSError as exc:
                     raise MockServerError(f"could not write the recording: {exc}") from exc
+                for path, recorded, skipped in forwarding.recorder.summary():
+                    if path in written:
+                        log.info(
+                            "recorded %d exchanges into %s (%d skipped)", recorded, path, skipped
+                        )
 
     async def __aenter__(self) -> Self:
         await self.start_async()

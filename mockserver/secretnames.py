@@ -14,6 +14,7 @@ __all__ = [
     "PLACEHOLDER",
     "SECRET_HEADERS",
     "SECRET_QUERY",
+    "redacted_cookies",
     "redacted_field",
     "redacted_mapping",
     "redacted_pairs",
@@ -74,3 +75,20 @@ def redacted_query_string(query: str) -> str:
         name, sep, _ = part.partition("=")
         parts.append(f"{name}={PLACEHOLDER}" if sep and name.lower() in SECRET_QUERY else part)
     return "&".join(parts)
+
+
+def redacted_cookies(header: str, value: str, placeholder: str = PLACEHOLDER) -> str:
+    """A ``Cookie`` or ``Set-Cookie`` value with each cookie's value replaced and its name and
+    attributes kept (``session=<redacted>; HttpOnly; Path=/``): a cookie jar, a ``Set-Cookie``
+    assertion and ``cookies['session']`` still work on a recording, and a name is no secret."""
+    if header.lower() == "set-cookie":
+        first, sep, attributes = value.partition(";")
+        name, eq, _ = first.partition("=")
+        if not eq:
+            return placeholder
+        return f"{name.strip()}={placeholder}{sep}{attributes}"
+    parts = []
+    for pair in value.split(";"):
+        name, eq, _ = pair.strip().partition("=")
+        parts.append(f"{name}={placeholder}" if eq else placeholder)
+    return "; ".join(parts)

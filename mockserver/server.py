@@ -23,7 +23,7 @@ from .config import Settings
 from .faults import perform_fault
 from .forwarding import Forwarding
 from .journal import Journal
-from .limits import guarded_server
+from .limits import GuardedRequestHandler, guarded_server
 from .logs import log_request, request_level
 from .model import RequestView
 from .namespaces import NS_PREFIX, MemoryNamespaces, Namespaces
@@ -212,12 +212,22 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
             log_request(log, view, answer.status, answer.stub_id, answer.report, answer.fault)
         low, high = answer.delay_ms
         if high:
+            guard = (
+                request.protocol if isinstance(request.protocol, GuardedRequestHandler) else None
+            )
+            if guard is not None:
+                guard.delaying = True
+                if guard.half_closed and request.transport is not None:
+                    request.transport.close()  # it closed before the delay: it has left
             try:
                 await asyncio.sleep((low if low == high else store.rng.uniform(low, high)) / 1000)
             except asyncio.CancelledError:  # the client left during the delay
                 if answer.entry is not None:
                     answer.entry.error = "client_disconnected"
                 raise
+            finally:
+                if guard is not None:
+                    guard.delaying = False
         if answer.report is not None and _kept_from(request, settings):
             brief = json.dumps(brief_report(answer.report), indent=2).encode() + b"\n"
             return WireResponse.build(request, answer.status, answer.headers, brief)

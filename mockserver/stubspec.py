@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Final
 
+from . import bodymatchers, xpathmatcher  # noqa: F401  (register form, multipart, xpath)
 from .errors import Problem
 from .model import FAULTS, RequestSpec, ResponseSpec, shared
 from .paths import PathSpec, parse_path_regex, parse_path_template

@@ -25,11 +25,11 @@ from aiohttp.http import SERVER_SOFTWARE, HttpVersion11
 
 from .stubspec import SERVER_HEADERS
 
-__all__ = ["FRAMING", "WireResponse", "date_line", "wire_head"]
+__all__ = ["FORBIDDEN_IN_HEADERS", "FRAMING", "WireResponse", "date_line", "wire_head"]
 
 # As aiohttp refuses them (http_writer._FORBIDDEN_HEADER_CHARS_RE): a header value must not
 # smuggle in a line of its own. Such a stub takes aiohttp's path and gets its error there.
-_FORBIDDEN: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+FORBIDDEN_IN_HEADERS: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # Framing (and the clock) are ours to write; a stub that sets these itself, a recorded Date
 # for one, is served by aiohttp's path, which keeps what the stub says.
 FRAMING: Final = SERVER_HEADERS | {"date"}
@@ -53,7 +53,11 @@ def wire_head(status: int, headers: tuple[tuple[str, str], ...], body_length: in
     has_type = False
     for name, value in headers:
         lowered = name.lower()
-        if lowered in FRAMING or _FORBIDDEN.search(name) or _FORBIDDEN.search(value):
+        if (
+            lowered in FRAMING
+            or FORBIDDEN_IN_HEADERS.search(name)
+            or FORBIDDEN_IN_HEADERS.search(value)
+        ):
             return None
         has_type = has_type or lowered == "content-type"
         lines.append(f"{name}: {value}")

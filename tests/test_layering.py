@@ -37,6 +37,8 @@ CORE = (
     "stubinput",
     "openapi",
     "recording",
+    "recordstubs",
+    "recordspecs",
     "drift",
     "har",
     "addresses",

@@ -267,7 +267,7 @@ def test_a_browser_har_imports_redacted_and_replays(
     assert cached.status_code == 304
     assert (got_logo.content, got_logo.headers["Content-Type"]) == (PNG, "image/png")
     assert (logged_in.status_code, logged_in.json()) == (201, {"ok": True})
-    assert logged_in.headers["Set-Cookie"] == "<redacted>"
+    assert logged_in.headers["Set-Cookie"] == "session=<redacted>; Secure; HttpOnly"
     assert health.text == "ok"
 
 

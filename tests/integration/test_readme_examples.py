@@ -20,8 +20,9 @@ import requests
 import yaml
 
 from mockserver import MockServer, Settings, load_paths
-from mockserver.persist import write_recording
-from mockserver.recording import Exchange, Recording, Redaction
+from mockserver.recording import Exchange, Redaction
+from mockserver.recordstubs import Recording
+from mockserver.recordwriter import write_recording
 
 from ..console import MOCKSERVER, Console, clean_env, run_console
 from .conftest import find_free_port

@@ -20,6 +20,7 @@ import yaml
 from .upstream import (
     API_KEY,
     LARGE,
+    LOGO,
     PASSWORD,
     QUERY_TOKEN,
     SECRET_COOKIE,
@@ -191,6 +192,57 @@ def test_redirects_are_passed_back_not_followed(upstream: Upstream, tmp_path: Pa
     assert (replayed.status_code, replayed.headers["Location"]) == (302, "/etag")
 
 
+@pytest.mark.parametrize(
+    ("to", "shown"),
+    [
+        (None, "/etag?x=1"),  # the upstream's own origin: the client stays on the double
+        ("https://elsewhere.test/login", "https://elsewhere.test/login"),  # another: as it is
+    ],
+)
+def test_an_absolute_location_on_the_upstream_is_made_relative(
+    upstream: Upstream, tmp_path: Path, to: str | None, shown: str
+) -> None:
+    query = "" if to is None else "?to=" + to
+    with recording(upstream.url, tmp_path) as proxy, requests.Session() as client:
+        answer = client.get(
+            proxy.url + "/redirect-absolute" + query, allow_redirects=False, timeout=10
+        )
+    assert (answer.status_code, answer.headers["Location"]) == (302, shown)
+    stub = recorded_stubs(tmp_path)["/redirect-absolute"]["response"]
+    assert stub["headers"]["Location"] == shown
+    upstream.stop()
+    with replaying(tmp_path) as server, requests.Session() as client:
+        replayed = client.get(
+            server.url + "/redirect-absolute" + query, allow_redirects=False, timeout=10
+        )
+    assert replayed.headers["Location"] == shown
+
+
+def test_a_range_or_conditional_answer_records_the_whole_representation(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    # Before: the 206 (16 bytes) or the empty 304 became the answer to every plain GET.
+    with recording(upstream.url, tmp_path) as proxy, requests.Session() as client:
+        tail = client.get(proxy.url + "/logo.bin", headers={"Range": "bytes=-16"}, timeout=10)
+        assert (tail.status_code, tail.content) == (206, LOGO[-16:])  # the client's answer
+        etag = tail.headers["ETag"]
+        unchanged = client.get(proxy.url + "/logo.bin", headers={"If-None-Match": etag}, timeout=10)
+        assert unchanged.status_code == 304
+    stub = recorded_stubs(tmp_path)["/logo.bin"]
+    assert "responses" not in stub  # one representation, not a sequence of slices
+    upstream.stop()
+    with replaying(tmp_path) as server, requests.Session() as client:
+        plain = client.get(server.url + "/logo.bin", timeout=10)
+        assert (plain.status_code, plain.content) == (200, LOGO)
+        ranged = client.get(server.url + "/logo.bin", headers={"Range": "bytes=0-9"}, timeout=10)
+        assert (ranged.status_code, ranged.content) == (206, LOGO[:10])
+        assert ranged.headers["Content-Range"] == "bytes 0-9/4096"
+        past = client.get(server.url + "/logo.bin", headers={"Range": "bytes=999999-"}, timeout=10)
+        assert past.status_code == 416
+        again = client.get(server.url + "/logo.bin", headers={"If-None-Match": etag}, timeout=10)
+        assert again.status_code == 304  # the service's own tag still validates
+
+
 def test_no_secret_reaches_the_files_the_journal_or_the_log(
     upstream: Upstream, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -239,4 +291,4 @@ def test_no_secret_reaches_the_files_the_journal_or_the_log(
     # No matcher on a redacted value: the token is left out, the password too.
     assert private_stub["request"]["query"] == {"page": "1"}
     assert login_stub["request"]["body"] == {"json_subset": {"user": "ada"}}
-    assert login_stub["response"]["headers"]["Set-Cookie"] == "<redacted>"
+    assert login_stub["response"]["headers"]["Set-Cookie"] == "session=<redacted>; HttpOnly; Path=/"

@@ -16,10 +16,11 @@ import requests
 import yaml
 
 from mockserver import load_paths
-from mockserver.persist import write_recording
 from mockserver.proxy import Upstream as Upstream_
 from mockserver.proxy import UpstreamSettings
-from mockserver.recording import RECORDED_MARK, Exchange, Recording, Redaction
+from mockserver.recording import RECORDED_MARK, Exchange, Redaction
+from mockserver.recordstubs import Recording
+from mockserver.recordwriter import write_recording
 
 from ..console import MOCKSERVER, Console
 from .upstream import TEXT, Upstream, recording

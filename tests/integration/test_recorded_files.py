@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from mockserver.persist import WriteMode, write_recording
-from mockserver.recording import Exchange, Recording, Redaction
+from mockserver.persist import WriteMode
+from mockserver.recording import Exchange, Redaction
+from mockserver.recordstubs import Recording
+from mockserver.recordwriter import write_recording
 
 from ..console import MOCKSERVER, Console, clean_env, run_console
 from .hars import har_entry, har_log

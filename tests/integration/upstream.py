@@ -49,6 +49,27 @@ GZIP_TAG_STYLES = {
 }
 
 
+SIZED_TYPES = {
+    "json": "application/json",
+    "text": "text/plain",
+    "binary": "application/octet-stream",
+}
+
+
+def sized_body(kind: str, size: int, seed: int) -> bytes:
+    """/sized/{kind}/{size}/{seed}'s body: ``size`` bytes (JSON: about), the same for ``seed``."""
+    if kind == "json":
+        item = {"id": 0, "seed": seed, "text": "lorem ipsum dolor sit amet " * 3}
+        count = size // (len(json.dumps(item)) + 1)
+        return json.dumps([{**item, "id": n} for n in range(count)]).encode()
+    unit = (
+        f"line {seed}: the quick brown fox jumps over the lazy dog\n".encode()
+        if kind == "text"
+        else bytes(range(256)) + seed.to_bytes(4, "big")
+    )
+    return (unit * (size // len(unit) + 1))[:size]
+
+
 def validated_body(version: int) -> bytes:
     """/validated/{style}'s JSON body at ``version``: long enough to be compressed."""
     return json.dumps({"version": version, "text": LARGE.decode()}).encode()
@@ -70,6 +91,18 @@ class State:
 
 def _accepts(request: web.Request, coding: str) -> bool:
     return coding in request.headers.get("Accept-Encoding", "").lower()
+
+
+LOGO = bytes(range(256)) * 16  # 4,096 bytes
+
+
+def _logo_file() -> Path:
+    import tempfile
+
+    path = Path(tempfile.gettempdir()) / f"mockserver-test-logo-{len(LOGO)}.bin"
+    if not path.exists() or path.read_bytes() != LOGO:
+        path.write_bytes(LOGO)
+    return path
 
 
 def make_app(state: State) -> web.Application:
@@ -154,6 +187,17 @@ def make_app(state: State) -> web.Application:
     async def redirect(request: web.Request) -> web.Response:
         return web.Response(status=302, headers={"Location": "/etag"})
 
+    @routes.get("/logo.bin")
+    async def logo(request: web.Request) -> web.StreamResponse:
+        # aiohttp's own static file answer: ETag, Last-Modified, Range, 206, 304 and 416.
+        return web.FileResponse(_logo_file())
+
+    @routes.get("/redirect-absolute")
+    async def redirect_absolute(request: web.Request) -> web.Response:
+        # As many services do: an absolute URL on their own origin, and one elsewhere.
+        to = request.query.get("to", f"{request.url.origin()}/etag?x=1")
+        return web.Response(status=302, headers={"Location": to})
+
     @routes.get("/counter")
     async def counter(request: web.Request) -> web.Response:
         state.counter += 1
@@ -206,6 +250,16 @@ def make_app(state: State) -> web.Application:
         if state.version == 1:
             return web.json_response({"id": request.match_info["id"], "name": "Ada", "age": 36})
         return web.json_response({"id": request.match_info["id"], "name": "Bob", "email": "b@x"})
+
+    @routes.get("/sized/{kind}/{size}/{seed}")
+    async def sized(request: web.Request) -> web.Response:
+        kind, size = request.match_info["kind"], int(request.match_info["size"])
+        body = sized_body(kind, size, int(request.match_info["seed"]))
+        return web.Response(body=body, content_type=SIZED_TYPES[kind])
+
+    @routes.get("/api/item/{id}")
+    async def item(request: web.Request) -> web.Response:
+        return web.json_response({"item": request.match_info["id"]})
 
     @routes.get("/api/status")
     async def status(request: web.Request) -> web.Response:

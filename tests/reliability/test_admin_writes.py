@@ -128,18 +128,17 @@ def test_row_13_a_recording_that_cannot_be_written_fails_the_stop_and_is_kept(
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "out"
+    out.write_text("a file where the directory should be")
     recorder = Recorder({"users": out}, Redaction())
     exchange = Exchange("GET", "/u", (), (), b"", 200, (("Content-Type", "text/plain"),), b"u")
     recorder.add("users", "http://users.invalid", exchange)
-    out.write_text("a file where the directory should be")
     server = MockServer(
         settings_for(tmp_path), forwarding=Forwarding({}, record_all=False, recorder=recorder)
     )
     server.start()
-    with pytest.raises(MockServerError, match="could not write the recording: "):
+    with pytest.raises(MockServerError, match=r"could not write the recording: .*File exists"):
         server.stop()
-    assert recorder.recording.exchanges["users"] == [exchange]  # nothing lost
-    out.unlink()
+    out.unlink()  # the disk is back: the writer, retrying, writes what it kept
     (written,) = recorder.flush()
     assert "path: /u" in written.read_text()
 

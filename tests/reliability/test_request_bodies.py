@@ -210,11 +210,6 @@ def test_row_22_an_xml_body_is_never_parsed_so_entities_stay_text(admin: Admin) 
     assert entry["body"] == XXE.decode()  # &xxe; is still the text "&xxe;": nothing expanded
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="XML/XPath body matchers do not exist yet (no issue filed; §4 row 22 and §1 "
-    "'XXE' want them built on defusedxml: DTDs and entities refused, a non-match)",
-)
 def test_row_22_xpath_matchers_refuse_dtds_and_entities(tmp_path: Path) -> None:
     root = write_stubs(
         tmp_path,

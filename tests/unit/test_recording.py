@@ -17,9 +17,8 @@ from mockserver.recording import (
     Redaction,
     decode_body,
     redact_exchange,
-    service_document,
-    stubs_from_exchanges,
 )
+from mockserver.recordstubs import StubBuilder, service_document, stubs_from_exchanges
 from mockserver.stubfile import parse_service
 
 JSON = (("Content-Type", "application/json"),)
@@ -60,7 +59,15 @@ def test_secret_headers_are_replaced_whatever_their_case() -> None:
             ("Accept", "g"),
         ]
     )
-    assert [v for _, v in pairs] == ["<redacted>"] * 6 + ["g"]
+    assert [v for _, v in pairs] == [
+        "<redacted>",
+        "<redacted>",
+        "c=<redacted>",  # cookies: the value, never the name
+        "d=<redacted>",
+        "<redacted>",
+        "<redacted>",
+        "g",
+    ]
 
 
 def test_token_like_query_parameters_and_configured_ones_are_replaced() -> None:
@@ -290,12 +297,13 @@ def test_framing_per_response_and_hop_by_hop_headers_are_not_recorded() -> None:
         ("Transfer-Encoding", "chunked"),
         ("Vary", "Accept-Encoding"),
         ("Set-Cookie", "a=1"),
-        ("Set-Cookie", "b=2"),
+        ("Set-Cookie", "b=2; HttpOnly; Path=/"),
         ("X-Request-Id", "r1"),
     )
     assert only_response(exchange(headers=headers))["headers"] == {
         "Content-Type": "application/json",
-        "Set-Cookie": ["<redacted>", "<redacted>"],
+        # Redacted by value, never by name: a jar still holds "a" and "b" (issue 16).
+        "Set-Cookie": ["a=<redacted>", "b=<redacted>; HttpOnly; Path=/"],
         "X-Request-Id": "r1",
     }
 
@@ -317,3 +325,75 @@ def test_the_written_document_loads_back_and_answers_the_same_bytes() -> None:
     assert service is not None
     assert (service.upstream, service.port) == ("http://up.example", 9000)
     assert [s.prepared.body for s in loaded] == bodies
+
+
+# -- large bodies (issue 13 item 6) --------------------------------------------------------
+
+
+def test_a_large_body_is_named_as_a_body_file_by_its_hash_with_secrets_redacted() -> None:
+    items = [{"id": n, "password": "pw-secret", "text": "x" * 100} for n in range(1000)]
+    body = json.dumps(items).encode()
+    builder = StubBuilder("svc", Redaction(), body_dir="svc.bodies")
+    problem, stored = builder.add(exchange(body=body))
+    assert problem is None
+    assert stored is not None
+    name, data = stored
+    (stub,) = builder.stubs()
+    assert stub["response"]["body_file"] == name
+    assert name.startswith("svc.bodies/")
+    assert name.endswith(".body")
+    assert b"pw-secret" not in data
+    assert json.loads(data)[0] == {"id": 0, "password": "<redacted>", "text": "x" * 100}
+    # The same bytes again are the same file; a body that needs no redaction is kept as sent.
+    plain = b'{"items": "' + b"y" * 70_000 + b'"}'
+    first = StubBuilder("svc", Redaction()).add(exchange("/p", body=plain))[1]
+    again = StubBuilder("svc", Redaction()).add(exchange("/q", body=plain))[1]
+    assert first is not None
+    assert first == again
+    assert first[1] is plain
+
+
+def test_a_json_request_body_over_64_kib_is_not_made_a_matcher() -> None:
+    small = json.dumps({"q": "a"}).encode()
+    large = json.dumps({"q": "a" * 70_000}).encode()
+    stubs = stubs_from_exchanges(
+        "svc",
+        [
+            exchange("/s", method="POST", request_body=small),
+            exchange("/l", method="POST", request_body=large),
+        ],
+    )
+    assert stubs[0]["request"]["body"] == {"json": {"q": "a"}}
+    assert "body" not in stubs[1]["request"]
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "shown"),
+    [
+        ("Set-Cookie", "session=abc123; HttpOnly; Path=/", "session=<redacted>; HttpOnly; Path=/"),
+        ("Set-Cookie", "theme=dark; Max-Age=3600", "theme=<redacted>; Max-Age=3600"),
+        ("Set-Cookie", "junk-without-a-name", "<redacted>"),
+        ("Cookie", "a=1; b=2", "a=<redacted>; b=<redacted>"),
+        ("Authorization", "Bearer x", "<redacted>"),
+    ],
+)
+def test_cookies_are_redacted_by_value_never_by_name(header: str, value: str, shown: str) -> None:
+    assert Redaction().header_pairs([(header, value)]) == ((header, shown),)
+
+
+@pytest.mark.parametrize(
+    ("location", "base", "shown"),
+    [
+        ("http://up.test/a?b=1#c", "http://up.test", "/a?b=1#c"),
+        ("http://UP.test:80/a", "http://up.test", "/a"),
+        ("https://up.test/a", "http://up.test", "https://up.test/a"),  # another scheme
+        ("http://up.test:8080/a", "http://up.test", "http://up.test:8080/a"),
+        ("http://up.test/api/items/1", "http://up.test/api", "/items/1"),  # below the base path
+        ("http://up.test/login", "http://up.test/api", "http://up.test/login"),  # outside it
+        ("/relative", "http://up.test", "/relative"),
+    ],
+)
+def test_a_location_on_the_upstream_is_made_relative(location: str, base: str, shown: str) -> None:
+    from mockserver.proxy import _on_the_double
+
+    assert _on_the_double(location, base) == shown
