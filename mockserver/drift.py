@@ -176,6 +176,8 @@ def replay_of(stub: Stub) -> Replay | str:
     faults = [r.fault for r in (stub.responses or (stub.response,)) if r.fault is not None]
     if faults:  # a fault stands in for a failure, not for what the service answers
         return f"fault: {faults[0]}"
+    if any(r.template is not None for r in (stub.responses or (stub.response,))):
+        return "template: true (its answer is made from each request)"
     if spec.path is None:
         return "matches any path"
     if spec.path.kind == "template":

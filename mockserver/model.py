@@ -22,6 +22,7 @@ from .secretnames import SECRET_HEADERS, SECRET_QUERY, redacted_mapping
 if TYPE_CHECKING:
     from .paths import PathSpec
     from .patterns import Pattern
+    from .templates import ResponseTemplate
     from .webhookspec import WebhookSpec
 
 __all__ = [
@@ -339,6 +340,8 @@ class ResponseSpec:
     delay_ms: tuple[int, int] = (0, 0)
     fault: str | None = None  # one of FAULTS: how the connection breaks instead of answering
     fault_rate: float = 1.0  # the share of requests that meet the fault (drawn per request)
+    # template: true: the parts rendered per request (templates.py); None for a static answer.
+    template: ResponseTemplate | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,6 +382,9 @@ class PreparedResponse:
     force_coding: bool = False
     fault: str | None = None  # the ResponseSpec's: the server breaks the connection instead
     fault_rate: float = 1.0
+    # A templated response: nothing above is prepared; each request renders this spec, then
+    # prepares the result (templates.render_response).
+    templated: ResponseSpec | None = field(default=None, compare=False, repr=False)
     # (Accept, Accept-Encoding) → chosen representation (None: 406), filled by render.choose.
     negotiated_cache: dict[tuple[str | None, str | None], object] = field(
         default_factory=dict, compare=False, repr=False

@@ -154,6 +154,16 @@ def prepare(
         service_gzip: the service's ``gzip`` setting, used when the stub has none.
         min_size: bodies smaller than this are not compressed under ``gzip: auto``.
     """
+    if spec.template is not None:  # rendered and prepared per request (templates.py)
+        return PreparedResponse(
+            spec.status,
+            spec.headers,
+            b"",
+            spec.delay_ms,
+            fault=spec.fault,
+            fault_rate=spec.fault_rate,
+            templated=spec,
+        )
     headers = list(spec.headers)
     content_type = _header(headers, "content-type")
     if content_type is None and spec.content_type and spec.body:

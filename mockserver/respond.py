@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from .budget import MATCH_BUDGET_S, end_match_budget, start_match_budget
 from .journal import JournalEntry
-from .model import RequestView
-from .render import choose
+from .model import RequestView, Stub
+from .render import choose, encode_json
 from .report import unmatched_report
 from .store import StubStore
+from .templates import TemplateFailure, render_response
+from .webhookspec import rendered_calls
 
 if TYPE_CHECKING:
     from .webhookspec import WebhookSpec
@@ -80,6 +82,18 @@ def _respond(
     if found is not None:
         stub = found.stub
         prepared = store.next_response(stub) if stub.responses else stub.prepared
+        if prepared.templated is not None:
+            try:
+                prepared = render_response(
+                    prepared.templated,
+                    prepared.templated.template,  # type: ignore[arg-type]
+                    view,
+                    found.params,
+                    store.rng,
+                    stub.prepare,
+                )
+            except TemplateFailure as failure:
+                return _failed(store, listener, view, headers, stub, failure)
         if prepared.variants:
             choice = choose(prepared, view)
             status, out_headers, body = choice.status, choice.headers, choice.body
@@ -102,7 +116,11 @@ def _respond(
             entry=entry,
             fault=prepared.fault,
             fault_rate=prepared.fault_rate,
-            webhooks=stub.webhooks,
+            webhooks=(
+                rendered_calls(stub.webhooks, view, found.params, store.rng)
+                if stub.webhooks
+                else ()
+            ),
         )
     resource = store.resource_for(listener, view.path)
     if resource is not None:
@@ -135,6 +153,33 @@ def _respond(
     # A report names stubs and what they expect: for the caller, never for a cache on the way.
     headers = (("Content-Type", "application/json"), ("Cache-Control", "no-store"))
     return Answer(unmatched_status, headers, body, report=report)
+
+
+def _failed(
+    store: StubStore,
+    listener: int | None,
+    view: RequestView,
+    headers: tuple[tuple[str, str], ...],
+    stub: Stub,
+    failure: TemplateFailure,
+) -> Answer:
+    """A template that failed: 500 naming the stub and the template, journaled as an answer
+    that failed (no stub answered), so strict mode fails the test that caused it."""
+    detail = f"stub {stub.id!r}, template {failure.key}: {failure.why}"
+    entry = store.journal.record(
+        view,
+        headers,
+        service=stub.service,
+        stub_id=None,
+        status=500,
+        listener=listener,
+        error=f"template failed: {detail}",
+    )
+    body = encode_json(
+        {"error": "template failed", "detail": detail, "stub": stub.id, "template": failure.key}
+    )
+    out = (("Content-Type", "application/json"), ("Cache-Control", "no-store"))
+    return Answer(500, out, body, stub_id=stub.id, entry=entry)
 
 
 def fault_to_perform(answer: Answer, draw: Callable[[], float]) -> str | None:

@@ -30,7 +30,7 @@ from .stubspec import (
     parse_response,
     type_name,
 )
-from .webhookspec import parse_webhooks
+from .webhookspec import WebhookSpec, parse_webhooks
 
 __all__ = ["combine", "parse_service", "parse_stub", "valid_service_name"]
 
@@ -193,9 +193,10 @@ def parse_stub(
         out.add((*at, "description"), "description is free text")
     request = parse_request(spec.get("request"), (*at, "request"), out)
     responses = _parse_responses(spec, at, out, read_body_file)
-    webhooks = (
-        parse_webhooks(spec["webhooks"], (*at, "webhooks"), out) if "webhooks" in spec else ()
-    )
+    webhooks: tuple[WebhookSpec, ...] = ()
+    if "webhooks" in spec:
+        templated = bool(responses) and responses[0].template is not None
+        webhooks = parse_webhooks(spec["webhooks"], (*at, "webhooks"), out, templated=templated)
     if len(out.items) != before or request is None or not responses:
         return None
     return Stub(

@@ -22,6 +22,7 @@ from .model import FAULTS, RequestSpec, ResponseSpec, shared
 from .paths import PathSpec, parse_path_regex, parse_path_template
 from .patterns import Pattern, parse_pattern, valid_matchers
 from .render import BINARY_TYPE, JSON_TYPE, TEXT_TYPE
+from .templates import build_template
 
 __all__ = [
     "BodyFileReader",
@@ -48,6 +49,7 @@ RESPONSE_KEYS: Final = (
     "gzip",
     "delay_ms",
     "fault",
+    "template",
 )
 BODY_KEYS: Final = ("json", "body", "body_file", "body_base64")
 # Framing is the server's job: a stub that sets these would contradict the bytes sent.
@@ -268,8 +270,11 @@ def parse_response(
         return None
     before = len(out.items)
     check_keys(spec, RESPONSE_KEYS, at, out)
+    templated = spec.get("template", False)
+    if not isinstance(templated, bool):
+        out.add((*at, "template"), f"template is true or false, got {templated!r}")
     status = 200
-    if "status" in spec:
+    if "status" in spec and not (templated is True and isinstance(spec["status"], str)):
         status = expect_int(spec["status"], (*at, "status"), out, 100, 599) or 200
     headers = parse_response_headers(spec.get("headers"), (*at, "headers"), out)
     body, content_type = _parse_body(spec, at, out, read_body_file)
@@ -282,6 +287,10 @@ def parse_response(
         gzip = parse_gzip(spec["gzip"], (*at, "gzip"), out)
     delay = _parse_delay(spec.get("delay_ms", 0), (*at, "delay_ms"), out)
     fault = _parse_fault(spec, body, at, out) if "fault" in spec else None
+    template = None
+    if templated is True and len(out.items) == before:
+        template, found = build_template(spec, headers, body)
+        out.add_all([((*at, *where), message) for where, message in found])
     if len(out.items) != before:
         return None
     fault_name, fault_rate = fault if fault is not None else (None, 1.0)
@@ -296,6 +305,7 @@ def parse_response(
         delay,
         fault_name,
         fault_rate,
+        template,
     )
 
 

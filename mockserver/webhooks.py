@@ -71,6 +71,10 @@ class Webhooks:
     def dispatch(self, stub_id: str, specs: tuple[WebhookSpec, ...]) -> None:
         """Schedule ``specs`` on the running loop; each runs after its delay."""
         for spec in specs:
+            if spec.refused is not None:  # its template failed, or its rendered URL is refused
+                log.warning("webhook of stub %s not sent: %s", stub_id, spec.refused)
+                self._record(stub_id, spec, None, f"not sent: {spec.refused}", 0.0)
+                continue
             if len(self._pending) >= MAX_PENDING:
                 self._record(stub_id, spec, None, f"dropped: {MAX_PENDING} calls pending", 0.0)
                 continue

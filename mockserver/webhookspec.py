@@ -16,11 +16,16 @@ here for a literal host and again at connect time for every resolved address (we
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from jinja2 import TemplateError
+
 from .addresses import refused_address
+from .model import RequestView
 from .stubspec import (
     MAX_DELAY_MS,
     Problems,
@@ -30,8 +35,16 @@ from .stubspec import (
     parse_response_headers,
     type_name,
 )
+from .templates import (
+    Piece,
+    ResponseTemplate,
+    TemplateFailure,
+    build_template,
+    compile_piece,
+    render_call,
+)
 
-__all__ = ["MAX_WEBHOOKS", "WEBHOOK_KEYS", "WebhookSpec", "parse_webhooks"]
+__all__ = ["MAX_WEBHOOKS", "WEBHOOK_KEYS", "WebhookSpec", "parse_webhooks", "rendered_calls"]
 
 KeyPath = tuple[str | int, ...]
 WEBHOOK_KEYS: Final = ("url", "method", "delay_ms", "headers", "json", "body")
@@ -48,10 +61,19 @@ class WebhookSpec:
     delay_ms: int = 0
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
+    # With the stub's template: true: the URL, header values and body, compiled.
+    url_template: Piece | str | None = None
+    template: ResponseTemplate | None = None
+    # Why this call is not made (a template failed, a rendered URL is refused): journaled.
+    refused: str | None = None
 
 
-def parse_webhooks(raw: Any, at: KeyPath, out: Problems) -> tuple[WebhookSpec, ...]:
-    """``webhooks:`` → specs; every problem located, none returned when there is one."""
+def parse_webhooks(
+    raw: Any, at: KeyPath, out: Problems, *, templated: bool = False
+) -> tuple[WebhookSpec, ...]:
+    """``webhooks:`` → specs; every problem located, none returned when there is one.
+
+    ``templated``: the stub's response has ``template: true``, and so do its webhooks."""
     if not isinstance(raw, list) or not raw:
         out.add(at, "webhooks is a non-empty list of calls, each with a url")
         return ()
@@ -59,13 +81,13 @@ def parse_webhooks(raw: Any, at: KeyPath, out: Problems) -> tuple[WebhookSpec, .
         out.add(at, f"at most {MAX_WEBHOOKS} webhooks a stub, got {len(raw)}")
         return ()
     before = len(out.items)
-    parsed = [_parse_one(item, (*at, i), out) for i, item in enumerate(raw)]
+    parsed = [_parse_one(item, (*at, i), out, templated) for i, item in enumerate(raw)]
     if len(out.items) != before:
         return ()
     return tuple(p for p in parsed if p is not None)
 
 
-def _parse_one(raw: Any, at: KeyPath, out: Problems) -> WebhookSpec | None:
+def _parse_one(raw: Any, at: KeyPath, out: Problems, templated: bool) -> WebhookSpec | None:
     spec = expect_mapping(raw, at, out, "a webhook")
     if spec is None:
         return None
@@ -74,14 +96,18 @@ def _parse_one(raw: Any, at: KeyPath, out: Problems) -> WebhookSpec | None:
     if not isinstance(url, str):
         out.add((*at, "url"), f"url is an http(s) URL, got {type_name(url)}")
         return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        out.add((*at, "url"), f"url is an http(s) URL, got {url!r}")
-        return None
-    refused = refused_address(parts.hostname)
-    if refused:
-        out.add((*at, "url"), f"{url!r} is refused: {refused}")
-        return None
+    url_template: Piece | str | None = None
+    if templated:
+        try:
+            url_template = compile_piece(url, "webhooks.url")
+        except TemplateError as exc:
+            out.add((*at, "url"), f"template syntax error: {exc.message or exc}")
+            return None
+    if not isinstance(url_template, Piece):  # checked now; a templated one once rendered
+        refused = _refused_url(url)
+        if refused:
+            out.add((*at, "url"), refused)
+            return None
     method = spec.get("method", "POST")
     if not isinstance(method, str) or method.upper() not in _METHODS:
         out.add((*at, "method"), f"method is one of {', '.join(sorted(_METHODS))}, got {method!r}")
@@ -103,4 +129,50 @@ def _parse_one(raw: Any, at: KeyPath, out: Problems) -> WebhookSpec | None:
             out.add((*at, "body"), f"body is text, got {type_name(spec['body'])}")
             return None
         body = spec["body"].encode()
-    return WebhookSpec(url, method.upper(), delay, headers, body)
+    template = None
+    if templated:
+        template, problems = build_template(spec, headers, body)
+        for where, message in problems:
+            out.add((*at, *where), message)
+        if template is None:
+            return None
+    return WebhookSpec(url, method.upper(), delay, headers, body, url_template, template)
+
+
+def _refused_url(url: str) -> str | None:
+    """Why ``url`` cannot be a webhook's destination, or None."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"url is an http(s) URL, got {url!r}"
+    refused = refused_address(parts.hostname)
+    return f"{url!r} is refused: {refused}" if refused else None
+
+
+def rendered_calls(
+    specs: tuple[WebhookSpec, ...],
+    view: RequestView,
+    path_params: Mapping[str, str],
+    rng: random.Random,
+) -> tuple[WebhookSpec, ...]:
+    """``specs`` with their templates rendered for this request (as they are when none has
+    one); a call whose template fails or whose URL is refused carries why, and is not made."""
+    if all(spec.template is None for spec in specs):
+        return specs
+    calls = []
+    for spec in specs:
+        if spec.template is None or spec.url_template is None:
+            calls.append(spec)
+            continue
+        try:
+            url, headers, body = render_call(
+                spec.url_template, spec.template, view, path_params, rng, spec.headers, spec.body
+            )
+        except TemplateFailure as exc:
+            calls.append(replace(spec, template=None, refused=f"template failed: {exc}"))
+            continue
+        calls.append(
+            replace(
+                spec, url=url, headers=headers, body=body, template=None, refused=_refused_url(url)
+            )
+        )
+    return tuple(calls)

@@ -24,6 +24,8 @@ CORE = (
     "matching",
     "shadowing",
     "render",
+    "sandbox",
+    "templates",
     "report",
     "documents",
     "stubspec",

@@ -72,7 +72,13 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         await stop[0].wait()
         await runner.cleanup()
 
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    def run() -> None:
+        try:
+            loop.run_until_complete(main())
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     assert started.wait(30)
     yield url[0]

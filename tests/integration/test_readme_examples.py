@@ -43,7 +43,8 @@ pytestmark = pytest.mark.timeout(120)
 
 CONSOLE = [console_examples(block) for block in fenced_blocks("console")]
 PYTHON = fenced_blocks("python")
-YAML = fenced_blocks("yaml")
+TEMPLATED = [b for b in fenced_blocks("yaml") if "template: true" in b]
+YAML = [b for b in fenced_blocks("yaml") if b not in TEMPLATED]
 
 
 def _on_bundled_ports(command: str) -> bool:
@@ -119,6 +120,20 @@ def test_the_compose_and_kubernetes_excerpts_are_in_the_example_files() -> None:
     real = yaml.safe_load((REPO / "examples/compose/docker-compose.yml").read_text())
     assert subset(shown, real), shown
     assert_excerpt(k8s.splitlines(), (REPO / "examples/compose/k8s.yaml").read_text())
+
+
+def test_the_templates_example_renders_what_the_readme_shows(tmp_path: Path) -> None:
+    (stubs,) = TEMPLATED
+    (tmp_path / "orders.yaml").write_text(stubs, encoding="utf-8")
+    ((example,),) = [b for b in CONSOLE if "localhost:8002" in b[0].command]
+    with MockServer(Settings(paths=(str(tmp_path),), port=0, ephemeral_service_ports=True)) as s:
+        shown = run_shell(example.command, {8002: s.url_for("orders")})
+    assert_shown(example.output, shown)
+    rendered = json.loads(shown.splitlines()[-1])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", rendered["at"])
+    assert re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", rendered["order"]
+    )
 
 
 # -- Python snippets --------------------------------------------------------------------------

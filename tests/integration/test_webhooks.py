@@ -163,3 +163,49 @@ stubs:
     assert "pay.yaml:5:" in result.stderr
     assert "stub 'pay': webhooks[0]" in result.stderr
     assert message in result.stderr, result.stderr
+
+
+def test_a_templated_stub_renders_its_webhooks_for_each_request(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    text = """\
+service: pay
+stubs:
+  - id: pay
+    request: {method: POST, path: "/pay/{order}"}
+    response: {status: 202, template: true, json: {order: "{{ request.path_params.order }}"}}
+    webhooks:
+      - url: "{{ request.json.callback }}?order={{ request.path_params.order }}"
+        headers: {X-Order: "{{ request.path_params.order }}"}
+        json: {order: "{{ request.path_params.order }}", amount: "{{ request.json.amount }}"}
+"""
+    root = write_stubs(tmp_path, {"pay.yaml": text})
+    with serve(root) as server, Admin(server.url) as admin:
+        for order, amount in (("42", 10), ("43", 20)):
+            sent = {"callback": receiver.url + "/paid", "amount": amount}
+            assert requests.post(server.url + f"/pay/{order}", json=sent, timeout=10).json() == {
+                "order": order
+            }
+        wait_until(lambda: len(receiver.calls) == 2, "both webhooks received", timeout=10)
+        by_order = {c["headers"]["X-Order"]: c for c in receiver.calls}
+        assert by_order["42"]["path"] == "/paid?order=42"
+        assert json.loads(by_order["43"]["body"]) == {"order": "43", "amount": 20}  # type kept
+        # A rendered URL is checked like a written one: a metadata address is never called.
+        evil = {"callback": "http://169.254.169.254/latest", "amount": 1}
+        assert requests.post(server.url + "/pay/44", json=evil, timeout=10).status_code == 202
+        refused = wait_until(
+            lambda: [d for d in admin.ok("GET", "/webhooks")["webhooks"] if d["error"]],
+            "the refused call journaled",
+            timeout=10,
+        )
+        assert "not sent:" in refused[0]["error"]
+        assert "link-local" in refused[0]["error"]
+        # No callback in the body: the URL renders without a host; journaled, never sent.
+        assert requests.post(server.url + "/pay/45", json={}, timeout=10).status_code == 202
+        hostless = wait_until(
+            lambda: [d for d in admin.ok("GET", "/webhooks")["webhooks"] if "order=45" in d["url"]],
+            "the hostless call journaled",
+            timeout=10,
+        )
+        assert hostless[0]["error"] == "not sent: url is an http(s) URL, got '?order=45'"
+    assert len(receiver.calls) == 2

@@ -2,8 +2,10 @@
 
 The promise each time: the client gets a 4xx naming the problem (or an ordinary non-match),
 never a 500; memory and CPU stay bounded; the next client is served as if nothing happened.
-Rows 22-24 guard features that do not exist yet (XPath matchers, response templating): what
-holds today is tested, and the promise for the feature is an xfail that names what is missing.
+Row 22 holds for bodies no stub parses and for ``xpath`` matchers (a DTD or an entity is a
+non-match, never expanded or fetched). Rows 23-24 hold for
+stubs without templates (never rendered) and for ``template: true`` ones (request values are
+data, rendered once; a rendered header with control characters is refused).
 """
 
 from __future__ import annotations
@@ -43,6 +45,12 @@ STUBS = (
     response:
       headers: {X-Echo: "{{request.headers.x-name}}"}
       body: "hello {{request.query.name}} {% raw %}"
+  - id: templated
+    request: {method: GET, path: /templated}
+    response:
+      template: true
+      headers: {X-Echo: "{{ request.query.name }}"}
+      body: "hello {{ request.query.name }}"
 """
 )
 CAP = 64 * 1024
@@ -237,14 +245,12 @@ def test_row_23_a_header_value_with_control_characters_never_loads(
         assert raw.answer().status == 400
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="response templating does not exist yet (no issue filed; §1.10): when request "
-    "values are rendered into headers, control characters must give a 500 naming the stub",
-)
 def test_row_23_templated_headers_refuse_control_characters(admin: Admin) -> None:
-    answer = admin.mock("GET", "/braces", headers={"X-Name": "a%0d%0aX-Injected: 1"})
+    # The query string is percent-decoded: the template receives a real CR LF.
+    answer = admin.mock("GET", "/templated?name=a%0d%0aX-Injected:%201")
     assert answer.status_code == 500
+    assert "X-Injected" not in answer.headers
+    assert answer.json()["stub"] == "templated"
     assert "X-Echo contains control characters" in answer.json()["detail"]
 
 
@@ -256,15 +262,11 @@ def test_row_24_braces_in_stubs_and_requests_stay_literal(admin: Admin) -> None:
     assert report["request"]["body"] == "{{7*7}} {% for x in y %}"  # echoed, never rendered
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="response templating does not exist yet (no issue filed; §1.10): a sandboxed "
-    "engine must render request values as data, once, with output and time caps",
-)
 def test_row_24_templates_render_request_values_once_as_data(admin: Admin) -> None:
-    answer = admin.mock("GET", "/braces?name={{7*7}}")
+    answer = admin.mock("GET", "/templated?name={{7*7}}")
     assert answer.text.startswith("hello {{7*7}}")  # rendered: the value, inserted once
     assert "{{request" not in answer.text
+    assert answer.headers["X-Echo"] == "{{7*7}}"
 
 
 def test_rows_17_to_21_left_the_process_healthy(server: MockServer, admin: Admin) -> None:

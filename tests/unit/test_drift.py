@@ -167,6 +167,11 @@ def test_a_stub_with_a_fault_is_not_replayed(stub: dict[str, Any]) -> None:
     assert replay_of(stub_of(stub)) == "fault: connection_reset"
 
 
+def test_a_templated_stub_is_not_replayed() -> None:
+    stub = {"request": {"method": "GET", "path": "/u"}, "response": {"template": True, "body": "x"}}
+    assert replay_of(stub_of(stub)) == "template: true (its answer is made from each request)"
+
+
 def test_expected_answers_are_the_sequence_with_bodies_decoded() -> None:
     sequence = stub_of(
         {
