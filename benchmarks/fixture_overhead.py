@@ -6,9 +6,9 @@ Serves the bundled stubs/ as the plugin does (port 0, ephemeral service ports, i
 then times what the ``mockserver`` fixture does around each test: ``LocalBackend.reset()``,
 the service URLs put in the environment and taken out again, and the strict check of the
 journal. Twice: after a test that changed nothing, and after one that added a stub (the reset
-then rebuilds the index). Then the session start, from ``MockServer(settings)`` (which loads
-the stub files) to bound and serving, the stop, and the import of the server in a fresh
-interpreter. Medians of 5 runs.
+then goes back to the files' index, built once at load). Then the session start, from
+``MockServer(settings)`` (which loads the stub files) to bound and serving, the stop, and the
+import of the server in a fresh interpreter. Medians of 5 runs.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def import_ms() -> float:
 def main() -> None:
     MockServer(SETTINGS).start().stop()  # imports and first-time setup, not measured
     with MockServer(SETTINGS) as server:
-        backend = LocalBackend(server.store, server.urls, server.url, SETTINGS.paths)
+        backend = LocalBackend(server.store, server, SETTINGS.paths)
         handle = MockServerHandle(backend)
         services = len(backend.urls())
         stubs = len(server.store.snapshot.stubs.stubs)
@@ -92,7 +92,7 @@ def main() -> None:
     print(
         f"per test, nothing changed:  {clean:7.1f} us (reset + {services} env vars + strict check)"
     )
-    print(f"per test, after a stub add: {dirty:7.1f} us (the reset rebuilds the index)")
+    print(f"per test, after a stub add: {dirty:7.1f} us (the reset takes the files' index back)")
     print(f"session start: {start:6.1f} ms (load + bind + serving), stop: {stop:6.1f} ms")
     print(f"import of the server (aiohttp included), once: {imported:6.1f} ms")
 

@@ -34,11 +34,14 @@ from .stubinput import parse_pattern_input, parse_stub_input
 if TYPE_CHECKING:
     from .server import ServerState
 
-__all__ = ["ADMIN_PREFIX", "admin_subpath", "dispatch_admin", "handle_admin"]
+__all__ = ["ADMIN_PREFIX", "Dispatch", "admin_subpath", "dispatch_admin", "handle_admin"]
 
 ADMIN_PREFIX: Final = "/__admin"
 
 Handler = Callable[["AdminCall"], Awaitable[web.StreamResponse]]
+Dispatch = Callable[
+    [web.BaseRequest, "ServerState", str, int | None], Awaitable[web.StreamResponse]
+]
 
 
 class AdminError(Exception):
@@ -176,7 +179,7 @@ async def services(call: AdminCall) -> web.StreamResponse:
         result.append(
             {
                 "name": name,
-                "port": int(url.rsplit(":", 1)[1]) if url else None,
+                "port": urlsplit(url).port if url else None,
                 "declared_port": spec.port,
                 "url": url,
                 "stubs": counts.get(name, 0),
@@ -251,6 +254,21 @@ async def put_stub(call: AdminCall) -> web.StreamResponse:
     _fits(call, stubs, replacing=stub_id)
     stored = call.state.store.put(stubs[0])
     return web.json_response(stub_json(stored, call.state), status=200 if existing else 201)
+
+
+async def put_stubs(call: AdminCall) -> web.StreamResponse:
+    """Add or replace many stubs by id, all or none, with one rebuild (the plugin's markers)."""
+    raw = await call.json()
+    if not (isinstance(raw, list) and all(isinstance(s, dict) and "id" in s for s in raw)):
+        raise AdminError(422, "invalid stubs", "PUT /__admin/stubs takes a list of stubs with ids")
+    reader = admin_body_reader(call.state.settings.paths)
+    services = call.state.store.snapshot.stubs.services
+    try:
+        stubs, _ = parse_stub_input(raw, _services_here(call), reader, services)
+    except StubFileError as exc:
+        raise _invalid(exc) from None
+    stored = call.state.store.put_many(stubs)
+    return web.json_response({"stubs": [stub_json(s, call.state) for s in stored]})
 
 
 async def delete_stub(call: AdminCall) -> web.StreamResponse:
@@ -364,6 +382,7 @@ ROUTES: Final[list[tuple[str, str, Handler]]] = [
     ("GET", "/services", services),
     ("GET", "/stubs", list_stubs),
     ("POST", "/stubs", add_stubs),
+    ("PUT", "/stubs", put_stubs),
     ("GET", "/stubs/{id}", get_stub),
     ("PUT", "/stubs/{id}", put_stub),
     ("DELETE", "/stubs/{id}", delete_stub),
@@ -427,9 +446,14 @@ def _same_origin(request: web.BaseRequest) -> bool:
 
 
 async def handle_admin(
-    request: web.BaseRequest, state: ServerState, sub: str, listener: int | None
+    request: web.BaseRequest,
+    state: ServerState,
+    sub: str,
+    listener: int | None,
+    dispatch: Dispatch | None = None,
 ) -> web.StreamResponse:
-    """Dispatch one /__admin request (``sub`` is the normalised path below /__admin)."""
+    """Dispatch one /__admin request (``sub`` is the normalised path below /__admin) once it
+    is allowed, to ``dispatch`` (default: ``dispatch_admin``)."""
     method = "GET" if request.method == "HEAD" else request.method
     token = state.settings.admin_token  # None or empty: no token asked for
     if token and method == "GET" and sub == "/health" and not authorised(request, token):
@@ -463,7 +487,7 @@ async def handle_admin(
         ).response()
     if state.admin_forward is not None:
         return await state.admin_forward(request, sub, listener)
-    return await dispatch_admin(request, state, sub, listener)
+    return await (dispatch or dispatch_admin)(request, state, sub, listener)
 
 
 async def dispatch_admin(

@@ -101,6 +101,10 @@ class _Calls:
         return _Call("PUT", _stub_path(stub_id), dict(stub))
 
     @staticmethod
+    def put_stubs(stubs: Sequence[StubDict]) -> _Call:
+        return _Call("PUT", "/stubs", [dict(s) for s in stubs], unwrap=_pick("stubs"))
+
+    @staticmethod
     def remove_stub(stub_id: str) -> _Call:
         return _Call("DELETE", _stub_path(stub_id))
 
@@ -124,6 +128,14 @@ class _Calls:
     @staticmethod
     def unmatched() -> _Call:
         return _Call("GET", "/requests/unmatched", unwrap=_pick("requests"))
+
+    @staticmethod
+    def namespaces() -> _Call:
+        return _Call("GET", "/namespaces")
+
+    @staticmethod
+    def end_namespace() -> _Call:
+        return _Call("DELETE", "/namespace")
 
     @staticmethod
     def unmatched_total() -> _Call:
@@ -161,7 +173,8 @@ class MockServerClient:
     """Drive a running mockserver's admin API (sync). Thread-safe; reuses one connection.
 
     Args:
-        base_url: any of the server's ports, e.g. ``http://127.0.0.1:8080``.
+        base_url: any of the server's ports, e.g. ``http://127.0.0.1:8080``; with
+            ``/__ns/<name>`` after it, the calls are namespace ``<name>``'s.
         token: the admin token, when the server requires one.
         timeout: seconds per call.
     """
@@ -241,6 +254,10 @@ class MockServerClient:
     def put_stub(self, stub_id: str, stub: StubDict) -> dict[str, Any]:
         return self._do(_Calls.put_stub(stub_id, stub))  # type: ignore[no-any-return]
 
+    def put_stubs(self, stubs: Sequence[StubDict]) -> list[dict[str, Any]]:
+        """Add or replace several stubs by their ids, all or none."""
+        return self._do(_Calls.put_stubs(stubs))  # type: ignore[no-any-return]
+
     def remove_stub(self, stub_id: str) -> None:
         self._do(_Calls.remove_stub(stub_id))
 
@@ -266,6 +283,14 @@ class MockServerClient:
     def count(self, pattern: StubDict | None = None, **keys: Any) -> int:
         """Journaled requests a pattern describes: ``count(method="GET", path="/a/{id}")``."""
         return self._do(_count_call(pattern, keys))  # type: ignore[no-any-return]
+
+    def namespaces(self) -> dict[str, Any]:
+        """The namespaces the server holds, its limit and their idle time to live."""
+        return self._do(_Calls.namespaces())  # type: ignore[no-any-return]
+
+    def end_namespace(self) -> None:
+        """End the namespace this client's base URL names (``.../__ns/<name>``)."""
+        self._do(_Calls.end_namespace())
 
 
 class AsyncMockServerClient:
@@ -330,6 +355,9 @@ class AsyncMockServerClient:
     async def put_stub(self, stub_id: str, stub: StubDict) -> dict[str, Any]:
         return await self._do(_Calls.put_stub(stub_id, stub))  # type: ignore[no-any-return]
 
+    async def put_stubs(self, stubs: Sequence[StubDict]) -> list[dict[str, Any]]:
+        return await self._do(_Calls.put_stubs(stubs))  # type: ignore[no-any-return]
+
     async def remove_stub(self, stub_id: str) -> None:
         await self._do(_Calls.remove_stub(stub_id))
 
@@ -353,3 +381,9 @@ class AsyncMockServerClient:
 
     async def count(self, pattern: StubDict | None = None, **keys: Any) -> int:
         return await self._do(_count_call(pattern, keys))  # type: ignore[no-any-return]
+
+    async def namespaces(self) -> dict[str, Any]:
+        return await self._do(_Calls.namespaces())  # type: ignore[no-any-return]
+
+    async def end_namespace(self) -> None:
+        await self._do(_Calls.end_namespace())

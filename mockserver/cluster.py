@@ -56,7 +56,12 @@ UNMATCHED_PATH: Final = "/_cluster/unmatched"
 WORKER_PATH: Final = "/_cluster/worker"
 START_TIMEOUT: Final = 60.0
 _STUB_PATH: Final = re.compile(r"^/stubs/[^/]+\Z")
-_WRITES: Final = {("POST", "/stubs"), ("POST", "/reset"), ("POST", "/reload")}
+_WRITES: Final = {
+    ("POST", "/stubs"),
+    ("PUT", "/stubs"),
+    ("POST", "/reset"),
+    ("POST", "/reload"),
+}
 _RELOAD_ATTEMPTS: Final = 3
 
 

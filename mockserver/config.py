@@ -63,6 +63,8 @@ class Settings:
             afresh each start.
         openapi: an OpenAPI document that requests to any stub are checked against
             (``serve --openapi``); a request that breaks it gets 400 with the violations.
+        max_namespaces: most namespaces (``/__ns/<name>/``, namespaces.py) held at once.
+        namespace_ttl: seconds a namespace may go unused before it expires.
         admin_stub_bytes: what stubs added through the admin API may hold together (their
             definitions, and each distinct body once); past it an admin write is a 413.
         match_budget_ms: milliseconds one request's matching and explanation may take
@@ -106,6 +108,10 @@ class Settings:
     event_loop: str = "auto"
     seed: int | None = None
     openapi: str | None = None
+    # 64 suites' journals at most (64 x journal_size entries); an idle half hour outlasts a
+    # test that makes no call, not a forgotten CI job.
+    max_namespaces: int = 64
+    namespace_ttl: float = 1800.0
     match_budget_ms: int = 250
     admin_stub_bytes: int = 256 * 1024 * 1024
     freeze_gc: bool = False

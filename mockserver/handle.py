@@ -16,12 +16,13 @@ from urllib.parse import urlencode
 from .client import MockServerClient
 from .loader import admin_body_reader
 from .matching import request_holds
-from .model import RequestView, Stub
+from .model import RequestView, ServiceSpec, Stub
 from .store import StubStore
 from .stubinput import parse_pattern_input, parse_stub_input
 
 __all__ = [
     "Backend",
+    "Listeners",
     "LocalBackend",
     "MockServerHandle",
     "RemoteBackend",
@@ -40,33 +41,53 @@ class Backend(Protocol):
     def urls(self) -> dict[str, str]: ...
     def main_url(self) -> str: ...
     def add_stubs(self, stubs: Sequence[Mapping[str, Any]], service: str | None) -> list[Json]: ...
-    def put_stubs(self, stubs: Sequence[Stub]) -> None: ...
+    def put_stubs(
+        self, stubs: Sequence[Stub], services: Mapping[str, ServiceSpec] | None = None
+    ) -> None: ...
+    def declared_ports(self) -> dict[str, int | None]: ...
     def requests(self) -> list[Json]: ...
     def unmatched(self) -> list[Json]: ...
     def unmatched_count(self) -> int: ...
+
+    # Whether a service that only put_stubs declares gets a listener for the port it declares.
+    opens_ports: bool
+
+
+class Listeners(Protocol):
+    """Where a local store's services are reached: the session server's ports, or the
+    offline doubles' host names."""
+
+    def url_of(self, service: str | None, listener: int | None) -> str:
+        """The base URL of ``service`` (None: the main port) served on ``listener``."""
+        ...
+
+    def open_listeners(self) -> None:
+        """Serve every listener the store's stubs name (runtime services bring new ones)."""
+        ...
 
 
 class LocalBackend:
     """A server (or a store) in this process: direct, thread-safe calls on its store."""
 
-    def __init__(
-        self, store: StubStore, urls: Mapping[str, str], main_url: str, paths: Sequence[str] = ()
-    ) -> None:
+    opens_ports = True
+
+    def __init__(self, store: StubStore, listeners: Listeners, paths: Sequence[str] = ()) -> None:
         self.store = store
-        self._urls = dict(urls)
-        self._main_url = main_url
+        self._listeners = listeners
         self._paths = tuple(paths)
 
     def reset(self) -> None:
         self.store.reset()
 
     def urls(self) -> dict[str, str]:
-        urls = dict.fromkeys(self.store.snapshot.stubs.services, self._main_url)
-        urls.update(self._urls)
-        return urls
+        url_of = self._listeners.url_of
+        return {name: url_of(name, port) for name, port in self.store.snapshot.listener_of.items()}
 
     def main_url(self) -> str:
-        return self._main_url
+        return self._listeners.url_of(None, None)
+
+    def declared_ports(self) -> dict[str, int | None]:
+        return {name: spec.port for name, spec in self.store.loaded.services.items()}
 
     def add_stubs(self, stubs: Sequence[Mapping[str, Any]], service: str | None) -> list[Json]:
         snapshot = self.store.snapshot
@@ -80,9 +101,12 @@ class LocalBackend:
         added = self.store.add(parsed, explicit_ids=explicit)
         return [{"id": s.id, "service": s.service} for s in added]
 
-    def put_stubs(self, stubs: Sequence[Stub]) -> None:
-        for stub in stubs:
-            self.store.put(stub)
+    def put_stubs(
+        self, stubs: Sequence[Stub], services: Mapping[str, ServiceSpec] | None = None
+    ) -> None:
+        self.store.put_many(stubs, services)
+        if services and any(spec.port is not None for spec in services.values()):
+            self._listeners.open_listeners()
 
     def requests(self) -> list[Json]:
         return [entry.as_dict() for entry in self.store.journal.entries()]
@@ -97,6 +121,8 @@ class LocalBackend:
 
 class RemoteBackend:
     """A server elsewhere (a container, staging), through its admin API."""
+
+    opens_ports = False  # its listeners are its own files' ports
 
     def __init__(self, client: MockServerClient) -> None:
         self.client = client
@@ -114,9 +140,13 @@ class RemoteBackend:
         raw = [{**stub, "service": service} if service else dict(stub) for stub in stubs]
         return [{"id": s["id"], "service": s["service"]} for s in self.client.add_stubs(raw)]
 
-    def put_stubs(self, stubs: Sequence[Stub]) -> None:
-        for stub in stubs:
-            self.client.put_stub(stub.id, {**stub.definition, "service": stub.service})
+    def put_stubs(
+        self, stubs: Sequence[Stub], services: Mapping[str, ServiceSpec] | None = None
+    ) -> None:
+        self.client.put_stubs([{**s.definition, "id": s.id, "service": s.service} for s in stubs])
+
+    def declared_ports(self) -> dict[str, int | None]:
+        return {s["name"]: s.get("declared_port") for s in self.client.services()}
 
     def requests(self) -> list[Json]:
         return self.client.requests()

@@ -68,7 +68,23 @@ class OfflineDouble:
             self.urls[name] = f"http://{host}"
 
     def backend(self) -> LocalBackend:
-        return LocalBackend(self.store, self.urls, self.main_url, self.settings.paths)
+        return LocalBackend(self.store, self, self.settings.paths)
+
+    def url_of(self, service: str | None, listener: int | None) -> str:
+        """Each service has a host name of its own, whatever port it declares."""
+        return self.main_url if service is None else f"http://{_label(service)}.{OFFLINE_DOMAIN}"
+
+    def open_listeners(self) -> None:
+        """Nothing to open: a host name is found when a request names it."""
+
+    def _listener_of_host(self, host: str) -> int | None:
+        if host in self._listener_by_host:
+            return self._listener_by_host[host]
+        # A service that runtime stubs declared (a marker's files), else the main port's.
+        for name, listener in self.store.snapshot.listener_of.items():
+            if host == f"{_label(name)}.{OFFLINE_DOMAIN}":
+                return listener
+        return None
 
     def owns(self, url: str) -> bool:
         return bool(HOST_PATTERN.match(url))
@@ -78,9 +94,7 @@ class OfflineDouble:
     ) -> Answer:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
-        listener = self._listener_by_host.get(host)
-        if host not in self._listener_by_host:
-            listener = None  # an unknown <name>.mockserver.invalid: the main port's stubs
+        listener = self._listener_of_host(host)
         header_items = tuple(headers)
         decoded = _decode_body(header_items, body, self.settings.max_body_bytes)
         if isinstance(decoded, Answer):

@@ -27,7 +27,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         400: "malformed JSON or query parameter",
         401: "a token is configured and the call did not send it",
         404: "no such stub",
-        409: "conflict (id taken, or the journal is off)",
+        409: "conflict (id taken, the journal is off, or not in the default namespace)",
         413: "body too large",
         415: "the body is not sent as application/json",
         422: "the stub or pattern has problems; each is located",
@@ -281,7 +281,37 @@ _SCHEMAS: dict[str, Any] = {
         "required": ["deleted"],
         "properties": {"deleted": {"type": "string"}},
     },
+    "Namespaces": {
+        "type": "object",
+        "required": ["namespaces", "max_namespaces", "namespace_ttl"],
+        "properties": {
+            "namespaces": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "idle_seconds", "runtime_stubs", "requests"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "idle_seconds": {"type": "number"},
+                        "runtime_stubs": {"type": "integer"},
+                        "requests": {"type": "integer"},
+                    },
+                },
+            },
+            "max_namespaces": {"type": "integer"},
+            "namespace_ttl": {"type": "number"},
+        },
+    },
 }
+
+# Every route is also served under /__ns/{name}/ for that namespace (namespaces.py).
+_NAMESPACES = (
+    "Each route is also served under /__ns/{name}/ (e.g. /__ns/ci-42/__admin/reset), on the "
+    "state of namespace {name}: its runtime stubs, journal, sequences and resources over the "
+    "shared file stubs; its first admin call creates it. A bad name is 400; a namespace past "
+    "--max-namespaces is 429 with Retry-After; POST /__admin/reload is the server's only "
+    "(409 in a namespace); a service request to a namespace not held is 404."
+)
 
 _STUB_BODY = {
     "required": True,
@@ -323,6 +353,21 @@ def openapi_document() -> dict[str, Any]:
                     **_errors(400, 401, 409, 413, 415, 422),
                 },
             },
+            "put": {
+                "summary": "Add or replace stubs by their ids, all or nothing, in one rebuild",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"type": "array", "items": _ref("StubInput")}
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json("StubList", "the stubs stored"),
+                    **_errors(400, 401, 413, 415, 422),
+                },
+            },
         },
         "/__admin/stubs/{id}": {
             "parameters": _ID_PARAM,
@@ -346,6 +391,18 @@ def openapi_document() -> dict[str, Any]:
                 "summary": "Stop serving a stub (a file stub returns on reset or reload)",
                 "responses": {"200": _json("Deleted", "removed"), **_errors(401, 404)},
             },
+        },
+        "/__admin/namespaces": {
+            "get": {
+                "summary": "The namespaces held, the limit and the idle time to live",
+                "responses": {"200": _json("Namespaces", "the namespaces"), **_errors(401)},
+            }
+        },
+        "/__admin/namespace": {
+            "delete": {
+                "summary": "End this namespace (under /__ns/{name}/; 409 in the default one)",
+                "responses": {"200": _json("Deleted", "ended"), **_errors(401, 409)},
+            }
         },
         "/__admin/reset": {
             "post": {
@@ -407,7 +464,11 @@ def openapi_document() -> dict[str, Any]:
     }
     return {
         "openapi": "3.1.0",
-        "info": {"title": "mockserver admin API", "version": __version__},
+        "info": {
+            "title": "mockserver admin API",
+            "version": __version__,
+            "description": _NAMESPACES,
+        },
         "components": {
             "schemas": _SCHEMAS,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

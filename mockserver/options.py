@@ -419,6 +419,14 @@ LIMITS: dict[str, tuple[Callable[[str], Any], str]] = {
         converters.non_negative,
         "bytes of each request body the journal keeps; the rest is cut and flagged",
     ),
+    "max_namespaces": (
+        converters.positive,
+        "most namespaces (/__ns/<name>/...) held at once; creating one more is refused (429)",
+    ),
+    "namespace_ttl": (
+        converters.seconds,
+        "seconds a namespace may go without a request or admin call before it expires",
+    ),
     "upstream_connect_timeout": (
         converters.seconds,
         "seconds to connect to an upstream (--spy) before answering 504",

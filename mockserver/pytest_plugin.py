@@ -70,6 +70,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "starting one; env MOCKSERVER_URL. Its admin token comes from MOCKSERVER_ADMIN_TOKEN",
     )
     group.addoption(
+        "--mockserver-namespace",
+        dest="mockserver_namespace",
+        choices=("auto", "none"),
+        default="auto",
+        help="with --mockserver-url: auto (default) works in a namespace of this session's own "
+        "(each xdist worker its own), so parallel suites never see or reset each other's "
+        "stubs and requests; none uses the server's default namespace, shared by all",
+    )
+    group.addoption(
         "--mockserver-record",
         dest="mockserver_record",
         choices=("none", "new", "all"),
@@ -120,8 +129,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "mockserver(stubs=None, strict=None): extra stubs for this test (stub files: a path "
-        "or a list, relative to the test file; or inline stubs, dicts of stub-file keys), and "
-        "whether unmatched requests fail it",
+        "or a list, relative to the test file; or inline stubs, dicts of stub-file keys), "
+        "added to its class's and module's (the closest wins a conflict), and whether "
+        "unmatched requests fail it",
     )
 
 
@@ -179,8 +189,15 @@ def mockserver_backend(
     """The session's server: started here, or the remote one --mockserver-url names."""
     url = pytestconfig.getoption("mockserver_url")
     if url:
+        from .sharedserver import NamespaceRefused, open_remote
+
         with remote_client(pytestconfig, url) as client:
-            remote = RemoteBackend(client)
+            try:
+                remote, close = open_remote(client, pytestconfig.getoption("mockserver_namespace"))
+            except NamespaceRefused as exc:
+                raise pytest.fail.Exception(f"mockserver: {exc}", pytrace=False) from None
+            # Ended last: the last test's own checks still ask it after this fixture's end.
+            pytestconfig.add_cleanup(close)
             yield remote
             _fail_late(pytestconfig, remote)
         return
@@ -194,7 +211,7 @@ def mockserver_backend(
         ) from None
     try:
         with server:
-            backend = LocalBackend(server.store, server.urls, server.url, mockserver_settings.paths)
+            backend = LocalBackend(server.store, server, mockserver_settings.paths)
             yield backend
             _fail_late(pytestconfig, backend)
     finally:  # what was recorded is said even when a late request fails the session's end
@@ -224,35 +241,41 @@ def _marker_kwarg(node: pytest.Item, key: str) -> Any:
     return None
 
 
-def _marker_items(request: pytest.FixtureRequest) -> list[Any]:
-    raw = _marker_kwarg(request.node, "stubs")
-    if not raw:
-        return []
-    return [raw] if isinstance(raw, str | os.PathLike | dict) else list(raw)
+_MARKER_STUBS = pytest.StashKey[Any]()  # a markers.MarkerStubLoader, made on first use
 
 
-def _marker_stubs(request: pytest.FixtureRequest) -> list[Any]:
-    paths = [p for p in _marker_items(request) if not isinstance(p, dict)]
-    if not paths:
-        return []
-    from .loader import load_paths
+def _marker_levels(request: pytest.FixtureRequest) -> list[list[Any]]:
+    """Each mockserver marker's ``stubs=`` as a list (files and inline dicts), closest first."""
+    levels = []
+    for mark in request.node.iter_markers("mockserver"):
+        raw = mark.kwargs.get("stubs")
+        if raw:
+            levels.append([raw] if isinstance(raw, str | os.PathLike | dict) else list(raw))
+    return levels
 
-    here = Path(str(request.node.path)).parent
-    resolved = [str(p if Path(p).is_absolute() else here / p) for p in paths]
+
+def _marker_stubs(request: pytest.FixtureRequest, backend: Backend, files: list[Any]) -> None:
+    """Put the stub files of the test's mockserver markers (closest first) into ``backend``,
+    in one batch."""
+    from .markers import MarkerStubError, MarkerStubLoader, marker_problem
+
+    stash = request.config.stash
+    if _MARKER_STUBS not in stash:
+        stash[_MARKER_STUBS] = MarkerStubLoader()
     try:
-        return list(load_paths(resolved).stubs)
-    except StubFileError as exc:
-        raise pytest.fail.Exception(
-            f"mockserver: the marker's stub files have problems\n{exc}", pytrace=False
-        ) from None
+        stash[_MARKER_STUBS].stubs(files, Path(str(request.node.path)).parent).put(backend)
+    except (StubFileError, MarkerStubError) as exc:
+        raise pytest.fail.Exception(marker_problem(exc), pytrace=False) from None
 
 
 def _prepare(request: pytest.FixtureRequest, backend: Backend) -> None:
-    """The marker's stubs on a freshly reset backend: its files' and its inline ones."""
-    extra = _marker_stubs(request)
-    if extra:
-        backend.put_stubs(extra)
-    inline = [p for p in _marker_items(request) if isinstance(p, dict)]
+    """The marker's stubs on a freshly reset backend: the files' of every level in one batch,
+    then the inline ones, farthest level first."""
+    levels = _marker_levels(request)
+    files = [[item for item in level if not isinstance(item, dict)] for level in levels]
+    if any(files):
+        _marker_stubs(request, backend, files)
+    inline = [item for level in reversed(levels) for item in level if isinstance(item, dict)]
     if inline:
         try:
             backend.add_stubs(inline, None)

@@ -114,6 +114,18 @@ class MockServer:
         """Every service's base URL."""
         return dict(self.state.base_urls)
 
+    def url_of(self, service: str | None, listener: int | None) -> str:
+        """The base URL of the listener serving ``listener`` (a declared port; None: main)."""
+        port = self._ports.get(listener)
+        return self.url if port is None else f"http://{_url_host(self.settings.host)}:{port}"
+
+    def open_listeners(self) -> None:
+        """Open the listeners that stubs added since the start declare (from another thread)."""
+        loop = self._loop
+        if loop is None:
+            raise MockServerError("the server is not running in a thread of its own")
+        asyncio.run_coroutine_threadsafe(self._open_listeners(), loop).result()
+
     # -- in the current event loop ----------------------------------------------------------
 
     async def start_async(self) -> None:

@@ -22,9 +22,12 @@ from .bodies import REQUEST_CODINGS, BodyError, decode_request_body
 from .config import Settings
 from .faults import perform_fault
 from .forwarding import Forwarding
+from .journal import Journal
 from .limits import GuardedRequestHandler, guarded_server
 from .logs import log_request, request_level
 from .model import RequestView
+from .namespaces import NS_PREFIX, MemoryNamespaces, Namespaces
+from .nsadmin import namespace_dispatch, namespaced
 from .report import brief_report
 from .respond import fault_to_perform, respond
 from .store import StubStore
@@ -73,8 +76,16 @@ class ServerState:
     admin_forward: (
         Callable[[web.BaseRequest, str, int | None], Awaitable[web.StreamResponse]] | None
     ) = None
+    # Parallel suites' states beside the default one (namespaces.py); and, in the view of the
+    # state an admin call in a namespace gets, that namespace's name.
+    namespaces: Namespaces | None = None
+    namespace: str | None = None
     # The stubs' webhooks: sent after their answers, journaled for GET /__admin/webhooks.
     webhooks: Webhooks = field(default_factory=Webhooks)
+
+    def __post_init__(self) -> None:
+        if self.namespaces is None:
+            self.namespaces = MemoryNamespaces(self.store, self.settings)
 
 
 def error_response(status: int, error: str, detail: str) -> web.Response:
@@ -84,12 +95,15 @@ def error_response(status: int, error: str, detail: str) -> web.Response:
 def make_handler(state: ServerState, listener: int | None) -> Any:
     """The request handler for one listener (None: the main port)."""
     settings = state.settings
-    journal = state.store.journal
+    default = state.store
+    default_admin = namespace_dispatch(None)
 
-    def rejected(request: web.BaseRequest, status: int, error: str, detail: str) -> web.Response:
+    def rejected(
+        request: web.BaseRequest, journal: Journal, path: str, status: int, error: str, detail: str
+    ) -> web.Response:
         """Refuse a body: answer, close the connection, and journal it (flagged, without it)."""
         headers = tuple(request.headers.items())
-        view = RequestView(request.method, request.path, request.query_string, headers, b"")
+        view = RequestView(request.method, path, request.query_string, headers, b"")
         flag = "rejected: " + error.replace("request ", "").replace(" ", "_")
         journal.record(
             view,
@@ -106,16 +120,24 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
 
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
         path = request.path  # percent-decoded by aiohttp, so /%5F%5Fadmin arrives as /__admin
-        if "__admin" in path:
-            admin_path = admin_subpath(path)
-            if admin_path is not None:
-                return await handle_admin(request, state, admin_path, listener)
+        store = default
+        if "/__" in path:
+            if path.startswith(NS_PREFIX):
+                found = await namespaced(request, state, path, listener)
+                if isinstance(found, web.StreamResponse):
+                    return found
+                store, path = found
+            elif (admin_path := admin_subpath(path)) is not None:
+                return await handle_admin(request, state, admin_path, listener, default_admin)
+        journal = store.journal
         body = b""
         if request.body_exists:
             coding = request.headers.get("Content-Encoding")
             if coding is not None and coding.strip().lower() not in REQUEST_CODINGS:
                 return rejected(
                     request,
+                    journal,
+                    path,
                     415,
                     "unsupported content encoding",
                     f"request bodies may be coded with {', '.join(sorted(REQUEST_CODINGS))}; "
@@ -128,21 +150,25 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
                 # Close rather than drain what is left of an oversized body.
                 return rejected(
                     request,
+                    journal,
+                    path,
                     413,
                     "request body too large",
                     f"the body is over the {settings.max_body_bytes:,}-byte limit "
                     "(--max-body-bytes, after decompression)",
                 )
             except BodyError as exc:
-                return rejected(request, exc.status, exc.error, exc.detail)
+                return rejected(request, journal, path, exc.status, exc.error, exc.detail)
             except (BadHttpMessage, web.RequestPayloadError) as exc:
                 # The rest of the body is unreadable: no keep-alive either.
                 reason = exc.__cause__ if isinstance(exc.__cause__, BadHttpMessage) else exc
                 message = str(getattr(reason, "message", reason))
-                return rejected(request, 400, "malformed request body", message)
+                return rejected(request, journal, path, 400, "malformed request body", message)
         headers = tuple(request.headers.items())
         view = RequestView(request.method, path, request.query_string, headers, body)
-        forwarding = state.forwarding
+        # Record and spy modes forward the default namespace's requests only: a namespace's
+        # prefix is no part of the upstream's paths.
+        forwarding = state.forwarding if store is default else None
         spying = False
         if forwarding is not None and forwarding.target(listener) is not None:
             if forwarding.record_all:  # record mode: everything goes to the real service
@@ -152,7 +178,7 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
             spying = True
         try:
             answer = respond(
-                state.store,
+                store,
                 listener,
                 view,
                 headers,
@@ -181,6 +207,8 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
             if forwarded is not None:
                 return forwarded
         if log.isEnabledFor(request_level(answer.report)):  # one line per request (logs.py)
+            if store is not default:  # the line names the namespace: the path as it was sent
+                view = RequestView(view.method, request.path, view.query_string, headers, body)
             log_request(log, view, answer.status, answer.stub_id, answer.report, answer.fault)
         low, high = answer.delay_ms
         if high:
@@ -192,9 +220,7 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
                 if guard.half_closed and request.transport is not None:
                     request.transport.close()  # it closed before the delay: it has left
             try:
-                await asyncio.sleep(
-                    (low if low == high else state.store.rng.uniform(low, high)) / 1000
-                )
+                await asyncio.sleep((low if low == high else store.rng.uniform(low, high)) / 1000)
             except asyncio.CancelledError:  # the client left during the delay
                 if answer.entry is not None:
                     answer.entry.error = "client_disconnected"
@@ -206,7 +232,7 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
             brief = json.dumps(brief_report(answer.report), indent=2).encode() + b"\n"
             return WireResponse.build(request, answer.status, answer.headers, brief)
         if answer.fault is not None:
-            fault = fault_to_perform(answer, state.store.rng.random)
+            fault = fault_to_perform(answer, store.rng.random)
             if fault is not None:
                 return perform_fault(request, fault, answer.status, answer.headers, answer.body)
         response = WireResponse.build(request, answer.status, answer.headers, answer.body)

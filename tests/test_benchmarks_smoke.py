@@ -9,16 +9,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_the_benchmark_smoke_run_prints_every_scenario() -> None:
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--smoke"],
+        [sys.executable, "-m", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def test_the_benchmark_smoke_run_prints_every_scenario() -> None:
+    result = _run("benchmarks", "--smoke")
     for row in (
         "raw aiohttp",
         "mockserver, 1 stub",
@@ -31,3 +36,8 @@ def test_the_benchmark_smoke_run_prints_every_scenario() -> None:
         "peak RSS",
     ):
         assert row in result.stdout, row
+
+
+def test_the_marker_stubs_benchmark_runs() -> None:
+    result = _run("benchmarks.marker_stubs", "--stubs", "20", "--tests", "3")
+    assert "20 marker stubs, 2 tests: median fixture setup" in result.stdout

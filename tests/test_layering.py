@@ -48,6 +48,7 @@ CORE = (
     "oasvalidate",
     "oasload",
     "oasresponses",
+    "namespaces",
 )
 FORBIDDEN_LIBRARIES = frozenset({"aiohttp", "multidict", "yarl", "pytest", "argparse"})
 SHELL = frozenset({"server", "admin", "runner", "cli", "pytest_plugin", "client", "proxy"})

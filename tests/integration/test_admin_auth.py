@@ -19,6 +19,7 @@ TOKEN = "s3cret-token"
 BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/stubs"): {"request": {"path": "/new"}, "response": {"body": "new"}},
     ("PUT", "/stubs/{id}"): {"request": {"path": "/put"}, "response": {"body": "put"}},
+    ("PUT", "/stubs"): [{"id": "many", "request": {"path": "/many"}, "response": {"body": "m"}}],
     ("POST", "/requests/count"): {"method": "GET"},
 }
 EXPECTED = {("POST", "/stubs"): 201}

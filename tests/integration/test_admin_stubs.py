@@ -293,3 +293,21 @@ def test_json_that_parses_but_nests_too_deeply_for_a_stub_is_422(admin: Admin, d
                 assert response.json()["problems"], response.text[:300]
     assert admin.ok("GET", "/health")["status"] == "ok"
     assert admin.get("/stubs").status_code == 200  # too deep for this client to decode
+
+
+def test_put_many_replaces_by_id_all_or_none(admin: Admin) -> None:
+    body = [
+        {"id": "get-user", **stub("/api/user/{user_id}", "replaced")},
+        {"id": "new-one", **stub("/new", "new")},
+    ]
+    stored = admin.ok("PUT", "/stubs", json=body)["stubs"]
+    assert [(s["id"], s["origin"]) for s in stored] == [("get-user", "admin"), ("new-one", "admin")]
+    assert admin.mock("GET", "/api/user/7").text == "replaced"
+    assert admin.mock("GET", "/new").text == "new"
+    # A bad stub in the batch: nothing of it is put.
+    bad = [{"id": "fine", **stub("/fine", "fine")}, {"id": "broken", "request": {"nope": 1}}]
+    assert_error(admin.put("/stubs", json=bad), 422, "invalid stub")
+    assert_error(admin.put("/stubs", json=[stub("/no-id", "x")]), 422, "invalid stubs")
+    assert admin.mock("GET", "/fine").status_code == 404
+    admin.ok("POST", "/reset")
+    assert admin.mock("GET", "/api/user/7").json() == {"from": "file"}

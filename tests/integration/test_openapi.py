@@ -21,6 +21,7 @@ from referencing.jsonschema import DRAFT202012
 
 from mockserver import MockServer
 from mockserver.admin import ROUTES
+from mockserver.nsadmin import NAMESPACE_ROUTES
 
 from .admin_helpers import USERS, Admin, serve, write_stubs
 
@@ -117,6 +118,12 @@ def some_traffic(c: Checker) -> None:
         c.admin.mock("GET", "/api/flaky")
 
 
+def in_namespace(c: Checker, name: str, method: str, route: str) -> None:
+    """A call under /__ns/<name>/, checked against the document's route."""
+    with Admin(f"{c.server.url}/__ns/{name}", TOKEN) as namespaced:
+        c.check(method, route, namespaced(method, route))
+
+
 SCENARIOS: dict[tuple[str, str], Callable[[Checker], object]] = {
     ("GET", "/health"): lambda c: [c.call("GET", "/health", 200, token=t) for t in (True, False)],
     ("GET", "/services"): lambda c: [
@@ -147,6 +154,24 @@ SCENARIOS: dict[tuple[str, str], Callable[[Checker], object]] = {
         c.call("PUT", "/stubs/{id}", 413, json=BIG),
         c.call("PUT", "/stubs/{id}", 415, data=b"{}", headers={"Content-Type": "text/json"}),
         c.call("PUT", "/stubs/{id}", 422, json={"response": {"status": 99}}),
+    ],
+    ("PUT", "/stubs"): lambda c: [
+        c.call("PUT", "/stubs", 200, json=[new_stub("/api/user/{x}") | {"id": "get-user"}]),
+        c.call("PUT", "/stubs", 400, data=b"[", headers=JSON),
+        c.call("PUT", "/stubs", 401, token=False, json=[new_stub("/x") | {"id": "x"}]),
+        c.call("PUT", "/stubs", 413, json=[BIG | {"id": "big"}]),
+        c.call("PUT", "/stubs", 415, data=b"[]"),
+        c.call("PUT", "/stubs", 422, json=[new_stub("/no-id")]),
+    ],
+    ("GET", "/namespaces"): lambda c: [
+        in_namespace(c, "listed", "POST", "/reset"),
+        c.call("GET", "/namespaces", 200),
+        c.call("GET", "/namespaces", 401, token=False),
+    ],
+    ("DELETE", "/namespace"): lambda c: [
+        in_namespace(c, "ended", "DELETE", "/namespace"),
+        c.call("DELETE", "/namespace", 401, token=False),
+        c.call("DELETE", "/namespace", 409),
     ],
     ("DELETE", "/stubs/{id}"): lambda c: [
         c.call("DELETE", "/stubs/{id}", 401, token=False),
@@ -223,7 +248,7 @@ def documented(doc: dict[str, Any]) -> set[tuple[str, str]]:
 
 
 def test_every_route_is_documented_and_nothing_else(checker: Checker) -> None:
-    routes = {(method, path) for method, path, _ in ROUTES}
+    routes = {(method, path) for method, path, _ in ROUTES} | set(NAMESPACE_ROUTES)
     assert documented(checker.doc) == routes
     assert all(path.startswith("/__admin/") for path in checker.doc["paths"])
     assert set(SCENARIOS) == routes  # and every route is exercised below

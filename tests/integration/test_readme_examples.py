@@ -67,6 +67,7 @@ def test_the_curl_blocks_run_here_are_the_ones_expected() -> None:
         "curl -s -o /dev/null -D -",  # compression and 304
         "curl -si",  # a stateful resource
         "curl -s -X POST",  # the admin API
+        "curl -s -X POST",  # a namespace
     ]
 
 

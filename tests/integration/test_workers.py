@@ -385,3 +385,15 @@ def test_what_workers_add_to_the_answers_is_documented(
         )
         assert not list(validator.iter_errors(answer)), name
     assert "worker" in schemas["JournalEntry"]["properties"]
+
+
+def test_a_batch_put_reaches_every_worker_and_namespaces_are_refused(
+    serve: Callable[..., Served], root: Path, free_port: Callable[[], int]
+) -> None:
+    url = serve(root, "--workers", "2", "--port", str(free_port())).started()
+    batch = [{"id": "hello", "response": {"json": "put"}}, {"id": "b", "request": {"path": "/b"}}]
+    answer = fresh("PUT", url + "/__admin/stubs", json=batch)
+    assert answer.status_code == 200, answer.text
+    assert bodies(url + "/hello") == ["put"] * FRESH
+    for path in ("/__ns/a/__admin/reset", "/__ns/a/hello"):
+        assert_error(fresh("POST", url + path), 400, "namespaces unavailable")

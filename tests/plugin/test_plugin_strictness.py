@@ -187,7 +187,7 @@ def test_item_4_two_servers_in_one_test_are_refused(
             @pytest.fixture(scope="session")
             def mockserver_container_backend(mockserver_settings):
                 with MockServer(mockserver_settings) as server:
-                    yield LocalBackend(server.store, server.urls, server.url)
+                    yield LocalBackend(server.store, server)
             """,
             "test_two.py": """
             def test_both(mockserver, mockserver_container):

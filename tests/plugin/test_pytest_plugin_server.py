@@ -107,8 +107,11 @@ def get(path):
 
 
 def test_remote_stubs_and_urls(mockserver):
-    assert os.environ["USERS_URL"] == os.environ["EXPECTED_USERS_URL"]
-    assert os.environ["CATALOG_URL"] == os.environ["EXPECTED_CATALOG_URL"]
+    # The session's own namespace on the shared server, in every service's URL.
+    namespace = os.environ["USERS_URL"].rsplit("/", 1)[1]
+    assert namespace.startswith("main-")
+    assert os.environ["USERS_URL"] == os.environ["EXPECTED_USERS_URL"] + "/__ns/" + namespace
+    assert os.environ["CATALOG_URL"] == os.environ["EXPECTED_CATALOG_URL"] + "/__ns/" + namespace
     assert requests.get(os.environ["CATALOG_URL"] + "/ping", timeout=5).text == "pong"
     assert get("/api/user/1").json()["name"] == "Remote"
     mockserver.service("users").stub({"request": {"path": "/added"}, "response": {"body": "+"}})
@@ -143,6 +146,7 @@ def test_a_running_server_is_used_through_its_admin_api(
     settings = Settings(
         paths=(str(remote),), port=0, ephemeral_service_ports=True, log_level="warning"
     )
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)  # when this run is a worker
     with MockServer(settings) as server:
         assert not server.urls["catalog"].endswith(":8081")
         monkeypatch.setenv("EXPECTED_USERS_URL", server.urls["users"])
@@ -152,7 +156,8 @@ def test_a_running_server_is_used_through_its_admin_api(
         else:
             monkeypatch.setenv("MOCKSERVER_URL", server.url)
             result = pytester.runpytest_subprocess()
-        journal = [(e.method, e.path) for e in server.store.journal.entries()]
+        default_journal = server.store.journal.entries()
+        held = server.state.namespaces.describe()["namespaces"]  # type: ignore[union-attr]
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(
         [
@@ -163,7 +168,8 @@ def test_a_running_server_is_used_through_its_admin_api(
             '       body: $.role: expected "member", got "admin"',
         ]
     )
-    assert journal == [("POST", "/api/user")]  # the last test's request, on the outer server
+    # The session worked in its namespace, and ended it when it ended.
+    assert (default_journal, held) == ([], [])
 
 
 def test_a_running_server_counts_unmatched_requests_past_its_journal_ring(
@@ -194,7 +200,10 @@ def test_a_running_server_counts_unmatched_requests_past_its_journal_ring(
     )
     settings = Settings(paths=(str(remote),), port=0, journal_size=5, log_level="warning")
     with MockServer(settings) as server:
-        result = pytester.runpytest_subprocess(f"--mockserver-url={server.url}")
+        # The default namespace, whose count the server can be asked about afterwards.
+        result = pytester.runpytest_subprocess(
+            f"--mockserver-url={server.url}", "--mockserver-namespace=none"
+        )
         total = requests.get(server.url + "/__admin/requests/unmatched", timeout=5).json()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["mockserver: 1 request matched no stub:"])
