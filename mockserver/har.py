@@ -18,16 +18,16 @@ import binascii
 import gzip
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urlsplit
 
 from .addresses import refused_address
 from .recording import Exchange
 from .recordstubs import Recording
 
-__all__ = ["HarError", "HarImport", "parse_har", "service_name"]
+__all__ = ["HarError", "HarImport", "grouped", "origin_of", "parse_har", "service_name"]
 
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 _NAME_CHARS: Final = re.compile(r"[^a-z0-9._-]+")
@@ -120,6 +120,55 @@ def _response_body(
     return gzip.compress(body, mtime=0), (*kept, ("Content-Encoding", "gzip"))
 
 
+def origin_of(parts: SplitResult) -> tuple[str, str, int | None] | None:
+    """(``scheme://host[:port]``, host, the port when not the scheme's) of an http(s) URL;
+    None for a bad port."""
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname or ""
+    explicit = port if port is not None and port != _DEFAULT_PORTS[parts.scheme] else None
+    netloc = f"[{host}]" if ":" in host else host
+    return (
+        f"{parts.scheme}://{netloc}" + (f":{explicit}" if explicit is not None else ""),
+        host,
+        explicit,
+    )
+
+
+Parsed = tuple[str, str, int | None, Exchange] | str
+
+
+def grouped(parsed: Iterable[Parsed], service: str | None, what: str = "entries") -> HarImport:
+    """Exchanges grouped into one service per origin (named after its host), or all under
+    ``service``; a refused origin's entries and the ones given as reasons are left out, said."""
+    found = HarImport()
+    names: dict[str, str] = {}  # origin → service
+    origins: dict[str, set[str]] = {}  # service → origins
+    for index, item in enumerate(parsed):
+        if isinstance(item, str):
+            found.skipped.append(item)
+            continue
+        origin, host, port, exchange = item
+        refused = refused_address(host)
+        if refused:  # its answer may hold the machine's credentials; never an upstream either
+            found.skipped.append(f"{what}[{index}]: {origin} is refused: {refused}")
+            continue
+        name = service or names.get(origin)
+        if name is None:
+            base, name, n = service_name(host, port), service_name(host, port), 2
+            while name in origins:
+                name, n = f"{base[:60]}-{n}", n + 1
+            names[origin] = name
+        origins.setdefault(name, set()).add(origin)
+        found.recording.add(name, origin, exchange)
+    for name, seen in origins.items():
+        if len(seen) > 1:  # several origins: no one upstream
+            del found.recording.upstreams[name]
+    return found
+
+
 def _entry(raw: Any, index: int) -> tuple[str, str, int | None, Exchange] | str:
     """(origin, host, explicit port, exchange) of one entry, or why it is left out."""
     where = f"log.entries[{index}]"
@@ -141,14 +190,10 @@ def _entry(raw: Any, index: int) -> tuple[str, str, int | None, Exchange] | str:
     if answer is None:
         return f"{label}: the HAR does not contain the response body"
     body, response_headers = answer
-    try:
-        port = parts.port
-    except ValueError:
+    where_from = origin_of(parts)
+    if where_from is None:
         return f"{label}: bad port"
-    explicit = port if port is not None and port != _DEFAULT_PORTS[parts.scheme] else None
-    host = parts.hostname
-    netloc = f"[{host}]" if ":" in host else host
-    origin = f"{parts.scheme}://{netloc}" + (f":{explicit}" if explicit is not None else "")
+    origin, host, explicit = where_from
     exchange = Exchange(
         method=method.upper(),
         path=unquote(parts.path) or "/",
@@ -178,28 +223,4 @@ def parse_har(text: str | bytes, service: str | None = None) -> HarImport:
     entries = log.get("entries")
     if not isinstance(entries, list):
         raise HarError("log.entries must be a list")
-    found = HarImport()
-    names: dict[str, str] = {}  # origin → service
-    origins: dict[str, set[str]] = {}  # service → origins
-    for index, raw in enumerate(entries):
-        parsed = _entry(raw, index)
-        if isinstance(parsed, str):
-            found.skipped.append(parsed)
-            continue
-        origin, host, port, exchange = parsed
-        refused = refused_address(host)
-        if refused:  # its answer may hold the machine's credentials; never an upstream either
-            found.skipped.append(f"entries[{index}]: {origin} is refused: {refused}")
-            continue
-        name = service or names.get(origin)
-        if name is None:
-            base, name, n = service_name(host, port), service_name(host, port), 2
-            while name in origins:
-                name, n = f"{base[:60]}-{n}", n + 1
-            names[origin] = name
-        origins.setdefault(name, set()).add(origin)
-        found.recording.add(name, origin, exchange)
-    for name, seen in origins.items():
-        if len(seen) > 1:
-            del found.recording.upstreams[name]
-    return found
+    return grouped((_entry(raw, index) for index, raw in enumerate(entries)), service)

@@ -394,6 +394,15 @@ def _serving(
         yield
 
 
+def _socket_free(
+    request: pytest.FixtureRequest, settings: Settings, stubs: Any, make: Callable[[Any], Any]
+) -> Iterator[MockServerHandle]:
+    """A socket-free fixture: the test's double behind the library mock ``make`` builds."""
+    double, handle, backend = _offline(request, settings, stubs)
+    with _offline_mock(make, double) as mock, _serving(request, handle, backend, mock=mock):
+        yield handle
+
+
 @pytest.fixture
 def mock_requests(
     request: pytest.FixtureRequest, mockserver_settings: Settings, mockserver_offline_stubs: Any
@@ -404,12 +413,9 @@ def mock_requests(
     """
     from .offline import requests_mock_mocker
 
-    double, handle, backend = _offline(request, mockserver_settings, mockserver_offline_stubs)
-    with (
-        _offline_mock(requests_mock_mocker, double) as mock,
-        _serving(request, handle, backend, mock=mock),
-    ):
-        yield handle
+    yield from _socket_free(
+        request, mockserver_settings, mockserver_offline_stubs, requests_mock_mocker
+    )
 
 
 @pytest.fixture
@@ -422,12 +428,9 @@ def mock_aiohttp(
     """
     from .offline import aioresponses_mock
 
-    double, handle, backend = _offline(request, mockserver_settings, mockserver_offline_stubs)
-    with (
-        _offline_mock(aioresponses_mock, double) as mock,
-        _serving(request, handle, backend, mock=mock),
-    ):
-        yield handle
+    yield from _socket_free(
+        request, mockserver_settings, mockserver_offline_stubs, aioresponses_mock
+    )
 
 
 @pytest.fixture
@@ -440,12 +443,7 @@ def mock_httpx(
     """
     from .offline_httpx import respx_router
 
-    double, handle, backend = _offline(request, mockserver_settings, mockserver_offline_stubs)
-    with (
-        _offline_mock(respx_router, double) as mock,
-        _serving(request, handle, backend, mock=mock),
-    ):
-        yield handle
+    yield from _socket_free(request, mockserver_settings, mockserver_offline_stubs, respx_router)
 
 
 @pytest.fixture(scope="session")

@@ -21,8 +21,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .addresses import refused_address
-from .har import HarError, HarImport, service_name
+from .har import HarError, HarImport, grouped, origin_of
 from .recording import Exchange
 
 __all__ = ["cassette_document", "is_cassette", "parse_cassette"]
@@ -117,14 +116,10 @@ def _interaction(raw: Any, index: int) -> tuple[str, str, int | None, Exchange] 
         # The recorder takes a body as sent: coded again with gzip, it keeps only *that* the
         # service compressed (gzip: true), and replay negotiates the coding anew (as for HAR).
         body, kept = gzip.compress(body, mtime=0), (*kept, ("Content-Encoding", "gzip"))
-    try:
-        port = parts.port
-    except ValueError:
+    where_from = origin_of(parts)
+    if where_from is None:
         return f"{label}: bad port"
-    explicit = port if port is not None and port != _DEFAULT_PORTS[parts.scheme] else None
-    host = parts.hostname
-    netloc = f"[{host}]" if ":" in host else host
-    origin = f"{parts.scheme}://{netloc}" + (f":{explicit}" if explicit is not None else "")
+    origin, host, explicit = where_from
     exchange = Exchange(
         method=method.upper(),
         path=unquote(parts.path) or "/",
@@ -146,31 +141,12 @@ def parse_cassette(document: Any, service: str | None = None) -> HarImport:
     """
     if not is_cassette(document):
         raise HarError("not a VCR.py cassette (no interactions: list and version:)")
-    found = HarImport()
-    names: dict[str, str] = {}
-    origins: dict[str, set[str]] = {}
-    for index, raw in enumerate(document["interactions"]):
-        parsed = _interaction(raw, index)
-        if isinstance(parsed, str):
-            found.skipped.append(parsed)
-            continue
-        origin, host, port, exchange = parsed
-        refused = refused_address(host)
-        if refused:
-            found.skipped.append(f"interactions[{index}]: {origin} is refused: {refused}")
-            continue
-        name = service or names.get(origin)
-        if name is None:
-            base, name, n = service_name(host, port), service_name(host, port), 2
-            while name in origins:
-                name, n = f"{base[:60]}-{n}", n + 1
-            names[origin] = name
-        origins.setdefault(name, set()).add(origin)
-        found.recording.add(name, origin, exchange)
-    for name, seen in origins.items():
-        if len(seen) > 1:
-            del found.recording.upstreams[name]
-    return found
+    interactions = document["interactions"]
+    return grouped(
+        (_interaction(raw, index) for index, raw in enumerate(interactions)),
+        service,
+        "interactions",
+    )
 
 
 def cassette_document(document: Any, service: str) -> dict[str, Any]:
