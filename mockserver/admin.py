@@ -377,6 +377,18 @@ async def openapi(call: AdminCall) -> web.StreamResponse:
     return web.json_response(openapi_document())
 
 
+def _scenarios(name: str) -> Handler:
+    """A handler of scenarioadmin.py, which imports this module (for AdminCall)."""
+
+    async def handler(call: AdminCall) -> web.StreamResponse:
+        from . import scenarioadmin
+
+        found: Handler = getattr(scenarioadmin, name)
+        return await found(call)
+
+    return handler
+
+
 ROUTES: Final[list[tuple[str, str, Handler]]] = [
     ("GET", "/health", health),
     ("GET", "/services", services),
@@ -392,6 +404,9 @@ ROUTES: Final[list[tuple[str, str, Handler]]] = [
     ("DELETE", "/requests", clear_requests),
     ("GET", "/requests/unmatched", unmatched),
     ("GET", "/webhooks", webhooks),
+    ("GET", "/scenarios", _scenarios("list_scenarios")),
+    ("POST", "/scenarios/reset", _scenarios("reset_scenarios")),
+    ("PUT", "/scenarios/{name}", _scenarios("set_scenario")),
     ("POST", "/requests/count", count),
     ("GET", "/openapi.json", openapi),
 ]

@@ -141,6 +141,14 @@ class _Calls:
     def unmatched_total() -> _Call:
         return _Call("GET", "/requests/unmatched", unwrap=_pick("total"))
 
+    @staticmethod
+    def scenarios() -> _Call:
+        return _Call("GET", "/scenarios", unwrap=_pick("scenarios"))
+
+    @staticmethod
+    def set_scenario(name: str, state: str) -> _Call:
+        return _Call("PUT", "/scenarios/" + quote(name, safe=""), {"state": state})
+
 
 def _split(base_url: str) -> tuple[str, str, int, str]:
     parts = urlsplit(base_url)
@@ -280,6 +288,13 @@ class MockServerClient:
         """Requests no stub matched since the last reset, however many the journal holds."""
         return self._do(_Calls.unmatched_total())  # type: ignore[no-any-return]
 
+    def scenarios(self) -> list[dict[str, str]]:
+        """Each scenario the stubs name, with its state: ``[{"name", "state"}]``."""
+        return self._do(_Calls.scenarios())  # type: ignore[no-any-return]
+
+    def set_scenario(self, name: str, state: str) -> None:
+        self._do(_Calls.set_scenario(name, state))
+
     def count(self, pattern: StubDict | None = None, **keys: Any) -> int:
         """Journaled requests a pattern describes: ``count(method="GET", path="/a/{id}")``."""
         return self._do(_count_call(pattern, keys))  # type: ignore[no-any-return]
@@ -375,6 +390,12 @@ class AsyncMockServerClient:
 
     async def unmatched(self) -> list[dict[str, Any]]:
         return await self._do(_Calls.unmatched())  # type: ignore[no-any-return]
+
+    async def scenarios(self) -> list[dict[str, str]]:
+        return await self._do(_Calls.scenarios())  # type: ignore[no-any-return]
+
+    async def set_scenario(self, name: str, state: str) -> None:
+        await self._do(_Calls.set_scenario(name, state))
 
     async def unmatched_total(self) -> int:
         return await self._do(_Calls.unmatched_total())  # type: ignore[no-any-return]

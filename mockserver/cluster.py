@@ -293,11 +293,12 @@ def _refuse_sequences(call: Call, workers: int) -> Reply | None:
     except ValueError:
         return None  # the workers say what is wrong with it
     items = raw if isinstance(raw, list) else [raw]
-    if not any(isinstance(item, dict) and "responses" in item for item in items):
-        return None
-    return error_reply(
-        422,
-        "invalid stub",
-        f"a 'responses:' sequence would advance in each of the {workers} worker processes on "
-        "its own, so clients would see it restart; serve sequences with --workers 1",
-    )
+    for key, what in (("responses", "a 'responses:' sequence"), ("scenario", "a scenario")):
+        if any(isinstance(item, dict) and key in item for item in items):
+            return error_reply(
+                422,
+                "invalid stub",
+                f"{what} would advance in each of the {workers} worker processes on its own, "
+                "so clients would see it restart; serve it with --workers 1",
+            )
+    return None

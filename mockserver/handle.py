@@ -48,6 +48,8 @@ class Backend(Protocol):
     def requests(self) -> list[Json]: ...
     def unmatched(self) -> list[Json]: ...
     def unmatched_count(self) -> int: ...
+    def scenarios(self) -> dict[str, str]: ...
+    def set_scenario(self, name: str, state: str) -> None: ...
 
     # Whether a service that only put_stubs declares gets a listener for the port it declares.
     opens_ports: bool
@@ -118,6 +120,13 @@ class LocalBackend:
         """Requests no stub matched since the last reset, however many the journal still holds."""
         return self.store.journal.unmatched_total
 
+    def scenarios(self) -> dict[str, str]:
+        listing = self.store.scenarios.listing(self.store.snapshot.scenario_names)
+        return {item["name"]: item["state"] for item in listing}
+
+    def set_scenario(self, name: str, state: str) -> None:
+        self.store.scenarios.move(name, state)
+
 
 class RemoteBackend:
     """A server elsewhere (a container, staging), through its admin API."""
@@ -156,6 +165,12 @@ class RemoteBackend:
 
     def unmatched_count(self) -> int:
         return self.client.unmatched_total()
+
+    def scenarios(self) -> dict[str, str]:
+        return {item["name"]: item["state"] for item in self.client.scenarios()}
+
+    def set_scenario(self, name: str, state: str) -> None:
+        self.client.set_scenario(name, state)
 
 
 def env_name(pattern: str, service: str) -> str:
@@ -274,6 +289,23 @@ class UnknownService(KeyError):
         return str(self.args[0])  # KeyError's own repr()s the message
 
 
+class ScenarioHandle:
+    """One scenario of the running double: ``.state`` now, ``.set(state)`` to move it."""
+
+    def __init__(self, backend: Backend, name: str) -> None:
+        self._backend, self.name = backend, name
+
+    def __repr__(self) -> str:
+        return f"<Scenario {self.name} in {self.state!r}>"
+
+    @property
+    def state(self) -> str:
+        return self._backend.scenarios()[self.name]
+
+    def set(self, state: str) -> None:
+        self._backend.set_scenario(self.name, state)
+
+
 class MockServerHandle(_Verifies):
     """The running double, as a test sees it: ``.url``, ``.service(name)``, ``.requests``...
 
@@ -308,6 +340,14 @@ class MockServerHandle(_Verifies):
             where = f"; {self._sources}" if self._sources else ""
             raise UnknownService(f"no service {name!r}; services: {known}{where}")
         return ServiceHandle(self._backend, name)
+
+    def scenario(self, name: str) -> ScenarioHandle:
+        """A scenario the stubs name: ``.state``, and ``.set(state)`` to move it."""
+        known = self._backend.scenarios()
+        if name not in known:
+            names = ", ".join(sorted(known)) or "none"
+            raise KeyError(f"no stub names scenario {name!r}; the scenarios: {names}")
+        return ScenarioHandle(self._backend, name)
 
     def stub(self, stub: Mapping[str, Any], service: str | None = None) -> str:
         """Add a stub for this test (on the main port, or for ``service``); returns its id."""

@@ -16,6 +16,7 @@ from .budget import BUDGET_EXCEEDED, BudgetExceeded
 from .model import REPORTED_VALUE_CHARS, RequestSpec, RequestView, Stub, excerpt
 from .paths import PathTrie
 from .patterns import Pattern, Value, show
+from .scenarios import STARTED
 from .secretnames import PLACEHOLDER, redacted_field
 from .shadowing import Shadow, find_shadows
 
@@ -158,10 +159,19 @@ def _fields_hold(spec: RequestSpec, request: RequestView) -> bool:
     return True
 
 
-def differences(stub: Stub, request: RequestView) -> list[Difference]:
-    """Every field of ``request`` that ``stub`` wants otherwise, in request order."""
+def differences(
+    stub: Stub, request: RequestView, state: ScenarioState | None = None
+) -> list[Difference]:
+    """Every field of ``request`` that ``stub`` wants otherwise, in request order (and the
+    scenario state it waits for, first)."""
     spec = stub.request
     found: list[Difference] = []
+    scenario = stub.scenario
+    if scenario is not None and not _in_state(stub, state):
+        now = state(scenario.name) if state is not None else STARTED
+        want = f"scenario {scenario.name} in {scenario.state!r}"
+        why = f"needs scenario {scenario.name} in {scenario.state!r}; it is {now!r}"
+        found.append(Difference("scenario", want, now, why))
     if not method_allowed(spec.methods, request.method):
         expected = " or ".join(sorted(spec.methods or ()))
         found.append(
@@ -207,6 +217,17 @@ def differences(stub: Stub, request: RequestView) -> list[Difference]:
                 actual = body.text if body.text is not None else "<absent>"
                 found.append(Difference("body", pattern.describe(), actual, reason, _BODY_WEIGHT))
     return found
+
+
+ScenarioState = Callable[[str], str]
+
+
+def _in_state(stub: Stub, state: ScenarioState | None) -> bool:
+    """``stub``'s scenario is in the state it waits for (any state when it names none)."""
+    scenario = stub.scenario
+    if scenario is None or scenario.state is None:
+        return True
+    return (state(scenario.name) if state is not None else STARTED) == scenario.state
 
 
 def _body_reason(body: Value, pattern: Pattern) -> str | None:
@@ -328,16 +349,23 @@ class StubIndex:
         found.sort(key=lambda pair: _sort_key(pair[0]))
         return found
 
-    def match(self, request: RequestView) -> Match | None:
-        """The winning stub for ``request``: highest priority, then earliest loaded."""
+    def match(self, request: RequestView, state: ScenarioState | None = None) -> Match | None:
+        """The winning stub for ``request``: highest priority, then earliest loaded.
+
+        ``state`` gives a scenario's current state; a stub waiting for another is passed over.
+        """
         for stub, params in self._candidates(request.path):
             if not method_allowed(stub.request.methods, request.method):
+                continue
+            if stub.scenario is not None and not _in_state(stub, state):
                 continue
             if _rest_holds(stub.request, request):
                 return Match(stub, params)
         return None
 
-    def near_misses(self, request: RequestView, limit: int = 3) -> list[NearMiss]:
+    def near_misses(
+        self, request: RequestView, limit: int = 3, state: ScenarioState | None = None
+    ) -> list[NearMiss]:
         """The ``limit`` stubs that came nearest to ``request``, nearest first.
 
         Two passes keep a miss cheap with many stubs: method and path (which dominate the
@@ -347,7 +375,7 @@ class StubIndex:
             return []
         scored = []
         for stub in self._shortlist(request, limit):
-            diffs = differences(stub, request)
+            diffs = differences(stub, request, state)
             if diffs:
                 scored.append(NearMiss(stub, sum(d.weight for d in diffs), tuple(diffs)))
         nearest = heapq.nsmallest(

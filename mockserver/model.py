@@ -22,6 +22,7 @@ from .secretnames import SECRET_HEADERS, SECRET_QUERY, redacted_mapping
 if TYPE_CHECKING:
     from .paths import PathSpec
     from .patterns import Pattern
+    from .scenarios import ScenarioSpec
     from .templates import ResponseTemplate
     from .webhookspec import WebhookSpec
 
@@ -422,6 +423,8 @@ class Stub:
     responses: tuple[ResponseSpec, ...] = ()
     # Calls made after the answer was sent (webhooks.py); none for most stubs.
     webhooks: tuple[WebhookSpec, ...] = ()
+    # Matches only in this scenario state, and moves it (scenarios.py); None for most stubs.
+    scenario: ScenarioSpec | None = None
     # An OpenAPI operation's request check (oasvalidate.py): the violations of a request.
     check: Callable[[RequestView], list[dict[str, str]]] | None = field(
         default=None, compare=False, repr=False

@@ -239,6 +239,25 @@ _SCHEMAS: dict[str, Any] = {
             "journal_size": {"type": "integer"},
         },
     },
+    "ScenarioList": {
+        "type": "object",
+        "required": ["scenarios"],
+        "properties": {
+            "scenarios": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "state"],
+                    "properties": {"name": {"type": "string"}, "state": {"type": "string"}},
+                },
+            }
+        },
+    },
+    "ScenarioState": {
+        "type": "object",
+        "required": ["state"],
+        "properties": {"name": {"type": "string"}, "state": {"type": "string"}},
+    },
     "WebhookList": {
         "type": "object",
         "required": ["webhooks"],
@@ -434,6 +453,34 @@ def openapi_document() -> dict[str, Any]:
             "get": {
                 "summary": "Journaled requests no stub matched, each with its nearest stubs",
                 "responses": {"200": _json("RequestList", "unmatched requests"), **_errors(401)},
+            }
+        },
+        "/__admin/scenarios": {
+            "get": {
+                "summary": "Each scenario the stubs name, with its state (started until moved)",
+                "responses": {"200": _json("ScenarioList", "scenarios"), **_errors(401)},
+            }
+        },
+        "/__admin/scenarios/reset": {
+            "post": {
+                "summary": "Every scenario back to started",
+                "responses": {"200": _json("ScenarioList", "scenarios"), **_errors(401)},
+            }
+        },
+        "/__admin/scenarios/{name}": {
+            "put": {
+                "summary": "Move a scenario to a state",
+                "parameters": [
+                    {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("ScenarioState")}},
+                },
+                "responses": {
+                    "200": _json("ScenarioState", "the scenario, moved"),
+                    **_errors(400, 401, 404, 415, 422),
+                },
             }
         },
         "/__admin/webhooks": {

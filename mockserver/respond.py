@@ -81,7 +81,15 @@ def _respond(
     snapshot = store.snapshot  # read once: this request sees one consistent stub set
     index = snapshot.index_for(listener)
     journal = store.journal
-    found = index.match(view)
+    scenarios = store.scenarios if snapshot.scenario_names else None
+    if scenarios is None:
+        found = index.match(view)
+    else:
+        with scenarios.lock:  # match and move as one: of concurrent requests, one moves it
+            found = index.match(view, scenarios.state)
+            moved = found.stub.scenario if found is not None else None
+            if moved is not None and moved.next is not None:
+                scenarios.move(moved.name, moved.next)
     if found is not None:
         stub = found.stub
         check = stub.check or store.request_check
@@ -99,6 +107,7 @@ def _respond(
                     found.params,
                     store.rng,
                     stub.prepare,
+                    store.scenarios.state,
                 )
             except TemplateFailure as failure:
                 return _failed(store, listener, view, headers, stub, failure)
@@ -143,7 +152,8 @@ def _respond(
             listener=listener,
         )
         return Answer(outcome.status, outcome.headers, outcome.body, stub_id=stub_id)
-    report = unmatched_report(view, index.near_misses(view, near_misses), len(index))
+    state = scenarios.state if scenarios is not None else None
+    report = unmatched_report(view, index.near_misses(view, near_misses, state), len(index))
     # Attribute the miss to the port's service when it has just one, so per-service views of
     # the journal (the pytest plugin's service.requests) show it.
     here = snapshot.services_on(listener)

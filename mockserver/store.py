@@ -22,6 +22,7 @@ from .journal import Journal
 from .matching import StubIndex, index_by_listener
 from .model import PreparedResponse, RequestView, ServiceSpec, Stub, StubSet
 from .resources import ResourceState
+from .scenarios import ScenarioStates
 
 __all__ = ["DuplicateStubError", "ReloadStatus", "Snapshot", "StubStore"]
 
@@ -32,6 +33,7 @@ class Snapshot:
     indexes: dict[int | None, StubIndex]
     listener_of: dict[str, int | None]
     by_id: dict[str, Stub] = field(default_factory=dict)
+    scenario_names: frozenset[str] = frozenset()  # the scenarios its stubs name
 
     @classmethod
     def build(cls, stubs: StubSet) -> Snapshot:
@@ -42,6 +44,7 @@ class Snapshot:
             index_by_listener(stubs.stubs, listener_of),
             listener_of,
             {stub.id: stub for stub in stubs.stubs},
+            frozenset(s.scenario.name for s in stubs.stubs if s.scenario is not None),
         )
 
     def index_for(self, listener: int | None) -> StubIndex:
@@ -102,6 +105,7 @@ class StubStore:
         self.runtime_services: dict[str, ServiceSpec] = {}
         self.removed: set[str] = set()
         self.journal = journal if journal is not None else Journal()
+        self.scenarios = ScenarioStates()  # each store (namespace) its own
         # serve --openapi: every request a stub matched is checked against the document.
         self.request_check: Callable[[RequestView], list[dict[str, str]]] | None = None
         self.last_reload = ReloadStatus()
@@ -236,6 +240,7 @@ class StubStore:
             self.runtime_services = {}
             self.removed = set()
             self.journal.clear()
+            self.scenarios.reset()
             if self.seed is not None:
                 self.rng.seed(self.seed)
             if any(self.resources.values()):

@@ -19,6 +19,7 @@ from .addresses import refused_address
 from .errors import Problem, StubFileError
 from .model import PreparedResponse, ResourceSpec, ResponseSpec, ServiceSpec, Stub, StubSet
 from .render import DEFAULT_MIN_SIZE, prepare
+from .scenarios import parse_scenario
 from .stubspec import (
     BodyFileReader,
     Problems,
@@ -53,6 +54,7 @@ STUB_KEYS: Final = (
     "response",
     "responses",
     "webhooks",
+    "scenario",
 )
 RESOURCE_KEYS: Final = ("path", "id_field", "items")
 # \Z, not $: "$" also matches before a final newline, and "users\n" is no name (issue 13).
@@ -197,6 +199,9 @@ def parse_stub(
     if "webhooks" in spec:
         templated = bool(responses) and responses[0].template is not None
         webhooks = parse_webhooks(spec["webhooks"], (*at, "webhooks"), out, templated=templated)
+    scenario = None
+    if "scenario" in spec:
+        scenario = parse_scenario(spec["scenario"], (*at, "scenario"), out)
     if len(out.items) != before or request is None or not responses:
         return None
     return Stub(
@@ -211,6 +216,7 @@ def parse_stub(
         definition_json=json.dumps(spec, default=str, separators=(",", ":")).encode(),
         responses=tuple(responses) if "responses" in spec else (),
         webhooks=webhooks,
+        scenario=scenario,
     )
 
 

@@ -56,7 +56,8 @@ def settings_from_json(raw: dict[str, Any]) -> Settings:
 
 
 def stateful_parts(stubs: StubSet) -> list[str]:
-    """What in ``stubs`` keeps state in the process: resources, and ``responses:`` sequences."""
+    """What in ``stubs`` keeps state in the process: resources, ``responses:`` sequences and
+    scenarios."""
     found = [
         f"stateful resources in {', '.join(spec.sources)}"
         for spec in stubs.services.values()
@@ -65,6 +66,9 @@ def stateful_parts(stubs: StubSet) -> list[str]:
     sequences = [repr(stub.id) for stub in stubs.stubs if stub.responses]
     if sequences:
         found.append(f"'responses:' sequences in {', '.join(sequences)}")
+    scenarios = sorted({stub.scenario.name for stub in stubs.stubs if stub.scenario is not None})
+    if scenarios:
+        found.append(f"scenarios {', '.join(scenarios)}")
     return found
 
 

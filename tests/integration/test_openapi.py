@@ -64,11 +64,13 @@ class Checker:
     ) -> requests.Response:
         """Call ``route`` ({id} filled from ``stub_id``), check the status and the answer."""
         stub_id = kwargs.pop("stub_id", "get-user")
+        scenario = kwargs.pop("scenario", "todo")
         session = self.admin if token else self.anonymous
         if "json" in kwargs and status < 300:  # what the server takes, the document allows
             body = pointer("paths", "/__admin" + route, method.lower(), "requestBody", "content")
             self.validate(body + pointer("application/json", "schema"), kwargs["json"])
-        response = session(method, route.replace("{id}", stub_id), **kwargs)
+        target = route.replace("{id}", stub_id).replace("{name}", scenario)
+        response = session(method, target, **kwargs)
         assert response.status_code == status, (method, route, response.text[:300])
         self.check(method, route, response)
         return response
@@ -201,6 +203,23 @@ SCENARIOS: dict[tuple[str, str], Callable[[Checker], object]] = {
         c.call("GET", "/requests/unmatched", 200),
         c.call("GET", "/requests/unmatched", 401, token=False),
     ],
+    ("GET", "/scenarios"): lambda c: [
+        with_a_scenario(c),
+        c.call("GET", "/scenarios", 200),
+        c.call("GET", "/scenarios", 401, token=False),
+    ],
+    ("PUT", "/scenarios/{name}"): lambda c: [
+        with_a_scenario(c),
+        c.call("PUT", "/scenarios/{name}", 200, json={"state": "added"}),
+        c.call("PUT", "/scenarios/{name}", 404, scenario="nope", json={"state": "x"}),
+        c.call("PUT", "/scenarios/{name}", 422, json={"state": ""}),
+        c.call("PUT", "/scenarios/{name}", 415, data=b"{}"),
+        c.call("PUT", "/scenarios/{name}", 400, data=b"{x", headers=JSON),
+        c.call("PUT", "/scenarios/{name}", 401, token=False, json={"state": "x"}),
+    ],
+    ("POST", "/scenarios/reset"): lambda c: [
+        c.call("POST", "/scenarios/reset", s, token=s == 200) for s in (200, 401)
+    ],
     ("GET", "/webhooks"): lambda c: [
         c.call("GET", "/webhooks", s, token=s == 200) for s in (200, 401)
     ],
@@ -223,6 +242,12 @@ SCENARIOS: dict[tuple[str, str], Callable[[Checker], object]] = {
         c.call("GET", "/openapi.json", s, token=s == 200) for s in (200, 401)
     ],
 }
+
+
+def with_a_scenario(c: Checker) -> None:
+    """A runtime stub naming scenario "todo", so its routes have one to show and move."""
+    stub = {"id": "todo-list", "request": {"path": "/todo"}, "scenario": {"name": "todo"}}
+    c.admin.post("/stubs", json=stub)
 
 
 @pytest.fixture

@@ -44,7 +44,8 @@ pytestmark = pytest.mark.timeout(120)
 CONSOLE = [console_examples(block) for block in fenced_blocks("console")]
 PYTHON = fenced_blocks("python")
 TEMPLATED = [b for b in fenced_blocks("yaml") if "template: true" in b]
-YAML = [b for b in fenced_blocks("yaml") if b not in TEMPLATED]
+SCENARIOS = [b for b in fenced_blocks("yaml") if "scenario:" in b and b not in TEMPLATED]
+YAML = [b for b in fenced_blocks("yaml") if b not in TEMPLATED and b not in SCENARIOS]
 
 
 def _on_bundled_ports(command: str) -> bool:
@@ -298,3 +299,13 @@ def test_the_spy_example_with_the_upstream_it_names(tmp_path: Path) -> None:
         assert console.process.wait(timeout=30) == 0
     shown = "\n".join(example.output).replace(":8080", f":{main}").replace(":8081", f":{catalog}")
     assert console.seen == shown.splitlines()
+
+
+def test_the_scenario_example_serves_as_the_readme_says(tmp_path: Path) -> None:
+    (todo,) = SCENARIOS
+    (tmp_path / "todo.yaml").write_text(todo, encoding="utf-8")
+    settings = Settings(paths=(str(tmp_path),), port=0)
+    with MockServer(settings) as server, requests.Session() as client:
+        assert client.get(server.url + "/todo", timeout=5).json() == []
+        assert client.post(server.url + "/todo", timeout=5).status_code == 201
+        assert client.get(server.url + "/todo", timeout=5).json() == [{"title": "milk"}]

@@ -281,7 +281,7 @@ def test_a_stub_without_template_is_never_rendered() -> None:
         ({"template": True, "body_base64": "AA=="}, "response.body_base64", "not a template"),
         ({"template": "yes"}, "response.template", "true or false"),
         ({"template": True, "body": "{{ reqest.path }}"}, "response.body", "'request'?"),
-        ({"template": True, "json": {"s": "{{ scenario('t') }}"}}, "response.json.s", "not sup"),
+        ({"template": True, "json": {"s": "{{ scenaro('t') }}"}}, "response.json.s", "'scenario'?"),
         ({"template": True, "body_file": "bin"}, "response.body_file", "UTF-8 text"),
         (
             {"template": True, "body": "{% for x in y recursive %}{% endfor %}"},
