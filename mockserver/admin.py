@@ -286,7 +286,6 @@ def _no_stub(call: AdminCall) -> AdminError:
 async def reset(call: AdminCall) -> web.StreamResponse:
     store = call.state.store
     store.reset()
-    call.state.webhooks.clear()
     return web.json_response({"status": "reset", "stubs": len(store.snapshot.stubs.stubs)})
 
 
@@ -332,7 +331,7 @@ async def list_requests(call: AdminCall) -> web.StreamResponse:
 
 
 async def webhooks(call: AdminCall) -> web.StreamResponse:
-    deliveries = call.state.webhooks.deliveries()
+    deliveries = call.state.store.deliveries.entries()
     return web.json_response({"webhooks": [d.as_dict() for d in deliveries]})
 
 

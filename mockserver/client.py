@@ -142,6 +142,10 @@ class _Calls:
         return _Call("GET", "/requests/unmatched", unwrap=_pick("total"))
 
     @staticmethod
+    def webhooks() -> _Call:
+        return _Call("GET", "/webhooks", unwrap=_pick("webhooks"))
+
+    @staticmethod
     def scenarios() -> _Call:
         return _Call("GET", "/scenarios", unwrap=_pick("scenarios"))
 
@@ -288,6 +292,10 @@ class MockServerClient:
         """Requests no stub matched since the last reset, however many the journal holds."""
         return self._do(_Calls.unmatched_total())  # type: ignore[no-any-return]
 
+    def webhooks(self) -> list[dict[str, Any]]:
+        """The stubs' last webhook calls: stub, method, url, status or error."""
+        return self._do(_Calls.webhooks())  # type: ignore[no-any-return]
+
     def scenarios(self) -> list[dict[str, str]]:
         """Each scenario the stubs name, with its state: ``[{"name", "state"}]``."""
         return self._do(_Calls.scenarios())  # type: ignore[no-any-return]
@@ -390,6 +398,9 @@ class AsyncMockServerClient:
 
     async def unmatched(self) -> list[dict[str, Any]]:
         return await self._do(_Calls.unmatched())  # type: ignore[no-any-return]
+
+    async def webhooks(self) -> list[dict[str, Any]]:
+        return await self._do(_Calls.webhooks())  # type: ignore[no-any-return]
 
     async def scenarios(self) -> list[dict[str, str]]:
         return await self._do(_Calls.scenarios())  # type: ignore[no-any-return]

@@ -50,6 +50,7 @@ class Backend(Protocol):
     def unmatched_count(self) -> int: ...
     def scenarios(self) -> dict[str, str]: ...
     def set_scenario(self, name: str, state: str) -> None: ...
+    def webhooks(self) -> list[Json]: ...
 
     # Whether a service that only put_stubs declares gets a listener for the port it declares.
     opens_ports: bool
@@ -127,6 +128,9 @@ class LocalBackend:
     def set_scenario(self, name: str, state: str) -> None:
         self.store.scenarios.move(name, state)
 
+    def webhooks(self) -> list[Json]:
+        return [delivery.as_dict() for delivery in self.store.deliveries.entries()]
+
 
 class RemoteBackend:
     """A server elsewhere (a container, staging), through its admin API."""
@@ -171,6 +175,9 @@ class RemoteBackend:
 
     def set_scenario(self, name: str, state: str) -> None:
         self.client.set_scenario(name, state)
+
+    def webhooks(self) -> list[Json]:
+        return self.client.webhooks()
 
 
 def env_name(pattern: str, service: str) -> str:
@@ -340,6 +347,12 @@ class MockServerHandle(_Verifies):
             where = f"; {self._sources}" if self._sources else ""
             raise UnknownService(f"no service {name!r}; services: {known}{where}")
         return ServiceHandle(self._backend, name)
+
+    @property
+    def webhooks(self) -> list[Json]:
+        """The stubs' webhook calls since the last reset, oldest first: stub, method, url,
+        status or error (calls run after their answers: wait for the one you expect)."""
+        return self._backend.webhooks()
 
     def scenario(self, name: str) -> ScenarioHandle:
         """A scenario the stubs name: ``.state``, and ``.set(state)`` to move it."""

@@ -240,7 +240,7 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
             # Sent first, so a webhook never arrives before the answer that caused it.
             await response.prepare(request)
             await response.write_eof()
-            state.webhooks.dispatch(answer.stub_id, answer.webhooks)
+            state.webhooks.dispatch(answer.stub_id, answer.webhooks, store.deliveries)
         return response
 
     return handle

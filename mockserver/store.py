@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from .deliveries import DeliveryLog
 from .errors import Problem
 from .journal import Journal
 from .matching import StubIndex, index_by_listener
@@ -106,6 +107,7 @@ class StubStore:
         self.removed: set[str] = set()
         self.journal = journal if journal is not None else Journal()
         self.scenarios = ScenarioStates()  # each store (namespace) its own
+        self.deliveries = DeliveryLog()  # its stubs' webhook calls
         # serve --openapi: every request a stub matched is checked against the document.
         self.request_check: Callable[[RequestView], list[dict[str, str]]] | None = None
         self.last_reload = ReloadStatus()
@@ -241,6 +243,7 @@ class StubStore:
             self.removed = set()
             self.journal.clear()
             self.scenarios.reset()
+            self.deliveries.clear()
             if self.seed is not None:
                 self.rng.seed(self.seed)
             if any(self.resources.values()):

@@ -10,79 +10,51 @@ journaled in a bounded ring: ``GET /__admin/webhooks``.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import time
-from collections import deque
-from dataclasses import dataclass
-from typing import Any, Final
-from urllib.parse import urlsplit, urlunsplit
+from typing import Final
 
 import aiohttp
 
+from .deliveries import DeliveryLog, shown_url
 from .proxy import GuardedResolver
-from .secretnames import redacted_query_string
 from .webhookspec import WebhookSpec
 
-__all__ = ["Delivery", "Webhooks"]
+__all__ = ["Webhooks"]
 
 log = logging.getLogger("mockserver")
 
-DELIVERIES_KEPT: Final = 1000
 CONNECT_TIMEOUT_S: Final = 5.0
 TOTAL_TIMEOUT_S: Final = 30.0
 MAX_PENDING: Final = 1000  # calls scheduled and not yet done; past it, a call is dropped (said)
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    seq: int
-    at: float
-    stub: str
-    method: str
-    url: str  # secret-named query values redacted
-    status: int | None
-    error: str | None
-    duration_ms: float
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "at": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(self.at))
-            + f".{int(self.at * 1000) % 1000:03d}Z",
-            "stub": self.stub,
-            "method": self.method,
-            "url": self.url,
-            "status": self.status,
-            "error": self.error,
-            "duration_ms": round(self.duration_ms, 1),
-        }
-
-
 class Webhooks:
     """Sends a server's webhooks and keeps the last deliveries."""
 
-    def __init__(self, keep: int = DELIVERIES_KEPT) -> None:
-        self._deliveries: deque[Delivery] = deque(maxlen=keep)
-        self._seq = itertools.count(1)
+    def __init__(self) -> None:
         self._pending: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
 
-    def dispatch(self, stub_id: str, specs: tuple[WebhookSpec, ...]) -> None:
+    def dispatch(self, stub_id: str, specs: tuple[WebhookSpec, ...], log_to: DeliveryLog) -> None:
         """Schedule ``specs`` on the running loop; each runs after its delay."""
         for spec in specs:
             if spec.refused is not None:  # its template failed, or its rendered URL is refused
                 log.warning("webhook of stub %s not sent: %s", stub_id, spec.refused)
-                self._record(stub_id, spec, None, f"not sent: {spec.refused}", 0.0)
+                log_to.record(
+                    stub_id, spec.method, spec.url, None, f"not sent: {spec.refused}", 0.0
+                )
                 continue
             if len(self._pending) >= MAX_PENDING:
-                self._record(stub_id, spec, None, f"dropped: {MAX_PENDING} calls pending", 0.0)
+                log_to.record(
+                    stub_id, spec.method, spec.url, None, f"dropped: {MAX_PENDING} pending", 0.0
+                )
                 continue
-            task = asyncio.get_running_loop().create_task(self._send(stub_id, spec))
+            task = asyncio.get_running_loop().create_task(self._send(stub_id, spec, log_to))
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
 
-    async def _send(self, stub_id: str, spec: WebhookSpec) -> None:
+    async def _send(self, stub_id: str, spec: WebhookSpec, log_to: DeliveryLog) -> None:
         if spec.delay_ms:
             await asyncio.sleep(spec.delay_ms / 1000)
         began = time.monotonic()
@@ -104,24 +76,8 @@ class Webhooks:
             error = f"{type(exc).__name__}: {exc}"
         took = (time.monotonic() - began) * 1000
         if error is not None:
-            log.warning("webhook of stub %s to %s failed: %s", stub_id, _shown(spec.url), error)
-        self._record(stub_id, spec, status, error, took)
-
-    def _record(
-        self, stub_id: str, spec: WebhookSpec, status: int | None, error: str | None, took: float
-    ) -> None:
-        self._deliveries.append(
-            Delivery(
-                next(self._seq),
-                time.time(),
-                stub_id,
-                spec.method,
-                _shown(spec.url),
-                status,
-                error,
-                took,
-            )
-        )
+            log.warning("webhook of stub %s to %s failed: %s", stub_id, shown_url(spec.url), error)
+        log_to.record(stub_id, spec.method, spec.url, status, error, took)
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -131,12 +87,6 @@ class Webhooks:
                 cookie_jar=aiohttp.DummyCookieJar(),
             )
         return self._session
-
-    def deliveries(self) -> list[Delivery]:
-        return list(self._deliveries)
-
-    def clear(self) -> None:
-        self._deliveries.clear()
 
     async def settle(self, timeout: float) -> None:
         """Wait up to ``timeout`` seconds for calls in flight (a stop), then cancel the rest."""
@@ -149,8 +99,3 @@ class Webhooks:
         session, self._session = self._session, None
         if session is not None:
             await session.close()
-
-
-def _shown(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(query=redacted_query_string(parts.query)))
