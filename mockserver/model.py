@@ -328,6 +328,14 @@ GzipSetting = Literal["auto", "true", "false"]
 
 
 @dataclass(frozen=True, slots=True)
+class Timing:
+    """How an answer is paced beyond a fixed or uniform ``delay_ms``."""
+
+    lognormal: tuple[int, float] | None = None  # delay_ms: {lognormal: {median, sigma}}
+    dribble: tuple[int, int] | None = None  # dribble: {chunks, duration_ms}: the body in turns
+
+
+@dataclass(frozen=True, slots=True)
 class ResponseSpec:
     """What a stub answers, as written (after validation and decoding of the body)."""
 
@@ -339,6 +347,7 @@ class ResponseSpec:
     last_modified: datetime | None = None
     gzip: GzipSetting | None = None
     delay_ms: tuple[int, int] = (0, 0)
+    timing: Timing | None = None
     fault: str | None = None  # one of FAULTS: how the connection breaks instead of answering
     fault_rate: float = 1.0  # the share of requests that meet the fault (drawn per request)
     # template: true: the parts rendered per request (templates.py); None for a static answer.
@@ -372,6 +381,7 @@ class PreparedResponse:
     headers: tuple[tuple[str, str], ...]
     body: bytes
     delay_ms: tuple[int, int] = (0, 0)
+    timing: Timing | None = None
     etag: str | None = None
     last_modified: datetime | None = None
     media_types: tuple[str, ...] = ()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .budget import MATCH_BUDGET_S, end_match_budget, start_match_budget
 from .journal import JournalEntry
-from .model import RequestView, Stub
+from .model import RequestView, Stub, Timing
 from .oasvalidate import VIOLATION_ERROR
 from .render import choose, encode_json
 from .report import unmatched_report
@@ -36,6 +36,7 @@ class Answer:
     body: bytes
     delay_ms: tuple[int, int] = (0, 0)
     stub_id: str | None = None
+    timing: Timing | None = None  # lognormal delay, dribbled body (model.Timing)
     report: dict[str, Any] | None = None  # set when no stub matched
     # The journal entry of a stub's answer: marked if the client leaves during the delay.
     entry: JournalEntry | None = None
@@ -130,6 +131,7 @@ def _respond(
             body,
             prepared.delay_ms,
             stub.id,
+            timing=prepared.timing,
             entry=entry,
             fault=prepared.fault,
             fault_rate=prepared.fault_rate,

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,8 +31,9 @@ from .model import RequestView
 from .namespaces import NS_PREFIX, MemoryNamespaces, Namespaces
 from .nsadmin import namespace_dispatch, namespaced
 from .report import brief_report
-from .respond import fault_to_perform, respond
+from .respond import Answer, fault_to_perform, respond
 from .store import StubStore
+from .stubspec import MAX_DELAY_MS
 from .webhooks import Webhooks
 from .wire import WireResponse
 
@@ -210,8 +213,8 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
             if store is not default:  # the line names the namespace: the path as it was sent
                 view = RequestView(view.method, request.path, view.query_string, headers, body)
             log_request(log, view, answer.status, answer.stub_id, answer.report, answer.fault)
-        low, high = answer.delay_ms
-        if high:
+        pause = _delay_ms(answer, store.rng)
+        if pause:
             guard = (
                 request.protocol if isinstance(request.protocol, GuardedRequestHandler) else None
             )
@@ -220,7 +223,7 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
                 if guard.half_closed and request.transport is not None:
                     request.transport.close()  # it closed before the delay: it has left
             try:
-                await asyncio.sleep((low if low == high else store.rng.uniform(low, high)) / 1000)
+                await asyncio.sleep(pause / 1000)
             except asyncio.CancelledError:  # the client left during the delay
                 if answer.entry is not None:
                     answer.entry.error = "client_disconnected"
@@ -235,7 +238,11 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
             fault = fault_to_perform(answer, store.rng.random)
             if fault is not None:
                 return perform_fault(request, fault, answer.status, answer.headers, answer.body)
-        response = WireResponse.build(request, answer.status, answer.headers, answer.body)
+        timing = answer.timing
+        if timing is not None and timing.dribble and answer.body and request.method != "HEAD":
+            response = await dribbled(request, answer, *timing.dribble)
+        else:
+            response = WireResponse.build(request, answer.status, answer.headers, answer.body)
         if answer.webhooks and answer.stub_id is not None:
             # Sent first, so a webhook never arrives before the answer that caused it.
             await response.prepare(request)
@@ -244,6 +251,33 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
         return response
 
     return handle
+
+
+def _delay_ms(answer: Answer, rng: random.Random) -> float:
+    """The stub's delay for this answer: fixed, uniform in a range, or lognormal (seeded)."""
+    timing = answer.timing
+    if timing is not None and timing.lognormal is not None:
+        median, sigma = timing.lognormal
+        return min(rng.lognormvariate(math.log(median), sigma), MAX_DELAY_MS)
+    low, high = answer.delay_ms
+    return low if low == high else rng.uniform(low, high)
+
+
+async def dribbled(
+    request: web.BaseRequest, answer: Answer, chunks: int, duration_ms: int
+) -> web.StreamResponse:
+    """The answer with its body sent in ``chunks`` turns over ``duration_ms``, for a client's
+    read timeout (the length is declared at once, as a slow server's is)."""
+    response = web.StreamResponse(status=answer.status, headers=answer.headers)
+    response.content_length = len(answer.body)
+    await response.prepare(request)
+    size = -(-len(answer.body) // chunks)
+    pause = duration_ms / 1000 / chunks
+    for start in range(0, len(answer.body), size):
+        await response.write(answer.body[start : start + size])
+        await asyncio.sleep(pause)
+    await response.write_eof()
+    return response
 
 
 def _kept_from(request: web.BaseRequest, settings: Settings) -> bool:

@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from . import bodymatchers, xpathmatcher  # noqa: F401  (register form, multipart, xpath)
 from .errors import Problem
-from .model import FAULTS, RequestSpec, ResponseSpec, shared
+from .model import FAULTS, RequestSpec, ResponseSpec, Timing, shared
 from .paths import PathSpec, parse_path_regex, parse_path_template
 from .patterns import Pattern, parse_pattern, valid_matchers
 from .render import BINARY_TYPE, JSON_TYPE, TEXT_TYPE
@@ -48,6 +48,7 @@ RESPONSE_KEYS: Final = (
     "last_modified",
     "gzip",
     "delay_ms",
+    "dribble",
     "fault",
     "template",
 )
@@ -285,7 +286,9 @@ def parse_response(
     gzip = None
     if "gzip" in spec:
         gzip = parse_gzip(spec["gzip"], (*at, "gzip"), out)
-    delay = _parse_delay(spec.get("delay_ms", 0), (*at, "delay_ms"), out)
+    delay, lognormal = _parse_delay(spec.get("delay_ms", 0), (*at, "delay_ms"), out)
+    dribble = _parse_dribble(spec["dribble"], (*at, "dribble"), out) if "dribble" in spec else None
+    timing = Timing(lognormal, dribble) if lognormal or dribble else None
     fault = _parse_fault(spec, body, at, out) if "fault" in spec else None
     template = None
     if templated is True and len(out.items) == before:
@@ -303,6 +306,7 @@ def parse_response(
         last_modified,
         gzip,  # type: ignore[arg-type]
         delay,
+        timing,
         fault_name,
         fault_rate,
         template,
@@ -453,9 +457,40 @@ def _parse_http_date(raw: Any, at: KeyPath, out: Problems) -> datetime | None:
     return None
 
 
-def _parse_delay(raw: Any, at: KeyPath, out: Problems) -> tuple[int, int]:
+def _parse_delay(
+    raw: Any, at: KeyPath, out: Problems
+) -> tuple[tuple[int, int], tuple[int, float] | None]:
+    """(fixed or uniform range, lognormal (median, sigma) or None)."""
+    if isinstance(raw, dict) and "lognormal" in raw:
+        check_keys(raw, ("lognormal",), at, out)
+        spec = expect_mapping(raw["lognormal"], (*at, "lognormal"), out, "a lognormal delay")
+        if spec is None:
+            return (0, 0), None
+        check_keys(spec, ("median", "sigma"), (*at, "lognormal"), out)
+        median = expect_int(spec.get("median"), (*at, "lognormal", "median"), out, 1, MAX_DELAY_MS)
+        sigma = spec.get("sigma")
+        if isinstance(sigma, bool) or not isinstance(sigma, int | float) or not 0 < sigma <= 4:
+            out.add(
+                (*at, "lognormal", "sigma"), f"sigma is a number above 0, at most 4, got {sigma!r}"
+            )
+            return (0, 0), None
+        return ((0, 0), (median, float(sigma))) if median is not None else ((0, 0), None)
+    return _parse_range(raw, at, out), None
+
+
+def _parse_dribble(raw: Any, at: KeyPath, out: Problems) -> tuple[int, int] | None:
+    spec = expect_mapping(raw, at, out, "dribble")
+    if spec is None:
+        return None
+    check_keys(spec, ("chunks", "duration_ms"), at, out)
+    chunks = expect_int(spec.get("chunks"), (*at, "chunks"), out, 2, 1000)
+    duration = expect_int(spec.get("duration_ms"), (*at, "duration_ms"), out, 1, MAX_DELAY_MS)
+    return (chunks, duration) if chunks is not None and duration is not None else None
+
+
+def _parse_range(raw: Any, at: KeyPath, out: Problems) -> tuple[int, int]:
     if isinstance(raw, dict):
-        check_keys(raw, ("min", "max"), at, out)
+        check_keys(raw, ("min", "max", "lognormal"), at, out)
         if "min" not in raw or "max" not in raw:
             out.add(at, "a delay range needs both min and max, e.g. {min: 10, max: 50}")
             return (0, 0)
