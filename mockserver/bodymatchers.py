@@ -10,6 +10,8 @@ xpathmatcher.py), which keeps patterns.py free of an import cycle.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import parse_qsl
@@ -122,6 +124,43 @@ class Form(Pattern):
 
     def describe(self) -> str:
         return "form " + ", ".join(f"{name} {p.describe()}" for name, p in self.fields)
+
+
+class Sha256(Pattern):
+    """The value's bytes (a body's as sent, decoded) have this SHA-256: how a recording
+    matches a binary body exactly without keeping it."""
+
+    name = "sha256"
+    __slots__ = ("digest",)
+
+    def __init__(self, digest: str) -> None:
+        self.digest = digest
+
+    def check(self, value: Value) -> str | None:
+        if value.text is None:
+            return f"expected a value with sha256 {self.digest[:16]}..., but it is absent"
+        request = value.request
+        data = request.body if request is not None else value.text.encode("utf-8")
+        found = hashlib.sha256(data).hexdigest()
+        if found == self.digest:
+            return None
+        return f"sha256 {found[:16]}... is not {self.digest[:16]}... ({len(data):,} bytes)"
+
+    def describe(self) -> str:
+        return f"sha256 {self.digest[:16]}..."
+
+
+@register_matcher("sha256")
+def _build_sha256(raw: Any, at: KeyPath, errors: ErrorSink, ci: bool) -> Pattern | None:
+    if not isinstance(raw, str) or not _HEX64.match(raw):
+        errors.append(
+            (at, "sha256 takes 64 lowercase hex digits (hashlib.sha256(...).hexdigest())")
+        )
+        return None
+    return Sha256(raw)
+
+
+_HEX64: Final = re.compile(r"[0-9a-f]{64}\Z")
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ import json
 import logging
 import re
 from typing import Any, Final
+from urllib.parse import parse_qsl
 
 from .http import select_encoding, without_coding_suffix
 from .recording import (
@@ -75,14 +76,34 @@ def request_spec(exchange: Exchange, redaction: Redaction) -> dict[str, Any]:
         spec["query"] = query
     body = exchange.request_body
     if exchange.method in _BODY_METHODS and body and len(body) <= _MATCHED_BODY_BYTES:
-        value = _json_or_none(body)
-        if value is not None:
-            kept = _without_placeholders(value, redaction.placeholder)
-            if kept != value:  # something was redacted: match on the rest only
-                spec["body"] = {"json_subset": kept}
-            else:
-                spec["body"] = {"json": value}
+        matcher = _body_matcher(exchange, body, redaction)
+        if matcher is not None:
+            spec["body"] = matcher
     return spec
+
+
+def _body_matcher(exchange: Exchange, body: bytes, redaction: Redaction) -> Any:
+    """How a recorded request body is matched: JSON as JSON (what was redacted left out), a
+    form by its fields (secret-named ones left out), anything else by its SHA-256: exactly,
+    and without writing a body that may hold a secret (issue 16)."""
+    value = _json_or_none(body)
+    if value is not None:
+        kept = _without_placeholders(value, redaction.placeholder)
+        # Something was redacted: match on the rest only.
+        return {"json_subset": kept} if kept != value else {"json": value}
+    content_type = (exchange.request_header("content-type") or "").split(";")[0].strip().lower()
+    if content_type == "application/x-www-form-urlencoded":
+        try:
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
+        except (UnicodeDecodeError, ValueError):
+            pairs = None
+        if pairs is not None:
+            fields: dict[str, str] = {}
+            for name, field in pairs:
+                if name.lower() not in redaction.query and name not in fields:
+                    fields[name] = field
+            return {"form": fields} if fields else None
+    return {"sha256": hashlib.sha256(body).hexdigest()}
 
 
 def _without_placeholders(value: Any, placeholder: str) -> Any:

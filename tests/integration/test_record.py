@@ -7,6 +7,7 @@ the recording proxy, and from the recording with the upstream gone. All three mu
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -241,6 +242,31 @@ def test_a_range_or_conditional_answer_records_the_whole_representation(
         assert past.status_code == 416
         again = client.get(server.url + "/logo.bin", headers={"If-None-Match": etag}, timeout=10)
         assert again.status_code == 304  # the service's own tag still validates
+
+
+def test_form_and_binary_request_bodies_are_matched_exactly_on_replay(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    # Before: only JSON bodies were matched, so another form or file got the recorded answer.
+    form = {"user": "ada", "plan": "pro", "password": "FORM-SECRET"}
+    blob = bytes(range(256)) * 4
+    with recording(upstream.url, tmp_path) as proxy, requests.Session() as client:
+        assert client.post(proxy.url + "/echo-raw", data=form, timeout=10).ok
+        assert client.post(proxy.url + "/echo-raw", data=blob, timeout=10).ok
+    text = (tmp_path / "svc.yaml").read_text()
+    assert "FORM-SECRET" not in text
+    stubs = yaml.safe_load(text)["stubs"]
+    assert [s["request"]["body"] for s in stubs] == [
+        {"form": {"user": "ada", "plan": "pro"}},  # the secret-named field left out
+        {"sha256": hashlib.sha256(blob).hexdigest()},
+    ]
+    upstream.stop()
+    with replaying(tmp_path) as server, requests.Session() as client:
+        base = server.url + "/echo-raw"
+        assert client.post(base, data=form, timeout=10).status_code == 200
+        assert client.post(base, data={**form, "plan": "free"}, timeout=10).status_code == 404
+        assert client.post(base, data=blob, timeout=10).json()["bytes"] == 1024
+        assert client.post(base, data=blob[::-1], timeout=10).status_code == 404
 
 
 def test_no_secret_reaches_the_files_the_journal_or_the_log(

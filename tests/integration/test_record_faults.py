@@ -23,6 +23,7 @@ from mockserver.recordstubs import Recording
 from mockserver.recordwriter import write_recording
 
 from ..console import MOCKSERVER, Console
+from ..waiting import wait_until
 from .upstream import TEXT, Upstream, recording
 
 pytestmark = pytest.mark.timeout(60)
@@ -190,7 +191,11 @@ def test_sigterm_writes_the_recording_atomically_and_exits_0(
             assert client.get(url + "/__admin/health", timeout=10).json()["status"] == "ok"
             assert client.get(url + "/text", timeout=10).text == TEXT
             assert client.get(url + "/api/user/1", timeout=10).status_code == 200
-        assert (out / "svc.yaml").read_text(encoding="utf-8") == stale  # written on stop
+        # Written as they complete (issue 13), before any stop: the stale file is replaced.
+        wait_until(
+            lambda: "/api/user/1" in (out / "svc.yaml").read_text(encoding="utf-8"),
+            "both exchanges on disk before the stop",
+        )
         recorder.process.send_signal(signal.SIGTERM)
         assert recorder.process.wait(timeout=DEADLINE) == 0
         recorder.wait_for("mockserver: stopped")

@@ -192,6 +192,11 @@ def make_app(state: State) -> web.Application:
         # aiohttp's own static file answer: ETag, Last-Modified, Range, 206, 304 and 416.
         return web.FileResponse(_logo_file())
 
+    @routes.post("/echo-raw")
+    async def echo_raw(request: web.Request) -> web.Response:
+        body = await request.read()
+        return web.json_response({"bytes": len(body), "type": request.content_type})
+
     @routes.get("/redirect-absolute")
     async def redirect_absolute(request: web.Request) -> web.Response:
         # As many services do: an absolute URL on their own origin, and one elsewhere.
