@@ -375,3 +375,24 @@ def test_bad_shapes_are_located_load_errors(
     (problem,) = problems_of(path)
     assert (problem.stub, problem.key, problem.line) == ("'s'", key, 3)
     assert message in problem.message
+
+
+def test_sha256_matches_a_body_by_its_bytes_exactly() -> None:
+    import hashlib
+
+    from mockserver.model import RequestView
+    from mockserver.patterns import Value, parse_pattern
+
+    body = bytes(range(256))
+    errors: list[tuple[tuple[str | int, ...], str]] = []
+    pattern = parse_pattern({"sha256": hashlib.sha256(body).hexdigest()}, ("b",), errors)
+    assert errors == []
+    assert pattern is not None
+    assert pattern.check(Value.of_body(RequestView("POST", "/", "", (), body))) is None
+    other = pattern.check(Value.of_body(RequestView("POST", "/", "", (), body[:-1])))
+    assert other is not None
+    assert "(255 bytes)" in other
+    parse_pattern({"sha256": "ABC"}, ("b",), errors)
+    assert errors == [
+        (("b",), "sha256 takes 64 lowercase hex digits (hashlib.sha256(...).hexdigest())")
+    ]
