@@ -393,6 +393,5 @@ def test_sha256_matches_a_body_by_its_bytes_exactly() -> None:
     assert other is not None
     assert "(255 bytes)" in other
     parse_pattern({"sha256": "ABC"}, ("b",), errors)
-    assert errors == [
-        (("b",), "sha256 takes 64 lowercase hex digits (hashlib.sha256(...).hexdigest())")
-    ]
+    message = "sha256 takes 64 lowercase hex digits (hashlib.sha256(...).hexdigest())"
+    assert errors == [(("b", "sha256"), message)]
