@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from aiohttp import web
 
 from ..console import run_console
 from ..waiting import wait_until
@@ -19,40 +20,56 @@ from .admin_helpers import Admin, serve, write_stubs
 
 
 class Receiver:
-    """A real HTTP server that keeps what each call brought, and when it arrived."""
+    """A real aiohttp server, in a thread of its own, that keeps what each call brought and
+    when it arrived."""
 
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
-        received = self.calls
+        self._loop = asyncio.new_event_loop()
+        self._stop: asyncio.Event | None = None
+        started = threading.Event()
+        address: list[str] = []
 
-        class Handler(BaseHTTPRequestHandler):
-            def _any(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                received.append(
-                    {
-                        "at": time.monotonic(),
-                        "method": self.command,
-                        "path": self.path,
-                        "headers": dict(self.headers.items()),
-                        "body": self.rfile.read(length),
-                    }
-                )
-                self.send_response(204)
-                self.end_headers()
+        async def any_call(request: web.Request) -> web.Response:
+            self.calls.append(
+                {
+                    "at": time.monotonic(),
+                    "method": request.method,
+                    "path": request.path_qs,
+                    "headers": dict(request.headers),
+                    "body": await request.read(),
+                }
+            )
+            return web.Response(status=204)
 
-            do_POST = do_PUT = do_GET = _any
+        async def main() -> None:
+            app = web.Application()
+            app.router.add_route("*", "/{tail:.*}", any_call)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            address.append(f"http://127.0.0.1:{runner.addresses[0][1]}")
+            self._stop = asyncio.Event()
+            started.set()
+            await self._stop.wait()
+            await runner.cleanup()
 
-            def log_message(self, *args: Any) -> None:
-                pass
+        def run() -> None:
+            try:
+                self._loop.run_until_complete(main())
+            finally:
+                self._loop.close()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=run, daemon=True)
         self.thread.start()
+        assert started.wait(30), "the receiver did not start"
+        self.url = address[0]
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        if self._stop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self.thread.join(30)
 
 
 @pytest.fixture
