@@ -21,8 +21,10 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/stubs/{id}"): {"request": {"path": "/put"}, "response": {"body": "put"}},
     ("PUT", "/stubs"): [{"id": "many", "request": {"path": "/many"}, "response": {"body": "m"}}],
     ("POST", "/requests/count"): {"method": "GET"},
+    ("PUT", "/scenarios/{name}"): {"state": "added"},
 }
-EXPECTED = {("POST", "/stubs"): 201}
+# With the token: a scenario no stub names is a 404 (past the token check, which is the point).
+EXPECTED = {("POST", "/stubs"): 201, ("PUT", "/scenarios/{name}"): 404}
 ROUTE_IDS = [f"{method} {path}" for method, path, _ in ROUTES]
 
 

@@ -65,6 +65,7 @@ def test_the_curl_blocks_run_here_are_the_ones_expected() -> None:
     firsts = [block[0].command.split(" localhost")[0] for block in CURL_BLOCKS]
     assert firsts == [
         "curl -s -X POST",  # the near-miss report
+        "curl -s",  # a scenario
         "curl -s -o /dev/null -D -",  # compression and 304
         "curl -si",  # a stateful resource
         "curl -s -X POST",  # the admin API

@@ -64,6 +64,7 @@ def test_readme_walkthrough_is_parsed() -> None:
         "/api/users?name=SIMON&page=1",
         "/api/user",
         "/api/products/ABC-123/image.png",
+        "/api/user/7",  # PUT: the templated stub
     ]
     assert all(e.output for e in WALKTHROUGH)
 
