@@ -189,7 +189,7 @@ def test_only_a_200_to_get_uncompressed_is_ranged(mock: MockServer) -> None:
     assert (head.status_code, head.headers["Content-Length"]) == (200, "4096")
     created = get(mock.url, "/created", Range="bytes=0-1")
     assert (created.status_code, created.content) == (201, b"0123456789")
-    # A gzip answer is sent whole (as nginx does): a slice of gzip bytes decodes to nothing.
+    # A gzip answer is sent whole: a slice of gzip bytes decodes to nothing.
     gzipped = requests.get(
         mock.url + "/page", headers={"Range": "bytes=0-9", "Accept-Encoding": "gzip"}, timeout=10
     )

@@ -31,36 +31,40 @@ import requests
 @pytest.fixture
 def receiver():
     got = []
+    arrived = threading.Event()
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
             self.send_response(204)
             self.end_headers()
+            arrived.set()
 
         def log_message(self, *args):
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", got
+    yield f"http://127.0.0.1:{server.server_address[1]}", got, arrived
     server.shutdown()
     server.server_close()
 
 
-def until(condition, deadline=10.0):
+def journaled(mockserver, arrived, deadline=10.0):
+    # The delivery is journaled once the receiver's answer is read, just after it arrived.
+    assert arrived.wait(deadline), "the webhook did not arrive"
     end = time.monotonic() + deadline
-    while not condition():
-        assert time.monotonic() < end, "not within the deadline"
-        time.sleep(0.02)
+    while not (calls := mockserver.webhooks):
+        assert time.monotonic() < end, "not journaled within the deadline"
+        arrived.wait(0.005)  # set already: returns at once; the loop is bounded by the deadline
+    return calls
 
 
 def test_the_call_is_seen(mockserver, receiver):
-    url, got = receiver
+    url, got, arrived = receiver
     assert requests.post(os.environ["PAY_URL"] + "/pay", json={"callback": url + "/cb"}).ok
-    until(lambda: got and mockserver.webhooks)
+    (call,) = journaled(mockserver, arrived)
     assert got == [{"paid": True}]
-    (call,) = mockserver.webhooks
     assert (call["stub"], call["status"], call["error"]) == ("pay", 204, None)
 
 
