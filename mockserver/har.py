@@ -27,9 +27,17 @@ from .addresses import refused_address
 from .recording import Exchange
 from .recordstubs import Recording
 
-__all__ = ["HarError", "HarImport", "grouped", "origin_of", "parse_har", "service_name"]
+__all__ = [
+    "DEFAULT_PORTS",
+    "HarError",
+    "HarImport",
+    "grouped",
+    "origin_of",
+    "parse_har",
+    "service_name",
+]
 
-_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 _NAME_CHARS: Final = re.compile(r"[^a-z0-9._-]+")
 
 
@@ -128,7 +136,7 @@ def origin_of(parts: SplitResult) -> tuple[str, str, int | None] | None:
     except ValueError:
         return None
     host = parts.hostname or ""
-    explicit = port if port is not None and port != _DEFAULT_PORTS[parts.scheme] else None
+    explicit = port if port is not None and port != DEFAULT_PORTS[parts.scheme] else None
     netloc = f"[{host}]" if ":" in host else host
     return (
         f"{parts.scheme}://{netloc}" + (f":{explicit}" if explicit is not None else ""),
@@ -180,7 +188,7 @@ def _entry(raw: Any, index: int) -> tuple[str, str, int | None, Exchange] | str:
         raise HarError(f"{where}.request needs a method and a url")
     label = f"entry {index} ({method} {url[:100]})"
     parts = urlsplit(url)
-    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
         return f"{label}: not an http(s) URL"
     status = response.get("status")
     if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:

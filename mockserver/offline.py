@@ -24,7 +24,6 @@ from .faults import MALFORMED
 from .handle import LocalBackend
 from .journal import Journal
 from .model import RequestView, StubSet
-from .oasload import openapi_check
 from .respond import Answer, fault_to_perform, respond
 from .store import StubStore
 
@@ -58,6 +57,8 @@ class OfflineDouble:
             self.settings.seed,
         )
         if self.settings.openapi:
+            from .oasload import openapi_check  # only with --openapi
+
             self.store.request_check = openapi_check(self.settings.openapi)
         self.main_url = f"http://{OFFLINE_DOMAIN}"
         self._listener_by_host: dict[str, int | None] = {OFFLINE_DOMAIN: None}

@@ -402,8 +402,10 @@ def _ranged(
     whole: Choice, prepared: PreparedResponse, request: RequestView, etag: str | None
 ) -> Choice:
     """``whole`` as the request's Range asks (206, 416), or as it is (ranges.py)."""
+    if whole.status != 200:  # before reading any header: most answers stop here
+        return whole
     *_, range_header, if_range = request.negotiation
-    if range_header is None or whole.status != 200:
+    if range_header is None:
         return whole
     found = answer_range(
         range_header, if_range, whole.headers, whole.body, etag, prepared.last_modified

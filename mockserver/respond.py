@@ -14,14 +14,13 @@ from typing import TYPE_CHECKING, Any
 from .budget import MATCH_BUDGET_S, end_match_budget, start_match_budget
 from .journal import JournalEntry
 from .model import RequestView, Stub, Timing
-from .oasvalidate import VIOLATION_ERROR
 from .render import choose, encode_json
 from .report import unmatched_report
 from .store import StubStore
-from .templates import TemplateFailure, render_response
 from .webhookspec import rendered_calls
 
 if TYPE_CHECKING:
+    from .templates import TemplateFailure
     from .webhookspec import WebhookSpec
 
 __all__ = ["Answer", "fault_to_perform", "respond"]
@@ -100,6 +99,9 @@ def _respond(
                 return _refused(store, listener, view, headers, stub.service, stub.id, violations)
         prepared = store.next_response(stub) if stub.responses else stub.prepared
         if prepared.templated is not None:
+            # Jinja2 is imported by the first templated stub, not by every server's start.
+            from .templates import TemplateFailure, render_response
+
             try:
                 prepared = render_response(
                     prepared.templated,
@@ -213,6 +215,8 @@ def _refused(
 ) -> Answer:
     """A request that breaks the OpenAPI document: 400 with its violations, journaled as
     answered by no stub (so a strict test fails on it) with the violations as its error."""
+    from .oasvalidate import VIOLATION_ERROR  # loaded already: the check that refused it
+
     said = "; ".join(
         f"{v['in']} {v.get('name', v.get('pointer', ''))!s}: {v['message']}".replace("  ", " ")
         for v in violations

@@ -28,7 +28,6 @@ from .journal import Journal
 from .limits import startup_warnings
 from .loader import load_paths
 from .model import StubSet
-from .oasload import openapi_check
 from .reload import reload_files, watch_files
 from .server import ServerState, make_server
 from .store import StubStore
@@ -77,6 +76,8 @@ class MockServer:
         loaded = stubs if stubs is not None else load_paths(settings.paths)
         self.store = StubStore(loaded, journal, settings.seed)
         if settings.openapi:
+            from .oasload import openapi_check  # only with --openapi
+
             self.store.request_check = openapi_check(settings.openapi)
         self.state = ServerState(settings, self.store)
         if forwarding is None and (settings.spy or settings.record_all):

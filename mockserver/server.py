@@ -213,7 +213,7 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
             if store is not default:  # the line names the namespace: the path as it was sent
                 view = RequestView(view.method, request.path, view.query_string, headers, body)
             log_request(log, view, answer.status, answer.stub_id, answer.report, answer.fault)
-        pause = _delay_ms(answer, store.rng)
+        pause = _delay_ms(answer, store.rng) if answer.delay_ms[1] or answer.timing else 0.0
         if pause:
             guard = (
                 request.protocol if isinstance(request.protocol, GuardedRequestHandler) else None

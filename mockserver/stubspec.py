@@ -22,7 +22,6 @@ from .model import FAULTS, RequestSpec, ResponseSpec, Timing, shared
 from .paths import PathSpec, parse_path_regex, parse_path_template
 from .patterns import Pattern, parse_pattern, valid_matchers
 from .render import BINARY_TYPE, JSON_TYPE, TEXT_TYPE
-from .templates import build_template
 
 __all__ = [
     "BodyFileReader",
@@ -292,6 +291,8 @@ def parse_response(
     fault = _parse_fault(spec, body, at, out) if "fault" in spec else None
     template = None
     if templated is True and len(out.items) == before:
+        from .templates import build_template  # Jinja2, with the first template: not at start
+
         template, found = build_template(spec, headers, body)
         out.add_all([((*at, *where), message) for where, message in found])
     if len(out.items) != before:

@@ -21,12 +21,11 @@ from collections.abc import Mapping
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .har import HarError, HarImport, grouped, origin_of
+from .har import DEFAULT_PORTS, HarError, HarImport, grouped, origin_of
 from .recording import Exchange
 
 __all__ = ["cassette_document", "is_cassette", "parse_cassette"]
 
-_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 # Framing the recording's transport chose: the replay frames its own body.
 _FRAMING: Final = frozenset({"content-length", "transfer-encoding", "content-encoding"})
 
@@ -97,7 +96,7 @@ def _interaction(raw: Any, index: int) -> tuple[str, str, int | None, Exchange] 
         raise HarError(f"{where}.request needs a method and a uri")
     label = f"{where} ({method} {uri[:100]})"
     parts = urlsplit(uri)
-    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
         return f"{label}: not an http(s) URI"
     status = _mapping(response.get("status"), f"{where}.response.status").get("code")
     if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:

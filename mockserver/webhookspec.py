@@ -19,13 +19,14 @@ import json
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
-
-from jinja2 import TemplateError
 
 from .addresses import refused_address
 from .model import RequestView
+
+if TYPE_CHECKING:
+    from .templates import Piece, ResponseTemplate
 from .stubspec import (
     MAX_DELAY_MS,
     Problems,
@@ -34,14 +35,6 @@ from .stubspec import (
     expect_mapping,
     parse_response_headers,
     type_name,
-)
-from .templates import (
-    Piece,
-    ResponseTemplate,
-    TemplateFailure,
-    build_template,
-    compile_piece,
-    render_call,
 )
 
 __all__ = ["MAX_WEBHOOKS", "WEBHOOK_KEYS", "WebhookSpec", "parse_webhooks", "rendered_calls"]
@@ -98,12 +91,17 @@ def _parse_one(raw: Any, at: KeyPath, out: Problems, templated: bool) -> Webhook
         return None
     url_template: Piece | str | None = None
     if templated:
+        # Jinja2 with the first template only (a plain webhook never loads it).
+        from jinja2 import TemplateError
+
+        from .templates import compile_piece
+
         try:
             url_template = compile_piece(url, "webhooks.url")
         except TemplateError as exc:
             out.add((*at, "url"), f"template syntax error: {exc.message or exc}")
             return None
-    if not isinstance(url_template, Piece):  # checked now; a templated one once rendered
+    if url_template is None or isinstance(url_template, str):  # checked now; else rendered
         refused = _refused_url(url)
         if refused:
             out.add((*at, "url"), refused)
@@ -131,6 +129,8 @@ def _parse_one(raw: Any, at: KeyPath, out: Problems, templated: bool) -> Webhook
         body = spec["body"].encode()
     template = None
     if templated:
+        from .templates import build_template
+
         template, problems = build_template(spec, headers, body)
         for where, message in problems:
             out.add((*at, *where), message)
@@ -158,6 +158,8 @@ def rendered_calls(
     one); a call whose template fails or whose URL is refused carries why, and is not made."""
     if all(spec.template is None for spec in specs):
         return specs
+    from .templates import TemplateFailure, render_call  # loaded: a template exists
+
     calls = []
     for spec in specs:
         if spec.template is None or spec.url_template is None:
