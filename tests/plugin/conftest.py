@@ -57,8 +57,19 @@ INNER_ADDOPTS = "--strict-markers -p no:cacheprovider -p no:hypothesispytest -p 
 
 @pytest.fixture(autouse=True)
 def _no_outer_mockserver_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A MOCKSERVER_URL or USERS_URL of the outer shell must not leak into the inner runs."""
-    for name in ("MOCKSERVER_URL", "MOCKSERVER_ADMIN_TOKEN", "USERS_URL", "CATALOG_URL"):
+    """A MOCKSERVER_URL or USERS_URL of the outer shell must not leak into the inner runs.
+
+    Nor CI or BUILD_NUMBER: with either set, pytest prints each failure's whole message again
+    in the short summary, so the inner output on CI would differ from the output here.
+    """
+    for name in (
+        "MOCKSERVER_URL",
+        "MOCKSERVER_ADMIN_TOKEN",
+        "USERS_URL",
+        "CATALOG_URL",
+        "CI",
+        "BUILD_NUMBER",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
