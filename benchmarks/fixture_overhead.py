@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.config import Settings
-from mockserver.handle import LocalBackend, MockServerHandle, env_name
-from mockserver.runner import MockServer
+from mockserver.core.config import Settings
+from mockserver.server.runner import MockServer
+from mockserver.testing.handle import LocalBackend, MockServerHandle, env_name
 
 STUBS = Path(__file__).resolve().parents[1] / "stubs"
 SETTINGS = Settings(paths=(str(STUBS),), port=0, ephemeral_service_ports=True, log_level="warning")
@@ -64,7 +64,7 @@ def session_ms() -> tuple[float, float]:
 
 def import_ms() -> float:
     """Milliseconds to import the server in a fresh interpreter (paid once per session)."""
-    code = "import time; t = time.perf_counter(); import mockserver.runner; "
+    code = "import time; t = time.perf_counter(); import mockserver.server.runner; "
     code += "print((time.perf_counter() - t) * 1e3)"
     runs = [
         float(subprocess.run([sys.executable, "-c", code], capture_output=True, check=True).stdout)

@@ -29,9 +29,9 @@ REPO = Path(__file__).resolve().parents[1]
 async def _measure(stubs: str) -> str:
     from aiohttp.test_utils import make_mocked_request
 
-    from mockserver.config import Settings
-    from mockserver.runner import MockServer
-    from mockserver.server import make_handler
+    from mockserver.core.config import Settings
+    from mockserver.server.handler import make_handler
+    from mockserver.server.runner import MockServer
 
     server = MockServer(Settings(paths=(stubs,), port=0, log_level="warning"))
     logging.getLogger("mockserver").setLevel(logging.WARNING)

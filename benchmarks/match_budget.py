@@ -41,10 +41,10 @@ stubs:
 
 NEAR_MISS = r"""
 import sys, time
-from mockserver.model import RequestView
-from mockserver.respond import respond
-from mockserver.store import StubStore
-from mockserver.stubfile import combine, parse_service
+from mockserver.core.model import RequestView
+from mockserver.core.respond import respond
+from mockserver.core.store import StubStore
+from mockserver.stubfiles.stubfile import combine, parse_service
 
 stubs = []
 for i in range(10000):

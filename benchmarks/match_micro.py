@@ -13,9 +13,9 @@ import statistics
 import time
 from collections.abc import Iterator
 
-from mockserver.matching import StubIndex
-from mockserver.model import RequestView
-from mockserver.stubfile import parse_service
+from mockserver.core.matching import StubIndex
+from mockserver.core.model import RequestView
+from mockserver.stubfiles.stubfile import parse_service
 
 
 def build(n: int) -> StubIndex:

@@ -20,8 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mockserver.loader import load_paths
-from mockserver.model import RequestView, Stub
+from mockserver.core.model import RequestView, Stub
+from mockserver.formats.loader import load_paths
 
 ORDER = {
     "type": "object",

@@ -380,8 +380,8 @@ def conditional_rows(stubs: Path, duration: float, rounds: int) -> list[tuple[st
 
 def load_time_row(stubs: Path, extra: int) -> tuple[str, str, str, str]:
     code = (
-        "import time; t=time.perf_counter(); from mockserver.loader import load_paths; "
-        f"from mockserver.store import StubStore; StubStore(load_paths([{str(stubs)!r}])); "
+        "import time; t=time.perf_counter(); from mockserver.formats.loader import load_paths; "
+        f"from mockserver.core.store import StubStore; StubStore(load_paths([{str(stubs)!r}])); "
         "print(time.perf_counter()-t)"
     )
     times = [

@@ -5,17 +5,16 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
-
-from .config import Settings
-from .errors import MockServerError, Problem, StubFileError
-from .model import RequestView, StubSet
+from mockserver.core.config import Settings
+from mockserver.core.errors import MockServerError, Problem, StubFileError
+from mockserver.core.model import RequestView, StubSet
+from mockserver.core.version import __version__
 
 if TYPE_CHECKING:
-    from .client import AdminError, AsyncMockServerClient, MockServerClient
-    from .handle import MockServerHandle, ServiceHandle
-    from .loader import load_paths
-    from .runner import MockServer
+    from mockserver.formats.loader import load_paths
+    from mockserver.server.runner import MockServer
+    from mockserver.testing.client import AdminError, AsyncMockServerClient, MockServerClient
+    from mockserver.testing.handle import MockServerHandle, ServiceHandle
 
 __all__ = [
     "AdminError",
@@ -37,13 +36,13 @@ __all__ = [
 # Loaded when first asked for, so `import mockserver` (and with it the pytest plugin and the
 # command line) does not pay for aiohttp, http.client or the loader until they are used.
 _LAZY = {
-    "AdminError": "client",
-    "AsyncMockServerClient": "client",
-    "MockServerClient": "client",
-    "MockServerHandle": "handle",
-    "ServiceHandle": "handle",
-    "load_paths": "loader",
-    "MockServer": "runner",
+    "AdminError": "testing.client",
+    "AsyncMockServerClient": "testing.client",
+    "MockServerClient": "testing.client",
+    "MockServerHandle": "testing.handle",
+    "ServiceHandle": "testing.handle",
+    "load_paths": "formats.loader",
+    "MockServer": "server.runner",
 }
 
 

@@ -87,6 +87,6 @@ def main() -> int:
     if found is not None:
         print(found, file=sys.stderr)
         return 2
-    from .cli import main as cli_main
+    from mockserver.cli.main import main as cli_main
 
     return cli_main()

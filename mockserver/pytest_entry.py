@@ -17,6 +17,6 @@ if _PROBLEM is not None:
 
 pytest_plugins = [
     "mockserver.pytest_plugin",
-    "mockserver.pytest_strict",
-    "mockserver.pytest_record",
+    "mockserver.testing.pytest_strict",
+    "mockserver.testing.pytest_record",
 ]

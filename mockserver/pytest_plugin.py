@@ -23,19 +23,19 @@ from typing import Any
 
 import pytest
 
-from .config import Settings
-from .errors import StubFileError
-from .handle import (
+from mockserver.core.config import Settings
+from mockserver.core.errors import StubFileError
+from mockserver.testing.handle import (
     Backend,
     LocalBackend,
     MockServerHandle,
     RemoteBackend,
     env_name,
 )
-from .pytest_record import note_recorded, recording_session
-from .pytest_strict import late_arrivals, previous_test, watch
-from .remote import remote_client, url_source
-from .strictness import Ended, Watch
+from mockserver.testing.pytest_record import note_recorded, recording_session
+from mockserver.testing.pytest_strict import late_arrivals, previous_test, watch
+from mockserver.testing.remote import remote_client, url_source
+from mockserver.testing.strictness import Ended, Watch
 
 __all__ = [
     "mock_aiohttp",
@@ -189,7 +189,7 @@ def mockserver_backend(
     """The session's server: started here, or the remote one --mockserver-url names."""
     url = pytestconfig.getoption("mockserver_url")
     if url:
-        from .sharedserver import NamespaceRefused, open_remote
+        from mockserver.testing.sharedserver import NamespaceRefused, open_remote
 
         with remote_client(pytestconfig, url) as client:
             try:
@@ -201,7 +201,7 @@ def mockserver_backend(
             yield remote
             _fail_late(pytestconfig, remote)
         return
-    from .runner import MockServer
+    from mockserver.server.runner import MockServer
 
     try:
         server = MockServer(mockserver_settings)
@@ -257,7 +257,7 @@ def _marker_levels(request: pytest.FixtureRequest) -> list[list[Any]]:
 def _marker_stubs(request: pytest.FixtureRequest, backend: Backend, files: list[Any]) -> None:
     """Put the stub files of the test's mockserver markers (closest first) into ``backend``,
     in one batch."""
-    from .markers import MarkerStubError, MarkerStubLoader, marker_problem
+    from mockserver.testing.markers import MarkerStubError, MarkerStubLoader, marker_problem
 
     stash = request.config.stash
     if _MARKER_STUBS not in stash:
@@ -329,7 +329,7 @@ def mockserver(
 @pytest.fixture(scope="session")
 def mockserver_offline_stubs(mockserver_settings: Settings) -> Any:
     """The stub set the socket-free fixtures serve (loaded once per session)."""
-    from .loader import load_paths
+    from mockserver.formats.loader import load_paths
 
     try:
         return load_paths(mockserver_settings.paths)
@@ -347,7 +347,7 @@ def _offline(
     shared: tuple[Any, MockServerHandle, Backend] | None = request.node.stash.get(_OFFLINE, None)
     if shared is not None:
         return shared
-    from .offline import OfflineDouble
+    from mockserver.testing.offline import OfflineDouble
 
     double = OfflineDouble(stubs, settings)
     backend = double.backend()
@@ -359,7 +359,7 @@ def _offline(
 
 def _offline_mock(make: Callable[[Any], Any], double: Any) -> Any:
     """The library's mock for the double, or a setup error naming what to install."""
-    from .offline import OfflineUnavailable
+    from mockserver.testing.offline import OfflineUnavailable
 
     try:
         return make(double)
@@ -411,7 +411,7 @@ def mock_requests(
 
     Each service's ``<NAME>_URL`` is ``http://<name>.mockserver.invalid``; other URLs raise.
     """
-    from .offline import requests_mock_mocker
+    from mockserver.testing.offline import requests_mock_mocker
 
     yield from _socket_free(
         request, mockserver_settings, mockserver_offline_stubs, requests_mock_mocker
@@ -426,7 +426,7 @@ def mock_aiohttp(
 
     Each service's ``<NAME>_URL`` is ``http://<name>.mockserver.invalid``; other URLs raise.
     """
-    from .offline import aioresponses_mock
+    from mockserver.testing.offline import aioresponses_mock
 
     yield from _socket_free(
         request, mockserver_settings, mockserver_offline_stubs, aioresponses_mock
@@ -441,7 +441,7 @@ def mock_httpx(
 
     Each service's ``<NAME>_URL`` is ``http://<name>.mockserver.invalid``; other URLs raise.
     """
-    from .offline_httpx import respx_router
+    from mockserver.testing.offline_httpx import respx_router
 
     yield from _socket_free(request, mockserver_settings, mockserver_offline_stubs, respx_router)
 
@@ -458,8 +458,8 @@ def mockserver_container_backend(
 ) -> Iterator[Backend]:
     """The session's mockserver container (container.py); skipped when Docker is unreachable,
     failed instead when MOCKSERVER_REQUIRE_DOCKER=1 (CI)."""
-    from .container import DockerUnavailable, MockServerContainer
-    from .errors import MockServerError
+    from mockserver.core.errors import MockServerError
+    from mockserver.testing.container import DockerUnavailable, MockServerContainer
 
     container = MockServerContainer(mockserver_image, mockserver_settings.paths)
     try:

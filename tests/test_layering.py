@@ -1,140 +1,60 @@
-"""The pure core imports no I/O shell: no aiohttp, no pytest, no argparse, no shell module."""
+"""The layout is the architecture: import-linter's contracts hold, and every package is in them."""
 
 from __future__ import annotations
 
-import ast
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
-
-import pytest
 
 import mockserver
 
 PACKAGE = Path(mockserver.__file__).parent
-CORE = (
-    "errors",
-    "model",
-    "patterns",
-    "budget",
-    "jsonmatch",
-    "webhookspec",
-    "pinned",
-    "paths",
-    "matching",
-    "shadowing",
-    "render",
-    "sandbox",
-    "templates",
-    "report",
-    "documents",
-    "stubspec",
-    "stubfile",
-    "loader",
-    "store",
-    "config",
-    "http",
-    "journal",
-    "resources",
-    "stubinput",
-    "openapi",
-    "recording",
-    "recordstubs",
-    "recordspecs",
-    "drift",
-    "har",
-    "addresses",
-    "oasgenerate",
-    "oasvalidate",
-    "oasload",
-    "oasresponses",
-    "namespaces",
-)
-FORBIDDEN_LIBRARIES = frozenset({"aiohttp", "multidict", "yarl", "pytest", "argparse"})
-SHELL = frozenset({"server", "admin", "runner", "cli", "pytest_plugin", "client", "proxy"})
+REPO = PACKAGE.parent
+CONFIG = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"][
+    "importlinter"
+]
 
 
-def imported_modules(module: str) -> set[str]:
-    return imports_of((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
-
-
-def imports_of(source: str) -> set[str]:
-    """Every module ``source`` imports, anywhere in it: absolute names, and ``.name`` for ours."""
-    tree = ast.parse(source)
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level == 0 and node.module:
-                found.add(node.module)
-                if node.module == "mockserver":
-                    found.update(f".{alias.name}" for alias in node.names)
-            elif node.level == 1:
-                if node.module:
-                    found.add(f".{node.module}")
-                else:  # from . import x
-                    found.update(f".{alias.name}" for alias in node.names)
-    return {
-        f".{name.removeprefix('mockserver.')}" if name.startswith("mockserver.") else name
-        for name in found
-    }
-
-
-def shell_modules() -> frozenset[str]:
-    """The named shell modules, and any other module of the package that imports aiohttp."""
-    modules = {p.stem for p in PACKAGE.glob("*.py")}
-    derived = {
-        m
-        for m in modules - set(CORE)
-        if any(name.split(".")[0] == "aiohttp" for name in imported_modules(m))
-    }
-    return SHELL | derived
-
-
-def test_every_module_parses() -> None:
-    modules = sorted(PACKAGE.glob("*.py"))
-    assert len(modules) >= len(CORE)
-    for path in modules:
-        ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-
-
-@pytest.mark.parametrize("module", CORE)
-def test_core_module_imports_no_shell(module: str) -> None:
-    assert (PACKAGE / f"{module}.py").is_file(), f"core module {module} is missing"
-    imports = imported_modules(module)
-    libraries = {name.split(".")[0] for name in imports if not name.startswith(".")}
-    ours = {name[1:].split(".")[0] for name in imports if name.startswith(".")}
-    assert libraries & FORBIDDEN_LIBRARIES == set()
-    assert ours & shell_modules() == set()
-
-
-def test_the_check_sees_every_form_of_import() -> None:
-    source = (
-        "import aiohttp.web\n"
-        "from yarl import URL\n"
-        "from .server import make_server\n"
-        "from . import admin\n"
-        "from mockserver.cli import main\n"
-        "from mockserver import runner\n"
-        "def later():\n"
-        "    import pytest\n"
+def test_the_import_contracts_hold() -> None:
+    """lint-imports (import-linter) checks the layers and the pure core on every import,
+    function-level ones included."""
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "lint-imports"), "--no-cache"],
+        cwd=REPO,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
-    assert imports_of(source) == {
-        "aiohttp.web",
-        "yarl",
-        ".server",
-        ".admin",
-        ".cli",
-        ".runner",
-        "mockserver",
-        "pytest",
-    }
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+def test_every_subpackage_is_in_the_layers() -> None:
+    """A new package cannot escape the contract by being left out of it."""
+    (layers,) = (c["layers"] for c in CONFIG["contracts"] if c["type"] == "layers")
+    named = {name.strip() for layer in layers for name in layer.replace(":", "|").split("|")}
+    packages = {f"mockserver.{p.parent.name}" for p in PACKAGE.glob("*/__init__.py")}
+    assert packages == named
+
+
+def test_the_core_is_forbidden_the_shell_libraries() -> None:
+    (forbidden,) = (c for c in CONFIG["contracts"] if c["type"] == "forbidden")
+    assert "mockserver.core" in forbidden["source_modules"]
+    assert {"aiohttp", "pytest", "argparse"} <= set(forbidden["forbidden_modules"])
+
+
+def test_the_top_level_is_a_map() -> None:
+    """``ls mockserver/`` shows the subpackages and at most eight files beside them."""
+    files = sorted(p.name for p in PACKAGE.iterdir() if p.is_file())
+    assert len(files) <= 8, files
+    assert {"__init__.py", "__main__.py", "pytest_plugin.py"} <= set(files)
 
 
 def test_importing_the_loader_does_not_import_aiohttp() -> None:
     code = (
-        "import sys, mockserver.loader\n"
+        "import sys, mockserver.formats.loader\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('aiohttp', 'multidict', 'yarl', 'pytest'))\n"
         "print(','.join(loaded))\n"

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from mockserver.config import Settings
-from mockserver.container import DockerUnavailable, docker_client
-from mockserver.healthcheck import check
+from mockserver.cli.healthcheck import check
+from mockserver.core.config import Settings
+from mockserver.testing.container import DockerUnavailable, docker_client
 
 from .. import waiting
 

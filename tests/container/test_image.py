@@ -40,7 +40,7 @@ from .conftest import (
 if TYPE_CHECKING:
     from docker import DockerClient
 
-    from mockserver.handle import MockServerHandle
+    from mockserver.testing.handle import MockServerHandle
 
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from mockserver import MockServer, MockServerError
-from mockserver.client import AdminError, AsyncMockServerClient, MockServerClient
+from mockserver.testing.client import AdminError, AsyncMockServerClient, MockServerClient
 
 from .admin_helpers import USERS, serve, write_stubs
 

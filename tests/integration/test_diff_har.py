@@ -13,7 +13,7 @@ import pytest
 import requests
 import yaml
 
-from mockserver.cli import main
+from mockserver.cli.main import main
 
 from ..console import MOCKSERVER
 from .hars import har_entry, header

@@ -13,11 +13,11 @@ import httpx
 import pytest
 import requests
 
-from mockserver.config import Settings
-from mockserver.loader import load_paths
-from mockserver.offline import OfflineDouble, aioresponses_mock, requests_mock_mocker
-from mockserver.offline_httpx import respx_router
-from mockserver.runner import MockServer
+from mockserver.core.config import Settings
+from mockserver.formats.loader import load_paths
+from mockserver.server.runner import MockServer
+from mockserver.testing.offline import OfflineDouble, aioresponses_mock, requests_mock_mocker
+from mockserver.testing.offline_httpx import respx_router
 
 from .admin_helpers import serve, write_stubs
 

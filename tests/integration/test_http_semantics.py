@@ -23,7 +23,7 @@ import pytest
 import requests
 
 from mockserver import MockServer, Settings
-from mockserver.render import available_encodings
+from mockserver.core.render import available_encodings
 
 REPO = Path(__file__).resolve().parents[2]
 BIG = {"users": [{"id": str(i), "name": f"user {i}", "role": "member"} for i in range(15)]}

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from mockserver import MockServer
-from mockserver.client import AdminError, MockServerClient
+from mockserver.testing.client import AdminError, MockServerClient
 
 from . import admin_helpers
 from .admin_helpers import Admin, assert_error, serve, wait_until, write_stubs

@@ -20,8 +20,8 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from mockserver import MockServer
-from mockserver.admin import ROUTES
-from mockserver.nsadmin import NAMESPACE_ROUTES
+from mockserver.server.admin import ROUTES
+from mockserver.server.namespace_admin import NAMESPACE_ROUTES
 
 from .admin_helpers import USERS, Admin, serve, write_stubs
 

@@ -13,7 +13,7 @@ import pytest
 import requests
 from aiohttp import web
 
-from mockserver.runner import MockServer
+from mockserver.server.runner import MockServer
 
 from .admin_helpers import serve, write_stubs
 

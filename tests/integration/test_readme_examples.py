@@ -20,9 +20,9 @@ import requests
 import yaml
 
 from mockserver import MockServer, Settings, load_paths
-from mockserver.recording import Exchange, Redaction
-from mockserver.recordstubs import Recording
-from mockserver.recordwriter import write_recording
+from mockserver.recording.exchange import Exchange, Redaction
+from mockserver.recording.stubs import Recording
+from mockserver.recording.writer import write_recording
 
 from ..console import MOCKSERVER, Console, clean_env, run_console
 from .conftest import find_free_port

@@ -16,11 +16,11 @@ import requests
 import yaml
 
 from mockserver import load_paths
-from mockserver.proxy import Upstream as Upstream_
-from mockserver.proxy import UpstreamSettings
-from mockserver.recording import RECORDED_MARK, Exchange, Redaction
-from mockserver.recordstubs import Recording
-from mockserver.recordwriter import write_recording
+from mockserver.recording.exchange import RECORDED_MARK, Exchange, Redaction
+from mockserver.recording.proxy import Upstream as Upstream_
+from mockserver.recording.proxy import UpstreamSettings
+from mockserver.recording.stubs import Recording
+from mockserver.recording.writer import write_recording
 
 from ..console import MOCKSERVER, Console
 from ..waiting import wait_until

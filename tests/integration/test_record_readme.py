@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from mockserver import MockServer, Settings
-from mockserver.cli import main
-from mockserver.recordmode import Target, parse_target, recording_server
+from mockserver.cli.main import main
+from mockserver.recording.mode import Target, parse_target, recording_server
 
 from .readme import README, REPO, console_examples, fenced_blocks, parse_curl
 from .upstream import replaying

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from mockserver.persist import WriteMode
-from mockserver.recording import Exchange, Redaction
-from mockserver.recordstubs import Recording
-from mockserver.recordwriter import write_recording
+from mockserver.recording.exchange import Exchange, Redaction
+from mockserver.recording.persist import WriteMode
+from mockserver.recording.stubs import Recording
+from mockserver.recording.writer import write_recording
 
 from ..console import MOCKSERVER, Console, clean_env, run_console
 from .hars import har_entry, har_log

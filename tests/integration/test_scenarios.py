@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from mockserver.runner import MockServer
+from mockserver.server.runner import MockServer
 
 from .admin_helpers import Admin, serve, write_stubs
 
@@ -111,8 +111,8 @@ def test_each_namespace_has_scenarios_of_its_own(server: MockServer) -> None:
 def test_a_bad_scenario_is_a_located_load_error(
     tmp_path: Path, scenario: str, message: str
 ) -> None:
-    from mockserver.errors import StubFileError
-    from mockserver.loader import load_paths
+    from mockserver.core.errors import StubFileError
+    from mockserver.formats.loader import load_paths
 
     text = f"stubs:\n  - id: s\n    request: {{path: /s}}\n    scenario: {scenario}\n"
     with pytest.raises(StubFileError) as raised:

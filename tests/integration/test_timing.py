@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from mockserver.respond import Answer
-from mockserver.server import _delay_ms
+from mockserver.core.respond import Answer
+from mockserver.server.handler import _delay_ms
 
 from ..console import run_console
 from .admin_helpers import serve, write_stubs
@@ -40,7 +40,7 @@ def test_lognormal_draws_have_their_median_and_follow_the_seed() -> None:
 
 
 def _timing(median: int, sigma: float) -> object:
-    from mockserver.model import Timing
+    from mockserver.core.model import Timing
 
     return Timing(lognormal=(median, sigma))
 

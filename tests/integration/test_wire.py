@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from aiohttp import ClientSession, TraceConfig, web
 
-from mockserver.wire import WireResponse, wire_head
+from mockserver.server.wire import WireResponse, wire_head
 
 Headers = tuple[tuple[str, str], ...]
 JSON: Headers = (("Content-Type", "application/json"), ("ETag", '"abc"'))

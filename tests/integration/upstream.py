@@ -23,8 +23,8 @@ from typing import Any, Self
 from aiohttp import web
 
 from mockserver import MockServer, Settings
-from mockserver.proxy import UpstreamSettings
-from mockserver.recordmode import Target, recording_server
+from mockserver.recording.mode import Target, recording_server
+from mockserver.recording.proxy import UpstreamSettings
 
 from ..console import DEADLINE, MOCKSERVER, Console
 

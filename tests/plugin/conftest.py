@@ -10,8 +10,6 @@ import pytest
 
 # Imported here so the in-process inner runs find them loaded: pytester unloads whatever an
 # inner run imports, and importing the server and the clients anew each time costs ~0.3 s.
-import mockserver.offline
-import mockserver.runner  # noqa: F401
 
 USERS_YAML = """
 service: users

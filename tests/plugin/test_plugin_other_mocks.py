@@ -54,7 +54,7 @@ def test_item_9_mocks_from_fixtures_let_mockservers_urls_through(
             from aioresponses import aioresponses
 
             from app import user_url, with_aiohttp, with_httpx, with_requests
-            from mockserver.aioresponses_compat import response_class
+            from mockserver.testing.aioresponses_compat import response_class
 
             SIMON = {SIMON!r}
 

@@ -179,9 +179,9 @@ def test_item_4_two_servers_in_one_test_are_refused(
             "conftest.py": """
             import pytest
 
-            from mockserver.handle import LocalBackend
-            from mockserver.runner import MockServer
-            from mockserver.config import Settings
+            from mockserver.testing.handle import LocalBackend
+            from mockserver.server.runner import MockServer
+            from mockserver.core.config import Settings
 
 
             @pytest.fixture(scope="session")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mockserver.config import Settings
-from mockserver.runner import MockServer
+from mockserver.core.config import Settings
+from mockserver.server.runner import MockServer
 
 from .conftest import Project
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.client import MockServerClient
-from mockserver.config import Settings
-from mockserver.runner import MockServer
+from mockserver.core.config import Settings
+from mockserver.server.runner import MockServer
+from mockserver.testing.client import MockServerClient
 
 from .conftest import Project
 

@@ -7,8 +7,8 @@ import textwrap
 import pytest
 import requests
 
-from mockserver.config import Settings
-from mockserver.runner import MockServer
+from mockserver.core.config import Settings
+from mockserver.server.runner import MockServer
 
 from .conftest import Project
 

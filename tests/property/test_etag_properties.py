@@ -9,9 +9,9 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mockserver.model import PreparedResponse, RequestView
-from mockserver.render import available_encodings, choose
-from mockserver.stubfile import parse_service
+from mockserver.core.model import PreparedResponse, RequestView
+from mockserver.core.render import available_encodings, choose
+from mockserver.stubfiles.stubfile import parse_service
 
 # Opaque tags as services write them (etagc excludes DQUOTE, §8.8.3).
 opaque = st.text(st.sampled_from("abcdefXYZ0123456789-_.:/+="), min_size=1, max_size=12)

@@ -16,7 +16,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mockserver.http import Conditional, best_media_type, evaluate_conditions, select_encoding
+from mockserver.core.http import Conditional, best_media_type, evaluate_conditions, select_encoding
 
 # -- conditional requests ------------------------------------------------------------------------
 

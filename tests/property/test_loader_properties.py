@@ -17,11 +17,11 @@ import yaml
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from mockserver.documents import read_document
-from mockserver.errors import Problem, StubFileError
-from mockserver.loader import body_file_reader
-from mockserver.stubfile import FILE_KEYS, parse_service
-from mockserver.stubspec import REQUEST_KEYS, RESPONSE_KEYS
+from mockserver.core.errors import Problem, StubFileError
+from mockserver.core.stubspec import REQUEST_KEYS, RESPONSE_KEYS
+from mockserver.formats.loader import body_file_reader
+from mockserver.stubfiles.documents import read_document
+from mockserver.stubfiles.stubfile import FILE_KEYS, parse_service
 
 SOURCE = "stubs/svc.yaml"
 

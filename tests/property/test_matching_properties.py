@@ -15,11 +15,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mockserver.matching import StubIndex, request_holds
-from mockserver.model import RequestView, Stub
-from mockserver.render import choose
-from mockserver.report import report_text, unmatched_report
-from mockserver.stubfile import combine, parse_service
+from mockserver.core.matching import StubIndex, request_holds
+from mockserver.core.model import RequestView, Stub
+from mockserver.core.render import choose
+from mockserver.core.report import report_text, unmatched_report
+from mockserver.stubfiles.stubfile import combine, parse_service
 
 STUBS: list[dict[str, Any]] = [
     {"request": {"method": "GET", "path": "/api/user/1"}, "response": {"json": {"id": "1"}}},

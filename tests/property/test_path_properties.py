@@ -12,7 +12,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mockserver.paths import parse_path_template
+from mockserver.core.paths import parse_path_template
 
 # Few letters, so literals recur and overlap inside the segments (the hard cases).
 LITERALS = st.text(alphabet="a.-", max_size=3)

@@ -21,10 +21,10 @@ import pytest
 import requests
 
 from mockserver import MockServer, persist
-from mockserver.errors import MockServerError, StubFileError
-from mockserver.forwarding import Forwarding, Recorder
-from mockserver.loader import load_paths
-from mockserver.recording import Exchange, Redaction
+from mockserver.core.errors import MockServerError, StubFileError
+from mockserver.formats.loader import load_paths
+from mockserver.recording.exchange import Exchange, Redaction
+from mockserver.recording.forwarding import Forwarding, Recorder
 
 from ..integration.admin_helpers import Admin, assert_error, serve, wait_until, write_stubs
 
@@ -117,7 +117,7 @@ def test_row_13_a_failed_write_leaves_the_old_file_and_no_temporary(
         raise OSError(errno.ENOSPC, "No space left on device")
 
     with monkeypatch.context() as patch:
-        patch.setattr("mockserver.persist.os.fsync", disk_full)
+        patch.setattr("mockserver.recording.persist.os.fsync", disk_full)
         with pytest.raises(OSError, match="No space left"):
             persist.write_atomic(target, "new: content\n" * 1000)
     assert target.read_text() == "# Recorded by mockserver\nold: content\n"
@@ -172,7 +172,7 @@ def test_row_14_a_file_changing_during_a_reload_is_read_again(
 
     with serve(root) as server, Admin(server.url) as admin:
         (root / "app.yaml").write_text(app("v2"))
-        monkeypatch.setattr("mockserver.reload.load_paths", saved_while_reading)
+        monkeypatch.setattr("mockserver.server.reload.load_paths", saved_while_reading)
         admin.ok("POST", "/reload")
         assert len(calls) == 2
         assert admin.mock("GET", "/hello").text == "v3-longer-v3-longer"

@@ -261,7 +261,7 @@ def test_row_43_a_server_side_exception_fails_the_test(pytester: pytest.Pytester
 
         import requests
 
-        import mockserver.server as server_module
+        import mockserver.server.handler as server_module
 
 
         def test_breaks_the_server(mockserver, monkeypatch):

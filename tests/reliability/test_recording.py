@@ -20,9 +20,9 @@ import requests
 import yaml
 
 from mockserver import MockServer, Settings
-from mockserver.loader import load_paths
-from mockserver.proxy import UpstreamSettings
-from mockserver.recordmode import Target, recording_server
+from mockserver.formats.loader import load_paths
+from mockserver.recording.mode import Target, recording_server
+from mockserver.recording.proxy import UpstreamSettings
 
 from ..console import run_console
 from ..integration.admin_helpers import Admin

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from mockserver import MockServer
-from mockserver.errors import StubFileError
-from mockserver.loader import load_paths
+from mockserver.core.errors import StubFileError
+from mockserver.formats.loader import load_paths
 
 from ..integration.admin_helpers import Admin, assert_error, serve, write_stubs
 from .helpers import APP_STUBS, Raw, port_of, rss_bytes

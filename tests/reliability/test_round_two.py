@@ -307,7 +307,7 @@ def test_item_9_metadata_upstreams_are_refused_in_every_spelling(
 def test_item_9_an_upstream_literal_is_checked_however_it_was_built() -> None:
     # aiohttp connects to an address literal without the resolver, so the check that runs at
     # connect time for names cannot see one: the Upstream refuses it itself.
-    from mockserver.proxy import Upstream
+    from mockserver.recording.proxy import Upstream
 
     with pytest.raises(ValueError, match="refused"):
         Upstream("svc", "http://[::ffff:169.254.169.254]:80")

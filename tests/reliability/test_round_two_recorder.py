@@ -22,11 +22,12 @@ import pytest
 import requests
 import yaml
 
-from mockserver import persist, recordwriter
-from mockserver.loader import MAX_FILE_BYTES
-from mockserver.recording import Exchange, Redaction
-from mockserver.recordstubs import Recording
-from mockserver.recordwriter import Recorder, write_recording
+from mockserver.recording import persist
+from mockserver.recording import writer as recordwriter
+from mockserver.recording.exchange import Exchange, Redaction
+from mockserver.recording.stubs import Recording
+from mockserver.recording.writer import Recorder, write_recording
+from mockserver.stubfiles.documents import MAX_FILE_BYTES
 
 from ..console import DEADLINE, run_console
 from ..integration.upstream import Upstream, replaying, sized_body

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from mockserver.errors import StubFileError
-from mockserver.loader import load_paths
+from mockserver.core.errors import StubFileError
+from mockserver.formats.loader import load_paths
 
 from ..console import run_console
 from ..integration.admin_helpers import Admin, assert_error, serve, write_stubs

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from mockserver.errors import Problem, StubFileError
-from mockserver.loader import load_paths
-from mockserver.matching import StubIndex
-from mockserver.model import Stub
-from mockserver.stubfile import combine, parse_service
+from mockserver.core.errors import Problem, StubFileError
+from mockserver.core.matching import StubIndex
+from mockserver.core.model import Stub
+from mockserver.formats.loader import load_paths
+from mockserver.stubfiles.stubfile import combine, parse_service
 
 
 def _no_body_files(relative: str) -> bytes:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from mockserver.proxy import GuardedResolver
-from mockserver.stubfile import refused_address
+from mockserver.recording.proxy import GuardedResolver
+from mockserver.stubfiles.stubfile import refused_address
 
 
 @pytest.mark.parametrize(

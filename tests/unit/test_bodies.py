@@ -7,7 +7,7 @@ import zlib
 
 import pytest
 
-from mockserver.bodies import MAX_GZIP_MEMBERS, BodyError, decode_request_body
+from mockserver.server.bodies import MAX_GZIP_MEMBERS, BodyError, decode_request_body
 
 TEXT = b'{"name": "Ada"}' * 20
 

@@ -10,11 +10,17 @@ from typing import Any
 import pytest
 import requests
 
-from mockserver import bodymatchers  # registers xpath, form and multipart
-from mockserver.budget import BudgetExceeded
-from mockserver.matching import differences, request_holds
-from mockserver.model import RequestView
-from mockserver.patterns import Pattern, Value, end_match_budget, parse_pattern, start_match_budget
+from mockserver.core import bodymatchers  # registers xpath, form and multipart
+from mockserver.core.budget import BudgetExceeded
+from mockserver.core.matching import differences, request_holds
+from mockserver.core.model import RequestView
+from mockserver.core.patterns import (
+    Pattern,
+    Value,
+    end_match_budget,
+    parse_pattern,
+    start_match_budget,
+)
 
 from .builders import problems_of, stub_of, write
 
@@ -380,8 +386,8 @@ def test_bad_shapes_are_located_load_errors(
 def test_sha256_matches_a_body_by_its_bytes_exactly() -> None:
     import hashlib
 
-    from mockserver.model import RequestView
-    from mockserver.patterns import Value, parse_pattern
+    from mockserver.core.model import RequestView
+    from mockserver.core.patterns import Value, parse_pattern
 
     body = bytes(range(256))
     errors: list[tuple[tuple[str | int, ...], str]] = []

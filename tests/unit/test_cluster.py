@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mockserver.cluster import Call, _refuse_sequences, _sum_hits, merge_journals
-from mockserver.config import Settings
-from mockserver.loader import load_paths
-from mockserver.privatesockets import Reply
-from mockserver.worker import settings_as_json, settings_from_json, stateful_parts
+from mockserver.core.config import Settings
+from mockserver.formats.loader import load_paths
+from mockserver.workers.cluster import Call, _refuse_sequences, _sum_hits, merge_journals
+from mockserver.workers.privatesockets import Reply
+from mockserver.workers.worker import settings_as_json, settings_from_json, stateful_parts
 
 
 def part(rows: list[tuple[float, int]], **page: Any) -> dict[str, Any]:

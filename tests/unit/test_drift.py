@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mockserver.drift import (
+from mockserver.recording.drift import (
     Difference,
     Expected,
     Observed,

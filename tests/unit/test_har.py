@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mockserver.har import HarError, parse_har, service_name
+from mockserver.formats.har import HarError, parse_har, service_name
 
 
 def har(*entries: dict[str, Any]) -> str:

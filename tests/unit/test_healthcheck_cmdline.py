@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mockserver.healthcheck import served_args
+from mockserver.cli.healthcheck import served_args
 
 
 @pytest.mark.parametrize(

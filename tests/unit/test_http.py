@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mockserver.http import (
+from mockserver.core.http import (
     Conditional,
     best_media_type,
     body_tags,

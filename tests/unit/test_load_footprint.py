@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mockserver.loader import load_paths
-from mockserver.model import forget_shared, shared
-from mockserver.render import prepare
-from mockserver.stubfile import parse_service
+from mockserver.core.model import forget_shared, shared
+from mockserver.core.render import prepare
+from mockserver.formats.loader import load_paths
+from mockserver.stubfiles.stubfile import parse_service
 
 
 def _write(tmp_path: Path, stubs: list[dict[str, object]]) -> Path:

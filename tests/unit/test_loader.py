@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.errors import Problem, StubFileError
-from mockserver.loader import load_paths
+from mockserver.core.errors import Problem, StubFileError
+from mockserver.formats.loader import load_paths
 
 from .builders import only_problem, problems_of, write
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.loader import load_paths, load_tree
+from mockserver.formats.loader import load_paths, load_tree
 
 from .builders import only_problem, write
 

@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from mockserver.logs import JsonFormatter, RequestLine, configure_logging, log_request
-from mockserver.model import RequestView
-from mockserver.report import unmatched_report
+from mockserver.core.model import RequestView
+from mockserver.core.report import unmatched_report
+from mockserver.output.logs import JsonFormatter, RequestLine, configure_logging, log_request
 
 SECRET = "Bearer top-secret-value"
 

@@ -14,9 +14,9 @@ import time
 
 import pytest
 
-from mockserver.logs import TEXT_FORMAT, JsonFormatter, RequestLine
-from mockserver.logstream import FLUSH_AFTER, MAX_QUEUED, LogStream
-from mockserver.model import RequestView
+from mockserver.core.model import RequestView
+from mockserver.output.logs import TEXT_FORMAT, JsonFormatter, RequestLine
+from mockserver.output.logstream import FLUSH_AFTER, MAX_QUEUED, LogStream
 
 VIEW = RequestView("GET", "/api/ü/1", 'q="x"&a=1', (("Host", "h"),), b"")
 TEXT_STAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}"
@@ -133,8 +133,8 @@ def test_a_process_that_crashes_still_writes_what_it_queued() -> None:
     script = textwrap.dedent(
         """
         import asyncio
-        from mockserver.logs import configure_logging, log_request
-        from mockserver.model import RequestView
+        from mockserver.output.logs import configure_logging, log_request
+        from mockserver.core.model import RequestView
         import logging
         configure_logging("info")
         log = logging.getLogger("mockserver")
@@ -158,7 +158,7 @@ def test_a_process_that_crashes_still_writes_what_it_queued() -> None:
 
 
 def test_values_are_made_printable_and_json_stays_json() -> None:
-    from mockserver.logstream import printable, printable_json
+    from mockserver.output.logstream import printable, printable_json
 
     assert printable("/api/ü/1") == "/api/ü/1"  # printable text is left alone
     assert printable("/a\n2026\x1b[2J\u2028") == "/a\\n2026\\x1b[2J\\u2028"

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from mockserver.loop import check_loop, loop_name, run
+from mockserver.server.loop import check_loop, loop_name, run
 
 
 async def running() -> str:

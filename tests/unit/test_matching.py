@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from mockserver import matching
-from mockserver.matching import StubIndex, differences
-from mockserver.model import RequestView, Stub
+from mockserver.core import matching
+from mockserver.core.matching import StubIndex, differences
+from mockserver.core.model import RequestView, Stub
 
 from .builders import index_of, stub_of
 
@@ -315,10 +315,10 @@ def test_no_stubs_no_near_misses() -> None:
 
 
 def test_a_request_answered_on_this_thread_leaves_no_match_budget_behind() -> None:
-    from mockserver import budget
-    from mockserver.respond import respond
-    from mockserver.store import StubStore
-    from mockserver.stubfile import combine, parse_service
+    from mockserver.core import budget
+    from mockserver.core.respond import respond
+    from mockserver.core.store import StubStore
+    from mockserver.stubfiles.stubfile import combine, parse_service
 
     document = {"stubs": [{"request": {"path": "/a", "query": {"v": {"regex": "^x$"}}}}]}
     service, stubs, _ = parse_service(document, "test.yaml", "svc", lambda name: b"")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from mockserver.config import Settings
-from mockserver.model import ServiceSpec, StubSet
-from mockserver.namespaces import MemoryNamespaces, NamespaceError, split_namespace
-from mockserver.store import StubStore
+from mockserver.core.config import Settings
+from mockserver.core.model import ServiceSpec, StubSet
+from mockserver.core.namespaces import MemoryNamespaces, NamespaceError, split_namespace
+from mockserver.core.store import StubStore
 
 from .builders import stubs_of
 

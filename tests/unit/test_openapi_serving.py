@@ -11,14 +11,14 @@ import pytest
 import yaml
 from openapi_schema_validator import OAS30ReadValidator, OAS31Validator
 
-from mockserver.documents import read_document
-from mockserver.errors import StubFileError
-from mockserver.model import RequestView, Stub
-from mockserver.oasgenerate import generate
-from mockserver.oasload import load_openapi, parse_openapi, read_openapi
-from mockserver.oasresponses import response_misfits
-from mockserver.oasvalidate import OperationCheck
-from mockserver.stubfile import parse_service
+from mockserver.core.errors import StubFileError
+from mockserver.core.model import RequestView, Stub
+from mockserver.formats.openapi.generate import generate
+from mockserver.formats.openapi.load import load_openapi, parse_openapi, read_openapi
+from mockserver.formats.openapi.responses import response_misfits
+from mockserver.formats.openapi.validate import OperationCheck
+from mockserver.stubfiles.documents import read_document
+from mockserver.stubfiles.stubfile import parse_service
 from tests.openapi_docs import PETSTORE, SHAPES_31
 
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from mockserver import budget
-from mockserver.budget import BudgetExceeded
-from mockserver.model import RequestView
-from mockserver.patterns import (
+from mockserver.core import budget
+from mockserver.core.budget import BudgetExceeded
+from mockserver.core.model import RequestView
+from mockserver.core.patterns import (
     REGEX_TIMEOUT_S,
     Pattern,
     Value,

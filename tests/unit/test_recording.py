@@ -10,16 +10,16 @@ from typing import Any
 
 import pytest
 
-from mockserver.documents import read_document
-from mockserver.recording import (
+from mockserver.recording.exchange import (
     RECORDED_MARK,
     Exchange,
     Redaction,
     decode_body,
     redact_exchange,
 )
-from mockserver.recordstubs import StubBuilder, service_document, stubs_from_exchanges
-from mockserver.stubfile import parse_service
+from mockserver.recording.stubs import StubBuilder, service_document, stubs_from_exchanges
+from mockserver.stubfiles.documents import read_document
+from mockserver.stubfiles.stubfile import parse_service
 
 JSON = (("Content-Type", "application/json"),)
 
@@ -394,6 +394,6 @@ def test_cookies_are_redacted_by_value_never_by_name(header: str, value: str, sh
     ],
 )
 def test_a_location_on_the_upstream_is_made_relative(location: str, base: str, shown: str) -> None:
-    from mockserver.proxy import _on_the_double
+    from mockserver.recording.proxy import _on_the_double
 
     assert _on_the_double(location, base) == shown

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mockserver.matching import NearMiss
-from mockserver.model import RequestView
-from mockserver.report import report_text, unmatched_report
+from mockserver.core.matching import NearMiss
+from mockserver.core.model import RequestView
+from mockserver.core.report import report_text, unmatched_report
 
 from .builders import index_of, stub_of
 

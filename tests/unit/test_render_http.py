@@ -11,9 +11,9 @@ from typing import Any
 import msgpack
 import pytest
 
-from mockserver.model import PreparedResponse, RequestView, ResponseSpec
-from mockserver.render import available_encodings, choose, prepare, variant
-from mockserver.stubfile import parse_service
+from mockserver.core.model import PreparedResponse, RequestView, ResponseSpec
+from mockserver.core.render import available_encodings, choose, prepare, variant
+from mockserver.stubfiles.stubfile import parse_service
 
 JSON, MSGPACK, X_MSGPACK = "application/json", "application/msgpack", "application/x-msgpack"
 # Compact JSON of ~600 bytes, repetitive enough that every coding shrinks it.

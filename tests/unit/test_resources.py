@@ -9,8 +9,8 @@ from typing import Any
 import msgpack
 import pytest
 
-from mockserver.model import RequestView, ResourceSpec
-from mockserver.resources import ResourceOutcome, ResourceState, merge_patch, states_for
+from mockserver.core.model import RequestView, ResourceSpec
+from mockserver.core.resources import ResourceOutcome, ResourceState, merge_patch, states_for
 
 # ---------------------------------------------------------------------------------------------
 # merge_patch: every example of RFC 7396 Appendix A, then the one of section 3

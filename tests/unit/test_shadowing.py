@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.loader import load_paths, load_tree
-from mockserver.matching import StubIndex
-from mockserver.model import RequestView
-from mockserver.report import report_text, unmatched_report
+from mockserver.core.matching import StubIndex
+from mockserver.core.model import RequestView
+from mockserver.core.report import report_text, unmatched_report
+from mockserver.formats.loader import load_paths, load_tree
 
 from .builders import write
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mockserver.model import StubSet
-from mockserver.store import StubStore
+from mockserver.core.model import StubSet
+from mockserver.core.store import StubStore
 
 
 def test_a_seeded_store_draws_the_same_after_each_reset() -> None:

@@ -13,10 +13,10 @@ from typing import Any
 import msgpack
 import pytest
 
-from mockserver.model import RequestView
-from mockserver.respond import Answer, respond
-from mockserver.store import StubStore
-from mockserver.stubfile import combine, parse_service
+from mockserver.core.model import RequestView
+from mockserver.core.respond import Answer, respond
+from mockserver.core.store import StubStore
+from mockserver.stubfiles.stubfile import combine, parse_service
 
 from .builders import problems_of, write
 

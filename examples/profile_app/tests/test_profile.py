@@ -14,7 +14,7 @@ import pytest
 import requests
 from profile_app import Profile, create_user, fetch_profile, fetch_profiles
 
-from mockserver.handle import ServiceHandle
+from mockserver.testing.handle import ServiceHandle
 
 SIMON = Profile(id="1", name="Simon", email="simon@example.com")
 ADA = Profile(id="2", name="Ada", email="ada@example.com")

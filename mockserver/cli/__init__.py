@@ -1,0 +1,3 @@
+"""The command line: commands, options and their environment variables, healthcheck, import and
+diff.
+"""

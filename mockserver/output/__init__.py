@@ -1,0 +1,3 @@
+"""What mockserver says: the request log, its streams and formats, the one-line errors and the
+unmatched-request report as text.
+"""

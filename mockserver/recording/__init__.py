@@ -1,0 +1,3 @@
+"""The recording proxy: forwarding to upstreams, exchanges turned into stubs, written safely,
+record modes, drift.
+"""

@@ -1,0 +1,192 @@
+"""Record and spy modes: forward to real services, answer with what they said, keep a copy.
+
+``record`` forwards every request on a target's port; ``serve --spy`` forwards only what no
+stub matched, to the service's ``upstream:``. With a recorder, each exchange is kept (secrets
+redacted) and written as stub files when the server stops, or on ``flush()``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from mockserver.core.config import Settings
+from mockserver.core.journal import Journal
+from mockserver.core.model import RequestView, ServiceSpec, StubSet
+from mockserver.output.logs import log_request
+from mockserver.recording.exchange import Exchange, Redaction
+from mockserver.recording.proxy import Upstream, UpstreamError, UpstreamSettings
+from mockserver.recording.writer import Recorder
+
+__all__ = ["Forwarding", "Recorder"]
+
+log = logging.getLogger("mockserver")
+
+
+@dataclass(slots=True)
+class Forwarding:
+    """Which listener forwards to which upstream, and whether everything goes there."""
+
+    upstreams: dict[int | None, tuple[str, Upstream]]  # listener → (service, upstream)
+    record_all: bool
+    redaction: Redaction = field(default_factory=Redaction)
+    recorder: Recorder | None = None
+
+    def target(self, listener: int | None) -> tuple[str, Upstream] | None:
+        return self.upstreams.get(listener)
+
+    async def close(self) -> None:
+        for _, upstream in self.upstreams.values():
+            await upstream.close()
+
+    def journal_view(self, view: RequestView, headers: tuple[tuple[str, str], ...]) -> RequestView:
+        """The request as the journal may keep it: secrets replaced (body JSON paths too)."""
+        query = urlencode(self.redaction.query_pairs(_pairs(view)), doseq=True)
+        body = self.redaction.json_body(view.body)
+        return RequestView(
+            view.method, view.path, query, self.redaction.header_pairs(headers), body
+        )
+
+    async def forward(
+        self,
+        request: web.BaseRequest,
+        listener: int | None,
+        view: RequestView,
+        headers: tuple[tuple[str, str], ...],
+        journal: Journal,
+    ) -> web.Response | None:
+        """Answer from the upstream of ``listener``; None when it has none."""
+        found = self.target(listener)
+        if found is None:
+            return None
+        service, upstream = found
+        safe_view = self.journal_view(view, headers)
+        safe_headers = self.redaction.header_pairs(headers)
+        # The target as received, except an absolute-form one (``GET http://other/x``), which
+        # keeps only its path: the upstream is the service's, never one a client names.
+        target = request.raw_path
+        if not target.startswith("/"):
+            target = request.rel_url.raw_path_qs
+        try:
+            exchange = await upstream.forward(
+                view.method, target, view.path, view.query_string, headers, view.body
+            )
+        except UpstreamError as exc:
+            journal.record(
+                safe_view,
+                safe_headers,
+                service=service,
+                stub_id=None,
+                status=exc.status,
+                listener=listener,
+                # So a strict failure says why, not "no stub came near" (issue 14).
+                error=f"{exc.body()['error']} at {exc.target}: {exc.detail}",
+            )
+            log.warning("%s %s: %s (%s)", view.method, view.path, exc.body()["error"], exc.detail)
+            return web.json_response(exc.body(), status=exc.status)
+        if self.recorder is not None:
+            recorded = await _whole(upstream, exchange, target, view, headers)
+            if recorded is not None:
+                self.recorder.add(service, upstream.base_url, recorded)
+        journal.record(
+            safe_view,
+            safe_headers,
+            service=service,
+            stub_id=f"upstream:{service}",
+            status=exchange.status,
+            listener=listener,
+        )
+        if log.isEnabledFor(logging.INFO):  # logged like any answered request, redacted
+            log_request(log, safe_view, exchange.status, f"upstream:{service}", None)
+        return web.Response(
+            status=exchange.status, body=exchange.response_body, headers=exchange.response_headers
+        )
+
+
+# What made the service answer with part of a representation, or with none (206, 304, 412).
+_PARTIAL_ASKS: Final = frozenset(
+    {"range", "if-range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since"}
+)
+
+
+async def _whole(
+    upstream: Upstream,
+    exchange: Exchange,
+    target: str,
+    view: RequestView,
+    headers: tuple[tuple[str, str], ...],
+) -> Exchange | None:
+    """What to record for ``exchange``: itself, or for a 206/304/412 to a GET, the whole
+    representation, asked for once without the Range and conditions. Replay serves ranges and
+    conditions from it (ranges.py, render.choose); recorded as it came, a slice or an empty
+    304 would be the answer to every plain GET (issue 16)."""
+    if view.method != "GET" or exchange.status not in (206, 304, 412):
+        return exchange
+    plain = tuple((k, v) for k, v in headers if k.lower() not in _PARTIAL_ASKS)
+    if len(plain) == len(headers):
+        return exchange  # the service chose a partial answer by itself: as it came
+    try:
+        whole = await upstream.forward("GET", target, view.path, view.query_string, plain, b"")
+    except UpstreamError as exc:
+        log.warning(
+            "GET %s: not recorded: the whole representation could not be fetched (%s)",
+            view.path,
+            exc.detail,
+        )
+        return None
+    return whole if 200 <= whole.status < 300 else exchange
+
+
+def _pairs(view: RequestView) -> list[tuple[str, str]]:
+    return [(k, v) for k, values in view.query.items() for v in values]
+
+
+def spy_forwarding(stubs: StubSet, settings: Settings, *, record_all: bool = False) -> Forwarding:
+    """Spy mode: each listener forwards misses to the upstream of its one service that has
+    one (a port shared by several services with upstreams cannot tell which to ask).
+
+    With ``record_all`` every request to those services is forwarded (re-recording them).
+    """
+    by_listener: dict[int | None, list[ServiceSpec]] = {}
+    for service in stubs.services.values():
+        if service.upstream:
+            by_listener.setdefault(service.port, []).append(service)
+    redaction = Redaction().extended(settings.redact)
+    upstreams: dict[int | None, tuple[str, Upstream]] = {}
+    for listener, found in by_listener.items():
+        if len(found) > 1:
+            names = ", ".join(s.name for s in found)
+            log.warning("--spy: services %s share a port; none of them is forwarded", names)
+            continue
+        service = found[0]
+        assert service.upstream is not None
+        timeouts = UpstreamSettings(settings.upstream_connect_timeout, settings.upstream_timeout)
+        upstream = Upstream(service.name, service.upstream, timeouts)
+        upstreams[listener] = (service.name, upstream)
+    recorder = None
+    if settings.record_new:
+        fallback = next((Path(p) for p in settings.paths if Path(p).is_dir()), Path("."))
+        out_dirs = {name: _home(stubs.services[name], fallback) for name, _ in upstreams.values()}
+        recorder = Recorder(
+            out_dirs,
+            redaction,
+            suffix=".recorded",
+            mode="all" if record_all else "new",
+            session=settings.record_session or uuid.uuid4().hex,
+        )
+    return Forwarding(upstreams, record_all=record_all, redaction=redaction, recorder=recorder)
+
+
+def _home(service: ServiceSpec, fallback: Path) -> Path:
+    """The directory of a service's first stub file, where its recordings go."""
+    for source in service.sources:
+        path = Path(source)
+        if path.is_file():
+            return path.parent
+    return fallback

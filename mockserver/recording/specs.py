@@ -1,0 +1,226 @@
+"""What a recorded exchange becomes in a stub: its request matchers and its response.
+
+Pure. The body is stored decoded (the replay negotiates coding again), redacted, and as close
+to the bytes the service sent as the format allows: ``json:`` when a compact replay gives the
+same bytes, else ``body:`` text, else ``body_base64:``; a body over the inline limit is named
+as a ``body_file:`` by its hash and handed back for the caller to write.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import re
+from typing import Any, Final
+from urllib.parse import parse_qsl
+
+from mockserver.core.http import select_encoding, without_coding_suffix
+from mockserver.core.render import encode_json
+from mockserver.recording.exchange import (
+    HOP_BY_HOP,
+    MAX_DECODED_BODY,
+    Exchange,
+    Redaction,
+    decode_body,
+    hop_by_hop,
+)
+
+__all__ = [
+    "INLINE_BODY_BYTES",
+    "body_file_name",
+    "request_key",
+    "request_spec",
+    "response_spec",
+    "revalidated",
+    "slug",
+]
+
+log = logging.getLogger("mockserver")
+
+# Response headers not written into stubs: framing and coding (the body is stored decoded and
+# re-encoded on replay), per-response values, and validators (written as etag/last_modified).
+_NOT_RECORDED: Final = HOP_BY_HOP | {
+    "content-length",
+    "content-encoding",
+    "date",
+    "server",
+    "etag",
+    "last-modified",
+    "vary",
+}
+_BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_CODINGS: Final = ("gzip", "deflate", "br")
+# A body inline reads well up to a page or so; past 64 KiB nobody reads it in the stub file,
+# and YAML would spend ~0.85 s per MB writing it (and base64 grows it by a third). Such a body
+# goes to a body file, as the service sent it (decoded, redacted), written once by its hash.
+INLINE_BODY_BYTES: Final = 64 * 1024
+# A request body matched as JSON is written inline (a matcher cannot be a body file): past
+# this size the stub matches method, path and query only.
+_MATCHED_BODY_BYTES: Final = 64 * 1024
+
+
+def request_key(exchange: Exchange) -> tuple[Any, ...]:
+    return (exchange.method, exchange.path, tuple(sorted(exchange.query)), exchange.request_body)
+
+
+def request_spec(exchange: Exchange, redaction: Redaction) -> dict[str, Any]:
+    spec: dict[str, Any] = {"method": exchange.method, "path": exchange.path}
+    query: dict[str, Any] = {}
+    for name, value in exchange.query:
+        if value == redaction.placeholder or name in query:
+            continue  # never match on a redacted value; a repeated name matches its first
+        query[name] = value
+    if query:
+        spec["query"] = query
+    body = exchange.request_body
+    if exchange.method in _BODY_METHODS and body and len(body) <= _MATCHED_BODY_BYTES:
+        matcher = _body_matcher(exchange, body, redaction)
+        if matcher is not None:
+            spec["body"] = matcher
+    return spec
+
+
+def _body_matcher(exchange: Exchange, body: bytes, redaction: Redaction) -> Any:
+    """How a recorded request body is matched: JSON as JSON (what was redacted left out), a
+    form by its fields (secret-named ones left out), anything else by its SHA-256: exactly,
+    and without writing a body that may hold a secret (issue 16)."""
+    value = _json_or_none(body)
+    if value is not None:
+        kept = _without_placeholders(value, redaction.placeholder)
+        # Something was redacted: match on the rest only.
+        return {"json_subset": kept} if kept != value else {"json": value}
+    content_type = (exchange.request_header("content-type") or "").split(";")[0].strip().lower()
+    if content_type == "application/x-www-form-urlencoded":
+        try:
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
+        except (UnicodeDecodeError, ValueError):
+            pairs = None
+        if pairs is not None:
+            fields: dict[str, str] = {}
+            for name, field in pairs:
+                if name.lower() not in redaction.query and name not in fields:
+                    fields[name] = field
+            return {"form": fields} if fields else None
+    return {"sha256": hashlib.sha256(body).hexdigest()}
+
+
+def _without_placeholders(value: Any, placeholder: str) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: _without_placeholders(v, placeholder) for k, v in value.items() if v != placeholder
+        }
+    if isinstance(value, list):
+        return [_without_placeholders(v, placeholder) for v in value if v != placeholder]
+    return value
+
+
+def body_file_name(directory: str, data: bytes) -> str:
+    """Where a body goes, relative to its stub file: named by its hash, so written once."""
+    return f"{directory}/{hashlib.sha256(data).hexdigest()[:32]}.body"
+
+
+def response_spec(
+    exchange: Exchange, redaction: Redaction, inline: int, body_dir: str
+) -> tuple[dict[str, Any], tuple[str, bytes] | None]:
+    """The stub's response, and the body file it names (path, bytes) when the body is large."""
+    coding = exchange.response_header("content-encoding")
+    as_sent = False
+    try:
+        body = decode_body(exchange.response_body, coding, MAX_DECODED_BODY)
+    except ValueError as exc:
+        # Corrupt, unknown or a bomb: keep the bytes and their Content-Encoding as the
+        # upstream sent them (a replay sends them byte for byte), rather than failing the
+        # whole recording or writing gigabytes.
+        log.warning("%s %s: response kept as sent: %s", exchange.method, exchange.path, exc)
+        body, as_sent = exchange.response_body, True
+    spec: dict[str, Any] = {"status": exchange.status}
+    headers: dict[str, Any] = {}
+    dropped = _NOT_RECORDED | hop_by_hop(exchange.response_headers)
+    if as_sent:
+        dropped -= {"content-encoding"}
+    for name, value in exchange.response_headers:
+        if name.lower() in dropped:
+            continue
+        if name in headers:
+            existing = headers[name]
+            headers[name] = [*existing, value] if isinstance(existing, list) else [existing, value]
+        else:
+            headers[name] = value
+    if headers:
+        spec["headers"] = headers
+    content_type = (exchange.response_header("content-type") or "").lower()
+    json_like = "json" in content_type or not content_type
+    stored: tuple[str, bytes] | None = None
+    if len(body) > inline:
+        data = body if as_sent else _redacted_large(body, redaction, json_like)
+        stored = (body_file_name(body_dir, data), data)
+        spec["body_file"] = stored[0]
+    elif as_sent:
+        spec["body_base64"] = base64.b64encode(body).decode("ascii")
+    elif body:
+        parsed = _json_or_none(body) if json_like else None
+        compact = encode_json(parsed) if parsed is not None else None
+        if parsed is not None and redaction.may_redact_json(body):
+            parsed = redaction.json_value(parsed)
+        # `json:` is re-sent compactly: kept only when that gives the same bytes (or when
+        # redaction changed it anyway), else the text, so a replay is byte for byte.
+        if parsed is not None and (compact == body or encode_json(parsed) != compact):
+            spec["json"] = parsed
+        else:
+            try:
+                spec["body"] = body.decode("utf-8")
+            except UnicodeDecodeError:
+                spec["body_base64"] = base64.b64encode(body).decode("ascii")
+    if as_sent:
+        spec["gzip"] = False
+    etag = exchange.response_header("etag")
+    if etag and coding and not as_sent:
+        # The tag as the service sends it for the body: a service that names the coding in
+        # the tag ("abc-gzip", Apache) sends "abc" uncoded. Replay validates either form, and
+        # a tag without a suffix (nginx's weak W/"abc", or "abc") is kept as it came.
+        etag = without_coding_suffix(etag, coding)
+    spec["etag"] = etag if etag else False
+    modified = exchange.response_header("last-modified")
+    if modified:
+        spec["last_modified"] = modified
+    # Replay negotiates compression again: offered when the upstream compressed, not when it
+    # sent identity to a client that accepted a coding. When the client accepted none, how
+    # the service compresses is unknown, and the service's default (auto) decides.
+    if as_sent:
+        return spec, stored
+    if coding and coding.strip().lower() != "identity":
+        spec["gzip"] = True
+    elif select_encoding(exchange.request_header("accept-encoding"), _CODINGS) in _CODINGS:
+        spec["gzip"] = False
+    return spec, stored
+
+
+def _redacted_large(body: bytes, redaction: Redaction, json_like: bool) -> bytes:
+    """A large body as its file holds it: the bytes as sent unless redaction changes them."""
+    if not json_like or not redaction.may_redact_json(body):
+        return body
+    parsed = _json_or_none(body)
+    if parsed is None:
+        return body
+    before = encode_json(parsed)
+    after = encode_json(redaction.json_value(parsed))
+    return body if after == before else after
+
+
+def revalidated(exchange: Exchange) -> bool:
+    return exchange.status == 304 and any(
+        exchange.request_header(name) for name in ("if-none-match", "if-modified-since")
+    )
+
+
+def _json_or_none(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:50] or "root"

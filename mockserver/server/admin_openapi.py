@@ -1,0 +1,525 @@
+"""The admin API described as OpenAPI 3.1 (served at GET /__admin/openapi.json).
+
+tests/integration/test_openapi.py validates real responses against these schemas, so the
+document cannot drift from what the server sends.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mockserver.core.model import FAULTS
+from mockserver.core.version import __version__
+
+__all__ = ["openapi_document"]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(name: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    reasons = {
+        400: "malformed JSON or query parameter",
+        401: "a token is configured and the call did not send it",
+        404: "no such stub",
+        409: "conflict (id taken, the journal is off, or not in the default namespace)",
+        413: "body too large",
+        415: "the body is not sent as application/json",
+        422: "the stub or pattern has problems; each is located",
+    }
+    return {str(c): _json("Error", reasons[c]) for c in codes}
+
+
+_MATCHER = {
+    "description": "a string (equals) or a matcher mapping",
+    "type": ["string", "object", "number", "boolean"],
+}
+
+_SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error", "detail"],
+        "properties": {
+            "error": {"type": "string"},
+            "detail": {"type": "string"},
+            "problems": {"type": "array", "items": _ref("Problem")},
+        },
+    },
+    "Problem": {
+        "type": "object",
+        "required": ["file", "message"],
+        "properties": {
+            "file": {"type": "string"},
+            "stub": {"type": ["string", "null"]},
+            "key": {"type": ["string", "null"]},
+            "line": {"type": ["integer", "null"]},
+            "column": {"type": ["integer", "null"]},
+            "message": {"type": "string"},
+        },
+    },
+    "Health": {
+        "type": "object",
+        "description": "With a token set, a caller without it gets only status and message",
+        "required": ["status"],
+        "properties": {
+            "status": {"const": "ok"},
+            "message": {"type": "string", "description": "serving, or that a reload failed"},
+            "version": {"type": "string"},
+            "services": {"type": "integer"},
+            "stubs": {"type": "integer"},
+            "journal": {
+                "type": "object",
+                "required": ["size", "max"],
+                "properties": {"size": {"type": "integer"}, "max": {"type": "integer"}},
+            },
+            "workers": {
+                "description": "serve --workers: each worker process",
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["index", "pid", "served"],
+                    "properties": {k: {"type": "integer"} for k in ("index", "pid", "served")},
+                },
+            },
+            "last_reload": {
+                "type": "object",
+                "required": ["ok", "at", "problems", "message"],
+                "properties": {
+                    "ok": {"type": "boolean"},
+                    "at": {"type": ["number", "null"]},
+                    "problems": {"type": "array", "items": _ref("Problem")},
+                    "message": {"type": ["string", "null"]},
+                },
+            },
+        },
+    },
+    "Services": {
+        "type": "object",
+        "required": ["services"],
+        "properties": {
+            "services": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "port", "url", "stubs"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "port": {"type": ["integer", "null"]},
+                        "declared_port": {"type": ["integer", "null"]},
+                        "url": {"type": "string"},
+                        "stubs": {"type": "integer"},
+                        "upstream": {"type": ["string", "null"]},
+                        "sources": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+            }
+        },
+    },
+    "StubInput": {
+        "type": "object",
+        "description": "A stub in the stub-file keys, plus 'service' when several share the port.",
+        "properties": {
+            "id": {"type": "string"},
+            "service": {"type": "string"},
+            "description": {"type": "string"},
+            "priority": {"type": "integer"},
+            "request": {"type": "object"},
+            "response": {"type": "object"},
+            "responses": {"type": "array", "items": {"type": "object"}},
+        },
+        "additionalProperties": False,
+    },
+    "Stub": {
+        "type": "object",
+        "required": ["id", "service", "origin", "source", "priority", "hits"],
+        "properties": {
+            "id": {"type": "string"},
+            "service": {"type": "string"},
+            "origin": {"enum": ["file", "admin"]},
+            "source": {"type": "string"},
+            "priority": {"type": "integer"},
+            "hits": {"type": "integer"},
+            "description": {"type": "string"},
+            "request": {"type": "object"},
+            "response": {"type": "object"},
+            "responses": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "StubList": {
+        "type": "object",
+        "required": ["stubs"],
+        "properties": {"stubs": {"type": "array", "items": _ref("Stub")}},
+    },
+    "RequestPattern": {
+        "type": "object",
+        "description": "The keys of a stub's request: method, path, path_regex, query, ...",
+        "properties": {
+            "method": {"type": ["string", "array"]},
+            "path": {"type": "string"},
+            "path_regex": {"type": "string"},
+            "query": {"type": "object", "additionalProperties": _MATCHER},
+            "headers": {"type": "object", "additionalProperties": _MATCHER},
+            "cookies": {"type": "object", "additionalProperties": _MATCHER},
+            "body": {},
+        },
+        "additionalProperties": False,
+    },
+    "NearMiss": {
+        "type": "object",
+        "required": ["stub", "service", "route", "source", "first_difference", "differences"],
+        "properties": {
+            "stub": {"type": "string"},
+            "service": {"type": "string"},
+            "route": {"type": "string"},
+            "source": {"type": "string"},
+            "first_difference": {"oneOf": [_ref("Difference"), {"type": "null"}]},
+            "differences": {"type": "array", "items": _ref("Difference")},
+        },
+    },
+    "Difference": {
+        "type": "object",
+        "required": ["field", "expected", "actual", "why"],
+        "properties": {k: {"type": "string"} for k in ("field", "expected", "actual", "why")},
+    },
+    "JournalEntry": {
+        "type": "object",
+        "required": [
+            "seq",
+            "at",
+            "method",
+            "path",
+            "query",
+            "headers",
+            "body",
+            "body_encoding",
+            "body_size",
+            "body_truncated",
+            "matched",
+            "stub",
+            "service",
+            "status",
+        ],
+        "properties": {
+            "seq": {"type": "integer"},
+            "at": {"type": "string"},
+            "method": {"type": "string"},
+            "path": {"type": "string"},
+            "query": {"type": "object"},
+            "headers": {"type": "object"},
+            "body": {"type": "string"},
+            "body_encoding": {"enum": ["text", "base64"]},
+            "body_size": {"type": "integer"},
+            "body_truncated": {"type": "boolean"},
+            "content_encoding": {"type": ["string", "null"]},
+            "error": {"type": "string"},
+            "fault": {
+                "enum": list(FAULTS),
+                "description": "the stub broke the connection this way instead of answering",
+            },
+            "matched": {"type": "boolean"},
+            "stub": {"type": ["string", "null"]},
+            "service": {"type": ["string", "null"]},
+            "status": {"type": "integer"},
+            "nearest": {"type": "array", "items": _ref("NearMiss")},
+            "worker": {"type": "integer", "description": "serve --workers: which one served it"},
+        },
+    },
+    "RequestList": {
+        "type": "object",
+        "required": ["requests"],
+        "properties": {
+            "requests": {"type": "array", "items": _ref("JournalEntry")},
+            "total": {"type": "integer"},
+            "offset": {"type": "integer"},
+            "journal_size": {"type": "integer"},
+        },
+    },
+    "ScenarioList": {
+        "type": "object",
+        "required": ["scenarios"],
+        "properties": {
+            "scenarios": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "state"],
+                    "properties": {"name": {"type": "string"}, "state": {"type": "string"}},
+                },
+            }
+        },
+    },
+    "ScenarioState": {
+        "type": "object",
+        "required": ["state"],
+        "properties": {"name": {"type": "string"}, "state": {"type": "string"}},
+    },
+    "WebhookList": {
+        "type": "object",
+        "required": ["webhooks"],
+        "properties": {
+            "webhooks": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["seq", "at", "stub", "method", "url", "status", "error"],
+                    "properties": {
+                        "seq": {"type": "integer"},
+                        "at": {"type": "string"},
+                        "stub": {"type": "string"},
+                        "method": {"type": "string"},
+                        "url": {"type": "string"},
+                        "status": {"type": ["integer", "null"]},
+                        "error": {"type": ["string", "null"]},
+                        "duration_ms": {"type": "number"},
+                    },
+                },
+            }
+        },
+    },
+    "Count": {
+        "type": "object",
+        "required": ["count"],
+        "properties": {"count": {"type": "integer", "minimum": 0}},
+    },
+    "Status": {
+        "type": "object",
+        "required": ["status"],
+        "properties": {
+            "status": {"type": "string"},
+            "services": {"type": "integer"},
+            "stubs": {"type": "integer"},
+        },
+    },
+    "Deleted": {
+        "type": "object",
+        "required": ["deleted"],
+        "properties": {"deleted": {"type": "string"}},
+    },
+    "Namespaces": {
+        "type": "object",
+        "required": ["namespaces", "max_namespaces", "namespace_ttl"],
+        "properties": {
+            "namespaces": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "idle_seconds", "runtime_stubs", "requests"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "idle_seconds": {"type": "number"},
+                        "runtime_stubs": {"type": "integer"},
+                        "requests": {"type": "integer"},
+                    },
+                },
+            },
+            "max_namespaces": {"type": "integer"},
+            "namespace_ttl": {"type": "number"},
+        },
+    },
+}
+
+# Every route is also served under /__ns/{name}/ for that namespace (namespaces.py).
+_NAMESPACES = (
+    "Each route is also served under /__ns/{name}/ (e.g. /__ns/ci-42/__admin/reset), on the "
+    "state of namespace {name}: its runtime stubs, journal, sequences and resources over the "
+    "shared file stubs; its first admin call creates it. A bad name is 400; a namespace past "
+    "--max-namespaces is 429 with Retry-After; POST /__admin/reload is the server's only "
+    "(409 in a namespace); a service request to a namespace not held is 404."
+)
+
+_STUB_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {"oneOf": [_ref("StubInput"), {"type": "array", "items": _ref("StubInput")}]}
+        }
+    },
+}
+_ID_PARAM = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 description of /__admin."""
+    paths: dict[str, Any] = {
+        "/__admin/health": {
+            "get": {
+                "summary": "Liveness and readiness; never needs the token",
+                "security": [],
+                "responses": {"200": _json("Health", "serving")},
+            }
+        },
+        "/__admin/services": {
+            "get": {
+                "summary": "Each service: name, port, base URL, stub count",
+                "responses": {"200": _json("Services", "the services"), **_errors(401)},
+            }
+        },
+        "/__admin/stubs": {
+            "get": {
+                "summary": "Every stub served now, with its hit count",
+                "responses": {"200": _json("StubList", "the stubs"), **_errors(401)},
+            },
+            "post": {
+                "summary": "Add one stub or a list (all or nothing)",
+                "requestBody": _STUB_BODY,
+                "responses": {
+                    "201": _json("StubList", "the stubs added"),
+                    **_errors(400, 401, 409, 413, 415, 422),
+                },
+            },
+            "put": {
+                "summary": "Add or replace stubs by their ids, all or nothing, in one rebuild",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"type": "array", "items": _ref("StubInput")}
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json("StubList", "the stubs stored"),
+                    **_errors(400, 401, 413, 415, 422),
+                },
+            },
+        },
+        "/__admin/stubs/{id}": {
+            "parameters": _ID_PARAM,
+            "get": {
+                "summary": "One stub",
+                "responses": {"200": _json("Stub", "the stub"), **_errors(401, 404)},
+            },
+            "put": {
+                "summary": "Add or replace the stub with this id",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("StubInput")}},
+                },
+                "responses": {
+                    "200": _json("Stub", "replaced"),
+                    "201": _json("Stub", "added"),
+                    **_errors(400, 401, 413, 415, 422),
+                },
+            },
+            "delete": {
+                "summary": "Stop serving a stub (a file stub returns on reset or reload)",
+                "responses": {"200": _json("Deleted", "removed"), **_errors(401, 404)},
+            },
+        },
+        "/__admin/namespaces": {
+            "get": {
+                "summary": "The namespaces held, the limit and the idle time to live",
+                "responses": {"200": _json("Namespaces", "the namespaces"), **_errors(401)},
+            }
+        },
+        "/__admin/namespace": {
+            "delete": {
+                "summary": "End this namespace (under /__ns/{name}/; 409 in the default one)",
+                "responses": {"200": _json("Deleted", "ended"), **_errors(401, 409)},
+            }
+        },
+        "/__admin/reset": {
+            "post": {
+                "summary": "Back to the file stubs; journal and hit counts emptied",
+                "responses": {"200": _json("Status", "reset"), **_errors(401)},
+            }
+        },
+        "/__admin/reload": {
+            "post": {
+                "summary": "Re-read the stub files; a bad set keeps the previous one serving",
+                "responses": {"200": _json("Status", "reloaded"), **_errors(401, 422)},
+            }
+        },
+        "/__admin/requests": {
+            "get": {
+                "summary": "The journal, oldest first (newest last)",
+                "parameters": [
+                    {"name": n, "in": "query", "schema": {"type": "integer", "minimum": 0}}
+                    for n in ("limit", "offset")
+                ],
+                "responses": {"200": _json("RequestList", "journal entries"), **_errors(400, 401)},
+            },
+            "delete": {
+                "summary": "Empty the journal (hit counts stay)",
+                "responses": {"200": _json("Status", "cleared"), **_errors(401)},
+            },
+        },
+        "/__admin/requests/unmatched": {
+            "get": {
+                "summary": "Journaled requests no stub matched, each with its nearest stubs",
+                "responses": {"200": _json("RequestList", "unmatched requests"), **_errors(401)},
+            }
+        },
+        "/__admin/scenarios": {
+            "get": {
+                "summary": "Each scenario the stubs name, with its state (started until moved)",
+                "responses": {"200": _json("ScenarioList", "scenarios"), **_errors(401)},
+            }
+        },
+        "/__admin/scenarios/reset": {
+            "post": {
+                "summary": "Every scenario back to started",
+                "responses": {"200": _json("ScenarioList", "scenarios"), **_errors(401)},
+            }
+        },
+        "/__admin/scenarios/{name}": {
+            "put": {
+                "summary": "Move a scenario to a state",
+                "parameters": [
+                    {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("ScenarioState")}},
+                },
+                "responses": {
+                    "200": _json("ScenarioState", "the scenario, moved"),
+                    **_errors(400, 401, 404, 415, 422),
+                },
+            }
+        },
+        "/__admin/webhooks": {
+            "get": {
+                "summary": "The last webhook deliveries (oldest first): status or error each",
+                "responses": {"200": _json("WebhookList", "deliveries"), **_errors(401)},
+            }
+        },
+        "/__admin/requests/count": {
+            "post": {
+                "summary": "How many journaled requests a pattern describes",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("RequestPattern")}},
+                },
+                "responses": {
+                    "200": _json("Count", "the count"),
+                    **_errors(400, 401, 409, 413, 415, 422),
+                },
+            }
+        },
+        "/__admin/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "responses": {"200": {"description": "OpenAPI 3.1"}, **_errors(401)},
+            }
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "mockserver admin API",
+            "version": __version__,
+            "description": _NAMESPACES,
+        },
+        "components": {
+            "schemas": _SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+        "paths": paths,
+    }

@@ -1,0 +1,1 @@
+"""mockserver's own stub-file format: documents with positions, parsing, admin input."""

@@ -1,0 +1,1 @@
+"""serve --workers: a supervisor, its worker processes and their shared sockets."""
