@@ -1,4 +1,5 @@
-"""README.md's examples as data, so the tests check what the README actually says."""
+"""The examples of README.md and docs/ as data, so the tests check what the documentation
+actually says."""
 
 from __future__ import annotations
 
@@ -11,18 +12,49 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import yaml
+
 from mockserver import MockServer, Settings, load_paths
 
 REPO = Path(__file__).resolve().parents[2]
 STUBS = REPO / "stubs"
 README = (REPO / "README.md").read_text(encoding="utf-8")
+DOCS_DIR = REPO / "docs"
+
+
+def nav_pages(entries: object = None) -> list[str]:
+    """The docs pages in mkdocs.yml's nav, in its order (file names under docs/), sections
+    flattened."""
+    if entries is None:
+        entries = yaml.safe_load((REPO / "mkdocs.yml").read_text(encoding="utf-8"))["nav"]
+    if isinstance(entries, str):
+        return [entries]
+    if isinstance(entries, dict):
+        return [page for value in entries.values() for page in nav_pages(value)]
+    assert isinstance(entries, list), entries
+    return [page for entry in entries for page in nav_pages(entry)]
+
+
+def docs_page(name: str) -> str:
+    """The text of one page of docs/, such as ``"pytest.md"``."""
+    return (DOCS_DIR / name).read_text(encoding="utf-8")
+
+
+# Every page, in the nav's order: where an example is looked up by what it says.
+DOCS = "\n".join(docs_page(name) for name in nav_pages())
 
 _FENCE = re.compile(r"^```([\w-]*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
-def fenced_blocks(language: str, text: str = README) -> list[str]:
-    """The bodies of the fenced blocks tagged ``language``, in order."""
-    return [m.group(2) for m in _FENCE.finditer(text) if m.group(1) == language]
+def all_fenced_blocks(text: str) -> list[tuple[str, str]]:
+    """Each fenced block of ``text`` as (its language tag, its body), in order."""
+    return [(m.group(1), m.group(2)) for m in _FENCE.finditer(text)]
+
+
+def fenced_blocks(language: str, text: str = DOCS) -> list[str]:
+    """The bodies of the fenced blocks tagged ``language`` in ``text`` (all the docs pages
+    unless told), in order."""
+    return [body for tag, body in all_fenced_blocks(text) if tag == language]
 
 
 @dataclass(frozen=True)
