@@ -23,6 +23,9 @@ class HttpProblem:
 
     ``error`` is a short fixed phrase a client can test for, ``detail`` what was wrong and how
     to put it right; ``extra`` adds keys after those two (e.g. the located stub problems).
+    Answers in a stub's place (resources, preconditions, a failed template) are written as
+    compact as stub JSON (``render.encode_json(problem.as_dict())``); the server's own as
+    aiohttp's ``json_response`` writes them (``body()``), which the socket-free doubles copy.
     """
 
     __slots__ = ("detail", "error", "extra", "status")
