@@ -14,6 +14,7 @@ from typing import Any, NoReturn, TypeVar
 
 from mockserver.cli import converters
 from mockserver.core.config import ENV_PREFIX, Settings
+from mockserver.core.errors import MockServerError
 from mockserver.core.version import __version__
 from mockserver.output.errorline import asked_format, report
 
@@ -22,7 +23,7 @@ __all__ = ["LIMITS", "EnvError", "build_parser", "paths_from_env"]
 T = TypeVar("T")
 
 
-class EnvError(Exception):
+class EnvError(MockServerError):
     pass
 
 

@@ -23,6 +23,7 @@ from typing import Any, Final
 
 import msgpack
 
+from mockserver.core.errors import HttpProblem
 from mockserver.core.http import Conditional, best_media_type, evaluate_conditions, select_encoding
 from mockserver.core.model import PreparedResponse, Representation, RequestView, ResponseSpec
 from mockserver.core.ranges import answer_range
@@ -349,10 +350,10 @@ class Choice:
 
 
 _PRECONDITION_BODY: Final = encode_json(
-    {"error": "precondition failed", "detail": "If-Match / If-Unmodified-Since did not hold"}
+    HttpProblem(412, "precondition failed", "If-Match / If-Unmodified-Since did not hold").as_dict()
 )
 _NOT_ACCEPTABLE_BODY: Final = encode_json(
-    {"error": "not acceptable", "detail": "Accept-Encoding refuses every coding offered"}
+    HttpProblem(406, "not acceptable", "Accept-Encoding refuses every coding offered").as_dict()
 )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from mockserver.core.budget import MATCH_BUDGET_S, end_match_budget, start_match_budget
+from mockserver.core.errors import HttpProblem
 from mockserver.core.journal import JournalEntry
 from mockserver.core.model import RequestView, Stub, Timing
 from mockserver.core.render import choose, encode_json
@@ -200,9 +201,8 @@ def _failed(
         listener=listener,
         error=f"template failed: {detail}",
     )
-    body = encode_json(
-        {"error": "template failed", "detail": detail, "stub": stub.id, "template": failure.key}
-    )
+    problem = HttpProblem(500, "template failed", detail, stub=stub.id, template=failure.key)
+    body = encode_json(problem.as_dict())
     out = (("Content-Type", "application/json"), ("Cache-Control", "no-store"))
     return Answer(500, out, body, stub_id=stub.id, entry=entry)
 

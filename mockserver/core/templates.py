@@ -23,6 +23,7 @@ from typing import Any, Final
 from jinja2 import TemplateError, TemplateSyntaxError, Undefined, meta, nodes
 from jinja2.runtime import Context
 
+from mockserver.core.errors import MockServerError
 from mockserver.core.model import NotJson, PreparedResponse, RequestView, ResponseSpec
 from mockserver.core.sandbox import Budget, RenderRefused, bounded_environment, current, guarded
 
@@ -118,7 +119,7 @@ class _Request:
         return value
 
 
-class TemplateFailure(Exception):
+class TemplateFailure(MockServerError):
     """A render that failed or was refused: which template, and why."""
 
     def __init__(self, key: str, why: str) -> None:

@@ -20,6 +20,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage
 
 from mockserver.core.config import Settings
+from mockserver.core.errors import HttpProblem
 from mockserver.core.journal import Journal
 from mockserver.core.model import RequestView
 from mockserver.core.namespaces import NS_PREFIX, MemoryNamespaces, Namespaces
@@ -34,6 +35,7 @@ from mockserver.server.bodies import REQUEST_CODINGS, BodyError, decode_request_
 from mockserver.server.faults import perform_fault
 from mockserver.server.limits import GuardedRequestHandler, guarded_server
 from mockserver.server.namespace_admin import namespace_dispatch, namespaced
+from mockserver.server.problems import problem_response
 from mockserver.server.webhooks import Webhooks
 from mockserver.server.wire import WireResponse
 
@@ -91,10 +93,6 @@ class ServerState:
             self.namespaces = MemoryNamespaces(self.store, self.settings)
 
 
-def error_response(status: int, error: str, detail: str) -> web.Response:
-    return web.json_response({"error": error, "detail": detail}, status=status)
-
-
 def make_handler(state: ServerState, listener: int | None) -> Any:
     """The request handler for one listener (None: the main port)."""
     settings = state.settings
@@ -117,7 +115,7 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
             listener=listener,
             error=flag,
         )
-        response = error_response(status, error, detail)
+        response = problem_response(HttpProblem(status, error, detail))
         response.force_close()
         return response
 
@@ -202,8 +200,12 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
                 listener=listener,
                 error=error,
             )
-            return error_response(
-                500, "internal error", f"{error} (a bug in mockserver; the log has the traceback)"
+            return problem_response(
+                HttpProblem(
+                    500,
+                    "internal error",
+                    f"{error} (a bug in mockserver; the log has the traceback)",
+                )
             )
         if spying and answer.report is not None and forwarding is not None:
             forwarded = await forwarding.forward(request, listener, view, headers, journal)

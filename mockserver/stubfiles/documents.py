@@ -14,7 +14,7 @@ from typing import Any, Final
 
 import yaml
 
-from mockserver.core.errors import Problem, StubFileError
+from mockserver.core.errors import MockServerError, Problem, StubFileError
 
 __all__ = ["MAX_FILE_BYTES", "MAX_NODES", "Marks", "read_document"]
 
@@ -133,7 +133,7 @@ _TOO_LARGE: Final = (
 )
 
 
-class _Cycle(Exception):
+class _Cycle(MockServerError):
     pass
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
+from mockserver.core.errors import MockServerError
 from mockserver.core.matching import request_holds
 from mockserver.core.model import RequestView, ServiceSpec, Stub
 from mockserver.core.store import StubStore
@@ -289,7 +290,7 @@ class ServiceHandle(_Verifies):
         return self._entries()
 
 
-class UnknownService(KeyError):
+class UnknownService(MockServerError, KeyError):
     """A service no stub file declares; the message says where the stub files came from."""
 
     def __str__(self) -> str:

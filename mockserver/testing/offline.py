@@ -18,6 +18,7 @@ from typing import Any, Final
 from urllib.parse import unquote, urlencode, urlsplit
 
 from mockserver.core.config import Settings
+from mockserver.core.errors import HttpProblem
 from mockserver.core.journal import Journal
 from mockserver.core.model import RequestView, StubSet
 from mockserver.core.respond import Answer, fault_to_perform, respond
@@ -116,9 +117,8 @@ class OfflineDouble:
         )
 
 
-def _error(status: int, error: str, detail: str) -> Answer:
-    body = json.dumps({"error": error, "detail": detail}).encode()
-    return Answer(status, (("Content-Type", "application/json"),), body)
+def _problem(problem: HttpProblem) -> Answer:
+    return Answer(problem.status, (("Content-Type", "application/json"),), problem.body())
 
 
 def _decode_body(headers: tuple[tuple[str, str], ...], body: bytes, cap: int) -> bytes | Answer:
@@ -127,7 +127,7 @@ def _decode_body(headers: tuple[tuple[str, str], ...], body: bytes, cap: int) ->
     try:
         return decode_request_body(body, coding, cap)
     except BodyError as exc:
-        return _error(exc.status, exc.error, exc.detail)
+        return _problem(exc.problem)
 
 
 def _header_dict(answer: Answer) -> dict[str, str]:
