@@ -159,7 +159,7 @@ def translate_mappings(
         stub = _mapping(mapping, out)
         if stub is None:
             continue
-        stub["id"] = stub.get("id") or default_id(service, stub)
+        stub = {"id": stub.pop("id", None) or default_id(service, stub), **stub}
         labels[stub["id"]] = (index, out.label)
         stubs.append(stub)
     # WireMock answers with the newest of equal priority: here the later one in the file.

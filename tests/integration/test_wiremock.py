@@ -193,3 +193,28 @@ def test_a_root_beside_native_stub_files(tmp_path: Path) -> None:
         assert set(server.urls) == {"payments", "users"}
         assert client.post(server.url + "/charge", timeout=5).status_code == 201
         assert client.get(server.url + "/users/1", timeout=5).json() == {"id": 1}
+
+
+def test_mockserver_import_wiremock_writes_stub_files_that_serve_the_same(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run_console("import", "wiremock", str(SHOP), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "imported 12 mappings" in result.stdout
+    assert (out / "shop.yaml").read_text().startswith("# Recorded by mockserver")
+    assert run_console("validate", str(out)).returncode == 0
+    paths = ["/some/thing", "/api/specific-resource", "/api/x", "/newest", "/body-file", "/json"]
+    with serve(SHOP) as theirs, serve(out) as ours, requests.Session() as client:
+        for path in paths:
+            expected = client.get(theirs.url + path, timeout=5)
+            got = client.get(ours.url + path, timeout=5)
+            assert (got.status_code, got.content) == (expected.status_code, expected.content), path
+
+
+def test_mockserver_import_wiremock_refuses_a_root_it_cannot_serve(tmp_path: Path) -> None:
+    root = write_root(
+        tmp_path / "bad", {"m.json": {"request": {"url": "/"}, "response": {"transformers": []}}}
+    )
+    result = run_console("import", "wiremock", str(root), "--out", str(tmp_path / "out"))
+    assert result.returncode == 1
+    assert "response.transformers" in result.stderr
+    assert not (tmp_path / "out").exists()
