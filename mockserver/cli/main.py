@@ -83,6 +83,7 @@ def _main(argv: Sequence[str] | None) -> int:
         watch=args.watch,
         admin_token=args.admin_token,
         admin_open=args.admin_open,
+        admin_api=args.admin_api,
         spy=args.spy,
         record_new=args.record_new,
         redact=tuple(args.redact),

@@ -194,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
         "port can change the stubs and read the journal; for a network of your own",
         "off",
     )
+    _option(serve, "--admin-api", converters.admin_api, "mockserver", _WIREMOCK_API)
     _option(
         serve,
         "--spy",
@@ -397,6 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_WIREMOCK_API = (
+    "wiremock adds WireMock's admin routes under /__admin (mappings, requests, scenarios)"
+)
 # Settings fields with a serve option each: (converter, what it is). SECURITY.md says why each
 # default is what it is.
 LIMITS: dict[str, tuple[Callable[[str], Any], str]] = {
