@@ -316,6 +316,7 @@ async def near_misses(call: AdminCall) -> web.StreamResponse:
             }
             if stub is not None:
                 miss["stubMapping"] = _mapping_json(call, stub)
+                miss["requestPattern"] = miss["stubMapping"]["request"]
             found.append(miss)
     return web.json_response({"nearMisses": found})
 
