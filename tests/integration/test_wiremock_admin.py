@@ -171,3 +171,13 @@ def test_an_unknown_admin_api_is_refused() -> None:
     result = run_console("serve", "--admin-api", "wiremok", "--port", "0")
     assert result.returncode == 2
     assert "mockserver, wiremock" in result.stderr
+
+
+def test_workers_are_refused_with_the_wiremock_admin_api() -> None:
+    result = run_console("serve", str(SHOP), "--admin-api", "wiremock", "--workers", "2")
+    assert result.returncode == 2
+    assert "--admin-api wiremock serves one process" in result.stderr
+    # The same from the environment (MOCKSERVER_ADMIN_API), as the container is configured.
+    from_env = run_console("serve", str(SHOP), "--workers", "2", MOCKSERVER_ADMIN_API="wiremock")
+    assert from_env.returncode == 2
+    assert "--admin-api wiremock serves one process" in from_env.stderr
