@@ -88,7 +88,9 @@ _THEIR_KEYS: Final = (
     ("response.body_base64", "response.base64Body"),
     ("response.json", "response.jsonBody"),
     ("response.delay_ms", "response.delayDistribution"),
-    ("scenario", "scenarioName"),
+    ("scenario.name", "scenarioName"),
+    ("scenario.state", "requiredScenarioState"),
+    ("scenario.next", "newScenarioState"),
 )
 
 

@@ -437,3 +437,17 @@ def test_a_single_mapping_file_names_its_mapping_by_id() -> None:
         "body, jsonBody, base64Body, bodyFileName, fixedDelayMilliseconds, delayDistribution, "
         "chunkedDribbleDelay, fault"
     ]
+
+
+def test_a_problem_our_parser_finds_is_named_by_the_wiremock_key() -> None:
+    problems = problems_of(
+        {
+            "id": "s-1",
+            "scenarioName": "a/b",
+            "newScenarioState": "next/one",
+            "request": {"url": "/"},
+        }
+    )
+    keys = sorted(p.split(": ")[2] for p in problems)
+    assert keys == ["newScenarioState", "scenarioName"], problems
+    assert all(p.startswith("root/mappings/m.json: stub 's-1': ") for p in problems)
