@@ -4,6 +4,8 @@ and the located problem for what has no counterpart. No sockets: matching is the
 from __future__ import annotations
 
 import base64
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +13,7 @@ import pytest
 from mockserver.core.errors import Problem
 from mockserver.core.matching import StubIndex
 from mockserver.core.model import RequestView, Stub, Timing
-from mockserver.formats.wiremock import is_wiremock, parse_mappings, service_for
+from mockserver.formats.wiremock import is_wiremock, parse_mappings, service_for, wiremock_home
 from mockserver.stubfiles.stubfile import combine
 
 FILES = {"path/to/myfile.xml": b"<response>Some content</response>"}
@@ -72,8 +74,6 @@ def test_a_mapping_file_is_recognised_by_its_shape() -> None:
 
 
 def test_service_names_come_from_the_root_directory() -> None:
-    from pathlib import Path
-
     assert service_for(Path("/x/payments")) == "payments"
     assert service_for(Path("/x/my api!")) == "my-api"
     assert service_for(Path("/")) == "wiremock"
@@ -451,3 +451,33 @@ def test_a_problem_our_parser_finds_is_named_by_the_wiremock_key() -> None:
     keys = sorted(p.split(": ")[2] for p in problems)
     assert keys == ["newScenarioState", "scenarioName"], problems
     assert all(p.startswith("root/mappings/m.json: stub 's-1': ") for p in problems)
+
+
+def test_the_root_of_a_mapping_file(tmp_path: Path) -> None:
+    nested = tmp_path / "stubs" / "payments" / "mappings" / "deep" / "m.json"
+    nested.parent.mkdir(parents=True)
+    nested.write_text("{}")
+    stubs = tmp_path / "stubs"
+    assert wiremock_home(nested, stubs) == (stubs / "payments").resolve()
+    # Served as mappings/ itself: the root is its parent, found all the same.
+    assert wiremock_home(nested, stubs / "payments" / "mappings") == (stubs / "payments").resolve()
+    # No mappings/ above it inside the stubs root: the file's own directory.
+    loose = stubs / "loose.json"
+    loose.write_text("{}")
+    assert wiremock_home(loose, stubs) == stubs.resolve()
+
+
+def test_served_as_mappings_itself_a_body_file_stays_inside_what_was_given(tmp_path: Path) -> None:
+    from mockserver.core.errors import StubFileError
+    from mockserver.formats.loader import load_tree
+
+    root = tmp_path / "payments"
+    (root / "mappings").mkdir(parents=True)
+    (root / "__files").mkdir()
+    (root / "__files" / "a.json").write_text("{}")
+    mapping = {"id": "m", "request": {"url": "/a"}, "response": {"bodyFileName": "a.json"}}
+    (root / "mappings" / "a.json").write_text(json.dumps(mapping))
+    assert len(load_tree([root]).stubs.stubs) == 1
+    with pytest.raises(StubFileError) as refused:
+        load_tree([root / "mappings"])
+    assert "stub 'm': response.bodyFileName: body_file 'a.json' is outside" in str(refused.value)
