@@ -166,6 +166,9 @@ def _body_pattern(op: str, raw: dict[str, Any], at: KeyPath, sink: Sink) -> Any:
                 sink((*at, key), f"{key} is true or false")
                 return None
             flags.append(raw.get(key, False))
+        ignore_order, ignore_extra = flags
+        if ignore_extra and not ignore_order and isinstance(expected, dict | list):
+            return {"json_path": _in_place(expected)}
         # Ours: json is exact (key order aside); json_subset lets the request carry more
         # fields and array elements, in any order.
         return {"json_subset": expected} if any(flags) else {"json": expected}
@@ -180,6 +183,28 @@ def _body_pattern(op: str, raw: dict[str, Any], at: KeyPath, sink: Sink) -> Any:
     from mockserver.formats.wiremock_xml import equal_to_xml  # equalToXml
 
     return equal_to_xml(value, where, sink)
+
+
+def _in_place(expected: Any) -> dict[str, Any]:
+    """``ignoreExtraElements`` alone (JsonUnit's extra fields and trailing array items ignored,
+    order kept) as JSONPath checks: each value of ``expected`` at its place, each object and
+    array there being one."""
+    checks: dict[str, Any] = {}
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, dict):
+            checks[path] = {"regex": r"\A\{"}
+            for key, item in value.items():
+                walk(item, f"{path}[{json.dumps(key)}]")
+        elif isinstance(value, list):
+            checks[path] = {"regex": r"\A\["}
+            for index, item in enumerate(value):
+                walk(item, f"{path}[{index}]")
+        else:
+            checks[path] = value
+
+    walk(expected, "$")
+    return checks
 
 
 def _with_expression(

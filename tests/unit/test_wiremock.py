@@ -221,6 +221,26 @@ def test_equal_to_json_is_semantic_and_its_options_loosen_it() -> None:
     assert answers(loose, request("POST", "/j", body='{"a":2,"b":[1,2]}')) is None
 
 
+def test_ignore_extra_elements_alone_keeps_array_order() -> None:
+    stubs = one(
+        {
+            "urlPath": "/j",
+            "bodyPatterns": [
+                {"equalToJson": {"a": 1, "b": [1, 2], "c": None}, "ignoreExtraElements": True}
+            ],
+        }
+    )
+    assert answers(stubs, request("POST", "/j", body='{"a":1,"b":[1,2,3],"c":null,"d":0}')) == "yes"
+    for body in (
+        '{"a":1,"b":[2,1],"c":null}',  # order kept
+        '{"a":1,"b":[1],"c":null}',  # an element missing
+        '{"a":1,"b":{"0":1,"1":2},"c":null}',  # an object is no array
+        '{"a":1,"b":[1,2]}',  # null is a value
+        "[1, 2]",
+    ):
+        assert answers(stubs, request("POST", "/j", body=body)) is None, body
+
+
 def test_matches_json_path_with_filters_and_sub_matchers() -> None:
     stubs = one(
         {
