@@ -80,14 +80,15 @@ _FRAMING: Final = frozenset({"content-length", "transfer-encoding", "connection"
 # Ours names the body keys, WireMock's the keys users wrote: problems from our parser are
 # reported under theirs.
 _THEIR_KEYS: Final = (
-    ("request.path_regex", "request (url pattern)"),
-    ("request.path", "request (url)"),
+    ("request.path_regex", "request (urlPathPattern, urlPattern)"),
+    ("request.path", "request (url, urlPath, urlPathTemplate)"),
     ("request.query", "request.queryParameters"),
     ("request.body", "request.bodyPatterns"),
     ("response.body_file", "response.bodyFileName"),
     ("response.body_base64", "response.base64Body"),
     ("response.json", "response.jsonBody"),
-    ("response.delay_ms", "response.delayDistribution"),
+    ("response.delay_ms", "response (fixedDelayMilliseconds, delayDistribution)"),
+    ("response.dribble", "response.chunkedDribbleDelay"),
     ("scenario.name", "scenarioName"),
     ("scenario.state", "requiredScenarioState"),
     ("scenario.next", "newScenarioState"),

@@ -501,3 +501,10 @@ def test_served_as_mappings_itself_a_body_file_stays_inside_what_was_given(tmp_p
     with pytest.raises(StubFileError) as refused:
         load_tree([root / "mappings"])
     assert "stub 'm': response.bodyFileName: body_file 'a.json' is outside" in str(refused.value)
+
+
+def test_a_delay_our_parser_refuses_names_both_delay_keys() -> None:
+    (problem,) = problems_of(
+        {"request": {"url": "/"}, "response": {"fixedDelayMilliseconds": 10**7}}
+    )
+    assert ": response (fixedDelayMilliseconds, delayDistribution): " in problem
