@@ -107,6 +107,7 @@ def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
 level = _choice(LOG_LEVELS)
 unmatched_report = _choice(("auto", "full", "brief"))
 log_format = _choice(LOG_FORMATS)
+admin_api = _choice(("mockserver", "wiremock"))
 
 
 def event_loop(text: str) -> str:

@@ -16,7 +16,10 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Final
 
-from mockserver.core import bodymatchers, xpathmatcher  # noqa: F401  (register form, multipart, xpath)
+from mockserver.core import (  # noqa: F401  (register form, multipart, xpath)
+    bodymatchers,
+    xpathmatcher,
+)
 from mockserver.core.errors import Problem
 from mockserver.core.model import FAULTS, RequestSpec, ResponseSpec, Timing, shared
 from mockserver.core.paths import PathSpec, parse_path_regex, parse_path_template

@@ -98,6 +98,10 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
     settings = state.settings
     default = state.store
     default_admin = namespace_dispatch(None)
+    if settings.admin_api == "wiremock":  # WireMock's routes first, ours for the rest
+        from mockserver.server.wiremock_admin import wiremock_dispatch
+
+        default_admin = wiremock_dispatch(default_admin)
 
     def rejected(
         request: web.BaseRequest, journal: Journal, path: str, status: int, error: str, detail: str
