@@ -23,7 +23,7 @@ from mockserver.core.patterns import end_match_budget, start_match_budget
 from mockserver.core.scenarios import STARTED
 from mockserver.formats.wiremock_patterns import translate_request
 from mockserver.server import wiremock_mappings as mappings
-from mockserver.server.admin import AdminCall, AdminError, Dispatch
+from mockserver.server.admin import AdminCall, AdminRefusal, Dispatch
 from mockserver.server.wiremock_mappings import mapping_json, wiremock_error
 from mockserver.stubfiles.stubinput import parse_pattern_input
 
@@ -180,7 +180,7 @@ async def set_scenario(call: AdminCall) -> web.StreamResponse:
     store = call.state.store
     name = call.params["name"]
     if name not in store.snapshot.scenario_names:
-        raise AdminError(404, "no such scenario", f"no mapping names scenario {name!r}")
+        raise AdminRefusal(404, "no such scenario", f"no mapping names scenario {name!r}")
     raw = await call.json() if call.request.body_exists else {}
     state = raw.get("state") if isinstance(raw, dict) else None
     if state is None:
@@ -188,7 +188,7 @@ async def set_scenario(call: AdminCall) -> web.StreamResponse:
     elif isinstance(state, str) and state:
         store.scenarios.move(name, STARTED if state == "Started" else state)
     else:
-        raise AdminError(422, "invalid state", 'send {"state": "<name>"}')
+        raise AdminRefusal(422, "invalid state", 'send {"state": "<name>"}')
     return web.json_response({})
 
 
@@ -231,7 +231,7 @@ def wiremock_dispatch(ours: Dispatch) -> Dispatch:
             if found is not None and route_method == method:
                 try:
                     return await handler(AdminCall(request, state, found.groupdict(), listener))
-                except AdminError as exc:
+                except AdminRefusal as exc:
                     return exc.response()
         return await ours(request, state, sub, listener)
 

@@ -23,7 +23,7 @@ from mockserver.core.model import Stub
 from mockserver.core.store import DuplicateStubError, StubStore
 from mockserver.formats.loader import admin_body_reader, body_file_reader
 from mockserver.formats.wiremock import FILES_DIR, translate_mappings
-from mockserver.server.admin import AdminCall, AdminError
+from mockserver.server.admin import AdminCall, AdminRefusal
 from mockserver.stubfiles.stubinput import parse_stub_input
 
 __all__ = [
@@ -47,7 +47,7 @@ def _posted(call: AdminCall) -> dict[str, dict[str, Any]]:
     return _POSTED.setdefault(call.state.store, {})
 
 
-def wiremock_error(problems: list[Problem] | tuple[Problem, ...]) -> AdminError:
+def wiremock_error(problems: list[Problem] | tuple[Problem, ...]) -> AdminRefusal:
     # WireMock's shape: {"errors": [{"code", "source": {"pointer"}, "title"}]}.
     pointer = re.compile(r"[.\[\]]+")
     errors = [
@@ -56,7 +56,7 @@ def wiremock_error(problems: list[Problem] | tuple[Problem, ...]) -> AdminError:
         for p in problems
     ]
     message = "; ".join(str(p) for p in problems)
-    return AdminError(422, "invalid mapping", message, errors=errors)
+    return AdminRefusal(422, "invalid mapping", message, errors=errors)
 
 
 def _reader(call: AdminCall) -> Callable[[str], bytes]:
@@ -77,7 +77,7 @@ def _stubs_of(call: AdminCall, mappings: list[Any]) -> list[tuple[Stub, dict[str
     kept: list[dict[str, Any]] = []
     for given in mappings:
         if not isinstance(given, dict):
-            raise AdminError(422, "invalid mapping", "a mapping is a JSON object")
+            raise AdminRefusal(422, "invalid mapping", "a mapping is a JSON object")
         ident = given.get("id") or given.get("uuid") or str(uuid.uuid4())
         mapping = {**given, "id": ident, "uuid": ident}
         document, _, problems = translate_mappings(mapping, "<admin>", service)
@@ -135,13 +135,13 @@ async def create_mapping(call: AdminCall) -> web.StreamResponse:
     try:
         call.state.store.add([stub], explicit_ids={stub.id})
     except DuplicateStubError as exc:
-        raise AdminError(409, "duplicate mapping id", str(exc)) from None
+        raise AdminRefusal(409, "duplicate mapping id", str(exc)) from None
     _posted(call)[stub.id] = mapping
     return web.json_response(mapping, status=201)
 
 
-def _no_mapping(call: AdminCall) -> AdminError:
-    return AdminError(404, "no such mapping", f"no mapping has id {call.params['id']!r}")
+def _no_mapping(call: AdminCall) -> AdminRefusal:
+    return AdminRefusal(404, "no such mapping", f"no mapping has id {call.params['id']!r}")
 
 
 async def get_mapping(call: AdminCall) -> web.StreamResponse:
@@ -156,7 +156,7 @@ async def edit_mapping(call: AdminCall) -> web.StreamResponse:
         raise _no_mapping(call)
     raw = await call.json()
     if not isinstance(raw, dict):
-        raise AdminError(422, "invalid mapping", "a mapping is a JSON object")
+        raise AdminRefusal(422, "invalid mapping", "a mapping is a JSON object")
     ((stub, mapping),) = _stubs_of(call, [{**raw, "id": call.params["id"]}])
     call.state.store.put(stub)
     _posted(call)[stub.id] = mapping
@@ -188,11 +188,13 @@ async def reset(call: AdminCall) -> web.StreamResponse:
 async def import_mappings(call: AdminCall) -> web.StreamResponse:
     raw = await call.json()
     if not isinstance(raw, dict) or not isinstance(raw.get("mappings"), list):
-        raise AdminError(422, "invalid import", 'send {"mappings": [...], "importOptions": {...}}')
+        raise AdminRefusal(
+            422, "invalid import", 'send {"mappings": [...], "importOptions": {...}}'
+        )
     options = raw.get("importOptions") or {}
     policy = options.get("duplicatePolicy", "OVERWRITE")
     if policy not in ("OVERWRITE", "IGNORE"):
-        raise AdminError(422, "invalid import", "duplicatePolicy is OVERWRITE or IGNORE")
+        raise AdminRefusal(422, "invalid import", "duplicatePolicy is OVERWRITE or IGNORE")
     store = call.state.store
     pairs = _stubs_of(call, raw["mappings"])
     if options.get("deleteAllNotInImport") is True:
