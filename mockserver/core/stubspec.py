@@ -16,8 +16,9 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Final
 
-from mockserver.core import (
-    xpathmatcher,  # noqa: F401  (register form, multipart, xpath)
+from mockserver.core import (  # noqa: F401  (register form, multipart, sha256, xpath)
+    bodymatchers,
+    xpathmatcher,
 )
 from mockserver.core.errors import Problem
 from mockserver.core.model import FAULTS, RequestSpec, ResponseSpec, Timing, shared
