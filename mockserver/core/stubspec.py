@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Final
 
-from mockserver.core import (  # noqa: F401  (register form, multipart, xpath)
+from mockserver.core import (  # noqa: F401  (register form, multipart, sha256, xpath)
     bodymatchers,
     xpathmatcher,
 )

@@ -107,12 +107,12 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
         request: web.BaseRequest, journal: Journal, path: str, status: int, error: str, detail: str
     ) -> web.Response:
         """Refuse a body: answer, close the connection, and journal it (flagged, without it)."""
-        headers = tuple(request.headers.items())
-        view = RequestView(request.method, path, request.query_string, headers, b"")
+        view = RequestView(
+            request.method, path, request.query_string, tuple(request.headers.items())
+        )
         flag = "rejected: " + error.replace("request ", "").replace(" ", "_")
         journal.record(
             view,
-            headers,
             service=None,
             stub_id=None,
             status=status,
@@ -177,7 +177,7 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
         spying = False
         if forwarding is not None and forwarding.target(listener) is not None:
             if forwarding.record_all:  # record mode: everything goes to the real service
-                forwarded = await forwarding.forward(request, listener, view, headers, journal)
+                forwarded = await forwarding.forward(request, listener, view, journal)
                 if forwarded is not None:
                     return forwarded
             spying = True
@@ -186,7 +186,6 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
                 store,
                 listener,
                 view,
-                headers,
                 unmatched_status=settings.unmatched_status,
                 near_misses=settings.near_misses,
                 journal_unmatched=not spying,
@@ -197,7 +196,6 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
             log.exception("answering %s %s failed", view.method, path)
             journal.record(
                 view,
-                headers,
                 service=None,
                 stub_id=None,
                 status=500,
@@ -212,12 +210,14 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
                 )
             )
         if spying and answer.report is not None and forwarding is not None:
-            forwarded = await forwarding.forward(request, listener, view, headers, journal)
+            forwarded = await forwarding.forward(request, listener, view, journal)
             if forwarded is not None:
                 return forwarded
         if log.isEnabledFor(request_level(answer.report)):  # one line per request (logs.py)
             if store is not default:  # the line names the namespace: the path as it was sent
-                view = RequestView(view.method, request.path, view.query_string, headers, body)
+                view = RequestView(
+                    view.method, request.path, view.query_string, view.header_items, body
+                )
             log_request(log, view, answer.status, answer.stub_id, answer.report, answer.fault)
         pause = _delay_ms(answer, store.rng) if answer.delay_ms[1] or answer.timing else 0.0
         if pause:

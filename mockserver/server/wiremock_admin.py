@@ -135,12 +135,12 @@ async def near_misses(call: AdminCall) -> web.StreamResponse:
     found: list[dict[str, Any]] = []
     for entry in store.journal.unmatched():
         for near in entry.near_misses:
-            stub = store.get(str(near.get("stub")))
+            stub = store.get(near.stub)
             miss: dict[str, Any] = {
                 "request": _logged_request(call, entry),
                 # WireMock's distance is 0 (same) to 1; ours counts the fields that differ.
-                "matchResult": {"distance": min(1.0, 0.1 * len(near.get("differences", ())))},
-                "mockserver": near,
+                "matchResult": {"distance": min(1.0, 0.1 * len(near.differences))},
+                "mockserver": near.to_json(),
             }
             if stub is not None:
                 miss["stubMapping"] = mapping_json(call, stub)

@@ -110,7 +110,6 @@ class OfflineDouble:
             self.store,
             listener,
             view,
-            header_items,
             unmatched_status=self.settings.unmatched_status,
             near_misses=self.settings.near_misses,
             match_budget=self.settings.match_budget_ms / 1000,
