@@ -289,8 +289,11 @@ class JsonPath(Pattern):
 
     def _check(self, document: Any) -> str | None:
         clk = clock()
+        # python-jsonpath reads a str as JSON text: a body that is a JSON string goes in as its
+        # JSON text, so '"["' is the string "[", not a broken document, and '"{}"' no object.
+        source = json.dumps(document) if isinstance(document, str) else document
         for text, (compiled, literal), matcher in self.checks:
-            found = (plain(match.obj) for match in compiled.finditer(document))
+            found = (plain(match.obj) for match in compiled.finditer(source))
             first = _NOTHING
             if matcher is None:
                 for item in found:
