@@ -3,8 +3,7 @@
 A session backend is the server started here, the remote one ``--mockserver-url`` names, or
 the container. Every serving fixture then takes one path: the backend is reset with the
 markers' stubs, watched for strictness (pytest_strict.py), and each service's URL put in the
-environment for the test. A fixture that cannot serve fails in one line (``fail``): no
-traceback, no chained exception.
+environment for the test. A fixture that cannot serve fails in one line (outcomes.py).
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
 
@@ -26,6 +25,7 @@ from mockserver.testing.handle import (
     RemoteBackend,
     env_name,
 )
+from mockserver.testing.outcomes import fail, failing
 from mockserver.testing.pytest_record import note_recorded, recording_session
 from mockserver.testing.pytest_strict import late_arrivals, previous_test, watch
 from mockserver.testing.remote import remote_client
@@ -33,8 +33,6 @@ from mockserver.testing.strictness import Ended, Watch
 
 __all__ = [
     "container_backend",
-    "fail",
-    "failing",
     "load_stubs",
     "serve",
     "serve_offline",
@@ -45,20 +43,6 @@ __all__ = [
 _STUB_FILES = "mockserver: the stub files have problems\n"
 _OFFLINE = pytest.StashKey[tuple[Any, MockServerHandle, Backend]]()  # the test's double
 _MARKER_STUBS = pytest.StashKey[Any]()  # a markers.MarkerStubLoader, made on first use
-
-
-def fail(text: str) -> NoReturn:
-    """Fail the test, or the fixture being set up, with ``text`` alone."""
-    raise pytest.fail.Exception(text, pytrace=False) from None
-
-
-@contextmanager
-def failing(prefix: str, *errors: type[Exception]) -> Iterator[None]:
-    """Any of ``errors`` raised inside fails with ``prefix`` and its message."""
-    try:
-        yield
-    except errors as exc:
-        fail(f"{prefix}{exc}")
 
 
 def session_settings(config: pytest.Config) -> Settings:
