@@ -1,4 +1,4 @@
-"""What the plugin's fixtures do (pytest_plugin.py declares them), and the one way they fail.
+"""What the plugin's fixtures do (pytest_plugin.py declares them): one path for them all.
 
 A session backend is the server started here, the remote one ``--mockserver-url`` names, or
 the container. Every serving fixture then takes one path: the backend is reset with the
@@ -200,28 +200,26 @@ def _serving(
 ) -> Iterator[None]:
     """Watch the fixture for strictness (pytest_strict.py) and, unless a real server's URLs
     win, put each service's URL in the environment for the test."""
-    config = request.config
-    marked = _closest(request.node, "strict")
-    strict = config.getini("mockserver_strict") if marked is None else bool(marked)
     fixture = request.fixturename or "mockserver"
+    strict = _strict(request)
     watched = Watch(fixture, handle, backend, strict, mock is None, mock, previous=previous)
     if not handle.after_reset:  # once: the socket-free fixtures share the handle
         handle.after_reset.append(lambda: _prepare(request, backend))
     with pytest.MonkeyPatch.context() as patch:
         if watch(request, watched):
-            pattern = config.getini("mockserver_env_pattern")
+            pattern = request.config.getini("mockserver_env_pattern")
             for name, url in backend.urls().items():
                 patch.setenv(env_name(pattern, name), url)
         yield
 
 
-def _closest(node: pytest.Item, key: str) -> Any:
-    """``key`` of the closest mockserver marker that sets it: a test's ``strict=`` does not
-    hide its module's ``stubs=``."""
-    for mark in node.iter_markers("mockserver"):
-        if mark.kwargs.get(key) is not None:
-            return mark.kwargs[key]
-    return None
+def _strict(request: pytest.FixtureRequest) -> bool:
+    """``strict=`` of the closest mockserver marker that sets it (a test's marker giving only
+    ``stubs=`` does not hide its module's ``strict=``), else ini ``mockserver_strict``."""
+    for mark in request.node.iter_markers("mockserver"):
+        if mark.kwargs.get("strict") is not None:
+            return bool(mark.kwargs["strict"])
+    return bool(request.config.getini("mockserver_strict"))
 
 
 def _prepare(request: pytest.FixtureRequest, backend: Backend) -> None:
