@@ -10,7 +10,8 @@
 One server runs for the session in a thread of its own (so sync and async tests share it and
 concurrent requests are served concurrently), on ephemeral ports only. Before each test it is
 reset and each service's URL is put in the environment; after it, a request that matched no
-stub fails the test with the near-miss report.
+stub fails the test with the near-miss report. The fixtures here are declarations: what they do
+is testing/fixtures.py's, the strict checks are testing/pytest_strict.py's hooks.
 """
 
 from __future__ import annotations
