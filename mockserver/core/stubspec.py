@@ -17,7 +17,9 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Final
 
 from mockserver.core import (
-    xpathmatcher,  # noqa: F401  (register form, multipart, xpath)
+    bodymatchers,  # noqa: F401  (register form, multipart, sha256)
+    recordmatchers,  # noqa: F401  (register values, accepts_coding)
+    xpathmatcher,  # noqa: F401  (register xpath)
 )
 from mockserver.core.errors import Problem
 from mockserver.core.model import FAULTS, RequestSpec, ResponseSpec, Timing, shared

@@ -22,6 +22,7 @@ from mockserver.core.model import RequestView, ServiceSpec, StubSet
 from mockserver.output.logs import log_request
 from mockserver.recording.exchange import Exchange, Redaction
 from mockserver.recording.proxy import Upstream, UpstreamError, UpstreamSettings
+from mockserver.recording.representations import head_with_body, with_identity_tag
 from mockserver.recording.writer import Recorder
 
 __all__ = ["Forwarding", "Recorder"]
@@ -105,7 +106,10 @@ class Forwarding:
         if log.isEnabledFor(logging.INFO):  # logged like any answered request, redacted
             log_request(log, safe_view, exchange.status, f"upstream:{service}", None)
         return web.Response(
-            status=exchange.status, body=exchange.response_body, headers=exchange.response_headers
+            status=exchange.status,
+            reason=exchange.reason or None,
+            body=exchange.response_body,
+            headers=exchange.response_headers,
         )
 
 
@@ -126,21 +130,24 @@ async def _whole(
     representation, asked for once without the Range and conditions. Replay serves ranges and
     conditions from it (ranges.py, render.choose); recorded as it came, a slice or an empty
     304 would be the answer to every plain GET (issue 16)."""
-    if view.method != "GET" or exchange.status not in (206, 304, 412):
+    if view.method == "HEAD":  # with the GET's body, for its length (representations.py)
+        return await head_with_body(upstream, exchange, target, view.query_string, headers)
+    if view.method != "GET":
         return exchange
     plain = tuple((k, v) for k, v in headers if k.lower() not in _PARTIAL_ASKS)
-    if len(plain) == len(headers):
-        return exchange  # the service chose a partial answer by itself: as it came
-    try:
-        whole = await upstream.forward("GET", target, view.path, view.query_string, plain, b"")
-    except UpstreamError as exc:
-        log.warning(
-            "GET %s: not recorded: the whole representation could not be fetched (%s)",
-            view.path,
-            exc.detail,
-        )
-        return None
-    return whole if 200 <= whole.status < 300 else exchange
+    # A partial answer the service chose by itself (no Range or condition asked) is as it came.
+    if exchange.status in (206, 304, 412) and len(plain) < len(headers):
+        try:
+            whole = await upstream.forward("GET", target, view.path, view.query_string, plain, b"")
+        except UpstreamError as exc:
+            log.warning(
+                "GET %s: not recorded: the whole representation could not be fetched (%s)",
+                view.path,
+                exc.detail,
+            )
+            return None
+        exchange = whole if 200 <= whole.status < 300 else exchange
+    return await with_identity_tag(upstream, exchange, target, view.query_string, plain)
 
 
 def _pairs(view: RequestView) -> list[tuple[str, str]]:

@@ -214,7 +214,7 @@ class Upstream:
                     for k, v in answered
                     if k.lower() not in not_returned
                 )
-                status = response.status
+                status, reason = response.status, response.reason or ""
         except TimeoutError:
             raise UpstreamError(
                 504,
@@ -229,4 +229,4 @@ class Upstream:
             raise UpstreamError(502, self.base_url, unusable, "upstream answer unusable")
         pairs = tuple(parse_qsl(query_string, keep_blank_values=True))
         sent_headers = tuple((str(k), str(v)) for k, v in headers)
-        return Exchange(method, path, pairs, sent_headers, body, status, returned, raw)
+        return Exchange(method, path, pairs, sent_headers, body, status, returned, raw, reason)

@@ -23,6 +23,7 @@ from mockserver.core.errors import StubFileError
 from mockserver.recording.exchange import RECORDED_MARK, Exchange, Redaction, redact_exchange
 from mockserver.recording.specs import (
     INLINE_BODY_BYTES,
+    kept_coding,
     request_key,
     request_spec,
     response_spec,
@@ -101,6 +102,10 @@ class RecordedStub:
     def as_dict(self) -> dict[str, Any]:
         responses = self.answers or self.revalidations
         stub: dict[str, Any] = {"id": self.stub_id, "request": self.request}
+        if self.request["method"] == "HEAD":
+            # A HEAD request would match the GET stub too (and take a turn of its sequence):
+            # the service's own HEAD answer comes first.
+            stub["priority"] = 1
         if len(responses) == 1:
             stub["response"] = responses[0]
         else:
@@ -143,8 +148,9 @@ class StubBuilder:
             crowded = self._bytes + self.other_bytes > _CROWDED_FILE_BYTES
             inline = _CROWDED_INLINE_BYTES if crowded else INLINE_BODY_BYTES
         response, stored = response_spec(clean, self.redaction, inline, self.body_dir)
-        key = request_key(clean)
-        stub = self._stubs.get(key) or self._new_stub(clean)
+        coding = kept_coding(response)
+        key = request_key(clean, self.redaction, coding)
+        stub = self._stubs.get(key) or self._new_stub(clean, coding)
         answers = stub.revalidations if revalidated(clean) else stub.answers
         if answers and answers[-1] == response:
             return None, None  # the same answer again: the stub already says it
@@ -164,13 +170,13 @@ class StubBuilder:
             self._ids.add(stub.stub_id)
         return None, stored
 
-    def _new_stub(self, clean: Exchange) -> RecordedStub:
+    def _new_stub(self, clean: Exchange, coding: str | None) -> RecordedStub:
         name = re.sub(r"[^A-Za-z0-9._-]+", "-", self.service).strip("._-")[:60] or "svc"
         base = f"{name}-{clean.method.lower()}-{slug(clean.path)}"
         stub_id, n = base, 2
         while stub_id in self._ids:
             stub_id, n = f"{base}-{n}", n + 1
-        return RecordedStub(stub_id, request_spec(clean, self.redaction))
+        return RecordedStub(stub_id, request_spec(clean, self.redaction, coding))
 
     def body_files(self) -> set[str]:
         """The body files the stubs name (relative to the stub file)."""
