@@ -164,6 +164,8 @@ def prepare(
             fault=spec.fault,
             fault_rate=spec.fault_rate,
             templated=spec,
+            reason=spec.reason,
+            expires_in=spec.expires_in,
         )
     headers = list(spec.headers)
     content_type = _header(headers, "content-type")
@@ -221,6 +223,8 @@ def prepare(
         force_coding=setting == "true" and ok and not coded_by_stub,
         fault=spec.fault,
         fault_rate=spec.fault_rate,
+        reason=spec.reason,
+        expires_in=spec.expires_in,
     )
 
 

@@ -205,6 +205,8 @@ class Upstream:
                 del buffer
                 answered = tuple(response.headers.items())
                 not_returned = _NOT_RETURNED | hop_by_hop(answered)
+                if method == "HEAD":  # the GET's length, which an empty body cannot say
+                    not_returned -= {"content-length"}
                 # str(): aiohttp's header names are istr, which YAML cannot represent.
                 returned = tuple(
                     (

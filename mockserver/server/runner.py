@@ -233,6 +233,8 @@ class MockServer:
                         log.info(
                             "recorded %d exchanges into %s (%d skipped)", recorded, path, skipped
                         )
+                for block in forwarding.recorder.report():
+                    log.info("%s", block)
 
     async def __aenter__(self) -> Self:
         await self.start_async()
