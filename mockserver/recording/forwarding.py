@@ -113,7 +113,7 @@ class Forwarding:
         )
 
 
-# What made the service answer with part of a representation, or with none (206, 304, 412).
+# What made the service answer with part of a representation, or with none (206, 304, 412, 416).
 _PARTIAL_ASKS: Final = frozenset(
     {"range", "if-range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since"}
 )
@@ -126,7 +126,7 @@ async def _whole(
     view: RequestView,
     headers: tuple[tuple[str, str], ...],
 ) -> Exchange | None:
-    """What to record for ``exchange``: itself, or for a 206/304/412 to a GET, the whole
+    """What to record for ``exchange``: itself, or for a 206/304/412/416 to a GET, the whole
     representation, asked for once without the Range and conditions. Replay serves ranges and
     conditions from it (ranges.py, render.choose); recorded as it came, a slice or an empty
     304 would be the answer to every plain GET (issue 16)."""
@@ -136,7 +136,7 @@ async def _whole(
         return exchange
     plain = tuple((k, v) for k, v in headers if k.lower() not in _PARTIAL_ASKS)
     # A partial answer the service chose by itself (no Range or condition asked) is as it came.
-    if exchange.status in (206, 304, 412) and len(plain) < len(headers):
+    if exchange.status in (206, 304, 412, 416) and len(plain) < len(headers):
         try:
             whole = await upstream.forward("GET", target, view.path, view.query_string, plain, b"")
         except UpstreamError as exc:

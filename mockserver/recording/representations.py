@@ -2,12 +2,12 @@
 representation with the validators the service gives it (issue 16).
 
 A HEAD answer has no body, yet the replay must send the Content-Length of the GET's: the
-recorder fetches the GET (safe, RFC 9110 §9.2.1) and records the HEAD's status and headers
-with that body. A coded answer with a weak tag may be nginx weakening its strong tag because
-it compressed the body: the recorder asks for the identity representation, and when that has
-the same body under the strong form of the tag, records the strong one (the replay weakens it
-again on the variants it codes itself, as nginx does), so ``If-Match`` with the strong tag the
-service sent holds.
+recorder fetches the GET (safe, RFC 9110 §9.2.1) in the HEAD's coding and records the HEAD's
+status and headers with that body. A coded answer with a weak tag may be nginx weakening its
+strong tag because it compressed the body: the recorder asks for the identity
+representation, and when that has the same body under the strong form of the tag, records
+the strong one (the replay weakens it again on the variants it codes itself, as nginx does),
+so ``If-Match`` with the strong tag the service sent holds.
 """
 
 from __future__ import annotations
@@ -33,22 +33,24 @@ async def head_with_body(
     query_string: str,
     headers: tuple[tuple[str, str], ...],
 ) -> Exchange:
-    """``head`` with the body a GET of the same target gets (its coding, as the GET had it);
-    as it is when the GET fails or answers another status."""
+    """``head`` with the body a GET of the same target gets in the HEAD's coding (nginx
+    compresses no HEAD answer: its length is the uncoded body's); as it is when the GET fails
+    or answers otherwise."""
     if not 200 <= head.status < 300:
         return head
+    coding = head.response_header("content-encoding")
+    asked = headers
+    if not coding:
+        kept = tuple((k, v) for k, v in headers if k.lower() not in _CODING_ASKS)
+        asked = (*kept, ("Accept-Encoding", "identity"))
     try:
-        got = await upstream.forward("GET", target, head.path, query_string, headers, b"")
+        got = await upstream.forward("GET", target, head.path, query_string, asked, b"")
     except UpstreamError as exc:
         log.warning("HEAD %s: recorded without a body length: %s", head.path, exc.detail)
         return head
-    if got.status != head.status:
+    if got.status != head.status or got.response_header("content-encoding") != coding:
         return head
-    coding = got.response_header("content-encoding")
-    kept = [(k, v) for k, v in head.response_headers if k.lower() != "content-encoding"]
-    if coding:
-        kept.append(("Content-Encoding", coding))
-    return replace(head, response_headers=tuple(kept), response_body=got.response_body)
+    return replace(head, response_body=got.response_body)
 
 
 async def with_identity_tag(

@@ -10,29 +10,21 @@ attributes, HEAD's Content-Length) and the decoded body.
 
 from __future__ import annotations
 
-import gzip
 import logging
-import zlib
 from collections.abc import Iterator
-from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
-from urllib.parse import urljoin, urlsplit
 
-import brotli
 import pytest
 import requests
 import yaml
-import zstandard
 from cachecontrol import CacheControl
 from cachecontrol.cache import DictCache
 
 from .fidelity import PAGE, PAGE_TAG, SQUASH, TEXT, FidelityState, make_fidelity_app, squash
 from .upstream import Upstream, recording, replaying
+from .wirecompare import Request, differences, on_the_wire, record
 
 pytestmark = pytest.mark.timeout(120)
-
-Request = tuple[str, str, dict[str, str]]  # method, path and query, headers
 
 IDENTITY, GZIP = {"Accept-Encoding": "identity"}, {"Accept-Encoding": "gzip"}
 COMPARED: list[Request] = [
@@ -71,112 +63,13 @@ def service() -> Iterator[Upstream]:
         yield running
 
 
-def send(base: str, request: Request) -> requests.Response:
-    method, target, headers = request
-    return requests.request(
-        method, base + target, headers=headers, allow_redirects=False, stream=True, timeout=10
-    )
-
-
-def decoded(body: bytes, coding: str | None) -> bytes:
-    """The body as a client that knows ``coding`` reads it."""
-    decoders: dict[str, Any] = {
-        "gzip": gzip.decompress,
-        "deflate": zlib.decompress,
-        "br": brotli.decompress,
-        "zstd": lambda data: zstandard.ZstdDecompressor().decompressobj().decompress(data),
-        SQUASH: squash,
-    }
-    return decoders[coding](body) if coding else body
-
-
-def accepted(headers: dict[str, str]) -> set[str]:
-    given = headers.get("Accept-Encoding", "gzip, deflate, br")  # requests' own
-    return {token.split(";")[0].strip() for token in given.split(",")}
-
-
-def on_the_wire(base: str, request: Request) -> dict[str, Any]:
-    """What a client sees of an answer, in terms that do not depend on the server's address
-    or the moment."""
-    with send(base, request) as answer:
-        raw = answer.raw.read(decode_content=False)
-        headers = answer.headers
-    coding = headers.get("Content-Encoding")
-    location = headers.get("Location")
-    date, expires = headers.get("Date"), headers.get("Expires")
-    cookies = [
-        (value.split("=", 1)[0], value.split(";", 1)[1:])
-        for name, value in answer.raw.headers.items()
-        if name.lower() == "set-cookie"
-    ]
-    return {
-        "status": (answer.status_code, answer.reason),
-        "type": headers.get("Content-Type"),
-        "coding usable": coding is None or coding in accepted(request[2]),
-        "range": headers.get("Content-Range"),
-        "etag": headers.get("ETag"),
-        "last modified": headers.get("Last-Modified"),
-        # To ten seconds: the second may turn between the two headers being written.
-        "expires after date": (
-            round(
-                (parsedate_to_datetime(expires) - parsedate_to_datetime(date)).total_seconds(), -1
-            )
-            if expires and date
-            else None
-        ),
-        "location stays on": (
-            urlsplit(urljoin(base + request[1], location)).netloc == urlsplit(base).netloc
-            if location
-            else None
-        ),
-        "location path": urlsplit(location).path if location else None,
-        "set-cookie": cookies,
-        "length": headers.get("Content-Length") if request[0] == "HEAD" else None,
-        "answered by": headers.get("X-Answered-By"),
-        "body": decoded(raw, coding),
-        "vary": {t.strip().lower() for t in headers.get("Vary", "").split(",") if t.strip()},
-    }
-
-
-def same_on_the_wire(service: dict[str, Any], replay: dict[str, Any]) -> list[str]:
-    """The fields that differ. Allowed: the replay may add Accept-Encoding and Accept to
-    Vary (it compresses where the service did not, and offers JSON as MessagePack), never
-    drop a token; a 304 carries no Content-Type (RFC 9110 §15.4.5); a 412's body is the
-    replay's own explanation."""
-    skipped = {"vary"}
-    if service["status"][0] == 304:
-        skipped.add("type")
-    if service["status"][0] == 412:
-        skipped |= {"type", "body"}
-    differ = [k for k in service if k not in skipped and service[k] != replay[k]]
-    added = replay["vary"] - service["vary"]
-    if not service["vary"] <= replay["vary"] or added - {"accept-encoding", "accept"}:
-        differ.append("vary")
-    return differ
-
-
-def record(service: Upstream, out: Path, requests_: list[Request]) -> None:
-    with recording(service.url, out) as proxy:
-        for request in requests_:
-            with send(proxy.url, request) as answer:
-                answer.raw.read()
-
-
 def test_the_replay_answers_as_the_service_did(service: Upstream, tmp_path: Path) -> None:
-    record(service, tmp_path, COMPARED)
+    record(service.url, tmp_path, COMPARED)
     direct = [on_the_wire(service.url, request) for request in COMPARED]
     service.stop()
     with replaying(tmp_path) as replay:
         replayed = [on_the_wire(replay.url, request) for request in COMPARED]
-    differences = {
-        f"{method} {target} {headers}": (
-            {k: direct[n][k] for k in same_on_the_wire(direct[n], replayed[n])},
-            {k: replayed[n][k] for k in same_on_the_wire(direct[n], replayed[n])},
-        )
-        for n, (method, target, headers) in enumerate(COMPARED)
-        if same_on_the_wire(direct[n], replayed[n])
-    }
-    assert differences == {}
+    assert differences(COMPARED, direct, replayed) == {}
     # What the comparison stands on, so it cannot pass by comparing nothing.
     by_request = dict(zip((f"{m} {t} {h}" for m, t, h in COMPARED), replayed, strict=True))
     assert by_request[f"GET /index.html {IDENTITY}"]["etag"] == PAGE_TAG  # strong as sent
@@ -196,7 +89,7 @@ def test_the_replay_answers_as_the_service_did(service: Upstream, tmp_path: Path
 
 
 def test_a_repeated_query_matches_its_values_exactly(service: Upstream, tmp_path: Path) -> None:
-    record(service, tmp_path, [("GET", "/query?x=1&x=2", {})])
+    record(service.url, tmp_path, [("GET", "/query?x=1&x=2", {})])
     service.stop()
     stub = yaml.safe_load((tmp_path / "svc.yaml").read_text())["stubs"][0]
     assert stub["request"]["query"] == {"x": {"values": ["1", "2"]}}
@@ -218,7 +111,7 @@ def test_a_coding_that_cannot_be_decoded_goes_only_to_clients_that_accept_it(
     service: Upstream, tmp_path: Path
 ) -> None:
     squashing = {"Accept-Encoding": SQUASH}
-    record(service, tmp_path, [("GET", "/squashed", squashing)])
+    record(service.url, tmp_path, [("GET", "/squashed", squashing)])
     with replaying(tmp_path) as replay, requests.Session() as client:
         kept = client.get(replay.url + "/squashed", headers=squashing, stream=True, timeout=10)
         raw = kept.raw.read(decode_content=False)
@@ -229,7 +122,7 @@ def test_a_coding_that_cannot_be_decoded_goes_only_to_clients_that_accept_it(
     assert refused.status_code == unasked.status_code == 404
     assert "accept-encoding" in refused.text.lower()
     # Recorded for the other client too, each gets its own answer, as from the service.
-    record(service, tmp_path, [("GET", "/squashed", squashing), ("GET", "/squashed", GZIP)])
+    record(service.url, tmp_path, [("GET", "/squashed", squashing), ("GET", "/squashed", GZIP)])
     service.stop()
     with replaying(tmp_path) as replay, requests.Session() as client:
         plain = client.get(replay.url + "/squashed", headers=GZIP, timeout=10)
@@ -269,7 +162,7 @@ def fetch_three_times(base: str) -> None:
 def test_a_caching_client_reaches_the_origin_as_often_with_the_same_results(
     service: Upstream, tmp_path: Path
 ) -> None:
-    record(service, tmp_path, [("GET", "/index.html", {}), ("GET", "/index.html", IDENTITY)])
+    record(service.url, tmp_path, [("GET", "/index.html", {}), ("GET", "/index.html", IDENTITY)])
     assert isinstance(service.state, FidelityState)
     del service.state.statuses[:]
     fetch_three_times(service.url)
