@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -79,15 +80,22 @@ def answers(url: str) -> bool:
         return False
 
 
-@pytest.fixture
-def nginx(tmp_path: Path) -> Iterator[str]:
-    """nginx serving a few files from a private prefix; yields its URL."""
+class NginxUnavailable(Exception):
+    """nginx is not installed or would not start (the reason is the message)."""
+
+
+@contextmanager
+def running_nginx(root: Path) -> Iterator[str]:
+    """nginx serving a few files from the private prefix ``root``; yields its URL.
+
+    Raises:
+        NginxUnavailable: not installed, or not answering within 15 s.
+    """
     binary = shutil.which("nginx") or next(
         (p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None
     )
     if binary is None:
-        pytest.skip("nginx is not installed (Debian: apt-get install nginx)")
-    root = tmp_path / "nginx"
+        raise NginxUnavailable("nginx is not installed (Debian: apt-get install nginx)")
     www = root / "www"
     for sub in ("tmp", "www"):
         (root / sub).mkdir(parents=True)
@@ -110,16 +118,27 @@ def nginx(tmp_path: Path) -> Iterator[str]:
         try:
             wait_until(lambda: process.poll() is not None or answers(url), "nginx", 15)
         except AssertionError:
-            pytest.skip(f"nginx did not answer on {url} within 15 s")
+            raise NginxUnavailable(f"nginx did not answer on {url} within 15 s") from None
         if process.poll() is not None:
             error = process.stderr.read().decode().strip() if process.stderr else ""
-            pytest.skip(f"nginx did not start: {error or f'exit status {process.returncode}'}")
+            raise NginxUnavailable(
+                f"nginx did not start: {error or f'exit status {process.returncode}'}"
+            )
         yield url
     finally:
         process.terminate()
         process.wait(timeout=15)
         if process.stderr is not None:
             process.stderr.close()
+
+
+@pytest.fixture
+def nginx(tmp_path: Path) -> Iterator[str]:
+    try:
+        with running_nginx(tmp_path / "nginx") as url:
+            yield url
+    except NginxUnavailable as exc:
+        pytest.skip(str(exc))
 
 
 def compared(page_tag: str) -> list[Request]:
