@@ -234,7 +234,8 @@ class MockServer:
                             "recorded %d exchanges into %s (%d skipped)", recorded, path, skipped
                         )
                 for block in forwarding.recorder.report():
-                    log.info("%s", block)
+                    for line in block.splitlines():  # a line each: log lines escape newlines
+                        log.info("%s", line)
 
     async def __aenter__(self) -> Self:
         await self.start_async()
