@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any, Final, Protocol
 
-__all__ = ["parse_expires_in", "parse_reason", "with_expires"]
+__all__ = ["parse_expires_in", "parse_reason", "valid_reason", "with_expires"]
 
 # RFC 9112 §4: reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ).
 _REASON: Final = re.compile(r"[\t \x21-\x7e\x80-\xff]{1,200}\Z")
@@ -23,11 +23,16 @@ class _Problems(Protocol):
     def add(self, at: tuple[str | int, ...], message: str) -> None: ...
 
 
+def valid_reason(text: str) -> bool:
+    """Whether ``text`` can be a status line's reason phrase (and so a stub's ``reason:``)."""
+    return _REASON.match(text) is not None
+
+
 def parse_reason(spec: Mapping[str, Any], at: tuple[str | int, ...], out: _Problems) -> str | None:
     raw = spec.get("reason")
     if raw is None:
         return None
-    if not isinstance(raw, str) or not _REASON.match(raw):
+    if not isinstance(raw, str) or not valid_reason(raw):
         out.add(
             (*at, "reason"),
             "reason is the status line's phrase: 1 to 200 printable characters, e.g. Custom",

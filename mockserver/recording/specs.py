@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 
 from mockserver.core.http import select_encoding, without_coding_suffix
 from mockserver.core.render import encode_json
+from mockserver.core.replayed import valid_reason
 from mockserver.recording.exchange import (
     HOP_BY_HOP,
     MAX_DECODED_BODY,
@@ -208,8 +209,9 @@ def response_spec(
         log.warning("%s %s: response kept as sent: %s", exchange.method, exchange.path, exc)
         body, as_sent = exchange.response_body, True
     spec: dict[str, Any] = {"status": exchange.status}
-    if exchange.reason and exchange.reason != _PHRASES.get(exchange.status):
-        spec["reason"] = exchange.reason  # "Custom", not the status's usual phrase
+    reason = exchange.reason
+    if reason and reason != _PHRASES.get(exchange.status) and valid_reason(reason):
+        spec["reason"] = reason  # "Custom", not the status's usual phrase
     headers: dict[str, Any] = {}
     dropped = _NOT_RECORDED | hop_by_hop(exchange.response_headers)
     if as_sent:

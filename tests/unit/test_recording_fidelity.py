@@ -186,3 +186,10 @@ def test_the_report_names_variants_sequences_and_semantics() -> None:
         "  ranges from the whole representation: GET /hello; GET /count",
         "  conditionals from its validators: GET /hello",
     ]
+
+
+@pytest.mark.parametrize("reason", ["two\nlines", "emoji \U0001f600", "x" * 201])
+def test_a_reason_no_status_line_can_carry_is_left_out_and_the_stub_kept(reason: str) -> None:
+    (stub,) = stubs_from_exchanges("svc", [exchange(reason=reason)])
+    assert "reason" not in stub["response"]
+    assert loaded([stub]) == []
