@@ -129,7 +129,8 @@ async def _whole(
     """What to record for ``exchange``: itself, or for a 206/304/412/416 to a GET, the whole
     representation, asked for once without the Range and conditions. Replay serves ranges and
     conditions from it (ranges.py, render.choose); recorded as it came, a slice or an empty
-    304 would be the answer to every plain GET (issue 16)."""
+    304 would be the answer to every plain GET (issue 16). A HEAD gets the GET's body and a
+    coded answer the service's strong tag (representations.py)."""
     if view.method == "HEAD":  # with the GET's body, for its length (representations.py)
         return await head_with_body(upstream, exchange, target, view.query_string, headers)
     if view.method != "GET":
