@@ -16,6 +16,7 @@ from mockserver.core.budget import BUDGET_EXCEEDED, BudgetExceeded
 from mockserver.core.model import RequestSpec, RequestView, Stub
 from mockserver.core.paths import PathTrie
 from mockserver.core.patterns import Pattern, Value, show
+from mockserver.core.recordmatchers import Values
 from mockserver.core.scenarios import STARTED
 from mockserver.core.secretnames import PLACEHOLDER, redacted_field
 from mockserver.core.shadowing import Shadow, find_shadows
@@ -83,7 +84,10 @@ def _sort_key(stub: Stub) -> tuple[int, int]:
 
 
 def values_reason(values: list[str] | None, pattern: Pattern) -> str | None:
-    """None when some value (or absence) satisfies ``pattern``, else the reason for the first."""
+    """None when some value (or absence) satisfies ``pattern``, else the reason for the first;
+    ``values:`` looks at them all at once."""
+    if isinstance(pattern, Values):
+        return pattern.check_values(values or [])
     if not values:
         return pattern.check(Value(None))
     first_reason = None

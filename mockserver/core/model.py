@@ -343,6 +343,8 @@ class ResponseSpec:
     fault_rate: float = 1.0  # the share of requests that meet the fault (drawn per request)
     # template: true: the parts rendered per request (templates.py); None for a static answer.
     template: ResponseTemplate | None = field(default=None, compare=False)
+    reason: str | None = None  # the status line's phrase, when not the usual one (replayed.py)
+    expires_in: int | None = None  # Expires, in seconds after each answer's Date
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,6 +386,8 @@ class PreparedResponse:
     force_coding: bool = False
     fault: str | None = None  # the ResponseSpec's: the server breaks the connection instead
     fault_rate: float = 1.0
+    reason: str | None = None  # the ResponseSpec's
+    expires_in: int | None = None
     # A templated response: nothing above is prepared; each request renders this spec, then
     # prepares the result (templates.render_response).
     templated: ResponseSpec | None = field(default=None, compare=False, repr=False)

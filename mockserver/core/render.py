@@ -1,7 +1,7 @@
 """A ResponseSpec turned into what to send, once, at load time; and, per request, the choice.
 
-At load: the body in every representation the stub offers (identity, gzip, deflate, brotli
-when installed, MessagePack for JSON), each with its headers and its ETag, computed once. An
+At load: the body in every representation the stub offers (identity, br, gzip, deflate, zstd,
+MessagePack for JSON), each with its headers and its ETag, computed once. An
 ``etag: auto`` tag differs per coding; a literal (recorded) tag is the service's: its coded
 variants carry it weak, as nginx sends them, and a client holding it in any coding gets 304.
 Per request: ``choose`` negotiates the representation and evaluates the preconditions (pure
@@ -22,6 +22,7 @@ from functools import lru_cache, partial
 from typing import Any, Final
 
 import msgpack
+import zstandard
 
 from mockserver.core.errors import HttpProblem
 from mockserver.core.etags import ETag
@@ -64,7 +65,9 @@ def _brotli() -> Callable[[bytes], bytes] | None:
         import brotli  # type: ignore[import-not-found, unused-ignore]
     except ImportError:
         return None
-    return brotli.compress  # type: ignore[no-any-return]
+    # Quality 5, not brotli's default 11: 30 us instead of 3 ms for a 2 KB body, as small or
+    # smaller here, and every compressible stub is coded at load (brotli is a dependency).
+    return lambda body: bytes(brotli.compress(body, quality=5))
 
 
 # Best first: among codings a client rates equally, the smallest output wins.
@@ -76,13 +79,15 @@ _CODERS: Final[dict[str, Callable[[bytes], bytes]]] = {
         ("gzip", lambda body: gzip.compress(body, compresslevel=6, mtime=0)),
         # "deflate" in HTTP is the zlib format (RFC 9110 §8.4.1.2).
         ("deflate", lambda body: zlib.compress(body, 6)),
+        # Last: a client that rates it as high as the others gets what it got before.
+        ("zstd", lambda body: zstandard.ZstdCompressor(level=3).compress(body)),
     )
     if coder is not None
 }
 
 
 def available_encodings() -> tuple[str, ...]:
-    """Codings this installation can send (br only with the brotli package)."""
+    """Codings this installation can send (br only with the brotli package, a dependency)."""
     return tuple(_CODERS)
 
 
@@ -146,6 +151,8 @@ def prepare(
             fault=spec.fault,
             fault_rate=spec.fault_rate,
             templated=spec,
+            reason=spec.reason,
+            expires_in=spec.expires_in,
         )
     headers = list(spec.headers)
     content_type = _header(headers, "content-type")
@@ -203,6 +210,8 @@ def prepare(
         force_coding=setting == "true" and ok and not coded_by_stub,
         fault=spec.fault,
         fault_rate=spec.fault_rate,
+        reason=spec.reason,
+        expires_in=spec.expires_in,
     )
 
 

@@ -16,6 +16,7 @@ from mockserver.core.errors import HttpProblem
 from mockserver.core.journal import JournalEntry
 from mockserver.core.model import RequestView, Stub, Timing
 from mockserver.core.render import choose, encode_json
+from mockserver.core.replayed import with_expires
 from mockserver.core.report import UnmatchedReport, unmatched_report
 from mockserver.core.store import StubStore
 from mockserver.core.webhookspec import rendered_calls
@@ -46,6 +47,7 @@ class Answer:
     fault: str | None = None  # the stub's fault: break the connection instead of answering
     fault_rate: float = 1.0  # the share of requests that meet it (see fault_to_perform)
     webhooks: tuple[WebhookSpec, ...] = ()  # the stub's calls, made once the answer is sent
+    reason: str | None = None  # the stub's reason phrase (None: the status's usual one)
 
 
 def respond(
@@ -119,6 +121,8 @@ def _respond(
             status, out_headers, body = choice.status, choice.headers, choice.body
         else:
             status, out_headers, body = prepared.status, prepared.headers, prepared.body
+        if prepared.expires_in is not None and status < 400:  # not on a 406 or 412 of ours
+            out_headers = with_expires(out_headers, prepared.expires_in)
         entry = journal.record(
             view,
             service=stub.service,
@@ -141,6 +145,7 @@ def _respond(
                 if stub.webhooks
                 else ()
             ),
+            reason=prepared.reason if status == prepared.status else None,
         )
     resource = store.resource_for(listener, view.path)
     if resource is not None:

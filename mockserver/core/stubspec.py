@@ -16,15 +16,17 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Final
 
-from mockserver.core import (  # noqa: F401  (register form, multipart, sha256, xpath)
-    bodymatchers,
-    xpathmatcher,
+from mockserver.core import (
+    bodymatchers,  # noqa: F401  (register form, multipart, sha256)
+    recordmatchers,  # noqa: F401  (register values, accepts_coding)
+    xpathmatcher,  # noqa: F401  (register xpath)
 )
 from mockserver.core.errors import Problem
 from mockserver.core.model import FAULTS, RequestSpec, ResponseSpec, Timing, shared
 from mockserver.core.paths import PathSpec, parse_path_regex, parse_path_template
 from mockserver.core.patterns import Pattern, parse_pattern, valid_matchers
 from mockserver.core.render import BINARY_TYPE, JSON_TYPE, TEXT_TYPE
+from mockserver.core.replayed import parse_expires_in, parse_reason
 
 __all__ = [
     "BodyFileReader",
@@ -53,6 +55,8 @@ RESPONSE_KEYS: Final = (
     "dribble",
     "fault",
     "template",
+    "reason",
+    "expires_in",
 )
 BODY_KEYS: Final = ("json", "body", "body_file", "body_base64")
 # Framing is the server's job: a stub that sets these would contradict the bytes sent.
@@ -292,6 +296,7 @@ def parse_response(
     dribble = _parse_dribble(spec["dribble"], (*at, "dribble"), out) if "dribble" in spec else None
     timing = Timing(lognormal, dribble) if lognormal or dribble else None
     fault = _parse_fault(spec, body, at, out) if "fault" in spec else None
+    reason, expires_in = parse_reason(spec, at, out), parse_expires_in(spec, at, out)
     template = None
     if templated is True and len(out.items) == before:
         from mockserver.core.templates import (
@@ -316,6 +321,8 @@ def parse_response(
         fault_name,
         fault_rate,
         template,
+        reason=reason,
+        expires_in=expires_in,
     )
 
 

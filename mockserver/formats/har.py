@@ -212,6 +212,7 @@ def _entry(raw: Any, index: int) -> tuple[str, str, int | None, Exchange] | str:
         status=status,
         response_headers=response_headers,
         response_body=body,
+        reason=str(response.get("statusText") or ""),
     )
     return origin, host, explicit, exchange
 

@@ -1,7 +1,7 @@
 """Recorded exchanges, and what never reaches disk: decoding and redaction.
 
 Pure: the proxy (or a HAR file) supplies Exchanges with the response body as the upstream sent
-it; here it is decoded (gzip, deflate, brotli when installed) and redacted. recordstubs.py
+it; here it is decoded (gzip, deflate, br, zstd) and redacted. recordstubs.py
 turns them into stubs, recordwriter.py persists those.
 """
 
@@ -16,6 +16,9 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Final
+
+import brotli  # type: ignore[import-not-found, unused-ignore]
+import zstandard
 
 from mockserver.core.secretnames import PLACEHOLDER, SECRET_HEADERS, SECRET_QUERY, redacted_cookies
 
@@ -78,6 +81,7 @@ class Exchange:
     status: int
     response_headers: tuple[tuple[str, str], ...]
     response_body: bytes  # as sent: still coded when Content-Encoding says so
+    reason: str = ""  # the status line's reason phrase, as sent
 
     def response_header(self, name: str) -> str | None:
         lowered = name.lower()
@@ -202,10 +206,10 @@ def _replace_at(document: Any, match: Any, placeholder: str) -> None:
 
 
 def decode_body(body: bytes, coding: str | None, limit: int | None = None) -> bytes:
-    """The body without its content coding (gzip, deflate, br when brotli is installed).
+    """The body without its content coding (gzip, deflate, br, zstd).
 
     Args:
-        limit: the most bytes the decoded body may have; a gzip bomb stops there.
+        limit: the most bytes the decoded body may have; a bomb stops there.
 
     Raises:
         ValueError: the coding is unknown here, the bytes do not decode, or they decode to
@@ -214,7 +218,7 @@ def decode_body(body: bytes, coding: str | None, limit: int | None = None) -> by
     name = (coding or "identity").strip().lower()
     cap = 0 if limit is None else limit + 1  # read one byte past the limit to notice it
     try:
-        if name in ("identity", ""):
+        if name in ("identity", "") or not body:  # a HEAD's or a 204's: nothing to decode
             out = body
         elif name in ("gzip", "x-gzip"):
             with gzip.GzipFile(fileobj=io.BytesIO(body)) as stream:
@@ -225,18 +229,51 @@ def decode_body(body: bytes, coding: str | None, limit: int | None = None) -> by
             except zlib.error:  # some servers send raw deflate without the zlib wrapper
                 out = _inflate(body, -zlib.MAX_WBITS, cap)
         elif name == "br":
-            import brotli  # type: ignore[import-not-found, unused-ignore]
-
-            out = bytes(brotli.decompress(body))
+            out = _unbrotli(body, cap)
+        elif name == "zstd":
+            out = _unzstd(body, cap)
         else:
             raise ValueError(f"unknown content coding {name!r}")
-    except ImportError:
-        raise ValueError("br needs the brotli package (pip install 'mockserver[brotli]')") from None
-    except (OSError, EOFError, zlib.error) as exc:
+    except (OSError, EOFError, zlib.error, brotli.error, zstandard.ZstdError) as exc:
         raise ValueError(f"not valid {name}: {exc}") from None
     if limit is not None and len(out) > limit:
         raise ValueError(f"the {name} body decodes to more than {limit:,} bytes")
     return out
+
+
+def _unbrotli(body: bytes, cap: int) -> bytes:
+    decoder = brotli.Decompressor()
+    if not cap:
+        out = bytes(decoder.process(body))
+    else:
+        out = bytes(decoder.process(body, output_buffer_limit=cap))
+        while len(out) < cap and not decoder.is_finished() and decoder.can_accept_more_data():
+            more = bytes(decoder.process(b"", output_buffer_limit=cap - len(out)))
+            if not more:
+                break
+            out += more
+    if len(out) < (cap or len(out) + 1) and not decoder.is_finished():
+        raise brotli.error("the stream ends before its end marker")
+    return out
+
+
+def _unzstd(body: bytes, cap: int) -> bytes:
+    decoder = zstandard.ZstdDecompressor()
+    if cap:  # a bomb is stopped one byte past the limit, before it is decoded whole
+        size = 0
+        with decoder.stream_reader(body, read_across_frames=True) as reader:
+            while size < cap and (chunk := reader.read(min(1 << 20, cap - size))):
+                size += len(chunk)
+        if size >= cap:
+            return b"\0" * cap
+    out, rest = [], body
+    while rest:  # frame by frame (RFC 8878 allows several), each one to its end
+        frame = decoder.decompressobj()
+        out.append(frame.decompress(rest))
+        if not frame.eof:
+            raise zstandard.ZstdError("the stream ends before its end marker")
+        rest = frame.unused_data
+    return b"".join(out)
 
 
 def _inflate(body: bytes, wbits: int, cap: int) -> bytes:

@@ -22,6 +22,7 @@ from mockserver.core.model import RequestView, ServiceSpec, StubSet
 from mockserver.output.logs import log_request
 from mockserver.recording.exchange import Exchange, Redaction
 from mockserver.recording.proxy import Upstream, UpstreamError, UpstreamSettings
+from mockserver.recording.representations import head_with_body, with_identity_tag
 from mockserver.recording.writer import Recorder
 
 __all__ = ["Forwarding", "Recorder"]
@@ -100,11 +101,14 @@ class Forwarding:
         if log.isEnabledFor(logging.INFO):  # logged like any answered request, redacted
             log_request(log, safe_view, exchange.status, f"upstream:{service}", None)
         return web.Response(
-            status=exchange.status, body=exchange.response_body, headers=exchange.response_headers
+            status=exchange.status,
+            reason=exchange.reason or None,
+            body=exchange.response_body,
+            headers=exchange.response_headers,
         )
 
 
-# What made the service answer with part of a representation, or with none (206, 304, 412).
+# What made the service answer with part of a representation, or with none (206, 304, 412, 416).
 _PARTIAL_ASKS: Final = frozenset(
     {"range", "if-range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since"}
 )
@@ -116,26 +120,32 @@ async def _whole(
     target: str,
     view: RequestView,
 ) -> Exchange | None:
-    """What to record for ``exchange``: itself, or for a 206/304/412 to a GET, the whole
+    """What to record for ``exchange``: itself, or for a 206/304/412/416 to a GET, the whole
     representation, asked for once without the Range and conditions. Replay serves ranges and
     conditions from it (ranges.py, render.choose); recorded as it came, a slice or an empty
-    304 would be the answer to every plain GET (issue 16)."""
-    if view.method != "GET" or exchange.status not in (206, 304, 412):
+    304 would be the answer to every plain GET (issue 16). A HEAD gets the GET's body and a
+    coded answer the service's strong tag (representations.py)."""
+    if view.method == "HEAD":  # with the GET's body, for its length (representations.py)
+        return await head_with_body(
+            upstream, exchange, target, view.query_string, view.header_items
+        )
+    if view.method != "GET":
         return exchange
     headers = view.header_items
     plain = tuple((k, v) for k, v in headers if k.lower() not in _PARTIAL_ASKS)
-    if len(plain) == len(headers):
-        return exchange  # the service chose a partial answer by itself: as it came
-    try:
-        whole = await upstream.forward("GET", target, view.path, view.query_string, plain, b"")
-    except UpstreamError as exc:
-        log.warning(
-            "GET %s: not recorded: the whole representation could not be fetched (%s)",
-            view.path,
-            exc.detail,
-        )
-        return None
-    return whole if 200 <= whole.status < 300 else exchange
+    # A partial answer the service chose by itself (no Range or condition asked) is as it came.
+    if exchange.status in (206, 304, 412, 416) and len(plain) < len(headers):
+        try:
+            whole = await upstream.forward("GET", target, view.path, view.query_string, plain, b"")
+        except UpstreamError as exc:
+            log.warning(
+                "GET %s: not recorded: the whole representation could not be fetched (%s)",
+                view.path,
+                exc.detail,
+            )
+            return None
+        exchange = whole if 200 <= whole.status < 300 else exchange
+    return await with_identity_tag(upstream, exchange, target, view.query_string, plain)
 
 
 def _pairs(view: RequestView) -> list[tuple[str, str]]:

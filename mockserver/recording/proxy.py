@@ -206,6 +206,8 @@ class Upstream:
                 del buffer
                 answered = tuple(response.headers.items())
                 not_returned = _NOT_RETURNED | hop_by_hop(answered)
+                if method == "HEAD":  # the GET's length, which an empty body cannot say
+                    not_returned -= {"content-length"}
                 # str(): aiohttp's header names are istr, which YAML cannot represent.
                 returned = tuple(
                     (
@@ -215,7 +217,7 @@ class Upstream:
                     for k, v in answered
                     if k.lower() not in not_returned
                 )
-                status = response.status
+                status, reason = response.status, response.reason or ""
         except TimeoutError:
             raise UpstreamError(
                 504,
@@ -230,4 +232,4 @@ class Upstream:
             raise UpstreamError(502, self.base_url, unusable, "upstream answer unusable")
         pairs = tuple(parse_qsl(query_string, keep_blank_values=True))
         sent_headers = tuple((str(k), str(v)) for k, v in headers)
-        return Exchange(method, path, pairs, sent_headers, body, status, returned, raw)
+        return Exchange(method, path, pairs, sent_headers, body, status, returned, raw, reason)

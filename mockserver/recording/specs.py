@@ -13,11 +13,14 @@ import hashlib
 import json
 import logging
 import re
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
 from mockserver.core.http import select_encoding, without_coding_suffix
 from mockserver.core.render import encode_json
+from mockserver.core.replayed import valid_reason
 from mockserver.recording.exchange import (
     HOP_BY_HOP,
     MAX_DECODED_BODY,
@@ -30,11 +33,13 @@ from mockserver.recording.exchange import (
 __all__ = [
     "INLINE_BODY_BYTES",
     "body_file_name",
+    "kept_coding",
     "request_key",
     "request_spec",
     "response_spec",
     "revalidated",
     "slug",
+    "varied_on",
 ]
 
 log = logging.getLogger("mockserver")
@@ -48,10 +53,10 @@ _NOT_RECORDED: Final = HOP_BY_HOP | {
     "server",
     "etag",
     "last-modified",
-    "vary",
 }
+_PHRASES: Final = {status.value: status.phrase for status in HTTPStatus}
 _BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_CODINGS: Final = ("gzip", "deflate", "br")
+_CODINGS: Final = ("gzip", "deflate", "br", "zstd")
 # A body inline reads well up to a page or so; past 64 KiB nobody reads it in the stub file,
 # and YAML would spend ~0.85 s per MB writing it (and base64 grows it by a third). Such a body
 # goes to a body file, as the service sent it (decoded, redacted), written once by its hash.
@@ -61,25 +66,93 @@ INLINE_BODY_BYTES: Final = 64 * 1024
 _MATCHED_BODY_BYTES: Final = 64 * 1024
 
 
-def request_key(exchange: Exchange) -> tuple[Any, ...]:
-    return (exchange.method, exchange.path, tuple(sorted(exchange.query)), exchange.request_body)
+def request_key(exchange: Exchange, redaction: Redaction, coding: str | None) -> tuple[Any, ...]:
+    """What makes two exchanges answers to the same request: method (HEAD its own), path, the
+    query as a multiset, the body, the request headers the service said it varied on, and a
+    coding the recorder kept as sent (only clients accepting it get that answer)."""
+    return (
+        exchange.method,
+        exchange.path,
+        tuple(sorted(exchange.query)),
+        exchange.request_body,
+        tuple((name, _selected(exchange, name, redaction)) for name in varied_on(exchange)),
+        coding,
+    )
 
 
-def request_spec(exchange: Exchange, redaction: Redaction) -> dict[str, Any]:
+def varied_on(exchange: Exchange) -> tuple[str, ...]:
+    """The request headers the service's ``Vary`` names, but Accept-Encoding (the replay
+    negotiates codings itself) and ``*`` (nothing to match on), lower-cased, in order."""
+    names: list[str] = []
+    for header, value in exchange.response_headers:
+        if header.lower() == "vary":
+            for token in value.split(","):
+                name = token.strip().lower()
+                if name and name not in ("*", "accept-encoding") and name not in names:
+                    names.append(name)
+    return tuple(names)
+
+
+def _selected(exchange: Exchange, name: str, redaction: Redaction) -> Any:
+    """What of a varied-on request header chose the answer, as far as the recording may
+    keep it: the value; for a secret header its presence; for Cookie the cookie names."""
+    value = exchange.request_header(name)
+    if value is None:
+        return None
+    if name == "cookie":
+        return tuple(sorted(_cookie_names(value)))
+    return True if name in redaction.headers else value
+
+
+def _cookie_names(header: str) -> set[str]:
+    return {pair.split("=", 1)[0].strip() for pair in header.split(";") if "=" in pair}
+
+
+def request_spec(exchange: Exchange, redaction: Redaction, coding: str | None) -> dict[str, Any]:
     spec: dict[str, Any] = {"method": exchange.method, "path": exchange.path}
-    query: dict[str, Any] = {}
+    values: dict[str, list[str]] = {}
     for name, value in exchange.query:
-        if value == redaction.placeholder or name in query:
-            continue  # never match on a redacted value; a repeated name matches its first
-        query[name] = value
+        values.setdefault(name, []).append(value)
+    query: dict[str, Any] = {}
+    for name, found in values.items():
+        if redaction.placeholder in found:
+            continue  # never match on a redacted value
+        # A repeated name matches its values exactly, as a multiset: ?x=1&x=999 is not
+        # ?x=1&x=2 (any other matcher holds when one value does).
+        query[name] = found[0] if len(found) == 1 else {"values": found}
     if query:
         spec["query"] = query
+    headers, cookies = _selectors(exchange, redaction)
+    if coding is not None:
+        headers["Accept-Encoding"] = {"accepts_coding": coding.strip().lower()}
+    if headers:
+        spec["headers"] = headers
+    if cookies:
+        spec["cookies"] = cookies
     body = exchange.request_body
     if exchange.method in _BODY_METHODS and body and len(body) <= _MATCHED_BODY_BYTES:
         matcher = _body_matcher(exchange, body, redaction)
         if matcher is not None:
             spec["body"] = matcher
     return spec
+
+
+def _selectors(exchange: Exchange, redaction: Redaction) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header and cookie matchers for what the service varied on (see ``_selected``)."""
+    headers: dict[str, Any] = {}
+    cookies: dict[str, Any] = {}
+    for name in varied_on(exchange):
+        shown = "-".join(part.capitalize() for part in name.split("-"))
+        chosen = _selected(exchange, name, redaction)
+        if chosen is None:
+            headers[shown] = {"absent": True}
+        elif name == "cookie":
+            cookies.update({cookie: {"absent": False} for cookie in chosen})
+        elif chosen is True:
+            headers[shown] = {"absent": False}
+        else:
+            headers[shown] = chosen
+    return headers, cookies
 
 
 def _body_matcher(exchange: Exchange, body: bytes, redaction: Redaction) -> Any:
@@ -136,10 +209,16 @@ def response_spec(
         log.warning("%s %s: response kept as sent: %s", exchange.method, exchange.path, exc)
         body, as_sent = exchange.response_body, True
     spec: dict[str, Any] = {"status": exchange.status}
+    reason = exchange.reason
+    if reason and reason != _PHRASES.get(exchange.status) and valid_reason(reason):
+        spec["reason"] = reason  # "Custom", not the status's usual phrase
     headers: dict[str, Any] = {}
     dropped = _NOT_RECORDED | hop_by_hop(exchange.response_headers)
     if as_sent:
         dropped -= {"content-encoding"}
+    expires_in = _expires_in(exchange)
+    if expires_in is not None:
+        dropped |= {"expires"}
     for name, value in exchange.response_headers:
         if name.lower() in dropped:
             continue
@@ -150,6 +229,8 @@ def response_spec(
             headers[name] = value
     if headers:
         spec["headers"] = headers
+    if expires_in is not None:
+        spec["expires_in"] = expires_in
     content_type = (exchange.response_header("content-type") or "").lower()
     json_like = "json" in content_type or not content_type
     stored: tuple[str, bytes] | None = None
@@ -195,6 +276,27 @@ def response_spec(
     elif select_encoding(exchange.request_header("accept-encoding"), _CODINGS) in _CODINGS:
         spec["gzip"] = False
     return spec, stored
+
+
+def kept_coding(response: dict[str, Any]) -> str | None:
+    """The content coding a recorded response keeps as sent (one the recorder could not
+    decode), or None: the body is stored decoded and the replay negotiates."""
+    for name, value in response.get("headers", {}).items():
+        if name.lower() == "content-encoding":
+            return str(value[0] if isinstance(value, list) else value)
+    return None
+
+
+def _expires_in(exchange: Exchange) -> int | None:
+    """``Expires`` as seconds after the answer's ``Date`` (the replay adds them to its own),
+    or None to keep it as sent: no Date, or an Expires that is no date (``0``: expired)."""
+    expires, date = exchange.response_header("expires"), exchange.response_header("date")
+    if expires is None or date is None:
+        return None
+    try:
+        return int((parsedate_to_datetime(expires) - parsedate_to_datetime(date)).total_seconds())
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 def _redacted_large(body: bytes, redaction: Redaction, json_like: bool) -> bytes:

@@ -23,6 +23,7 @@ from mockserver.core.errors import StubFileError
 from mockserver.recording.exchange import RECORDED_MARK, Exchange, Redaction, redact_exchange
 from mockserver.recording.specs import (
     INLINE_BODY_BYTES,
+    kept_coding,
     request_key,
     request_spec,
     response_spec,
@@ -101,6 +102,10 @@ class RecordedStub:
     def as_dict(self) -> dict[str, Any]:
         responses = self.answers or self.revalidations
         stub: dict[str, Any] = {"id": self.stub_id, "request": self.request}
+        if self.request["method"] == "HEAD":
+            # A HEAD request would match the GET stub too (and take a turn of its sequence):
+            # the service's own HEAD answer comes first.
+            stub["priority"] = 1
         if len(responses) == 1:
             stub["response"] = responses[0]
         else:
@@ -143,11 +148,19 @@ class StubBuilder:
             crowded = self._bytes + self.other_bytes > _CROWDED_FILE_BYTES
             inline = _CROWDED_INLINE_BYTES if crowded else INLINE_BODY_BYTES
         response, stored = response_spec(clean, self.redaction, inline, self.body_dir)
-        key = request_key(clean)
-        stub = self._stubs.get(key) or self._new_stub(clean)
+        coding = kept_coding(response)
+        key = request_key(clean, self.redaction, coding)
+        stub = self._stubs.get(key) or self._new_stub(clean, coding)
         answers = stub.revalidations if revalidated(clean) else stub.answers
-        if answers and answers[-1] == response:
-            return None, None  # the same answer again: the stub already says it
+        replaced = None
+        if answers and _without_coding(answers[-1]) == _without_coding(response):
+            # The same answer again, perhaps in another coding (the client accepted others):
+            # one answer, offered coded when the service coded it once.
+            merged = {**response, "gzip": True} if _coded(answers[-1], response) else response
+            if merged == answers[-1]:
+                return None, None  # the stub already says it
+            response = merged
+            replaced = answers.pop()
         answers.append(response)
         text = render_stub(stub.as_dict()) if self.checked else ""
         problem = check_stub(text) if self.checked else None
@@ -156,6 +169,8 @@ class StubBuilder:
             problem = f"the stub file would pass the loader's {MAX_FILE_BYTES:,}-byte limit"
         if problem is not None:
             answers.pop()
+            if replaced is not None:
+                answers.append(replaced)
             return problem, None
         self._bytes += len(text) - len(stub.text)
         stub.text = text
@@ -164,13 +179,13 @@ class StubBuilder:
             self._ids.add(stub.stub_id)
         return None, stored
 
-    def _new_stub(self, clean: Exchange) -> RecordedStub:
+    def _new_stub(self, clean: Exchange, coding: str | None) -> RecordedStub:
         name = re.sub(r"[^A-Za-z0-9._-]+", "-", self.service).strip("._-")[:60] or "svc"
         base = f"{name}-{clean.method.lower()}-{slug(clean.path)}"
         stub_id, n = base, 2
         while stub_id in self._ids:
             stub_id, n = f"{base}-{n}", n + 1
-        return RecordedStub(stub_id, request_spec(clean, self.redaction))
+        return RecordedStub(stub_id, request_spec(clean, self.redaction, coding))
 
     def body_files(self) -> set[str]:
         """The body files the stubs name (relative to the stub file)."""
@@ -187,6 +202,14 @@ class StubBuilder:
     def items(self) -> list[RecordedStub]:
         """The stubs, rendered, in recorded order."""
         return list(self._stubs.values())
+
+
+def _without_coding(response: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in response.items() if k != "gzip"}
+
+
+def _coded(*responses: dict[str, Any]) -> bool:
+    return any(r.get("gzip") is True for r in responses)
 
 
 def stubs_from_exchanges(

@@ -43,6 +43,7 @@ from mockserver.recording.stubs import (
     header_text,
     render_stub,
 )
+from mockserver.recording.summary import recording_report
 
 __all__ = ["RECORDING_DEADLINE", "Recorder", "write_recording"]
 
@@ -163,6 +164,12 @@ class Recorder:
         """(file, exchanges recorded into it, exchanges skipped) per service."""
         with self._cond:
             return [(f.path, f.recorded, f.skipped) for f in self._files.values()]
+
+    def report(self) -> list[str]:
+        """Per file written, how its replay will choose: variants, sequences, semantics."""
+        with self._cond:
+            files = [f for f in self._files.values() if f.recorded]
+        return [recording_report(f.path, f.builder.stubs()) for f in files]
 
     def _settled(self, target: int) -> bool:
         return self._taken >= target and not any(f.dirty for f in self._files.values())

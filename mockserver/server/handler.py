@@ -248,7 +248,9 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
         if timing is not None and timing.dribble and answer.body and request.method != "HEAD":
             response = await dribbled(request, answer, *timing.dribble)
         else:
-            response = WireResponse.build(request, answer.status, answer.headers, answer.body)
+            response = WireResponse.build(
+                request, answer.status, answer.headers, answer.body, answer.reason
+            )
         if answer.webhooks and answer.stub_id is not None:
             # Sent first, so a webhook never arrives before the answer that caused it.
             await response.prepare(request)
@@ -274,7 +276,9 @@ async def dribbled(
 ) -> web.StreamResponse:
     """The answer with its body sent in ``chunks`` turns over ``duration_ms``, for a client's
     read timeout (the length is declared at once, as a slow server's is)."""
-    response = web.StreamResponse(status=answer.status, headers=answer.headers)
+    response = web.StreamResponse(
+        status=answer.status, reason=answer.reason, headers=answer.headers
+    )
     response.content_length = len(answer.body)
     await response.prepare(request)
     size = -(-len(answer.body) // chunks)

@@ -233,6 +233,9 @@ class MockServer:
                         log.info(
                             "recorded %d exchanges into %s (%d skipped)", recorded, path, skipped
                         )
+                for block in forwarding.recorder.report():
+                    for line in block.splitlines():  # a line each: log lines escape newlines
+                        log.info("%s", line)
 
     async def __aenter__(self) -> Self:
         await self.start_async()

@@ -115,17 +115,20 @@ class WireResponse(web.StreamResponse):
         status: int,
         headers: tuple[tuple[str, str], ...],
         body: bytes,
+        reason: str | None = None,
     ) -> web.StreamResponse:
-        """The answer as a WireResponse when it qualifies, else as an ordinary web.Response."""
+        """The answer as a WireResponse when it qualifies, else as an ordinary web.Response
+        (which a stub's own reason phrase takes too)."""
         if (
-            request.version == HttpVersion11
+            reason is None
+            and request.version == HttpVersion11
             and request.keep_alive
             and request.method not in _OWN_FRAMING_METHODS
         ):
             head = _cached_head(status, headers, len(body))
             if head is not None:
                 return cls(status, head, body)
-        return web.Response(status=status, body=body, headers=headers)
+        return web.Response(status=status, reason=reason, body=body, headers=headers)
 
     async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
         if self._eof_sent:

@@ -70,10 +70,12 @@ def test_a_client_holding_the_services_etag_gets_304_from_the_replay(
     assert anything.status_code == 304
     assert coded.headers["Content-Encoding"] == "gzip"
     assert coded.content == plain.content == validated_body(1)  # requests decoded the gzip
-    # The replay sends the service's tag, weakened on a coded variant as nginx does.
+    # The replay sends the service's tag, weakened on a coded variant as nginx does. Recorded
+    # from nginx's weak gzip tag, the recorder asked for the identity answer and keeps the
+    # strong tag the service sends with it (issue 16).
     recorded = yaml.safe_load((tmp_path / "svc.yaml").read_text(encoding="utf-8"))
     tag = recorded["stubs"][0]["response"]["etag"]
-    assert tag == ('W/"v1"' if style == "weak" and recorded_with == "gzip" else '"v1"')
+    assert tag == '"v1"'
     assert plain.headers["ETag"] == tag
     assert coded.headers["ETag"] == tag if tag.startswith("W/") else f"W/{tag}"
 
@@ -103,18 +105,29 @@ def test_if_match_compares_strongly_with_the_services_tag_in_either_coding(
             assert client.get(url + path, headers=asked | both).status_code == 304
 
 
-def test_a_weak_tag_recorded_from_a_gzip_answer_never_passes_if_match(tmp_path: Path) -> None:
-    # nginx sent W/"v1" with the gzip body: the replay knows no strong tag for this body, and
-    # a weak one cannot satisfy If-Match (§13.1.1), though it still answers If-None-Match.
+def test_a_weak_tag_recorded_from_a_gzip_answer_keeps_the_services_strong_tag(
+    tmp_path: Path,
+) -> None:
+    # nginx sent W/"v1" with the gzip body and "v1" with the same body uncoded: If-Match with
+    # the strong tag the service sent holds on the replay as on the service (issue 16; before,
+    # the recording knew only the weak tag and answered 412).
     path = "/validated/weak"
     with Upstream() as upstream:
+        with requests.Session() as direct:
+            for asked in (IDENTITY, GZIP):
+                held = direct.get(upstream.url + path, headers=asked | {"If-Match": '"v1"'})
+                assert held.status_code == 200, asked
         record(upstream, tmp_path, path, GZIP)
     with console("serve", str(tmp_path), "--port", "0") as url, requests.Session() as client:
         for asked in (IDENTITY, GZIP):
-            assert client.get(url + path, headers=asked | {"If-Match": '"v1"'}).status_code == 412
+            assert client.get(url + path, headers=asked | {"If-Match": '"v1"'}).status_code == 200
+            assert client.get(url + path, headers=asked | {"If-Match": 'W/"v1"'}).status_code == 412
             assert client.get(url + path, headers=asked | {"If-Match": "*"}).status_code == 200
-            kept = client.get(url + path, headers=asked | {"If-None-Match": '"v1"'})
+            kept = client.get(url + path, headers=asked | {"If-None-Match": 'W/"v1"'})
             assert kept.status_code == 304
+        # Strong stays strong, weak stays weak, per representation, as the service sends them.
+        assert client.get(url + path, headers=IDENTITY).headers["ETag"] == '"v1"'
+        assert client.get(url + path, headers=GZIP).headers["ETag"] == 'W/"v1"'
 
 
 Fetch = Callable[[str], tuple[int, bytes, bool]]  # URL → status, body, served by the cache

@@ -13,7 +13,7 @@ import json
 import signal
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -288,8 +288,11 @@ def make_app(state: State) -> web.Application:
 class Upstream:
     """``make_app`` served on 127.0.0.1 port 0 until ``stop()``; a context manager."""
 
-    def __init__(self, state: State | None = None) -> None:
+    def __init__(
+        self, state: State | None = None, app: Callable[[State], web.Application] | None = None
+    ) -> None:
         self.state = state or State()
+        self._make_app = app or make_app
         self.url = ""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -302,7 +305,9 @@ class Upstream:
         async def setup() -> None:
             self.state.release = asyncio.Event()
             self.state.gate = asyncio.Event()
-            runner = web.AppRunner(make_app(self.state), handle_signals=False, access_log=None)
+            runner = web.AppRunner(
+                self._make_app(self.state), handle_signals=False, access_log=None
+            )
             await runner.setup()
             site = web.TCPSite(runner, "127.0.0.1", 0)
             await site.start()

@@ -183,9 +183,13 @@ def test_catastrophic_regex_gives_up_and_counts_as_no_match() -> None:
 @pytest.mark.parametrize(
     ("raw", "at", "message"),
     [
-        ({"regx": "a"}, ("m", "regx"), "unknown matcher 'regx'; valid: absent, any_of,"),
+        (
+            {"regx": "a"},
+            ("m", "regx"),
+            "unknown matcher 'regx'; valid: absent, accepts_coding, any_of,",
+        ),
         ({}, ("m",), "empty matcher; use one of absent"),
-        ([1], ("m",), "expected a string or a matcher mapping (absent, any_of"),
+        ([1], ("m",), "expected a string or a matcher mapping (absent, accepts_coding, any_of"),
         (None, ("m",), "got null"),
         ({"equals": [1]}, ("m", "equals"), "equals takes a string, got a list"),
         ({"absent": "yes"}, ("m", "absent"), "absent takes true or false, got a string"),

@@ -34,8 +34,11 @@ def exchange(
     status: int = 200,
     headers: tuple[tuple[str, str], ...] = JSON,
     body: bytes = b'{"ok":true}',
+    reason: str = "",
 ) -> Exchange:
-    return Exchange(method, path, query, request_headers, request_body, status, headers, body)
+    return Exchange(
+        method, path, query, request_headers, request_body, status, headers, body, reason
+    )
 
 
 def only_response(*exchanges: Exchange, redaction: Redaction | None = None) -> dict[str, Any]:
@@ -225,14 +228,28 @@ def test_decode_body_errors(coding: str, coded: bytes, message: str) -> None:
         decode_body(coded, coding)
 
 
-def test_br_without_brotli_says_what_to_install() -> None:
-    try:  # brotli is optional: without it, the message names the extra to install
-        import brotli  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
-        with pytest.raises(ValueError, match=r"mockserver\[brotli\]"):
-            decode_body(b"\x0b\x02\x80hi\x03", "br")
-    else:
-        assert decode_body(brotli.compress(TEXT), "br") == TEXT
+@pytest.mark.parametrize("limit", [None, len(TEXT)])
+def test_br_and_zstd_are_decoded_by_default(limit: int | None) -> None:
+    import brotli  # type: ignore[import-not-found, unused-ignore]
+    import zstandard
+
+    assert decode_body(brotli.compress(TEXT), "br", limit) == TEXT
+    assert decode_body(zstandard.ZstdCompressor().compress(TEXT), "zstd", limit) == TEXT
+    two_frames = zstandard.ZstdCompressor().compress(TEXT) * 2  # RFC 8878 allows several
+    assert decode_body(two_frames, "zstd", limit and 2 * limit) == TEXT * 2
+
+
+@pytest.mark.parametrize("coding", ["br", "zstd"])
+def test_br_and_zstd_bombs_and_truncations_are_refused(coding: str) -> None:
+    import brotli  # type: ignore[import-not-found, unused-ignore]
+    import zstandard
+
+    large = b"\0" * 10_000_000
+    coded = brotli.compress(large) if coding == "br" else zstandard.ZstdCompressor().compress(large)
+    with pytest.raises(ValueError, match="decodes to more than 1,000 bytes"):
+        decode_body(coded, coding, 1000)
+    with pytest.raises(ValueError, match=f"not valid {coding}"):
+        decode_body(coded[: len(coded) // 2], coding)
 
 
 @pytest.mark.parametrize(
@@ -305,6 +322,7 @@ def test_framing_per_response_and_hop_by_hop_headers_are_not_recorded() -> None:
         # Redacted by value, never by name: a jar still holds "a" and "b" (issue 16).
         "Set-Cookie": ["a=<redacted>", "b=<redacted>; HttpOnly; Path=/"],
         "X-Request-Id": "r1",
+        "Vary": "Accept-Encoding",  # kept: a cache needs it on the replay too (issue 16)
     }
 
 
