@@ -1,4 +1,4 @@
-"""RESULTS.md's measurement: record a service, replay it, and print the requests whose
+"""docs/fidelity.md's measurement: record a service, replay it, and print the requests whose
 answers differ on the wire, for the aiohttp service of fidelity.py and for nginx.
 
     PYTHONPATH=<the tree to measure> python -m tests.integration.fidelity_measure
