@@ -12,8 +12,6 @@ import json
 import logging
 import math
 import random
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -22,22 +20,20 @@ from aiohttp.http_exceptions import BadHttpMessage
 from mockserver.core.config import Settings
 from mockserver.core.journal import Journal
 from mockserver.core.model import RequestView
-from mockserver.core.namespaces import NS_PREFIX, MemoryNamespaces, Namespaces
+from mockserver.core.namespaces import NS_PREFIX
 from mockserver.core.report import brief_report
 from mockserver.core.respond import Answer, fault_to_perform, respond
-from mockserver.core.store import StubStore
 from mockserver.core.stubspec import MAX_DELAY_MS
 from mockserver.output.logs import log_request, request_level
-from mockserver.recording.forwarding import Forwarding
 from mockserver.server.admin import admin_subpath, authorised, handle_admin
 from mockserver.server.bodies import REQUEST_CODINGS, BodyError, decode_request_body
 from mockserver.server.faults import perform_fault
 from mockserver.server.limits import GuardedRequestHandler, guarded_server
 from mockserver.server.namespace_admin import namespace_dispatch, namespaced
-from mockserver.server.webhooks import Webhooks
+from mockserver.server.state import ServerState
 from mockserver.server.wire import WireResponse
 
-__all__ = ["REQUEST_CODINGS", "ServerState", "make_handler", "make_server"]
+__all__ = ["REQUEST_CODINGS", "make_handler", "make_server"]
 
 log = logging.getLogger("mockserver")
 
@@ -55,40 +51,6 @@ class _DrainNoise(logging.Filter):
 
 
 logging.getLogger("aiohttp.server").addFilter(_DrainNoise())
-
-
-async def _nothing() -> None:
-    return None
-
-
-@dataclass(slots=True)
-class ServerState:
-    """What every listener of one mockserver shares."""
-
-    settings: Settings
-    store: StubStore
-    base_urls: dict[str, str] = field(default_factory=dict)  # service → its base URL
-    main_url: str = ""
-    reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    # Called after a reload swapped in a new set: the runner opens ports new services declare.
-    after_reload: Callable[[], Awaitable[None]] = _nothing
-    # Record and spy modes: where unmatched (or all) requests are forwarded.
-    forwarding: Forwarding | None = None
-    # serve --workers: admin calls (token checked) go to the coordinator, which applies them
-    # to every worker process (cluster.py); None answers them here.
-    admin_forward: (
-        Callable[[web.BaseRequest, str, int | None], Awaitable[web.StreamResponse]] | None
-    ) = None
-    # Parallel suites' states beside the default one (namespaces.py); and, in the view of the
-    # state an admin call in a namespace gets, that namespace's name.
-    namespaces: Namespaces | None = None
-    namespace: str | None = None
-    # The stubs' webhooks: sent after their answers, journaled for GET /__admin/webhooks.
-    webhooks: Webhooks = field(default_factory=Webhooks)
-
-    def __post_init__(self) -> None:
-        if self.namespaces is None:
-            self.namespaces = MemoryNamespaces(self.store, self.settings)
 
 
 def error_response(status: int, error: str, detail: str) -> web.Response:

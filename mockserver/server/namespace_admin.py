@@ -10,22 +10,15 @@ namespace's, so a reload is asked for without a namespace.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from aiohttp import web
 
 from mockserver.core.namespaces import NS_PREFIX, NamespaceError, Namespaces, split_namespace
 from mockserver.core.store import StubStore
-from mockserver.server.admin import (
-    AdminError,
-    Dispatch,
-    admin_subpath,
-    dispatch_admin,
-    handle_admin,
-)
-
-if TYPE_CHECKING:
-    from mockserver.server.handler import ServerState
+from mockserver.server.admin import Dispatch, admin_subpath, dispatch_admin, handle_admin
+from mockserver.server.admin_call import AdminError
+from mockserver.server.state import ServerState
 
 __all__ = ["NAMESPACE_ROUTES", "namespace_dispatch", "namespaced"]
 

@@ -28,9 +28,10 @@ from mockserver.core.model import StubSet
 from mockserver.core.store import StubStore
 from mockserver.formats.loader import load_paths
 from mockserver.recording.forwarding import Forwarding, spy_forwarding
-from mockserver.server.handler import ServerState, make_server
+from mockserver.server.handler import make_server
 from mockserver.server.limits import startup_warnings
 from mockserver.server.reload import reload_files, watch_files
+from mockserver.server.state import ServerState
 
 __all__ = ["MockServer"]
 

@@ -25,11 +25,12 @@ from aiohttp import web
 from mockserver.core.config import Settings
 from mockserver.core.errors import MockServerError, StubFileError
 from mockserver.core.model import StubSet
-from mockserver.server.admin import AdminCall, AdminError, dispatch_admin
-from mockserver.server.handler import ServerState
+from mockserver.server.admin import dispatch_admin
+from mockserver.server.admin_call import AdminCall, AdminError
 from mockserver.server.limits import raise_open_file_limit
 from mockserver.server.loop import run as run_loop
 from mockserver.server.runner import MockServer
+from mockserver.server.state import ServerState
 from mockserver.workers.cluster import (
     COORDINATOR_SOCKET,
     JOURNAL_PATH,
