@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockserver.core.model import FAULTS
+from mockserver.core.model import Fault
 from mockserver.core.version import __version__
 
 __all__ = ["openapi_document"]
@@ -218,7 +218,7 @@ _SCHEMAS: dict[str, Any] = {
             "content_encoding": {"type": ["string", "null"]},
             "error": {"type": "string"},
             "fault": {
-                "enum": list(FAULTS),
+                "enum": [fault.value for fault in Fault],
                 "description": "the stub broke the connection this way instead of answering",
             },
             "matched": {"type": "boolean"},
