@@ -18,7 +18,7 @@ from types import FrameType
 from typing import Any
 
 from mockserver.cli.options import LIMITS, EnvError, build_parser, paths_from_env
-from mockserver.core.config import Settings
+from mockserver.core.config import RecordMode, Settings
 from mockserver.core.errors import MockServerError, StubFileError
 from mockserver.core.version import __version__
 from mockserver.output.errorline import asked_format, report
@@ -83,8 +83,7 @@ def _main(argv: Sequence[str] | None) -> int:
         watch=args.watch,
         admin_token=args.admin_token,
         admin_open=args.admin_open,
-        spy=args.spy,
-        record_new=args.record_new,
+        record=RecordMode.of_options(args.spy, args.record_new),
         redact=tuple(args.redact),
         event_loop=args.event_loop,
         seed=args.seed,

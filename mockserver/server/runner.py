@@ -21,7 +21,7 @@ from typing import Self
 
 from aiohttp import web
 
-from mockserver.core.config import Settings, is_loopback
+from mockserver.core.config import RecordMode, Settings, is_loopback
 from mockserver.core.errors import MockServerError, Problem
 from mockserver.core.journal import Journal
 from mockserver.core.model import StubSet
@@ -81,8 +81,8 @@ class MockServer:
 
             self.store.request_check = openapi_check(settings.openapi)
         self.state = ServerState(settings, self.store)
-        if forwarding is None and (settings.spy or settings.record_all):
-            forwarding = spy_forwarding(loaded, settings, record_all=settings.record_all)
+        if forwarding is None and settings.record is not RecordMode.NONE:
+            forwarding = spy_forwarding(loaded, settings)
         self.state.forwarding = forwarding
         self._runners: list[web.BaseRunner] = []
         self._ports: dict[int | None, int] = {}

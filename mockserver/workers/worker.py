@@ -22,7 +22,7 @@ from urllib.parse import quote
 import aiohttp
 from aiohttp import web
 
-from mockserver.core.config import Settings
+from mockserver.core.config import RecordMode, Settings
 from mockserver.core.errors import MockServerError, StubFileError
 from mockserver.core.model import StubSet
 from mockserver.server.admin import dispatch_admin
@@ -53,6 +53,7 @@ def settings_as_json(settings: Settings) -> dict[str, Any]:
 
 def settings_from_json(raw: dict[str, Any]) -> Settings:
     values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+    values["record"] = RecordMode(values.get("record", RecordMode.NONE))
     return Settings(**values)
 
 
