@@ -112,7 +112,7 @@ def _record(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"mockserver record: error: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    _own_logging(settings.log_level)
     server = MockServer(settings, stubs=stubs, forwarding=forwarding)
     try:
         run_loop(_run_until_signalled(server, lambda: _print_recording(server, targets, args.out)))
@@ -169,7 +169,7 @@ def _serve(settings: Settings, log_format: str = "text", workers: int = 1) -> in
 
     settings = replace(settings, freeze_gc=True)  # serve's own process (and its workers')
 
-    configure_logging(settings.log_level, log_format)
+    _own_logging(settings.log_level, log_format)
     if workers > 1:
         from mockserver.workers.supervisor import serve_workers
 
@@ -193,6 +193,14 @@ def _serve(settings: Settings, log_format: str = "text", workers: int = 1) -> in
         report(str(exc), log_format)
         return 1
     return 0
+
+
+def _own_logging(level: str, log_format: str = "text") -> None:
+    """The log of this process, which is the command's own: ours, and aiohttp's quieted."""
+    from mockserver.server.aiohttp_log import quiet_client_errors
+
+    configure_logging(level, log_format)
+    quiet_client_errors()
 
 
 def _check_recording_dirs(server: Any) -> None:

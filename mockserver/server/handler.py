@@ -44,21 +44,6 @@ Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
 log = logging.getLogger("mockserver")
 
 
-class _DrainNoise(logging.Filter):
-    """Drops aiohttp's "Unhandled exception" when it drains a body we already answered 400.
-
-    After a corrupt gzip body gets its 400, aiohttp reads what is left of it, meets the same
-    decoding error and logs it with a traceback, which reads like a crash but is not one.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        error = record.exc_info[1] if record.exc_info else None
-        return not isinstance(error, BadHttpMessage | web.RequestPayloadError)
-
-
-logging.getLogger("aiohttp.server").addFilter(_DrainNoise())
-
-
 class Plan(Enum):
     """What becomes of a request once its body is in: decided by ``plan``, carried out by the
     handler."""

@@ -27,6 +27,7 @@ from mockserver.core.errors import MockServerError, StubFileError
 from mockserver.core.model import StubSet
 from mockserver.server.admin import dispatch_admin
 from mockserver.server.admin_call import AdminCall, AdminError
+from mockserver.server.aiohttp_log import quiet_client_errors
 from mockserver.server.limits import raise_open_file_limit
 from mockserver.server.loop import run as run_loop
 from mockserver.server.runner import MockServer
@@ -249,6 +250,7 @@ def main() -> int:
     from mockserver.output.logs import configure_logging
 
     configure_logging(settings.log_level, str(config["log_format"]))
+    quiet_client_errors()  # a process of serve's, as cli/main.py's is
     return run_loop(_run(config, settings), settings.event_loop)
 
 
