@@ -3,6 +3,7 @@
     python -m benchmarks                 # every scenario, wrk when installed
     python -m benchmarks --smoke         # a few seconds, no thresholds (CI runs this)
     python -m benchmarks --duration 10 --rounds 5
+    python -m benchmarks --before DIR    # also DIR's mockserver (git worktree add DIR REV)
 
 The baseline is a raw aiohttp handler returning the same bytes, on asyncio's loop (as
 ``web.run_app`` runs by default) and, when uvloop is installed, on uvloop too: mockserver uses
@@ -248,6 +249,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per load run")
     parser.add_argument("--rounds", type=int, default=3, help="A/B rounds per scenario")
     parser.add_argument("--smoke", action="store_true", help="1 round of 1 s, small sets")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="another checkout (git worktree add DIR REV): its mockserver is loaded too, "
+        "alternately with this one's, and the ratios between them are shown",
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.duration, args.rounds = 1.0, 1
@@ -304,6 +311,14 @@ def main(argv: list[str] | None = None) -> int:
                 TARGET,
                 {},
             )
+        compared = ("mockserver, 1 stub", "mockserver, 1 stub, quiet (--log-level warning)")
+        if args.before is not None:
+            for name in compared:
+                command, port = list(cases[name][0]), free_port()
+                command[command.index("--port") + 1] = str(port)  # the same, on its own port
+                # From a neutral directory: ``python -m`` puts the working one first on the path.
+                before = ["env", "-C", tmp, f"PYTHONPATH={args.before.resolve()}", *command]
+                cases[f"{name} [before]"] = (before, port, TARGET, {})
         results = alternate(cases, args.duration, args.rounds)
         short = {"raw aiohttp": "raw", "raw aiohttp on uvloop": "uvloop raw"}
         baseline = {
@@ -334,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
         one_rate = median([r.requests_per_s for r in results["mockserver, 1 stub"]])
         many_rate = median([r.requests_per_s for r in results[f"mockserver, {extra + 1} stubs"]])
         rows.append(("drop 1 → many stubs", f"{(1 - many_rate / one_rate) * 100:.1f} %", "", ""))
+        if args.before is not None:
+            rows.extend(before_rows(results, compared))
 
         rows.extend(conditional_rows(one, args.duration, args.rounds))
 
@@ -350,6 +367,19 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         print(f"{row[0]:<{width}}  {row[1]:>16}  {row[2]:<14}  {row[3]}")
     return 0
+
+
+def before_rows(
+    results: dict[str, list[Load]], names: tuple[str, ...]
+) -> list[tuple[str, str, str, str]]:
+    """This tree's rate and p99 as ratios of the --before tree's, same load, same rounds."""
+    rows = []
+    for name in names:
+        now, then = results[name], results[f"{name} [before]"]
+        rate = median([r.requests_per_s for r in now]) / median([r.requests_per_s for r in then])
+        p99 = median([r.p99_ms for r in now]) / median([r.p99_ms for r in then])
+        rows.append((f"this tree / before: {name}", f"x{rate:.3f} req/s", f"p99 x{p99:.3f}", ""))
+    return rows
 
 
 def conditional_rows(stubs: Path, duration: float, rounds: int) -> list[tuple[str, str, str, str]]:
