@@ -12,9 +12,10 @@ from aiohttp import web
 from mockserver.core.errors import StubFileError
 from mockserver.server.state import ServerState
 
-__all__ = ["AdminCall", "AdminError", "Handler", "invalid"]
+__all__ = ["AdminCall", "AdminError", "Route", "invalid"]
 
-Handler = Callable[["AdminCall"], Awaitable[web.StreamResponse]]
+# What answers one admin route.
+Route = Callable[["AdminCall"], Awaitable[web.StreamResponse]]
 
 
 class AdminError(Exception):

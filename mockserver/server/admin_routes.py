@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from mockserver.core.version import __version__
-from mockserver.server.admin_call import AdminCall, AdminError, Handler
+from mockserver.server.admin_call import AdminCall, AdminError, Route
 from mockserver.server.admin_journal import (
     clear_requests,
     count,
@@ -110,7 +110,7 @@ async def openapi(call: AdminCall) -> web.StreamResponse:
     return web.json_response(openapi_document())
 
 
-ROUTES: Final[list[tuple[str, str, Handler]]] = [
+ROUTES: Final[list[tuple[str, str, Route]]] = [
     ("GET", "/health", health),
     ("GET", "/services", services),
     ("GET", "/stubs", list_stubs),
