@@ -3,11 +3,7 @@
     python -m benchmarks                 # every scenario, wrk when installed
     python -m benchmarks --smoke         # a few seconds, no thresholds (CI runs this)
     python -m benchmarks --duration 10 --rounds 5
-    python -m benchmarks --baseline-tree /tmp/old   # this tree against another checkout
-
-With ``--baseline-tree``, mockserver from that checkout (an older commit in a git worktree)
-runs beside this one, alternated with it under the same load, so a change to the hot path is
-judged before and after in one run, as a ratio.
+    python -m benchmarks --before DIR    # also DIR's mockserver (git worktree add DIR REV)
 
 The baseline is a raw aiohttp handler returning the same bytes, on asyncio's loop (as
 ``web.run_app`` runs by default) and, when uvloop is installed, on uvloop too: mockserver uses
@@ -145,9 +141,6 @@ def has_uvloop() -> bool:
     return True
 
 
-BASELINE_ONE = "baseline tree, 1 stub"
-
-
 def mock_command(port: int, stubs: Path, *extra: str) -> list[str]:
     return [
         sys.executable,
@@ -210,15 +203,13 @@ def alternate(
     cases: dict[str, tuple[list[str], int, str, dict[str, str]]],
     duration: float,
     rounds: int,
-    envs: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, list[Load]]:
-    """Run every case's server once (in ``envs[name]`` if given) and load them in turn,
-    ``rounds`` times."""
+    """Run every case's server once and load them in turn, ``rounds`` times."""
     _, load = load_fn()
     results: dict[str, list[Load]] = {name: [] for name in cases}
     with ExitStack() as stack:
-        for name, (command, port, path, _) in cases.items():
-            stack.enter_context(server(command, port, path, env=(envs or {}).get(name)))
+        for command, port, path, _ in cases.values():
+            stack.enter_context(server(command, port, path))
         for _ in range(rounds):
             for name, (_, port, path, headers) in cases.items():
                 results[name].append(load(f"http://127.0.0.1:{port}{path}", duration, headers))
@@ -259,9 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="A/B rounds per scenario")
     parser.add_argument("--smoke", action="store_true", help="1 round of 1 s, small sets")
     parser.add_argument(
-        "--baseline-tree",
+        "--before",
         type=Path,
-        help="a checkout of mockserver (e.g. a worktree of an older commit) to run beside this one",
+        help="another checkout (git worktree add DIR REV): its mockserver is loaded too, "
+        "alternately with this one's, and the ratios between them are shown",
     )
     args = parser.parse_args(argv)
     if args.smoke:
@@ -319,20 +311,15 @@ def main(argv: list[str] | None = None) -> int:
                 TARGET,
                 {},
             )
-        envs: dict[str, dict[str, str]] = {}
-        if args.baseline_tree is not None:
-            # The same command with the other checkout first on the path: its package, our
-            # interpreter and dependencies, so only the code differs.
-            tree = args.baseline_tree.resolve()
-            if not (tree / "mockserver" / "__init__.py").is_file():
-                parser.error(f"--baseline-tree: no mockserver package in {tree}")
-            env = {**os.environ, "PYTHONPATH": str(tree)}
-            for name, stubs in (("base-one", one), ("base-many", many)):
-                ports[name] = free_port()
-                label = BASELINE_ONE if name == "base-one" else f"baseline tree, {extra + 1} stubs"
-                cases[label] = (mock_command(ports[name], stubs), ports[name], TARGET, {})
-                envs[label] = env
-        results = alternate(cases, args.duration, args.rounds, envs)
+        compared = ("mockserver, 1 stub", "mockserver, 1 stub, quiet (--log-level warning)")
+        if args.before is not None:
+            for name in compared:
+                command, port = list(cases[name][0]), free_port()
+                command[command.index("--port") + 1] = str(port)  # the same, on its own port
+                # From a neutral directory: ``python -m`` puts the working one first on the path.
+                before = ["env", "-C", tmp, f"PYTHONPATH={args.before.resolve()}", *command]
+                cases[f"{name} [before]"] = (before, port, TARGET, {})
+        results = alternate(cases, args.duration, args.rounds)
         short = {"raw aiohttp": "raw", "raw aiohttp on uvloop": "uvloop raw"}
         baseline = {
             short[name]: (
@@ -362,16 +349,8 @@ def main(argv: list[str] | None = None) -> int:
         one_rate = median([r.requests_per_s for r in results["mockserver, 1 stub"]])
         many_rate = median([r.requests_per_s for r in results[f"mockserver, {extra + 1} stubs"]])
         rows.append(("drop 1 → many stubs", f"{(1 - many_rate / one_rate) * 100:.1f} %", "", ""))
-
-        if args.baseline_tree is not None:
-            for ours, theirs in (
-                ("mockserver, 1 stub", BASELINE_ONE),
-                (f"mockserver, {extra + 1} stubs", f"baseline tree, {extra + 1} stubs"),
-            ):
-                new = median([r.requests_per_s for r in results[ours]])
-                old = median([r.requests_per_s for r in results[theirs]])
-                label = f"this tree / baseline tree, {ours.removeprefix('mockserver, ')}"
-                rows.append((label, f"x{new / old:.3f}", "", ""))
+        if args.before is not None:
+            rows.extend(before_rows(results, compared))
 
         rows.extend(conditional_rows(one, args.duration, args.rounds))
 
@@ -388,6 +367,19 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         print(f"{row[0]:<{width}}  {row[1]:>16}  {row[2]:<14}  {row[3]}")
     return 0
+
+
+def before_rows(
+    results: dict[str, list[Load]], names: tuple[str, ...]
+) -> list[tuple[str, str, str, str]]:
+    """This tree's rate and p99 as ratios of the --before tree's, same load, same rounds."""
+    rows = []
+    for name in names:
+        now, then = results[name], results[f"{name} [before]"]
+        rate = median([r.requests_per_s for r in now]) / median([r.requests_per_s for r in then])
+        p99 = median([r.p99_ms for r in now]) / median([r.p99_ms for r in then])
+        rows.append((f"this tree / before: {name}", f"x{rate:.3f} req/s", f"p99 x{p99:.3f}", ""))
+    return rows
 
 
 def conditional_rows(stubs: Path, duration: float, rounds: int) -> list[tuple[str, str, str, str]]:

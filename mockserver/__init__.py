@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-from mockserver.core.config import Settings
+from mockserver.core.config import RecordMode, Settings
 from mockserver.core.errors import MockServerError, Problem, StubFileError
 from mockserver.core.model import RequestView, StubSet
 from mockserver.core.version import __version__
@@ -24,6 +24,7 @@ __all__ = [
     "MockServerError",
     "MockServerHandle",
     "Problem",
+    "RecordMode",
     "RequestView",
     "ServiceHandle",
     "Settings",

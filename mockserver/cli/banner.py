@@ -85,7 +85,7 @@ def spy_lines(server: Any) -> tuple[list[str], dict[str, Any] | None]:
     """The banner's spy-mode lines and JSON field (None when spy mode is off); with no
     upstream to forward to, a warning that says how to give one."""
     settings = server.settings
-    if not settings.spy:
+    if not settings.record.spies:
         return [], None
     forwarding = server.state.forwarding
     if forwarding is not None:
@@ -95,13 +95,13 @@ def spy_lines(server: Any) -> tuple[list[str], dict[str, Any] | None]:
         upstreams = {spec.name: spec.upstream for spec in services if spec.upstream}
     recorder = forwarding.recorder if forwarding is not None else None
     into = {name: str(path) for name, path in recorder.out_dirs.items()} if recorder else {}
-    field = {"upstreams": upstreams, "record_new": settings.record_new, "recording_into": into}
+    field = {"upstreams": upstreams, "record_new": settings.record.writes, "recording_into": into}
     if not upstreams:
         log.warning(
             "spy mode is on but no service in %s names an 'upstream:', so nothing is "
             "forwarded%s; add 'upstream: http://host:port' beside 'service:' in a stub file",
             " ".join(settings.paths),
-            " or recorded" if settings.record_new else "",
+            " or recorded" if settings.record.writes else "",
         )
         return ["  spy: on, but no service has an upstream: nothing is forwarded"], field
     lines = ["  spy: requests no stub matches are forwarded to"]

@@ -18,7 +18,7 @@ from types import FrameType
 from typing import Any
 
 from mockserver.cli.options import LIMITS, EnvError, build_parser, paths_from_env
-from mockserver.core.config import Settings
+from mockserver.core.config import RecordMode, Settings
 from mockserver.core.errors import MockServerError, StubFileError
 from mockserver.core.version import __version__
 from mockserver.output.errorline import asked_format, report
@@ -84,8 +84,7 @@ def _main(argv: Sequence[str] | None) -> int:
         admin_token=args.admin_token,
         admin_open=args.admin_open,
         admin_api=args.admin_api,
-        spy=args.spy,
-        record_new=args.record_new,
+        record=RecordMode.of_options(args.spy, args.record_new),
         redact=tuple(args.redact),
         event_loop=args.event_loop,
         seed=args.seed,
@@ -114,7 +113,7 @@ def _record(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"mockserver record: error: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    _own_logging(settings.log_level)
     server = MockServer(settings, stubs=stubs, forwarding=forwarding)
     try:
         run_loop(_run_until_signalled(server, lambda: _print_recording(server, targets, args.out)))
@@ -171,7 +170,7 @@ def _serve(settings: Settings, log_format: str = "text", workers: int = 1) -> in
 
     settings = replace(settings, freeze_gc=True)  # serve's own process (and its workers')
 
-    configure_logging(settings.log_level, log_format)
+    _own_logging(settings.log_level, log_format)
     if workers > 1 and settings.admin_api == "wiremock":
         # The workers' admin calls are merged in mockserver's shapes (workers/cluster.py).
         report("error: --admin-api wiremock serves one process; leave out --workers", log_format)
@@ -199,6 +198,14 @@ def _serve(settings: Settings, log_format: str = "text", workers: int = 1) -> in
         report(str(exc), log_format)
         return 1
     return 0
+
+
+def _own_logging(level: str, log_format: str = "text") -> None:
+    """The log of this process, which is the command's own: ours, and aiohttp's quieted."""
+    from mockserver.server.aiohttp_log import quiet_client_errors
+
+    configure_logging(level, log_format)
+    quiet_client_errors()
 
 
 def _check_recording_dirs(server: Any) -> None:

@@ -4,11 +4,41 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Final
 
-__all__ = ["ENV_PREFIX", "Settings", "is_loopback"]
+__all__ = ["ENV_PREFIX", "RecordMode", "Settings", "is_loopback"]
 
 ENV_PREFIX: Final = "MOCKSERVER_"
+
+
+class RecordMode(StrEnum):
+    """What reaches a service's ``upstream:`` and what of it is written as stubs (vcrpy's
+    ``record_mode``; its ``none``, ``new_episodes`` and ``all``, and spy mode, which forwards
+    without writing). The values are ``--mockserver-record``'s."""
+
+    NONE = "none"  # the stubs answer everything
+    SPY = "spy"  # a request no stub matches is forwarded (serve --spy)
+    NEW_EPISODES = "new"  # ... and written (serve --spy --record-new, --mockserver-record=new)
+    ALL = "all"  # every request is forwarded, and recorded anew (--mockserver-record=all)
+
+    @classmethod
+    def of_options(cls, spy: bool, record_new: bool) -> RecordMode:
+        """The mode ``serve --spy`` and ``--record-new`` ask for (--record-new alone records
+        nothing: nothing is forwarded)."""
+        if not spy:
+            return cls.NONE
+        return cls.NEW_EPISODES if record_new else cls.SPY
+
+    @property
+    def spies(self) -> bool:
+        """Requests no stub matches are forwarded (what spy mode's banner says)."""
+        return self is RecordMode.SPY or self is RecordMode.NEW_EPISODES
+
+    @property
+    def writes(self) -> bool:
+        """What was forwarded is written as stubs beside the service's files."""
+        return self is RecordMode.NEW_EPISODES or self is RecordMode.ALL
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,11 +68,11 @@ class Settings:
             server generate one, unless ``admin_open``.
         admin_open: serve the admin API with no token on a non-loopback host (the named
             opt-out: an empty token does not open it).
-        spy: forward requests no stub matched to the service's ``upstream:``.
-        record_new: with spy, write what was forwarded as stubs beside the service's files.
-        record_all: forward everything to services with an upstream and record it anew.
+        record: what is forwarded to a service's ``upstream:`` and what is written
+            (RecordMode): nothing (the default), misses (spy), misses written as stubs beside
+            the service's files, or everything, recorded anew.
         record_session: names the recording session (pytest-xdist's run id, the same in
-            every worker): with record_all, stubs of this session in a file are kept, older
+            every worker): with RecordMode.ALL, stubs of this session in a file are kept, older
             ones replaced. Empty: a session of its own.
         redact: more to redact when recording: header names, ``query:name``, ``$.json.path``.
         reuse_port: bind with SO_REUSEPORT, so several processes serve the same ports and the
@@ -91,9 +121,7 @@ class Settings:
     admin_token: str | None = None
     admin_open: bool = False
     admin_api: str = "mockserver"  # or "wiremock": WireMock's admin routes too (wiremock_admin.py)
-    spy: bool = False
-    record_new: bool = False
-    record_all: bool = False
+    record: RecordMode = RecordMode.NONE
     record_session: str = ""
     redact: tuple[str, ...] = ()
     reuse_port: bool = False

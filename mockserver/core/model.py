@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 from urllib.parse import parse_qsl
@@ -27,9 +28,9 @@ if TYPE_CHECKING:
     from mockserver.core.webhookspec import WebhookSpec
 
 __all__ = [
-    "FAULTS",
     "NEGOTIATION_HEADERS",
     "NOT_JSON",
+    "Fault",
     "NotJson",
     "PreparedResponse",
     "Representation",
@@ -98,8 +99,14 @@ def forget_shared() -> None:
     _SHARED.clear()
 
 
-# What ``response.fault`` may ask for: the server carries each out instead of answering.
-FAULTS: Final = ("connection_reset", "empty_response", "malformed_response", "truncated_body")
+class Fault(StrEnum):
+    """What ``response.fault`` may ask for: the server carries it out instead of answering
+    (server/faults.py). A stub file spells each by its value."""
+
+    CONNECTION_RESET = "connection_reset"
+    EMPTY_RESPONSE = "empty_response"
+    MALFORMED_RESPONSE = "malformed_response"
+    TRUNCATED_BODY = "truncated_body"
 
 
 # What RequestView.negotiation holds, in this order (render.choose reads it by position).
@@ -339,7 +346,7 @@ class ResponseSpec:
     gzip: GzipSetting | None = None
     delay_ms: tuple[int, int] = (0, 0)
     timing: Timing | None = None
-    fault: str | None = None  # one of FAULTS: how the connection breaks instead of answering
+    fault: Fault | None = None  # how the connection breaks instead of answering
     fault_rate: float = 1.0  # the share of requests that meet the fault (drawn per request)
     # template: true: the parts rendered per request (templates.py); None for a static answer.
     template: ResponseTemplate | None = field(default=None, compare=False)
@@ -384,7 +391,7 @@ class PreparedResponse:
     # the stub forces compression (gzip: true) for them.
     packed: bytes | None = field(default=None, compare=False, repr=False)
     force_coding: bool = False
-    fault: str | None = None  # the ResponseSpec's: the server breaks the connection instead
+    fault: Fault | None = None  # the ResponseSpec's: the server breaks the connection instead
     fault_rate: float = 1.0
     reason: str | None = None  # the ResponseSpec's
     expires_in: int | None = None

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Final
 from mockserver.core.budget import MATCH_BUDGET_S, end_match_budget, start_match_budget
 from mockserver.core.errors import HttpProblem
 from mockserver.core.journal import JournalEntry
-from mockserver.core.model import RequestView, Stub, Timing
+from mockserver.core.model import Fault, RequestView, Stub, Timing
 from mockserver.core.render import choose, encode_json
 from mockserver.core.replayed import with_expires
 from mockserver.core.report import UnmatchedReport, unmatched_report
@@ -44,7 +44,7 @@ class Answer:
     report: UnmatchedReport | None = None  # set when no stub matched
     # The journal entry of a stub's answer: marked if the client leaves during the delay.
     entry: JournalEntry | None = None
-    fault: str | None = None  # the stub's fault: break the connection instead of answering
+    fault: Fault | None = None  # the stub's fault: break the connection instead of answering
     fault_rate: float = 1.0  # the share of requests that meet it (see fault_to_perform)
     webhooks: tuple[WebhookSpec, ...] = ()  # the stub's calls, made once the answer is sent
     reason: str | None = None  # the stub's reason phrase (None: the status's usual one)
@@ -226,7 +226,7 @@ def _refused(
     return Answer(400, _JSON_HEADERS, json.dumps(body, ensure_ascii=False).encode() + b"\n")
 
 
-def fault_to_perform(answer: Answer, draw: Callable[[], float]) -> str | None:
+def fault_to_perform(answer: Answer, draw: Callable[[], float]) -> Fault | None:
     """The fault to carry out instead of ``answer``, if any, marked on its journal entry.
 
     ``draw`` gives a number in [0, 1) (the server's seeded generator): a stub with

@@ -22,7 +22,7 @@ from mockserver.core import (
     xpathmatcher,  # noqa: F401  (register xpath)
 )
 from mockserver.core.errors import Problem
-from mockserver.core.model import FAULTS, RequestSpec, ResponseSpec, Timing, shared
+from mockserver.core.model import Fault, RequestSpec, ResponseSpec, Timing, shared
 from mockserver.core.paths import PathSpec, parse_path_regex, parse_path_template
 from mockserver.core.patterns import Pattern, parse_pattern, valid_matchers
 from mockserver.core.render import BINARY_TYPE, JSON_TYPE, TEXT_TYPE
@@ -328,7 +328,7 @@ def parse_response(
 
 def _parse_fault(
     spec: Mapping[str, Any], body: bytes, at: KeyPath, out: Problems
-) -> tuple[str, float] | None:
+) -> tuple[Fault, float] | None:
     """``fault: NAME`` (every time) or ``fault: {kind: NAME, rate: 0.1}`` (that share of the
     requests, drawn by the server; ``serve --seed`` makes the draws repeatable)."""
     raw = spec["fault"]
@@ -343,13 +343,14 @@ def _parse_fault(
                 return None
             rate = float(given)
         raw, where = raw.get("kind"), (*where, "kind")
-    if raw not in FAULTS:
-        out.add(where, f"fault is one of {', '.join(FAULTS)}, got {raw!r}")
+    fault = next((f for f in Fault if f.value == raw), None)
+    if fault is None:
+        out.add(where, f"fault is one of {', '.join(Fault)}, got {raw!r}")
         return None
-    if raw == "truncated_body" and len(body) < 2:
+    if fault is Fault.TRUNCATED_BODY and len(body) < 2:
         out.add(where, "truncated_body cuts the response body in half: give a body")
         return None
-    return str(raw), rate
+    return fault, rate
 
 
 def parse_response_headers(raw: Any, at: KeyPath, out: Problems) -> tuple[tuple[str, str], ...]:

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from mockserver.core.config import Settings
+from mockserver.core.config import RecordMode, Settings
 from mockserver.core.journal import Journal
 from mockserver.core.model import RequestView, ServiceSpec, StubSet
 from mockserver.output.logs import log_request
@@ -152,11 +152,11 @@ def _pairs(view: RequestView) -> list[tuple[str, str]]:
     return [(k, v) for k, values in view.query.items() for v in values]
 
 
-def spy_forwarding(stubs: StubSet, settings: Settings, *, record_all: bool = False) -> Forwarding:
+def spy_forwarding(stubs: StubSet, settings: Settings) -> Forwarding:
     """Spy mode: each listener forwards misses to the upstream of its one service that has
     one (a port shared by several services with upstreams cannot tell which to ask).
 
-    With ``record_all`` every request to those services is forwarded (re-recording them).
+    In RecordMode.ALL every request to those services is forwarded (re-recording them).
     """
     by_listener: dict[int | None, list[ServiceSpec]] = {}
     for service in stubs.services.values():
@@ -175,7 +175,8 @@ def spy_forwarding(stubs: StubSet, settings: Settings, *, record_all: bool = Fal
         upstream = Upstream(service.name, service.upstream, timeouts)
         upstreams[listener] = (service.name, upstream)
     recorder = None
-    if settings.record_new:
+    record_all = settings.record is RecordMode.ALL
+    if settings.record.writes:
         fallback = next((Path(p) for p in settings.paths if Path(p).is_dir()), Path("."))
         out_dirs = {name: _home(stubs.services[name], fallback) for name, _ in upstreams.values()}
         recorder = Recorder(

@@ -9,14 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.core.version import __version__
-from mockserver.server.admin_schemas import SCHEMAS
-from mockserver.server.admin_schemas import ref as _ref
+from mockserver.server.admin_schemas import SCHEMAS, ref
 
 __all__ = ["openapi_document"]
 
 
 def _json(name: str, description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
+    return {"description": description, "content": {"application/json": {"schema": ref(name)}}}
 
 
 def _errors(*codes: int) -> dict[str, Any]:
@@ -44,7 +43,7 @@ _STUB_BODY = {
     "required": True,
     "content": {
         "application/json": {
-            "schema": {"oneOf": [_ref("StubInput"), {"type": "array", "items": _ref("StubInput")}]}
+            "schema": {"oneOf": [ref("StubInput"), {"type": "array", "items": ref("StubInput")}]}
         }
     },
 }
@@ -85,9 +84,7 @@ def openapi_document() -> dict[str, Any]:
                 "requestBody": {
                     "required": True,
                     "content": {
-                        "application/json": {
-                            "schema": {"type": "array", "items": _ref("StubInput")}
-                        }
+                        "application/json": {"schema": {"type": "array", "items": ref("StubInput")}}
                     },
                 },
                 "responses": {
@@ -106,7 +103,7 @@ def openapi_document() -> dict[str, Any]:
                 "summary": "Add or replace the stub with this id",
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": _ref("StubInput")}},
+                    "content": {"application/json": {"schema": ref("StubInput")}},
                 },
                 "responses": {
                     "200": _json("Stub", "replaced"),
@@ -183,7 +180,7 @@ def openapi_document() -> dict[str, Any]:
                 ],
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": _ref("ScenarioState")}},
+                    "content": {"application/json": {"schema": ref("ScenarioState")}},
                 },
                 "responses": {
                     "200": _json("ScenarioState", "the scenario, moved"),
@@ -202,7 +199,7 @@ def openapi_document() -> dict[str, Any]:
                 "summary": "How many journaled requests a pattern describes",
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": _ref("RequestPattern")}},
+                    "content": {"application/json": {"schema": ref("RequestPattern")}},
                 },
                 "responses": {
                     "200": _json("Count", "the count"),

@@ -1,20 +1,20 @@
-"""The schemas of the admin API's OpenAPI document (admin_openapi.py holds its paths)."""
+"""The schemas of the admin API's OpenAPI document (admin_openapi.py): what each route takes
+and answers, checked against real answers by tests/integration/test_openapi.py."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from mockserver.core.model import FAULTS
+from mockserver.core.model import Fault
 
 __all__ = ["SCHEMAS", "ref"]
 
 
 def ref(name: str) -> dict[str, str]:
-    """A reference to the schema ``name`` of the document's components."""
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-_MATCHER = {
+MATCHER = {
     "description": "a string (equals) or a matcher mapping",
     "type": ["string", "object", "number", "boolean"],
 }
@@ -141,9 +141,9 @@ SCHEMAS: dict[str, Any] = {
             "method": {"type": ["string", "array"]},
             "path": {"type": "string"},
             "path_regex": {"type": "string"},
-            "query": {"type": "object", "additionalProperties": _MATCHER},
-            "headers": {"type": "object", "additionalProperties": _MATCHER},
-            "cookies": {"type": "object", "additionalProperties": _MATCHER},
+            "query": {"type": "object", "additionalProperties": MATCHER},
+            "headers": {"type": "object", "additionalProperties": MATCHER},
+            "cookies": {"type": "object", "additionalProperties": MATCHER},
             "body": {},
         },
         "additionalProperties": False,
@@ -197,7 +197,7 @@ SCHEMAS: dict[str, Any] = {
             "content_encoding": {"type": ["string", "null"]},
             "error": {"type": "string"},
             "fault": {
-                "enum": list(FAULTS),
+                "enum": [fault.value for fault in Fault],
                 "description": "the stub broke the connection this way instead of answering",
             },
             "matched": {"type": "boolean"},

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import socket
 import struct
-from typing import Final
+from typing import Final, assert_never
 
 from aiohttp import web
 
+from mockserver.core.model import Fault
 from mockserver.server.wire import FRAMING, date_line, wire_head
 
 __all__ = ["MALFORMED", "perform_fault"]
@@ -30,7 +31,7 @@ MALFORMED: Final = b"this is not an HTTP response\r\n\r\n"
 
 def perform_fault(
     request: web.BaseRequest,
-    fault: str,
+    fault: Fault,
     status: int,
     headers: tuple[tuple[str, str], ...],
     body: bytes,
@@ -38,23 +39,26 @@ def perform_fault(
     """Break the connection of ``request`` as ``fault`` says; returns what aiohttp then drops."""
     transport = request.transport
     if transport is not None and not transport.is_closing():
-        if fault == "connection_reset":
-            sock = transport.get_extra_info("socket")
-            if sock is not None:
-                # Linger on, for zero seconds: close() then sends RST, not FIN.
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            transport.abort()
-        elif fault == "malformed_response":
-            transport.write(MALFORMED)
-            transport.close()
-        elif fault == "truncated_body":
-            framed = tuple((k, v) for k, v in headers if k.lower() not in FRAMING)
-            head = wire_head(status, framed, len(body))
-            if head is not None:  # None: a header no answer may carry; then nothing is sent
-                transport.write(head + date_line() + body[: len(body) // 2])
-            transport.close()
-        else:  # empty_response
-            transport.close()
+        match fault:
+            case Fault.CONNECTION_RESET:
+                sock = transport.get_extra_info("socket")
+                if sock is not None:
+                    # Linger on, for zero seconds: close() then sends RST, not FIN.
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                transport.abort()
+            case Fault.MALFORMED_RESPONSE:
+                transport.write(MALFORMED)
+                transport.close()
+            case Fault.TRUNCATED_BODY:
+                framed = tuple((k, v) for k, v in headers if k.lower() not in FRAMING)
+                head = wire_head(status, framed, len(body))
+                if head is not None:  # None: a header no answer may carry; then nothing is sent
+                    transport.write(head + date_line() + body[: len(body) // 2])
+                transport.close()
+            case Fault.EMPTY_RESPONSE:
+                transport.close()
+            case _:
+                assert_never(fault)
     response = web.Response(status=status)
     response.force_close()
     return response

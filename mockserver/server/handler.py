@@ -13,7 +13,8 @@ import logging
 import math
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from aiohttp import web
@@ -23,77 +24,120 @@ from mockserver.core.config import Settings
 from mockserver.core.errors import HttpProblem
 from mockserver.core.journal import Journal
 from mockserver.core.model import RequestView
-from mockserver.core.namespaces import NS_PREFIX, MemoryNamespaces, Namespaces
+from mockserver.core.namespaces import NS_PREFIX
 from mockserver.core.report import brief_report
 from mockserver.core.respond import Answer, fault_to_perform, respond
 from mockserver.core.store import StubStore
 from mockserver.core.stubspec import MAX_DELAY_MS
 from mockserver.output.logs import log_request, request_level
-from mockserver.recording.forwarding import Forwarding
-from mockserver.server.admin import admin_subpath, authorised, handle_admin
+from mockserver.server.admin import Dispatch, admin_subpath, authorised, handle_admin
 from mockserver.server.bodies import REQUEST_CODINGS, BodyError, decode_request_body
 from mockserver.server.faults import perform_fault
 from mockserver.server.limits import GuardedRequestHandler, guarded_server
 from mockserver.server.namespace_admin import namespace_dispatch, namespaced
 from mockserver.server.problems import problem_response
-from mockserver.server.webhooks import Webhooks
+from mockserver.server.state import ServerState
 from mockserver.server.wire import WireResponse
 
-__all__ = ["REQUEST_CODINGS", "ServerState", "make_handler", "make_server"]
+__all__ = ["REQUEST_CODINGS", "Handler", "Plan", "make_handler", "make_server", "plan"]
+
+Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
 
 log = logging.getLogger("mockserver")
 
 
-class _DrainNoise(logging.Filter):
-    """Drops aiohttp's "Unhandled exception" when it drains a body we already answered 400.
+class Plan(Enum):
+    """What becomes of a request once its body is in: decided by ``plan``, carried out by the
+    handler."""
 
-    After a corrupt gzip body gets its 400, aiohttp reads what is left of it, meets the same
-    decoding error and logs it with a traceback, which reads like a crash but is not one.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        error = record.exc_info[1] if record.exc_info else None
-        return not isinstance(error, BadHttpMessage | web.RequestPayloadError)
+    ANSWER = "answer"  # write respond()'s answer (a stub's, a resource's, the unmatched report)
+    FORWARD = "forward"  # the upstream answers: record mode, or a miss in spy mode
+    FAULT = "fault"  # the stub asks for a fault: drawn at its rate, after its delay
 
 
-logging.getLogger("aiohttp.server").addFilter(_DrainNoise())
+# Read per request as module names: Python 3.11 looks an enum member up through its class
+# several times slower than a global (~0.1 us a read here).
+ANSWER, FORWARD, FAULT = Plan.ANSWER, Plan.FORWARD, Plan.FAULT
 
 
-async def _nothing() -> None:
-    return None
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a request's body is refused before any stub is asked: the answer's problem."""
+
+    status: int
+    error: str
+    detail: str
 
 
-@dataclass(slots=True)
-class ServerState:
-    """What every listener of one mockserver shares."""
-
-    settings: Settings
-    store: StubStore
-    base_urls: dict[str, str] = field(default_factory=dict)  # service → its base URL
-    main_url: str = ""
-    reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    # Called after a reload swapped in a new set: the runner opens ports new services declare.
-    after_reload: Callable[[], Awaitable[None]] = _nothing
-    # Record and spy modes: where unmatched (or all) requests are forwarded.
-    forwarding: Forwarding | None = None
-    # serve --workers: admin calls (token checked) go to the coordinator, which applies them
-    # to every worker process (cluster.py); None answers them here.
-    admin_forward: (
-        Callable[[web.BaseRequest, str, int | None], Awaitable[web.StreamResponse]] | None
-    ) = None
-    # Parallel suites' states beside the default one (namespaces.py); and, in the view of the
-    # state an admin call in a namespace gets, that namespace's name.
-    namespaces: Namespaces | None = None
-    namespace: str | None = None
-    # The stubs' webhooks: sent after their answers, journaled for GET /__admin/webhooks.
-    webhooks: Webhooks = field(default_factory=Webhooks)
-
-    def __post_init__(self) -> None:
-        if self.namespaces is None:
-            self.namespaces = MemoryNamespaces(self.store, self.settings)
+def plan(answer: Answer | None, spying: bool) -> Plan:
+    """What to do with a request: ``answer`` is None when the stubs were not asked (record
+    mode forwards everything); ``spying``: a miss goes to the upstream."""
+    if answer is None or (spying and answer.report is not None):
+        return FORWARD
+    return ANSWER if answer.fault is None else FAULT
 
 
-def make_handler(state: ServerState, listener: int | None) -> Any:
+async def intake(request: web.BaseRequest, max_bytes: int) -> bytes | Refusal:
+    """The request's body, decoded and within ``max_bytes``, or why it is refused."""
+    coding = request.headers.get("Content-Encoding")
+    if coding is not None and coding.strip().lower() not in REQUEST_CODINGS:
+        return Refusal(
+            415,
+            "unsupported content encoding",
+            f"request bodies may be coded with {', '.join(sorted(REQUEST_CODINGS))}; "
+            f"got Content-Encoding: {coding}",
+        )
+    try:
+        # Still coded: the server runs with auto_decompress off (see bodies.py).
+        return decode_request_body(await request.read(), coding, max_bytes)
+    except web.HTTPRequestEntityTooLarge:
+        return Refusal(
+            413,
+            "request body too large",
+            f"the body is over the {max_bytes:,}-byte limit (--max-body-bytes, after "
+            "decompression)",
+        )
+    except BodyError as exc:
+        return Refusal(exc.status, exc.error, exc.detail)
+    except (BadHttpMessage, web.RequestPayloadError) as exc:
+        reason = exc.__cause__ if isinstance(exc.__cause__, BadHttpMessage) else exc
+        return Refusal(400, "malformed request body", str(getattr(reason, "message", reason)))
+
+
+def refused(
+    request: web.BaseRequest, journal: Journal, path: str, listener: int | None, why: Refusal
+) -> web.Response:
+    """Refuse a body: answer, close the connection (rather than drain what is left of it),
+    and journal it (flagged, without it)."""
+    headers = tuple(request.headers.items())
+    view = RequestView(request.method, path, request.query_string, headers, b"")
+    flag = "rejected: " + why.error.replace("request ", "").replace(" ", "_")
+    journal.record(
+        view, service=None, stub_id=None, status=why.status, listener=listener, error=flag
+    )
+    response = problem_response(HttpProblem(why.status, why.error, why.detail))
+    response.force_close()
+    return response
+
+
+def failed(
+    exc: Exception,
+    view: RequestView,
+    journal: Journal,
+    listener: int | None,
+) -> web.Response:
+    """A bug of ours while answering: journaled, so the test that caused it fails."""
+    error = f"{type(exc).__name__}: {exc}"
+    log.exception("answering %s %s failed", view.method, view.path)
+    journal.record(view, service=None, stub_id=None, status=500, listener=listener, error=error)
+    return problem_response(
+        HttpProblem(
+            500, "internal error", f"{error} (a bug in mockserver; the log has the traceback)"
+        )
+    )
+
+
+def make_handler(state: ServerState, listener: int | None) -> Handler:
     """The request handler for one listener (None: the main port)."""
     settings = state.settings
     default = state.store
@@ -102,145 +146,58 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
         from mockserver.server.wiremock_admin import wiremock_dispatch
 
         default_admin = wiremock_dispatch(default_admin)
-
-    def rejected(
-        request: web.BaseRequest, journal: Journal, path: str, status: int, error: str, detail: str
-    ) -> web.Response:
-        """Refuse a body: answer, close the connection, and journal it (flagged, without it)."""
-        view = RequestView(
-            request.method, path, request.query_string, tuple(request.headers.items())
-        )
-        flag = "rejected: " + error.replace("request ", "").replace(" ", "_")
-        journal.record(
-            view,
-            service=None,
-            stub_id=None,
-            status=status,
-            listener=listener,
-            error=flag,
-        )
-        response = problem_response(HttpProblem(status, error, detail))
-        response.force_close()
-        return response
+    unmatched_status, near_misses = settings.unmatched_status, settings.near_misses
+    match_budget = settings.match_budget_ms / 1000
 
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
         path = request.path  # percent-decoded by aiohttp, so /%5F%5Fadmin arrives as /__admin
         store = default
         if "/__" in path:
-            if path.startswith(NS_PREFIX):
-                found = await namespaced(request, state, path, listener)
-                if isinstance(found, web.StreamResponse):
-                    return found
-                store, path = found
-            elif (admin_path := admin_subpath(path)) is not None:
-                return await handle_admin(request, state, admin_path, listener, default_admin)
-        journal = store.journal
+            routed = await route(request, state, path, listener, default_admin)
+            if isinstance(routed, web.StreamResponse):
+                return routed
+            store, path = routed
         body = b""
         if request.body_exists:
-            coding = request.headers.get("Content-Encoding")
-            if coding is not None and coding.strip().lower() not in REQUEST_CODINGS:
-                return rejected(
-                    request,
-                    journal,
-                    path,
-                    415,
-                    "unsupported content encoding",
-                    f"request bodies may be coded with {', '.join(sorted(REQUEST_CODINGS))}; "
-                    f"got Content-Encoding: {coding}",
-                )
-            try:
-                # Still coded: the server runs with auto_decompress off (see bodies.py).
-                body = decode_request_body(await request.read(), coding, settings.max_body_bytes)
-            except web.HTTPRequestEntityTooLarge:
-                # Close rather than drain what is left of an oversized body.
-                return rejected(
-                    request,
-                    journal,
-                    path,
-                    413,
-                    "request body too large",
-                    f"the body is over the {settings.max_body_bytes:,}-byte limit "
-                    "(--max-body-bytes, after decompression)",
-                )
-            except BodyError as exc:
-                return rejected(request, journal, path, exc.status, exc.error, exc.detail)
-            except (BadHttpMessage, web.RequestPayloadError) as exc:
-                # The rest of the body is unreadable: no keep-alive either.
-                reason = exc.__cause__ if isinstance(exc.__cause__, BadHttpMessage) else exc
-                message = str(getattr(reason, "message", reason))
-                return rejected(request, journal, path, 400, "malformed request body", message)
+            taken = await intake(request, settings.max_body_bytes)
+            if isinstance(taken, Refusal):
+                return refused(request, store.journal, path, listener, taken)
+            body = taken
         headers = tuple(request.headers.items())
         view = RequestView(request.method, path, request.query_string, headers, body)
         # Record and spy modes forward the default namespace's requests only: a namespace's
         # prefix is no part of the upstream's paths.
         forwarding = state.forwarding if store is default else None
-        spying = False
-        if forwarding is not None and forwarding.target(listener) is not None:
-            if forwarding.record_all:  # record mode: everything goes to the real service
-                forwarded = await forwarding.forward(request, listener, view, journal)
-                if forwarded is not None:
-                    return forwarded
-            spying = True
-        try:
-            answer = respond(
-                store,
-                listener,
-                view,
-                unmatched_status=settings.unmatched_status,
-                near_misses=settings.near_misses,
-                journal_unmatched=not spying,
-                match_budget=settings.match_budget_ms / 1000,
-            )
-        except Exception as exc:  # a bug of ours: journal it, so the test that caused it fails
-            error = f"{type(exc).__name__}: {exc}"
-            log.exception("answering %s %s failed", view.method, path)
-            journal.record(
-                view,
-                service=None,
-                stub_id=None,
-                status=500,
-                listener=listener,
-                error=error,
-            )
-            return problem_response(
-                HttpProblem(
-                    500,
-                    "internal error",
-                    f"{error} (a bug in mockserver; the log has the traceback)",
+        if forwarding is not None and forwarding.target(listener) is None:
+            forwarding = None
+        answer = None
+        if forwarding is None or not forwarding.record_all:
+            try:
+                answer = respond(
+                    store,
+                    listener,
+                    view,
+                    unmatched_status=unmatched_status,
+                    near_misses=near_misses,
+                    journal_unmatched=forwarding is None,
+                    match_budget=match_budget,
                 )
-            )
-        if spying and answer.report is not None and forwarding is not None:
-            forwarded = await forwarding.forward(request, listener, view, journal)
-            if forwarded is not None:
-                return forwarded
+            except Exception as exc:
+                return failed(exc, view, store.journal, listener)
+        step = plan(answer, forwarding is not None)
+        if step is FORWARD:
+            assert forwarding is not None  # plan() forwards only to an upstream there is
+            forwarded = await forwarding.forward(request, listener, view, store.journal)
+            assert forwarded is not None  # None only for a listener without an upstream
+            return forwarded
+        assert answer is not None  # plan() forwards what the stubs were not asked
         if log.isEnabledFor(request_level(answer.report)):  # one line per request (logs.py)
             if store is not default:  # the line names the namespace: the path as it was sent
-                view = RequestView(
-                    view.method, request.path, view.query_string, view.header_items, body
-                )
+                view = RequestView(view.method, request.path, view.query_string, headers, body)
             log_request(log, view, answer.status, answer.stub_id, answer.report, answer.fault)
-        pause = _delay_ms(answer, store.rng) if answer.delay_ms[1] or answer.timing else 0.0
-        if pause:
-            guard = (
-                request.protocol if isinstance(request.protocol, GuardedRequestHandler) else None
-            )
-            if guard is not None:
-                guard.delaying = True
-                if guard.half_closed and request.transport is not None:
-                    request.transport.close()  # it closed before the delay: it has left
-            try:
-                await asyncio.sleep(pause / 1000)
-            except asyncio.CancelledError:  # the client left during the delay
-                if answer.entry is not None:
-                    answer.entry.error = "client_disconnected"
-                raise
-            finally:
-                if guard is not None:
-                    guard.delaying = False
-        if answer.report is not None and _kept_from(request, settings):
-            brief = json.dumps(brief_report(answer.report), indent=2).encode() + b"\n"
-            return WireResponse.build(request, answer.status, answer.headers, brief)
-        if answer.fault is not None:
+        if answer.delay_ms[1] or answer.timing:
+            await delayed(request, answer, store.rng)
+        if step is FAULT:
             fault = fault_to_perform(answer, store.rng.random)
             if fault is not None:
                 return perform_fault(request, fault, answer.status, answer.headers, answer.body)
@@ -248,9 +205,8 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
         if timing is not None and timing.dribble and answer.body and request.method != "HEAD":
             response = await dribbled(request, answer, *timing.dribble)
         else:
-            response = WireResponse.build(
-                request, answer.status, answer.headers, answer.body, answer.reason
-            )
+            sent = answer.body if answer.report is None else shown_report(request, answer, settings)
+            response = WireResponse.build(request, answer.status, answer.headers, sent)
         if answer.webhooks and answer.stub_id is not None:
             # Sent first, so a webhook never arrives before the answer that caused it.
             await response.prepare(request)
@@ -259,6 +215,52 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
         return response
 
     return handle
+
+
+async def route(
+    request: web.BaseRequest,
+    state: ServerState,
+    path: str,
+    listener: int | None,
+    default_admin: Dispatch,
+) -> web.StreamResponse | tuple[StubStore, str]:
+    """A path with ``/__`` in it: an admin call (answered here) or a namespace's request (its
+    store, and the path without the prefix); else the default store and the path."""
+    if path.startswith(NS_PREFIX):
+        return await namespaced(request, state, path, listener)
+    admin_path = admin_subpath(path)
+    if admin_path is not None:
+        return await handle_admin(request, state, admin_path, listener, default_admin)
+    return state.store, path
+
+
+async def delayed(request: web.BaseRequest, answer: Answer, rng: random.Random) -> None:
+    """Wait out the stub's delay; a client that leaves meanwhile is marked on its entry."""
+    pause = _delay_ms(answer, rng)
+    if not pause:
+        return
+    guard = request.protocol if isinstance(request.protocol, GuardedRequestHandler) else None
+    if guard is not None:
+        guard.delaying = True
+        if guard.half_closed and request.transport is not None:
+            request.transport.close()  # it closed before the delay: it has left
+    try:
+        await asyncio.sleep(pause / 1000)
+    except asyncio.CancelledError:  # the client left during the delay
+        if answer.entry is not None:
+            answer.entry.error = "client_disconnected"
+        raise
+    finally:
+        if guard is not None:
+            guard.delaying = False
+
+
+def shown_report(request: web.BaseRequest, answer: Answer, settings: Settings) -> bytes:
+    """The unmatched answer's body: the near-miss report, or its brief form when it is kept
+    from this caller (--unmatched-report)."""
+    if answer.report is not None and _kept_from(request, settings):
+        return json.dumps(brief_report(answer.report), indent=2).encode() + b"\n"
+    return answer.body
 
 
 def _delay_ms(answer: Answer, rng: random.Random) -> float:
@@ -276,9 +278,7 @@ async def dribbled(
 ) -> web.StreamResponse:
     """The answer with its body sent in ``chunks`` turns over ``duration_ms``, for a client's
     read timeout (the length is declared at once, as a slow server's is)."""
-    response = web.StreamResponse(
-        status=answer.status, reason=answer.reason, headers=answer.headers
-    )
+    response = web.StreamResponse(status=answer.status, headers=answer.headers)
     response.content_length = len(answer.body)
     await response.prepare(request)
     size = -(-len(answer.body) // chunks)

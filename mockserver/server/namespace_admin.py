@@ -10,23 +10,16 @@ namespace's, so a reload is asked for without a namespace.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from aiohttp import web
 
 from mockserver.core.namespaces import NS_PREFIX, NamespaceError, Namespaces, split_namespace
 from mockserver.core.store import StubStore
-from mockserver.server.admin import (
-    AdminRefusal,
-    Dispatch,
-    admin_subpath,
-    dispatch_admin,
-    handle_admin,
-)
+from mockserver.server.admin import Dispatch, admin_subpath, dispatch_admin, handle_admin
+from mockserver.server.admin_call import AdminRefusal
 from mockserver.server.problems import problem_response
-
-if TYPE_CHECKING:
-    from mockserver.server.handler import ServerState
+from mockserver.server.state import ServerState
 
 __all__ = ["NAMESPACE_ROUTES", "namespace_dispatch", "namespaced"]
 

@@ -21,16 +21,17 @@ from typing import Self
 
 from aiohttp import web
 
-from mockserver.core.config import Settings, is_loopback
+from mockserver.core.config import RecordMode, Settings, is_loopback
 from mockserver.core.errors import MockServerError, Problem
 from mockserver.core.journal import Journal
 from mockserver.core.model import StubSet
 from mockserver.core.store import StubStore
 from mockserver.formats.loader import load_paths
 from mockserver.recording.forwarding import Forwarding, spy_forwarding
-from mockserver.server.handler import ServerState, make_server
+from mockserver.server.handler import make_server
 from mockserver.server.limits import startup_warnings
 from mockserver.server.reload import reload_files, watch_files
+from mockserver.server.state import ServerState
 
 __all__ = ["MockServer"]
 
@@ -80,8 +81,8 @@ class MockServer:
 
             self.store.request_check = openapi_check(settings.openapi)
         self.state = ServerState(settings, self.store)
-        if forwarding is None and (settings.spy or settings.record_all):
-            forwarding = spy_forwarding(loaded, settings, record_all=settings.record_all)
+        if forwarding is None and settings.record is not RecordMode.NONE:
+            forwarding = spy_forwarding(loaded, settings)
         self.state.forwarding = forwarding
         self._runners: list[web.BaseRunner] = []
         self._ports: dict[int | None, int] = {}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from mockserver.core.scenarios import NAME
-from mockserver.server.admin import AdminCall, AdminRefusal
+from mockserver.server.admin_call import AdminCall, AdminRefusal
 
 __all__ = ["list_scenarios", "reset_scenarios", "set_scenario"]
 

@@ -23,12 +23,13 @@ from mockserver.core.patterns import end_match_budget, start_match_budget
 from mockserver.core.scenarios import STARTED
 from mockserver.formats.wiremock_patterns import translate_request
 from mockserver.server import wiremock_mappings as mappings
-from mockserver.server.admin import AdminCall, AdminRefusal, Dispatch
+from mockserver.server.admin import Dispatch
+from mockserver.server.admin_call import AdminCall, AdminRefusal
 from mockserver.server.wiremock_mappings import mapping_json, wiremock_error
 from mockserver.stubfiles.stubinput import parse_pattern_input
 
 if TYPE_CHECKING:
-    from mockserver.server.handler import ServerState
+    from mockserver.server.state import ServerState
 
 __all__ = ["wiremock_dispatch"]
 

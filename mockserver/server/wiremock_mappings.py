@@ -23,7 +23,7 @@ from mockserver.core.model import Stub
 from mockserver.core.store import DuplicateStubError, StubStore
 from mockserver.formats.loader import admin_body_reader, body_file_reader
 from mockserver.formats.wiremock import FILES_DIR, translate_mappings
-from mockserver.server.admin import AdminCall, AdminRefusal
+from mockserver.server.admin_call import AdminCall, AdminRefusal
 from mockserver.stubfiles.stubinput import parse_stub_input
 
 __all__ = [

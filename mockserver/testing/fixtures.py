@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from mockserver.core.config import Settings
+from mockserver.core.config import RecordMode, Settings
 from mockserver.core.errors import MockServerError, StubFileError
 from mockserver.testing.handle import (
     Backend,
@@ -54,9 +54,7 @@ def session_settings(config: pytest.Config) -> Settings:
         port=0,
         ephemeral_service_ports=True,
         log_level="warning",
-        spy=record == "new",
-        record_new=record in ("new", "all"),
-        record_all=record == "all",
+        record=RecordMode(record),  # the option's choices are RecordMode's values
         record_session=recording_session(config),
         openapi=_openapi_path(config),
     )

@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlencode, urlsplit
 from mockserver.core.config import Settings
 from mockserver.core.errors import HttpProblem
 from mockserver.core.journal import Journal
-from mockserver.core.model import RequestView, StubSet
+from mockserver.core.model import Fault, RequestView, StubSet
 from mockserver.core.respond import Answer, fault_to_perform, respond
 from mockserver.core.store import StubStore
 from mockserver.server.bodies import BodyError, decode_request_body
@@ -160,8 +160,9 @@ def requests_mock_mocker(double: OfflineDouble) -> Any:
         else:
             raw = b"".join(chunk if isinstance(chunk, bytes) else chunk.encode() for chunk in body)
         answer = double.answer(request.method, request.url, request.headers.items(), raw)
-        if fault_to_perform(answer, double.store.rng.random) is not None:
-            raise _requests_fault(answer)
+        fault = fault_to_perform(answer, double.store.rng.random)
+        if fault is not None:
+            raise _requests_fault(answer, fault)
         return requests_mock.create_response(
             request, status_code=answer.status, content=answer.body, headers=_header_dict(answer)
         )
@@ -226,22 +227,22 @@ def _callback_result(callback_result: Any, response_class: Any, method: str, ans
     )
 
 
-def _requests_fault(answer: Answer) -> Exception:
+def _requests_fault(answer: Answer, fault: Fault) -> Exception:
     """What ``requests`` raises when a real server breaks the connection this way."""
     import requests
 
     half = len(answer.body) // 2
-    if answer.fault == "truncated_body":
+    if fault is Fault.TRUNCATED_BODY:
         return requests.exceptions.ChunkedEncodingError(
             f"Connection broken: IncompleteRead({half} bytes read, "
             f"{len(answer.body) - half} more expected)"
         )
     reasons = {
-        "connection_reset": ConnectionResetError(104, "Connection reset by peer"),
-        "empty_response": "Remote end closed connection without response",
-        "malformed_response": f"BadStatusLine({MALFORMED.decode().strip()!r})",
+        Fault.CONNECTION_RESET: ConnectionResetError(104, "Connection reset by peer"),
+        Fault.EMPTY_RESPONSE: "Remote end closed connection without response",
+        Fault.MALFORMED_RESPONSE: f"BadStatusLine({MALFORMED.decode().strip()!r})",
     }
-    return requests.exceptions.ConnectionError("Connection aborted.", reasons[answer.fault or ""])
+    return requests.exceptions.ConnectionError("Connection aborted.", reasons[fault])
 
 
 def _aiohttp_fault(answer: Answer, method: str, url: Any) -> Exception:
@@ -250,11 +251,11 @@ def _aiohttp_fault(answer: Answer, method: str, url: Any) -> Exception:
     from multidict import CIMultiDict, CIMultiDictProxy
     from yarl import URL
 
-    if answer.fault == "connection_reset":
+    if answer.fault is Fault.CONNECTION_RESET:
         return aiohttp.ClientOSError(104, "Connection reset by peer")
-    if answer.fault == "empty_response":
+    if answer.fault is Fault.EMPTY_RESPONSE:
         return aiohttp.ServerDisconnectedError()
-    if answer.fault == "truncated_body":
+    if answer.fault is Fault.TRUNCATED_BODY:
         half = len(answer.body) // 2
         return aiohttp.ClientPayloadError(
             "Response payload is not completed: Not enough data to satisfy content length "

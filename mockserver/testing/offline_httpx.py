@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mockserver.core.model import Fault
 from mockserver.core.respond import Answer, fault_to_perform
 from mockserver.server.faults import MALFORMED
 from mockserver.testing.offline import HOST_PATTERN, OfflineDouble, OfflineUnavailable
@@ -44,13 +45,13 @@ def _httpx_fault(answer: Answer, request: Any) -> Exception:
     """What httpx (h11 underneath) raises when a real server breaks the connection so."""
     import httpx
 
-    if answer.fault == "connection_reset":
+    if answer.fault is Fault.CONNECTION_RESET:
         return httpx.ReadError("[Errno 104] Connection reset by peer", request=request)
-    if answer.fault == "empty_response":
+    if answer.fault is Fault.EMPTY_RESPONSE:
         return httpx.RemoteProtocolError(
             "Server disconnected without sending a response.", request=request
         )
-    if answer.fault == "truncated_body":
+    if answer.fault is Fault.TRUNCATED_BODY:
         half = len(answer.body) // 2
         return httpx.RemoteProtocolError(
             "peer closed connection without sending complete message body "

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any, Final
 
-from mockserver.core.config import Settings
+from mockserver.core.config import RecordMode, Settings
 from mockserver.core.errors import MockServerError, StubFileError
 from mockserver.output.errorline import report
 from mockserver.output.logs import announce
@@ -43,15 +43,15 @@ def serve_workers(
     settings: Settings, workers: int, log_format: str, banner: Callable[[MockServer], None]
 ) -> int:
     """Serve with ``workers`` processes until SIGTERM or SIGINT; returns the exit status."""
-    if settings.record_new:
+    if settings.record.writes:
         report(
             "error: --record-new writes one file per process; record with --workers 1", log_format
         )
         return 2
     try:
         # Spying is the workers' business; here the set is only checked and described.
-        server = MockServer(replace(settings, spy=False))
-        server.settings = replace(server.settings, spy=settings.spy)  # for the banner
+        server = MockServer(replace(settings, record=RecordMode.NONE))
+        server.settings = replace(server.settings, record=settings.record)  # for the banner
     except StubFileError as exc:
         report(f"not starting: {exc}", log_format)
         return 1

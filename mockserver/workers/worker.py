@@ -22,14 +22,16 @@ from urllib.parse import quote
 import aiohttp
 from aiohttp import web
 
-from mockserver.core.config import Settings
+from mockserver.core.config import RecordMode, Settings
 from mockserver.core.errors import MockServerError, StubFileError
 from mockserver.core.model import StubSet
-from mockserver.server.admin import AdminCall, AdminRefusal, dispatch_admin
-from mockserver.server.handler import ServerState
+from mockserver.server.admin import dispatch_admin
+from mockserver.server.admin_call import AdminCall, AdminRefusal
+from mockserver.server.aiohttp_log import quiet_client_errors
 from mockserver.server.limits import raise_open_file_limit
 from mockserver.server.loop import run as run_loop
 from mockserver.server.runner import MockServer
+from mockserver.server.state import ServerState
 from mockserver.workers.cluster import (
     COORDINATOR_SOCKET,
     JOURNAL_PATH,
@@ -52,6 +54,7 @@ def settings_as_json(settings: Settings) -> dict[str, Any]:
 
 def settings_from_json(raw: dict[str, Any]) -> Settings:
     values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+    values["record"] = RecordMode(values.get("record", RecordMode.NONE))
     return Settings(**values)
 
 
@@ -247,6 +250,7 @@ def main() -> int:
     from mockserver.output.logs import configure_logging
 
     configure_logging(settings.log_level, str(config["log_format"]))
+    quiet_client_errors()  # a process of serve's, as cli/main.py's is
     return run_loop(_run(config, settings), settings.event_loop)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from mockserver import MockServer
-from mockserver.server.admin import ROUTES
+from mockserver.server.admin_routes import ROUTES
 
 from .admin_helpers import USERS, Admin, assert_error, raw_request, serve, write_stubs
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -161,3 +162,29 @@ def test_no_request_line_is_lost_when_the_server_stops(
     assert len(logged) == 300
     assert all(f"n={n}" in line for n, line in enumerate(logged))  # in order
     assert "stopped" in server.lines[-1]  # and before the last line
+
+
+# What aiohttp cannot read: a chunk size that is not hex (refused before our handler runs),
+# and a body whose chunked framing breaks after its first chunk (refused by our handler, 400).
+BROKEN_REQUESTS = (
+    b"POST /one HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n",
+    b"POST /one HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"3\r\nabc\r\nnot a chunk\r\n\r\n",
+)
+
+
+def test_a_request_aiohttp_cannot_read_is_a_400_and_no_traceback_in_serves_log(
+    serve: Callable[..., Serving],
+) -> None:
+    server = serve()
+    port = int(server.url.rsplit(":", 1)[1])
+    for raw in BROKEN_REQUESTS:
+        with socket.create_connection(("127.0.0.1", port), timeout=DEADLINE) as sock:
+            sock.sendall(raw)
+            assert sock.recv(64).split(b" ")[1] == b"400", raw
+    # A line logged after the broken requests were handled: whatever they logged is before it.
+    assert requests.get(server.url + "/after", timeout=10).status_code == 404
+    server.wait_for(lambda line: "/after" in line)
+    assert server.stop() == 0
+    noise = [line for line in server.lines if "Traceback" in line or "Error handling" in line]
+    assert noise == [], "\n".join(server.lines)

@@ -20,7 +20,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from mockserver import MockServer
-from mockserver.server.admin import ROUTES
+from mockserver.server.admin_routes import ROUTES
 from mockserver.server.namespace_admin import NAMESPACE_ROUTES
 
 from .admin_helpers import USERS, Admin, serve, write_stubs

@@ -11,7 +11,7 @@ import pytest
 import requests
 import yaml
 
-from mockserver import MockServer, Settings
+from mockserver import MockServer, RecordMode, Settings
 
 from .upstream import Upstream, replaying
 
@@ -44,7 +44,7 @@ def stub_file(directory: Path, upstream_url: str) -> Path:
 
 
 def spying(stubs: Path) -> MockServer:
-    return MockServer(Settings(paths=(str(stubs),), port=0, spy=True, record_new=True))
+    return MockServer(Settings(paths=(str(stubs),), port=0, record=RecordMode.NEW_EPISODES))
 
 
 def test_stubs_answer_first_the_rest_is_forwarded_recorded_and_replayed(
