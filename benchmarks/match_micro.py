@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 
 from mockserver.core.matching import StubIndex
-from mockserver.core.model import RequestView
+from mockserver.core.request import RequestView
 from mockserver.stubfiles.stubfile import parse_service
 
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass, replace
 from typing import Final, TypeVar
 
 from mockserver.core.budget import BUDGET_EXCEEDED, BudgetExceeded
-from mockserver.core.model import REPORTED_VALUE_CHARS, RequestSpec, RequestView, Stub, excerpt
+from mockserver.core.model import RequestSpec, Stub
 from mockserver.core.paths import PathTrie
 from mockserver.core.patterns import Pattern, Value, show
+from mockserver.core.request import REPORTED_VALUE_CHARS, RequestView, excerpt
 from mockserver.core.scenarios import STARTED
 from mockserver.core.secretnames import PLACEHOLDER, redacted_field
 from mockserver.core.shadowing import Shadow, find_shadows

@@ -10,11 +10,11 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Generic, Literal, TypeVar
 
-from mockserver.core.model import shared
+from mockserver.core.budget import regex_timeout
+from mockserver.core.shapes import shared
 
 if TYPE_CHECKING:
     import regex
-from mockserver.core.patterns import regex_timeout
 
 __all__ = ["PathSpec", "PathTrie", "parse_path_template"]
 
@@ -47,7 +47,7 @@ class PathSpec:
             return {} if path == self.text else None
         if self.kind == "regex":
             assert self.compiled is not None
-            timeout = regex_timeout()  # the request's budget (patterns.py)
+            timeout = regex_timeout()  # the request's budget (budget.py)
             if timeout <= 0:
                 return None
             try:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mockserver.core.matching import NearMiss
-from mockserver.core.model import RequestView
+from mockserver.core.request import RequestView
 
 __all__ = ["brief_report", "report_text", "unmatched_report"]
 

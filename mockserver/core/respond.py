@@ -13,15 +13,16 @@ from typing import TYPE_CHECKING, Any, Final
 
 from mockserver.core.budget import MATCH_BUDGET_S, end_match_budget, start_match_budget
 from mockserver.core.journal import JournalEntry
-from mockserver.core.model import RequestView, Stub, Timing
+from mockserver.core.model import Stub, Timing
 from mockserver.core.render import choose, encode_json
 from mockserver.core.report import unmatched_report
+from mockserver.core.request import RequestView
 from mockserver.core.store import StubStore
 from mockserver.core.webhookspec import rendered_calls
 
 if TYPE_CHECKING:
+    from mockserver.core.model import WebhookSpec
     from mockserver.core.templates import TemplateFailure
-    from mockserver.core.webhookspec import WebhookSpec
 
 __all__ = ["Answer", "fault_to_perform", "respond"]
 

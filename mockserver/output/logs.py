@@ -16,8 +16,8 @@ import sys
 import time
 from typing import Any, Final, TextIO
 
-from mockserver.core.model import RequestView
 from mockserver.core.report import report_text
+from mockserver.core.request import RequestView
 from mockserver.core.secretnames import redacted_query_string
 from mockserver.output.logstream import LogStream, printable, printable_json, printable_values
 

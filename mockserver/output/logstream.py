@@ -25,7 +25,7 @@ import time
 from json.encoder import encode_basestring
 from typing import Any, Final, TextIO
 
-from mockserver.core.model import RequestView
+from mockserver.core.request import RequestView
 from mockserver.core.secretnames import redacted_query_string
 
 __all__ = ["FLUSH_AFTER", "LogStream", "printable", "printable_json", "printable_values"]

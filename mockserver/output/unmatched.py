@@ -15,8 +15,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mockserver.core.model import REPORTED_BODY_CHARS, REPORTED_VALUE_CHARS, excerpt
 from mockserver.core.report import report_text
+from mockserver.core.request import REPORTED_BODY_CHARS, REPORTED_VALUE_CHARS, excerpt
 from mockserver.output.logstream import printable, printable_values
 
 __all__ = ["unmatched_text"]

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from mockserver.core.model import RequestView
+from mockserver.core.request import RequestView
 from mockserver.output.logs import TEXT_FORMAT, JsonFormatter, RequestLine
 from mockserver.output.logstream import FLUSH_AFTER, MAX_QUEUED, LogStream
 

@@ -7,24 +7,24 @@ from typing import Any
 import pytest
 
 from mockserver.core import budget
-from mockserver.core.budget import BudgetExceeded
-from mockserver.core.model import RequestView
-from mockserver.core.patterns import (
+from mockserver.core.budget import (
     REGEX_TIMEOUT_S,
-    Pattern,
-    Value,
+    BudgetExceeded,
     end_match_budget,
-    json_equal,
-    parse_pattern,
     regex_timeout,
     start_match_budget,
 )
+from mockserver.core.errors import Problems
+from mockserver.core.jsonmatch import json_equal
+from mockserver.core.patterns import Pattern, Value
+from mockserver.core.patternspec import parse_pattern
+from mockserver.core.request import RequestView
 
 
 def pattern(raw: Any) -> Pattern:
-    errors: list[tuple[tuple[str | int, ...], str]] = []
+    errors = Problems("<test>")
     built = parse_pattern(raw, ("m",), errors)
-    assert errors == []
+    assert errors.items == []
     assert built is not None
     return built
 
@@ -176,47 +176,47 @@ def test_catastrophic_regex_gives_up_and_counts_as_no_match() -> None:
 
 
 @pytest.mark.parametrize(
-    ("raw", "at", "message"),
+    ("raw", "key", "message"),
     [
-        ({"regx": "a"}, ("m", "regx"), "unknown matcher 'regx'; valid: absent, any_of,"),
-        ({}, ("m",), "empty matcher; use one of absent"),
-        ([1], ("m",), "expected a string or a matcher mapping (absent, any_of"),
-        (None, ("m",), "got null"),
-        ({"equals": [1]}, ("m", "equals"), "equals takes a string, got a list"),
-        ({"absent": "yes"}, ("m", "absent"), "absent takes true or false, got a string"),
-        ({"any_of": []}, ("m", "any_of"), "any_of takes a non-empty list of matchers"),
-        ({"any_of": ["a", {"regex": "("}]}, ("m", "any_of", 1, "regex"), "invalid regex '('"),
-        ({"not": {"zz": 1}}, ("m", "not", "zz"), "unknown matcher 'zz'"),
-        ({"json_path": {"$[": 1}}, ("m", "json_path", "$["), "invalid JSONPath '$['"),
-        ({"json_path": []}, ("m", "json_path"), "json_path takes a mapping of JSONPath"),
+        ({"regx": "a"}, "m.regx", "unknown matcher 'regx'; valid: absent, any_of,"),
+        ({}, "m", "empty matcher; use one of absent"),
+        ([1], "m", "expected a string or a matcher mapping (absent, any_of"),
+        (None, "m", "got null"),
+        ({"equals": [1]}, "m.equals", "equals takes a string, got a list"),
+        ({"absent": "yes"}, "m.absent", "absent takes true or false, got a string"),
+        ({"any_of": []}, "m.any_of", "any_of takes a non-empty list of matchers"),
+        ({"any_of": ["a", {"regex": "("}]}, "m.any_of[1].regex", "invalid regex '('"),
+        ({"not": {"zz": 1}}, "m.not.zz", "unknown matcher 'zz'"),
+        ({"json_path": {"$[": 1}}, "m.json_path.$[", "invalid JSONPath '$['"),
+        ({"json_path": []}, "m.json_path", "json_path takes a mapping of JSONPath"),
         (
             {"json_path": {"$.a": {"regex": ")"}}},
-            ("m", "json_path", "$.a", "regex"),
+            "m.json_path.$.a.regex",
             "invalid regex ')'",
         ),
         (
             {"case_insensitive": True},
-            ("m",),
+            "m",
             "case_insensitive needs a matcher beside it",
         ),
         (
             {"json": 1, "case_insensitive": True},
-            ("m", "case_insensitive"),
+            "m.case_insensitive",
             "case_insensitive applies to equals, contains and regex",
         ),
         (
             {"equals": "a", "case_insensitive": "yes"},
-            ("m", "case_insensitive"),
+            "m.case_insensitive",
             "case_insensitive takes true or false",
         ),
     ],
 )
-def test_parse_errors_carry_key_paths(raw: Any, at: tuple[str | int, ...], message: str) -> None:
-    errors: list[tuple[tuple[str | int, ...], str]] = []
+def test_parse_errors_carry_key_paths(raw: Any, key: str, message: str) -> None:
+    errors = Problems("<test>")
     assert parse_pattern(raw, ("m",), errors) is None
-    assert len(errors) == 1
-    assert errors[0][0] == at
-    assert message in errors[0][1]
+    assert len(errors.items) == 1
+    assert errors.items[0].key == key
+    assert message in errors.items[0].message
 
 
 def test_describe_names_matcher_and_value() -> None:

@@ -29,7 +29,7 @@ from openapi_schema_validator import (
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4, DRAFT202012
 
-from mockserver.core.model import NotJson, RequestView
+from mockserver.core.request import NotJson, RequestView
 from mockserver.core.respond import VIOLATION_ERROR
 
 __all__ = [
