@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError, fields
 from typing import Any
 
 import pytest
@@ -16,9 +17,10 @@ from mockserver.core.budget import (
 )
 from mockserver.core.errors import Problems
 from mockserver.core.jsonmatch import json_equal
-from mockserver.core.patterns import Pattern, Value
+from mockserver.core.patterns import MATCHER_NAMES, Pattern, Value
 from mockserver.core.patternspec import parse_pattern
 from mockserver.core.request import RequestView
+from mockserver.core.stubspec import parse_request
 
 
 def pattern(raw: Any) -> Pattern:
@@ -184,6 +186,7 @@ def test_catastrophic_regex_gives_up_and_counts_as_no_match() -> None:
         (None, "m", "got null"),
         ({"equals": [1]}, "m.equals", "equals takes a string, got a list"),
         ({"absent": "yes"}, "m.absent", "absent takes true or false, got a string"),
+        ({"absent": 1}, "m.absent", "absent takes true or false, got a number"),
         ({"any_of": []}, "m.any_of", "any_of takes a non-empty list of matchers"),
         ({"any_of": ["a", {"regex": "("}]}, "m.any_of[1].regex", "invalid regex '('"),
         ({"not": {"zz": 1}}, "m.not.zz", "unknown matcher 'zz'"),
@@ -226,3 +229,88 @@ def test_describe_names_matcher_and_value() -> None:
     )
     assert pattern({"any_of": ["a", {"absent": True}]}).describe() == 'any_of [equals "a", absent]'
     assert pattern({"json_path": {"$.a": 1}}).describe() == "json_path $.a 1"
+
+
+# One stub-file form of each matcher, by its name.
+EXAMPLES: dict[str, Any] = {
+    "equals": {"equals": "a"},
+    "contains": {"contains": "a", "case_insensitive": True},
+    "regex": {"regex": "^a+$"},
+    "absent": {"absent": True},
+    "json": {"json": {"a": [1, {"b": None}]}},
+    "json_subset": {"json_subset": {"a": 1}},
+    "json_path": {"json_path": {"$.a": 1, "$.b": {"regex": "x"}}},
+    "any_of": {"any_of": ["a", {"contains": "b"}]},
+    "not": {"not": {"contains": "b"}},
+    "xpath": {"xpath": {"/a/@id": 7}},
+    "form": {"form": {"user": "ada"}},
+    "multipart": {"multipart": {"file": {"filename": "a.txt", "body": {"contains": "x"}}}},
+    "sha256": {"sha256": "0" * 64},
+}
+
+
+@pytest.mark.parametrize("raw", [*EXAMPLES.values(), {"equals": "a", "contains": "a"}])
+def test_patterns_are_values_equal_when_written_alike(raw: Any) -> None:
+    one, other = pattern(raw), pattern(raw)
+    assert one is not other
+    assert one == other
+    assert hash(one) == hash(other)
+    assert {one: 1}[other] == 1
+    assert repr(one).startswith(type(one).__name__ + "(")
+    with pytest.raises(FrozenInstanceError):
+        setattr(one, fields(one)[0].name, "changed")
+
+
+def test_patterns_written_differently_differ() -> None:
+    assert pattern({"equals": "a"}) != pattern({"equals": "b"})
+    assert pattern({"equals": "a"}) != pattern({"equals": "a", "case_insensitive": True})
+    assert pattern({"json": {"a": 1}}) != pattern({"json_subset": {"a": 1}})
+    assert pattern({"json_path": {"$.a": 1}}) != pattern({"json_path": {"$.a": 2}})
+    assert pattern({"xpath": {"/a": "x"}}) != pattern(
+        {"xpath": {"/a": "x", "namespaces": {"s": "urn:s"}}}
+    )
+
+
+def test_repr_reads_as_the_value() -> None:
+    assert repr(pattern({"regex": "^a", "case_insensitive": True})) == (
+        "Regex(expected='^a', case_insensitive=True)"
+    )
+    assert repr(pattern({"not": "a"})) == "Not(inner=Equals(expected='a', case_insensitive=False))"
+
+
+def test_every_stub_file_matcher_is_registered_by_its_class() -> None:
+    assert sorted(MATCHER_NAMES) == sorted(EXAMPLES)
+    for name, cls in MATCHER_NAMES.items():
+        assert cls.name == name
+        assert type(pattern(EXAMPLES[name])) is cls
+
+
+def test_a_matcher_name_is_taken_once() -> None:
+    with pytest.raises(TypeError, match="matcher name 'equals' is taken by Equals"):
+
+        class Other(Pattern, name="equals"):
+            def check(self, value: Value) -> str | None:
+                return None
+
+            def describe(self) -> str:
+                return "other"
+
+    assert MATCHER_NAMES["equals"].__name__ == "Equals"
+
+
+def test_equal_request_specs_compare_equal() -> None:
+    stub = {
+        "request": {
+            "method": "POST",
+            "path_regex": "^/a/[0-9]+$",
+            "query": {"q": {"regex": "^x"}},
+            "body": {"json_path": {"$.a": {"any_of": [1, 2]}}},
+        }
+    }
+    first = parse_request(stub["request"], ("request",), Problems("<a>"))
+    second = parse_request(stub["request"], ("request",), Problems("<b>"))
+    assert first is not None
+    assert second is not None
+    assert first == second
+    assert hash(first) == hash(second)
+    assert first != parse_request({"method": "PUT"}, ("request",), Problems("<c>"))
