@@ -83,7 +83,7 @@ class Difference:
     weight: float = _ITEM_WEIGHT
 
     def as_dict(self) -> dict[str, str]:
-        # Each value is cut (model.excerpt): ``actual`` may be a whole request body.
+        # Each value is cut (request.excerpt): ``actual`` may be a whole request body.
         return {
             "field": self.field,
             "expected": excerpt(self.expected, REPORTED_VALUE_CHARS),

@@ -1,6 +1,6 @@
 """The text of a strict failure: the unmatched requests of a test, for a terminal.
 
-Every value a client sent is cut (model.excerpt: its start, its size and a hash) and made
+Every value a client sent is cut (request.excerpt: its start, its size and a hash) and made
 printable (logstream.printable), so neither a 2 MB body nor an escape sequence reaches the
 terminal whole; identical requests (a client's retries) are shown once with their count; a
 JSON body is shown with its characters, as the near-miss reasons show them, not

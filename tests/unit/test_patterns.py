@@ -314,3 +314,24 @@ def test_equal_request_specs_compare_equal() -> None:
     assert first == second
     assert hash(first) == hash(second)
     assert first != parse_request({"method": "PUT"}, ("request",), Problems("<c>"))
+
+
+def test_reading_stub_files_knows_every_matcher_in_a_fresh_process() -> None:
+    # In this process the tests have imported every matcher module already; a program that
+    # only loads stubs must know them too (the move's import fixer once dropped form,
+    # multipart and sha256 by removing an import kept for its side effect).
+    import subprocess
+    import sys
+
+    code = (
+        "from mockserver.stubfiles.stubfile import parse_service\n"
+        "from mockserver.core.patterns import MATCHER_NAMES\n"
+        "_, _, problems = parse_service({'stubs': [{'request': {'body': {'form': {'a': 'b'}}}}]},"
+        " 'x.yaml', 'x', bytes)\n"
+        "assert not problems, problems\n"
+        "print(','.join(sorted(MATCHER_NAMES)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip().split(",") == sorted(EXAMPLES)
