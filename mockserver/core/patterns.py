@@ -133,8 +133,10 @@ class Pattern(ABC):
         if not name:
             return
         known = _REGISTRY.get(name)
-        if known is not None and known.__qualname__ != cls.__qualname__:
+        if known is not None and _origin(known) != _origin(cls):
             raise TypeError(f"matcher name {name!r} is taken by {known.__qualname__}")
+        if cls.read.__func__ is Pattern.read.__func__:  # type: ignore[attr-defined]
+            raise TypeError(f"matcher {name!r} ({cls.__qualname__}) does not say how it is read")
         cls.name = name
         _REGISTRY[name] = cls
 
@@ -150,6 +152,10 @@ class Pattern(ABC):
         """This matcher from its stub-file value ``raw`` (at key path ``at``); None, with the
         problems added to ``reading.out``, when ``raw`` is not valid for it."""
         raise NotImplementedError(f"{cls.__qualname__} is not read from stub files")
+
+
+def _origin(cls: type) -> tuple[str, str]:
+    return cls.__module__, cls.__qualname__
 
 
 def scalar_text(raw: Any) -> str | None:

@@ -13,15 +13,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 from mockserver.core.budget import MATCH_BUDGET_S, end_match_budget, start_match_budget
 from mockserver.core.journal import JournalEntry
-from mockserver.core.model import Stub, Timing
+from mockserver.core.model import Stub, Timing, WebhookSpec
 from mockserver.core.render import choose, encode_json
 from mockserver.core.report import unmatched_report
 from mockserver.core.request import RequestView
 from mockserver.core.store import StubStore
 from mockserver.core.webhookspec import rendered_calls
 
-if TYPE_CHECKING:
-    from mockserver.core.model import WebhookSpec
+if TYPE_CHECKING:  # Jinja2 is imported with the first template, not here
     from mockserver.core.templates import TemplateFailure
 
 __all__ = ["Answer", "fault_to_perform", "respond"]

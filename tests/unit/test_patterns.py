@@ -298,6 +298,19 @@ def test_a_matcher_name_is_taken_once() -> None:
     assert MATCHER_NAMES["equals"].__name__ == "Equals"
 
 
+def test_a_named_matcher_must_say_how_it_is_read() -> None:
+    with pytest.raises(TypeError, match=r"matcher 'unread' \(Unread\) does not say how it is read"):
+
+        class Unread(Pattern, name="unread"):
+            def check(self, value: Value) -> str | None:
+                return None
+
+            def describe(self) -> str:
+                return "unread"
+
+    assert "unread" not in MATCHER_NAMES
+
+
 def test_equal_request_specs_compare_equal() -> None:
     stub = {
         "request": {
