@@ -136,7 +136,7 @@ class Pattern(ABC):
         if known is not None and _origin(known) != _origin(cls):
             raise TypeError(f"matcher name {name!r} is taken by {known.__qualname__}")
         if cls.read.__func__ is Pattern.read.__func__:  # type: ignore[attr-defined]
-            raise TypeError(f"matcher {name!r} ({cls.__qualname__}) does not say how it is read")
+            raise TypeError(f"matcher {name!r} ({cls.__name__}) does not say how it is read")
         cls.name = name
         _REGISTRY[name] = cls
 
