@@ -3,6 +3,11 @@
     python -m benchmarks                 # every scenario, wrk when installed
     python -m benchmarks --smoke         # a few seconds, no thresholds (CI runs this)
     python -m benchmarks --duration 10 --rounds 5
+    python -m benchmarks --baseline-tree /tmp/old   # this tree against another checkout
+
+With ``--baseline-tree``, mockserver from that checkout (an older commit in a git worktree)
+runs beside this one, alternated with it under the same load, so a change to the hot path is
+judged before and after in one run, as a ratio.
 
 The baseline is a raw aiohttp handler returning the same bytes, on asyncio's loop (as
 ``web.run_app`` runs by default) and, when uvloop is installed, on uvloop too: mockserver uses
@@ -140,6 +145,9 @@ def has_uvloop() -> bool:
     return True
 
 
+BASELINE_ONE = "baseline tree, 1 stub"
+
+
 def mock_command(port: int, stubs: Path, *extra: str) -> list[str]:
     return [
         sys.executable,
@@ -202,13 +210,15 @@ def alternate(
     cases: dict[str, tuple[list[str], int, str, dict[str, str]]],
     duration: float,
     rounds: int,
+    envs: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, list[Load]]:
-    """Run every case's server once and load them in turn, ``rounds`` times."""
+    """Run every case's server once (in ``envs[name]`` if given) and load them in turn,
+    ``rounds`` times."""
     _, load = load_fn()
     results: dict[str, list[Load]] = {name: [] for name in cases}
     with ExitStack() as stack:
-        for command, port, path, _ in cases.values():
-            stack.enter_context(server(command, port, path))
+        for name, (command, port, path, _) in cases.items():
+            stack.enter_context(server(command, port, path, env=(envs or {}).get(name)))
         for _ in range(rounds):
             for name, (_, port, path, headers) in cases.items():
                 results[name].append(load(f"http://127.0.0.1:{port}{path}", duration, headers))
@@ -248,6 +258,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per load run")
     parser.add_argument("--rounds", type=int, default=3, help="A/B rounds per scenario")
     parser.add_argument("--smoke", action="store_true", help="1 round of 1 s, small sets")
+    parser.add_argument(
+        "--baseline-tree",
+        type=Path,
+        help="a checkout of mockserver (e.g. a worktree of an older commit) to run beside this one",
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.duration, args.rounds = 1.0, 1
@@ -304,7 +319,20 @@ def main(argv: list[str] | None = None) -> int:
                 TARGET,
                 {},
             )
-        results = alternate(cases, args.duration, args.rounds)
+        envs: dict[str, dict[str, str]] = {}
+        if args.baseline_tree is not None:
+            # The same command with the other checkout first on the path: its package, our
+            # interpreter and dependencies, so only the code differs.
+            tree = args.baseline_tree.resolve()
+            if not (tree / "mockserver" / "__init__.py").is_file():
+                parser.error(f"--baseline-tree: no mockserver package in {tree}")
+            env = {**os.environ, "PYTHONPATH": str(tree)}
+            for name, stubs in (("base-one", one), ("base-many", many)):
+                ports[name] = free_port()
+                label = BASELINE_ONE if name == "base-one" else f"baseline tree, {extra + 1} stubs"
+                cases[label] = (mock_command(ports[name], stubs), ports[name], TARGET, {})
+                envs[label] = env
+        results = alternate(cases, args.duration, args.rounds, envs)
         short = {"raw aiohttp": "raw", "raw aiohttp on uvloop": "uvloop raw"}
         baseline = {
             short[name]: (
@@ -334,6 +362,16 @@ def main(argv: list[str] | None = None) -> int:
         one_rate = median([r.requests_per_s for r in results["mockserver, 1 stub"]])
         many_rate = median([r.requests_per_s for r in results[f"mockserver, {extra + 1} stubs"]])
         rows.append(("drop 1 → many stubs", f"{(1 - many_rate / one_rate) * 100:.1f} %", "", ""))
+
+        if args.baseline_tree is not None:
+            for ours, theirs in (
+                ("mockserver, 1 stub", BASELINE_ONE),
+                (f"mockserver, {extra + 1} stubs", f"baseline tree, {extra + 1} stubs"),
+            ):
+                new = median([r.requests_per_s for r in results[ours]])
+                old = median([r.requests_per_s for r in results[theirs]])
+                label = f"this tree / baseline tree, {ours.removeprefix('mockserver, ')}"
+                rows.append((label, f"x{new / old:.3f}", "", ""))
 
         rows.extend(conditional_rows(one, args.duration, args.rounds))
 

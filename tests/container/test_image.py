@@ -93,7 +93,7 @@ def test_the_bundled_stubs_are_baked_in(docker: DockerClient, image: str) -> Non
 def test_a_derived_image_serves_its_own_baked_in_stubs(
     docker: DockerClient, image: str, run_image: Callable[..., Running], tmp_path: Path
 ) -> None:
-    """The README's recipe for an environment without volumes."""
+    """The docs' recipe (docs/container.md) for an environment without volumes."""
     context = tmp_path / "derived"
     write_stubs(context / "stubs", {"greeter.yaml": GREETING_V1})
     (context / "Dockerfile").write_text(
@@ -383,9 +383,8 @@ def test_the_build_context_is_small() -> None:
 
 
 def test_the_readme_lists_every_option_as_a_variable() -> None:
-    """The Container section's table names every variable `serve --help` names."""
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n## Container\n", 1)[1].split("\n## ", 1)[0]
+    """The container page's table names every variable `serve --help` names."""
+    section = (REPO / "docs" / "container.md").read_text(encoding="utf-8")
     listed = set(re.findall(r"^\| `(MOCKSERVER_[A-Z_]+)` \|", section, re.MULTILINE))
     mockserver = shutil.which("mockserver", path=str(Path(sys.executable).parent))
     assert mockserver is not None

@@ -1,4 +1,5 @@
-"""README.md's examples as data, so the tests check what the README actually says."""
+"""The examples of README.md and docs/ as data, so the tests check what the documentation
+actually says."""
 
 from __future__ import annotations
 
@@ -11,18 +12,49 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import yaml
+
 from mockserver import MockServer, Settings, load_paths
 
 REPO = Path(__file__).resolve().parents[2]
 STUBS = REPO / "stubs"
 README = (REPO / "README.md").read_text(encoding="utf-8")
+DOCS_DIR = REPO / "docs"
+
+
+def nav_pages(entries: object = None) -> list[str]:
+    """The docs pages in mkdocs.yml's nav, in its order (file names under docs/), sections
+    flattened."""
+    if entries is None:
+        entries = yaml.safe_load((REPO / "mkdocs.yml").read_text(encoding="utf-8"))["nav"]
+    if isinstance(entries, str):
+        return [entries]
+    if isinstance(entries, dict):
+        return [page for value in entries.values() for page in nav_pages(value)]
+    assert isinstance(entries, list), entries
+    return [page for entry in entries for page in nav_pages(entry)]
+
+
+def docs_page(name: str) -> str:
+    """The text of one page of docs/, such as ``"pytest.md"``."""
+    return (DOCS_DIR / name).read_text(encoding="utf-8")
+
+
+# Every page, in the nav's order: where an example is looked up by what it says.
+DOCS = "\n".join(docs_page(name) for name in nav_pages())
 
 _FENCE = re.compile(r"^```([\w-]*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
-def fenced_blocks(language: str, text: str = README) -> list[str]:
-    """The bodies of the fenced blocks tagged ``language``, in order."""
-    return [m.group(2) for m in _FENCE.finditer(text) if m.group(1) == language]
+def all_fenced_blocks(text: str) -> list[tuple[str, str]]:
+    """Each fenced block of ``text`` as (its language tag, its body), in order."""
+    return [(m.group(1), m.group(2)) for m in _FENCE.finditer(text)]
+
+
+def fenced_blocks(language: str, text: str = DOCS) -> list[str]:
+    """The bodies of the fenced blocks tagged ``language`` in ``text`` (all the docs pages
+    unless told), in order."""
+    return [body for tag, body in all_fenced_blocks(text) if tag == language]
 
 
 @dataclass(frozen=True)
@@ -57,7 +89,7 @@ def console_examples(block: str) -> list[ConsoleExample]:
 
 @dataclass(frozen=True)
 class CurlRequest:
-    """What a README ``curl`` command sends, and what its output is piped into."""
+    """What a docs ``curl`` command sends, and what its output is piped into."""
 
     method: str
     port: int
@@ -94,7 +126,7 @@ def parse_curl(command: str) -> CurlRequest:
         elif token == "-d":
             data = next(args).encode()
         elif token.startswith("-"):
-            raise ValueError(f"the README uses a curl option this parser does not know: {token}")
+            raise ValueError(f"the docs use a curl option this parser does not know: {token}")
         else:
             url = token
     if url is None:
@@ -118,21 +150,21 @@ def describe_png(data: bytes) -> str:
 
 
 def shown_pattern(shown: Sequence[str]) -> re.Pattern[str]:
-    """The lines the README shows as a pattern of the whole output: each line verbatim, and
-    ``...`` (on a line of its own or within one) standing for whatever the README leaves out."""
+    """The lines the docs show as a pattern of the whole output: each line verbatim, and
+    ``...`` (on a line of its own or within one) standing for whatever they leave out."""
     parts = (re.escape(part) for part in "\n".join(shown).split("..."))
     return re.compile(".*?".join(parts), re.DOTALL)
 
 
 def assert_shown(shown: Sequence[str], actual: str) -> None:
-    """``actual`` is what the README shows, but for what it marks as left out with ``...``."""
+    """``actual`` is what the docs show, but for what they mark as left out with ``...``."""
     assert shown_pattern(shown).fullmatch(actual.rstrip("\n")), (
-        "the README shows:\n" + "\n".join(shown) + "\n\nthe command printed:\n" + actual
+        "the docs show:\n" + "\n".join(shown) + "\n\nthe command printed:\n" + actual
     )
 
 
 def run_shell(command: str, urls: Mapping[int, str], cwd: Path | None = None) -> str:
-    """A README console command run by bash as written (the real curl), with ``localhost:PORT``
+    """A docs console command run by bash as written (the real curl), with ``localhost:PORT``
     sent to ``urls[PORT]``; what it prints, with curl's header line ends as a terminal shows
     them."""
     sent = re.sub(r"localhost:(\d+)", lambda m: urls[int(m[1])].removeprefix("http://"), command)
@@ -149,7 +181,7 @@ def run_shell(command: str, urls: Mapping[int, str], cwd: Path | None = None) ->
 
 
 def readme_urls(server: MockServer) -> dict[int, str]:
-    """The README's ports (the main port 8080 and each declared port) → this server's URLs."""
+    """The docs' ports (the main port 8080 and each declared port) → this server's URLs."""
     urls = {Settings().port: server.url}
     for name, spec in load_paths([STUBS]).services.items():
         if spec.port is not None:
@@ -158,11 +190,11 @@ def readme_urls(server: MockServer) -> dict[int, str]:
 
 
 def assert_excerpt(shown: Sequence[str], text: str) -> None:
-    """Each line the README shows (but ``...``) is a line of ``text``, in order."""
+    """Each line the docs show (but ``...``) is a line of ``text``, in order."""
     lines = [line.rstrip() for line in text.splitlines()]
     position = 0
     for line in (s.rstrip() for s in shown):
         if not line or line.strip() == "...":
             continue
-        assert line in lines[position:], f"README line not in the file, in order: {line!r}"
+        assert line in lines[position:], f"docs line not in the file, in order: {line!r}"
         position = lines.index(line, position) + 1

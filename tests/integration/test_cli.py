@@ -20,10 +20,13 @@ from mockserver import __version__, load_paths
 
 from ..console import DEADLINE, MOCKSERVER, Console, run_console
 from ..console import clean_env as console_env
-from .readme import README, REPO, console_examples, fenced_blocks
+from .readme import REPO, console_examples, docs_page, fenced_blocks
 
-# Every option the README's table documents, with its environment variable.
-OPTIONS = dict(re.findall(r"^\| `(--[a-z-]+|PATH \.\.\.)` \| `(MOCKSERVER_[A-Z_]+)`", README, re.M))
+# Every option the docs' table documents, with its environment variable.
+CLI_PAGE = docs_page("cli.md")
+OPTIONS = dict(
+    re.findall(r"^\| `(--[a-z-]+|PATH \.\.\.)` \| `(MOCKSERVER_[A-Z_]+)`", CLI_PAGE, re.M)
+)
 BROKEN_YAML = """\
 # broken.yaml: three mistakes, all reported in one run
 service: users
@@ -126,8 +129,12 @@ def test_the_banner_is_the_one_in_the_readme(
     shutil.copytree(REPO / "stubs", tmp_path / "stubs")
     catalog_file = tmp_path / "stubs" / "catalog.yaml"
     catalog_file.write_text(catalog_file.read_text().replace("port: 8081", f"port: {catalog}"))
-    expected = fenced_blocks("text")[0].replace(":8080", f":{main}").replace(":8081", f":{catalog}")
-    server = serve("--port", str(main), cwd=tmp_path)  # no PATH: ./stubs, as in the README
+    expected = (
+        fenced_blocks("text", docs_page("index.md"))[0]
+        .replace(":8080", f":{main}")
+        .replace(":8081", f":{catalog}")
+    )
+    server = serve("--port", str(main), cwd=tmp_path)  # no PATH: ./stubs, as in the docs
     assert server.banner() == expected.splitlines()
     assert server.stop(signal.SIGTERM) == 0
 
@@ -328,7 +335,7 @@ def test_help_names_every_option_and_its_variable() -> None:
         assert variable in serve_help.stdout, variable
     offered = set(re.findall(r"(?<![\w-])--(?!no-)[a-z][a-z-]+", serve_help.stdout))
     undocumented = offered - {"--help"} - set(OPTIONS)
-    assert not undocumented, f"serve options missing from README's option table: {undocumented}"
+    assert not undocumented, f"serve options missing from docs/cli.md's table: {undocumented}"
     assert "PATH" in validate_help.stdout
     assert "MOCKSERVER_STUBS" in validate_help.stdout
 

@@ -1,4 +1,4 @@
-"""The README's examples that the walk-through tests do not already run, run as written, so
+"""The docs' examples that the walk-through tests do not already run, run as written, so
 they cannot drift: its curl blocks with the real curl, its stub YAML through the loader, its
 Python snippets (the pytest ones in a pytest of their own, against the bundled stubs), and its
 validate, workers, spy, import and JSON log examples with the real script."""
@@ -28,7 +28,7 @@ from ..console import MOCKSERVER, Console, clean_env, run_console
 from .conftest import find_free_port
 from .hars import har_entry, har_log
 from .readme import (
-    README,
+    DOCS,
     REPO,
     STUBS,
     assert_excerpt,
@@ -65,9 +65,9 @@ def test_the_curl_blocks_run_here_are_the_ones_expected() -> None:
     firsts = [block[0].command.split(" localhost")[0] for block in CURL_BLOCKS]
     assert firsts == [
         "curl -s -X POST",  # the near-miss report
-        "curl -s",  # a scenario
         "curl -s -o /dev/null -D -",  # compression and 304
         "curl -si",  # a stateful resource
+        "curl -s",  # a scenario
         "curl -s -X POST",  # the admin API
         "curl -s -X POST",  # a namespace
     ]
@@ -77,7 +77,7 @@ def test_the_curl_blocks_run_here_are_the_ones_expected() -> None:
 def test_a_curl_block_prints_what_the_readme_shows(
     block: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(REPO)  # the README serves "stubs": sources read stubs/users.yaml
+    monkeypatch.chdir(REPO)  # the docs serve "stubs": sources read stubs/users.yaml
     settings = Settings(paths=("stubs",), port=0, ephemeral_service_ports=True)
     with MockServer(settings) as server:
         urls = readme_urls(server)
@@ -89,7 +89,7 @@ def test_a_curl_block_prints_what_the_readme_shows(
 
 
 def test_every_stub_yaml_example_loads(tmp_path: Path) -> None:
-    file_format, webhooks, response_keys, resources = YAML[:4]
+    file_format, response_keys, resources, webhooks = YAML[:4]
     (tmp_path / "users.yaml").write_text(file_format, encoding="utf-8")
     (tmp_path / "payments.yaml").write_text(webhooks, encoding="utf-8")
     # The response keys are shown as a fragment of a stub: put it in one.
@@ -239,7 +239,7 @@ def test_the_json_log_line_example() -> None:
     assert {k: v for k, v in logged.items() if k != "time"} == {
         k: v for k, v in shown.items() if k != "time"
     }
-    # The time as the README shows it: UTC, to the millisecond.
+    # The time as the docs show it: UTC, to the millisecond.
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", logged["time"])
 
 
@@ -283,7 +283,7 @@ def test_the_command_line_summary_is_what_help_says() -> None:
 
 def test_the_spy_example_with_the_upstream_it_names(tmp_path: Path) -> None:
     ((example,),) = [b for b in CONSOLE if "--spy" in b[0].command]
-    before = README[: README.index(example.command)].rsplit("\n\n", 2)[-2]
+    before = DOCS[: DOCS.index(example.command)].rsplit("\n\n", 2)[-2]
     found = re.search(r"`upstream: (\S+)` under `service: users`", before)
     assert found is not None, before
     main, catalog = find_free_port(), find_free_port()

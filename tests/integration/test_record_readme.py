@@ -1,4 +1,4 @@
-"""The README's record → replay → diff walk-through, run as it is written."""
+"""The docs' record → replay → diff walk-through (docs/recording.md), run as it is written."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from mockserver import MockServer, Settings
 from mockserver.cli.main import main
 from mockserver.recording.mode import Target, parse_target, recording_server
 
-from .readme import README, REPO, console_examples, fenced_blocks, parse_curl
+from .readme import REPO, console_examples, docs_page, fenced_blocks, parse_curl
 from .upstream import replaying
 
 pytestmark = pytest.mark.timeout(60)
-SECTION = README[README.index("## Recording") : README.index("## From Python")]
+SECTION = docs_page("recording.md")
 RECORD, CURLS, DIFF = (console_examples(block) for block in fenced_blocks("console", SECTION)[:3])
 
 
@@ -75,7 +75,7 @@ def test_record_replay_diff_as_the_readme_shows(
 
 
 def curl(base: str, command: str) -> str:
-    """What the README's curl command prints, sent to ``base``."""
+    """What the docs' curl command prints, sent to ``base``."""
     compressed = "--compressed" in command
     request = parse_curl(re.sub(r"\s--compressed\b", "", command))
     headers = request.sent_headers() | ({"Accept-Encoding": "gzip"} if compressed else {})

@@ -1,4 +1,5 @@
-"""MockServer in-process over real sockets: the README walk-through, ports, admin, limits."""
+"""MockServer in-process over real sockets: the walk-through of docs/index.md, ports, admin,
+limits."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from .readme import (
     assert_shown,
     console_examples,
     describe_png,
+    docs_page,
     fenced_blocks,
     parse_curl,
     readme_urls,
@@ -30,7 +32,7 @@ from .readme import (
 
 STUBS = REPO / "stubs"
 PNG = (STUBS / "files" / "product.png").read_bytes()
-CONSOLE = fenced_blocks("console")
+CONSOLE = fenced_blocks("console", docs_page("index.md"))
 WALKTHROUGH = console_examples(CONSOLE[0])
 REPORT_EXAMPLE = console_examples(CONSOLE[1])[0]
 ADA = b'{"name": "Ada", "email": "ada@example.com", "role": "member"}'
@@ -48,7 +50,7 @@ def bundled() -> Iterator[MockServer]:
 
 
 def check_answer(example: ConsoleExample, body: bytes) -> None:
-    """``body`` is what the README shows the command printing, byte for byte."""
+    """``body`` is what the docs show the command printing, byte for byte."""
     if parse_curl(example.command).pipe == ("file", "-"):
         assert body == PNG
         assert [describe_png(body)] == list(example.output)
@@ -165,7 +167,7 @@ def test_head_on_a_get_stub_sends_the_headers_and_no_body(bundled: MockServer) -
 
 
 def test_readme_unmatched_report(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(REPO)  # the README serves "stubs", so sources read stubs/users.yaml
+    monkeypatch.chdir(REPO)  # the docs serve "stubs", so sources read stubs/users.yaml
     curl = parse_curl(REPORT_EXAMPLE.command)
     with MockServer(settings("stubs")) as server:
         url = readme_urls(server)[curl.port] + curl.target
@@ -177,7 +179,7 @@ def test_readme_unmatched_report(monkeypatch: pytest.MonkeyPatch) -> None:
     assert report["request"]["path"] == curl.target
     assert curl.data is not None
     assert report["request"]["body"] == curl.data.decode()
-    # What the README shows is the real output, but for what "..." marks as left out.
+    # What the docs show is the real output, but for what "..." marks as left out.
     assert_shown(REPORT_EXAMPLE.output, response.text)
 
 

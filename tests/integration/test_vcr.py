@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import re
+import shlex
 from pathlib import Path
 
 import aiohttp
@@ -15,6 +17,7 @@ import yaml
 
 from ..console import run_console
 from .admin_helpers import serve
+from .readme import assert_shown, console_examples, docs_page, fenced_blocks
 from .upstream import BINARY, LARGE, TEXT, Upstream
 
 
@@ -146,3 +149,27 @@ def test_a_cassette_that_cannot_be_served_is_a_located_error(tmp_path: Path) -> 
     assert result.returncode == 1
     assert "bad.yaml" in result.stderr
     assert "interactions[0].request needs a method and a uri" in result.stderr
+
+
+def test_the_docs_import_example_prints_what_it_shows(cassettes: Path, tmp_path: Path) -> None:
+    """docs/formats.md's `mockserver import vcr tests/cassettes/*.yaml`, on cassettes of a
+    service at 127.0.0.1:8000 named as a pytest-recording suite names them."""
+    ((example,),) = [
+        examples
+        for block in fenced_blocks("console", docs_page("formats.md"))
+        if (examples := console_examples(block))[0].command.startswith("mockserver import vcr")
+    ]
+    folder = tmp_path / "tests" / "cassettes"
+    folder.mkdir(parents=True)
+    for name in ("shop", "aio"):
+        recorded = (cassettes / f"{name}.yaml").read_text(encoding="utf-8")
+        at_8000 = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:8000", recorded)
+        (folder / f"test_{name}.yaml").write_text(at_8000, encoding="utf-8")
+    words = shlex.split(example.command)[1:]
+    pattern = words.index("tests/cassettes/*.yaml")
+    # The shell's expansion of the glob: its matches in sorted order.
+    matches = sorted(str(p.relative_to(tmp_path)) for p in folder.glob("*.yaml"))
+    result = run_console(*words[:pattern], *matches, *words[pattern + 1 :], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert_shown(example.output, result.stdout)
+    assert (tmp_path / "stubs" / "127.0.0.1-8000.yaml").is_file()

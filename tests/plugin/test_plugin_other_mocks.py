@@ -95,7 +95,7 @@ def test_item_9_mocks_from_fixtures_let_mockservers_urls_through(
 
 
             def test_aioresponses(aiomock, mockserver):
-                # aioresponses 0.7.9 needs a response class on aiohttp 3.14 (README)
+                # aioresponses 0.7.9 needs a response class on aiohttp 3.14 (docs/pytest.md)
                 aiomock.get(
                     "http://other.example/x",
                     payload={{"mocked": True}},

@@ -20,9 +20,10 @@ from typing import Any
 import pytest
 import requests
 
-from mockserver import MockServer, persist
+from mockserver import MockServer
 from mockserver.core.errors import MockServerError, StubFileError
 from mockserver.formats.loader import load_paths
+from mockserver.recording import persist
 from mockserver.recording.exchange import Exchange, Redaction
 from mockserver.recording.forwarding import Forwarding, Recorder
 
