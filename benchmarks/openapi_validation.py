@@ -20,8 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mockserver import RequestView
 from mockserver.core.model import Stub
-from mockserver.core.request import RequestView
 from mockserver.formats.loader import load_paths
 
 ORDER = {

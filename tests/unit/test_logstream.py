@@ -134,7 +134,7 @@ def test_a_process_that_crashes_still_writes_what_it_queued() -> None:
         """
         import asyncio
         from mockserver.output.logs import configure_logging, log_request
-        from mockserver.core.model import RequestView
+        from mockserver import RequestView
         import logging
         configure_logging("info")
         log = logging.getLogger("mockserver")
