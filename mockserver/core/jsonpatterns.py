@@ -23,7 +23,14 @@ from mockserver.core.jsonmatch import (
     same_text,
     show_json,
 )
-from mockserver.core.patterns import Pattern, Reading, Value, is_matcher_mapping, path_mapping
+from mockserver.core.patterns import (
+    Pattern,
+    Reading,
+    Value,
+    is_matcher_mapping,
+    path_mapping,
+    selected_reason,
+)
 from mockserver.core.request import NotJson
 
 __all__ = ["JsonEquals", "JsonPath", "JsonSubset", "PathCheck"]
@@ -141,32 +148,21 @@ class JsonPath(Pattern, name="json_path"):
         for one in self.checks:
             text, literal, matcher = one.text, one.literal, one.matcher
             found = (plain(match.obj) for match in one.compiled.finditer(document))
-            first = _NOTHING
-            if matcher is None:
-                for item in found:
-                    clk.tick()
-                    if json_equal(literal, item):
-                        break
-                    first = item if first is _NOTHING else first
-                else:
-                    if first is _NOTHING:
-                        return f"{text} selects nothing (expected {show_json(literal)})"
-                    return f"{text}: expected {show_json(literal)}, got {show_json(first)}"
+            if matcher is not None:
+                reason = selected_reason(text, matcher, (_as_text(item) for item in found))
+                if reason is not None:
+                    return reason
                 continue
-            first_reason: str | None = None
+            first = _NOTHING
             for item in found:
                 clk.tick()
-                reason = matcher.check(Value(_as_text(item)))
-                if reason is None:
+                if json_equal(literal, item):
                     break
-                first_reason = first_reason or reason
+                first = item if first is _NOTHING else first
             else:
-                if first_reason is None:  # the path selects nothing
-                    reason = matcher.check(Value(None))
-                    if reason:
-                        return f"{text} selects nothing: {reason}"
-                    continue
-                return f"{text}: {first_reason}"
+                if first is _NOTHING:
+                    return f"{text} selects nothing (expected {show_json(literal)})"
+                return f"{text}: expected {show_json(literal)}, got {show_json(first)}"
         return None
 
     def describe(self) -> str:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar, Final, Protocol
 
-from mockserver.core.budget import REGEX_TIMEOUT_S, BudgetExceeded, regex_timeout
+from mockserver.core.budget import REGEX_TIMEOUT_S, BudgetExceeded, clock, regex_timeout
 from mockserver.core.errors import KeyPath, Problems
 from mockserver.core.request import NotJson, RequestView
 from mockserver.core.shapes import type_name
@@ -36,6 +36,7 @@ __all__ = [
     "is_matcher_mapping",
     "path_mapping",
     "scalar_text",
+    "selected_reason",
     "show",
 ]
 
@@ -156,6 +157,24 @@ class Pattern(ABC):
 
 def _origin(cls: type) -> tuple[str, str]:
     return cls.__module__, cls.__qualname__
+
+
+def selected_reason(path: str, matcher: Pattern, selected: Iterable[str]) -> str | None:
+    """None when one of the values a path (JSONPath, XPath) selects holds ``matcher`` — or,
+    when it selects nothing, when absence does; else why not, naming the path. Each value
+    looked at ticks the request's budget."""
+    clk = clock()
+    first: str | None = None
+    for value in selected:
+        clk.tick()
+        reason = matcher.check(Value(value))
+        if reason is None:
+            return None
+        first = first or reason
+    if first is not None:
+        return f"{path}: {first}"
+    reason = matcher.check(Value(None))
+    return f"{path} selects nothing: {reason}" if reason else None
 
 
 def scalar_text(raw: Any) -> str | None:

@@ -15,9 +15,8 @@ from typing import Any, Final
 from xml.etree.ElementTree import ElementTree, TreeBuilder
 
 from mockserver.core.bodyreading import Unreadable, check_budget, read_body, slices
-from mockserver.core.budget import clock
 from mockserver.core.errors import KeyPath
-from mockserver.core.patterns import Pattern, Reading, Value, path_mapping
+from mockserver.core.patterns import Pattern, Reading, Value, path_mapping, selected_reason
 
 __all__ = ["XPath", "XPathCheck"]
 
@@ -138,28 +137,16 @@ class XPath(Pattern, name="xpath"):
         xml = read_body(value, "xml", _parse_xml)
         if isinstance(xml, Unreadable):
             return xml.reason
-        clk = clock()
         for one in self.checks:
-            text, matcher = one.text, one.matcher
-            first: str | None = None
             check_budget(xml.elements * _SELECT_S_PER_ELEMENT)
             try:
                 found = one.selector.iter_select(xml.tree)
-                for item in found if isinstance(found, Iterable) else (found,):
-                    clk.tick()
-                    reason = matcher.check(Value(_item_text(item)))
-                    if reason is None:
-                        break
-                    first = first or reason
-                else:
-                    if first is None:  # selects nothing
-                        reason = matcher.check(Value(None))
-                        if reason:
-                            return f"{text} selects nothing: {reason}"
-                        continue
-                    return f"{text}: {first}"
+                items = found if isinstance(found, Iterable) else (found,)
+                reason = selected_reason(one.text, one.matcher, map(_item_text, items))
             except RecursionError:
-                return f"{text}: the XML body is nested too deeply to evaluate"
+                return f"{one.text}: the XML body is nested too deeply to evaluate"
+            if reason is not None:
+                return reason
         return None
 
     def describe(self) -> str:
