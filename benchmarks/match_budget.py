@@ -56,11 +56,11 @@ for i in range(10000):
 service, parsed, _ = parse_service({"stubs": stubs}, "t.yaml", "svc", lambda n: b"")
 store = StubStore(combine([(service, parsed)]))
 for k in range(5):
-    respond(store, None, RequestView("GET", f"/warm/{k}", "", (), b""), ())
+    respond(store, None, RequestView("GET", f"/warm/{k}", "", (), b""))
 began = time.process_time()
 for k in range(100):
     view = RequestView("GET", f"/api/v2/unknown{k}/x", "", (), b"")
-    assert respond(store, None, view, ()).status == 404
+    assert respond(store, None, view).status == 404
 print(f"{(time.process_time() - began) * 10:.1f}")
 """
 

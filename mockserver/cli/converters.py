@@ -11,6 +11,7 @@ import argparse
 from collections.abc import Callable
 from typing import TypeVar
 
+from mockserver.core.errors import MockServerError
 from mockserver.output.logs import LOG_FORMATS
 from mockserver.server.loop import LOOPS, check_loop
 
@@ -32,7 +33,7 @@ T = TypeVar("T")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
-class BadValue(argparse.ArgumentTypeError, ValueError):
+class BadValue(MockServerError, argparse.ArgumentTypeError, ValueError):
     """What an option's value must be and what it got; the caller names the option or variable.
 
     An ArgumentTypeError, so argparse shows the message as it is (a plain ValueError becomes
@@ -106,6 +107,7 @@ def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
 level = _choice(LOG_LEVELS)
 unmatched_report = _choice(("auto", "full", "brief"))
 log_format = _choice(LOG_FORMATS)
+admin_api = _choice(("mockserver", "wiremock"))
 
 
 def event_loop(text: str) -> str:

@@ -1,5 +1,5 @@
-"""``mockserver import har|vcr``: a HAR file or VCR.py cassettes → stub files, through the
-recorder's writer.
+"""``mockserver import har|vcr|wiremock``: a HAR file, VCR.py cassettes or a WireMock root →
+stub files, through the recorder's writer.
 
 The I/O half of ``har`` and ``vcr``: reads the file, writes one stub file per service into ``--out``
 (atomically, never over a hand-written file, secrets redacted as when recording), and says
@@ -22,7 +22,7 @@ from mockserver.recording.writer import write_recording
 from mockserver.stubfiles.documents import read_document
 from mockserver.stubfiles.stubfile import valid_service_name
 
-__all__ = ["import_har", "import_vcr"]
+__all__ = ["import_har", "import_vcr", "import_wiremock"]
 
 
 def import_har(
@@ -137,5 +137,75 @@ def _import(
         return 1
     lines = [f"imported {count} entries from {', '.join(files)}:"]
     lines.extend(f"  {path}" for path in written)
+    print("\n".join(lines), file=out, flush=True)
+    return 0
+
+
+def import_wiremock(
+    root: str, out_dir: str, *, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Import a WireMock root: one stub file per service, the bodies its mappings name copied
+    into ``<file>.bodies/``; 0 when written, 1 when the root cannot be served as it is."""
+    from datetime import UTC, datetime
+
+    from mockserver.formats.loader import find_stub_files, load_tree
+    from mockserver.formats.wiremock import (
+        FILES_DIR,
+        is_wiremock,
+        service_for,
+        translate_mappings,
+        wiremock_home,
+    )
+    from mockserver.recording.exchange import RECORDED_MARK
+    from mockserver.recording.persist import recorded_path, write_atomic
+    from mockserver.recording.stubs import document_text, render_stub
+
+    out, err = out or sys.stdout, err or sys.stderr
+    try:
+        load_tree([root])  # every problem, before a file is written
+    except StubFileError as exc:
+        print(exc, file=err)
+        return 1
+    services: dict[str, list[dict[str, object]]] = {}
+    bodies: dict[str, list[tuple[Path, Path]]] = {}
+    target = Path(out_dir)
+    for file, base in find_stub_files([root])[0]:
+        document, _ = read_document(file.read_text("utf-8"), str(file), is_json=True)
+        if not is_wiremock(document):
+            continue
+        home = wiremock_home(file, base)
+        service = service_for(home)
+        path = recorded_path(target, service)
+        translated, _, _ = translate_mappings(document, str(file), service)
+        for stub in translated["stubs"]:
+            response = stub["response"]
+            if "body_file" in response:  # copied beside the stub file, as a recording's are
+                source = (home / FILES_DIR / response["body_file"]).resolve()
+                relative = Path(f"{path.stem}.bodies") / source.relative_to(home.resolve())
+                bodies.setdefault(service, []).append((source, target / relative))
+                response["body_file"] = relative.as_posix()
+        services.setdefault(service, []).extend(translated["stubs"])
+    if not services:
+        print(f"mockserver import: {root}: no WireMock mappings found", file=err)
+        return 1
+    moment = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    header = (
+        f"{RECORDED_MARK} from the WireMock root {root} on {moment}.\n"
+        "# Edit freely; importing again replaces this file.\n"
+    )
+    lines = [f"imported {sum(map(len, services.values()))} mappings from {root}:"]
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for service, stubs in services.items():
+            path = recorded_path(target, service)
+            for source, copy in bodies.get(service, []):
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(copy, source.read_bytes())
+            items = [render_stub(stub) for stub in stubs]
+            write_atomic(path, document_text(service, None, None, items, header))
+            lines.append(f"  {path}")
+    except OSError as exc:
+        print(f"mockserver import: error: cannot write into {out_dir}: {exc}", file=err)
+        return 1
     print("\n".join(lines), file=out, flush=True)
     return 0

@@ -83,6 +83,7 @@ def _main(argv: Sequence[str] | None) -> int:
         watch=args.watch,
         admin_token=args.admin_token,
         admin_open=args.admin_open,
+        admin_api=args.admin_api,
         spy=args.spy,
         record_new=args.record_new,
         redact=tuple(args.redact),
@@ -171,6 +172,10 @@ def _serve(settings: Settings, log_format: str = "text", workers: int = 1) -> in
     settings = replace(settings, freeze_gc=True)  # serve's own process (and its workers')
 
     configure_logging(settings.log_level, log_format)
+    if workers > 1 and settings.admin_api == "wiremock":
+        # The workers' admin calls are merged in mockserver's shapes (workers/cluster.py).
+        report("error: --admin-api wiremock serves one process; leave out --workers", log_format)
+        return 2
     if workers > 1:
         from mockserver.workers.supervisor import serve_workers
 

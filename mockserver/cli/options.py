@@ -14,6 +14,7 @@ from typing import Any, NoReturn, TypeVar
 
 from mockserver.cli import converters
 from mockserver.core.config import ENV_PREFIX, Settings
+from mockserver.core.errors import MockServerError
 from mockserver.core.version import __version__
 from mockserver.output.errorline import asked_format, report
 
@@ -22,7 +23,7 @@ __all__ = ["LIMITS", "EnvError", "build_parser", "paths_from_env"]
 T = TypeVar("T")
 
 
-class EnvError(Exception):
+class EnvError(MockServerError):
     pass
 
 
@@ -194,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
         "port can change the stubs and read the journal; for a network of your own",
         "off",
     )
+    _option(serve, "--admin-api", converters.admin_api, "mockserver", _WIREMOCK_API)
     _option(
         serve,
         "--spy",
@@ -354,8 +356,10 @@ def build_parser() -> argparse.ArgumentParser:
     diff.set_defaults(run=run_diff)
 
     def run_import(args: argparse.Namespace) -> int:
-        from mockserver.cli.imports import import_har, import_vcr
+        from mockserver.cli.imports import import_har, import_vcr, import_wiremock
 
+        if args.kind == "wiremock":
+            return import_wiremock(args.root, args.out)
         if args.kind == "vcr":
             return import_vcr(args.files, args.out, service=args.service, redact=args.redact)
         return import_har(args.file, args.out, service=args.service, redact=args.redact)
@@ -388,9 +392,16 @@ def build_parser() -> argparse.ArgumentParser:
     vcr.add_argument("--service", help="one service name for every interaction")
     _add_redact(vcr)
     vcr.set_defaults(run=run_import)
+    wiremock = kinds.add_parser("wiremock", help="a WireMock root (mappings/, __files/)")
+    wiremock.add_argument("root", metavar="DIR", help="the directory holding mappings/")
+    wiremock.add_argument("--out", required=True, help="directory for the stub files")
+    wiremock.set_defaults(run=run_import)
     return parser
 
 
+_WIREMOCK_API = (
+    "wiremock adds WireMock's admin routes under /__admin (mappings, requests, scenarios)"
+)
 # Settings fields with a serve option each: (converter, what it is). SECURITY.md says why each
 # default is what it is.
 LIMITS: dict[str, tuple[Callable[[str], Any], str]] = {

@@ -13,6 +13,8 @@ import time
 from contextvars import ContextVar, Token
 from typing import Final
 
+from mockserver.core.errors import MockServerError
+
 __all__ = [
     "BUDGET_EXCEEDED",
     "MATCH_BUDGET_S",
@@ -38,7 +40,7 @@ BUDGET_EXCEEDED: Final = "match budget exceeded"
 _STEPS_PER_LOOK: Final = 2048
 
 
-class BudgetExceeded(Exception):
+class BudgetExceeded(MockServerError):
     """Raised inside a long evaluation when the request's budget is spent."""
 
 

@@ -90,6 +90,7 @@ class Settings:
     watch: bool = False
     admin_token: str | None = None
     admin_open: bool = False
+    admin_api: str = "mockserver"  # or "wiremock": WireMock's admin routes too (wiremock_admin.py)
     spy: bool = False
     record_new: bool = False
     record_all: bool = False

@@ -1,12 +1,29 @@
-"""The exception tree (every error mockserver raises on purpose derives from MockServerError),
-and the problems a stub file can have: each one located, all of them collected in one sink."""
+"""The error model: one exception root, the one shape of an error answered over HTTP, and the
+problems a stub file can have, each located, all collected in one sink.
+
+Every exception class mockserver defines derives from MockServerError (one that replaces a
+builtin derives from that too, so ``except ValueError`` in a user's code keeps working).
+Every error answer (admin API, body refusals, limits, resources, the socket-free doubles) is
+an HttpProblem: the core builds the value, the shell turns it into bytes or a response. Every
+reader of stub-file input adds what is wrong to a Problems sink, which locates each Problem.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["KeyPath", "MockServerError", "Problem", "Problems", "StubFileError"]
+__all__ = [
+    "HttpProblem",
+    "KeyPath",
+    "MockServerError",
+    "Problem",
+    "ProblemError",
+    "Problems",
+    "StubFileError",
+    "key_text",
+]
 
 KeyPath = tuple[str | int, ...]
 """Where a value sits in a document: keys and list indexes from the top, e.g. ("stubs", 0)."""
@@ -14,6 +31,59 @@ KeyPath = tuple[str | int, ...]
 
 class MockServerError(Exception):
     """Root of mockserver's own errors."""
+
+
+class HttpProblem:
+    """An error answer: ``status`` and the JSON ``{"error", "detail", **extra}`` it carries.
+
+    ``error`` is a short fixed phrase a client can test for, ``detail`` what was wrong and how
+    to put it right; ``extra`` adds keys after those two (e.g. the located stub problems).
+    Answers in a stub's place (resources, preconditions, a failed template) are written as
+    compact as stub JSON (``render.encode_json(problem.as_dict())``); the server's own as
+    aiohttp's ``json_response`` writes them (``body()``), which the socket-free doubles copy.
+    """
+
+    __slots__ = ("detail", "error", "extra", "status")
+
+    def __init__(self, status: int, error: str, detail: str, **extra: object) -> None:
+        self.status, self.error, self.detail, self.extra = status, error, detail, extra
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, HttpProblem):
+            return NotImplemented
+        return self.status == other.status and self.as_dict() == other.as_dict()
+
+    __hash__ = None  # type: ignore[assignment]  # extra may hold lists
+
+    def __repr__(self) -> str:
+        return f"HttpProblem({self.status}, {self.error!r}, {self.detail!r}, **{self.extra!r})"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"error": self.error, "detail": self.detail, **self.extra}
+
+    def body(self) -> bytes:
+        """The JSON as aiohttp's ``json_response`` writes it (``json.dumps`` defaults)."""
+        return json.dumps(self.as_dict()).encode()
+
+
+class ProblemError(MockServerError):
+    """An error that ends a request with its HttpProblem as the answer."""
+
+    def __init__(self, status: int, error: str, detail: str, **extra: object) -> None:
+        super().__init__(detail)
+        self.problem = HttpProblem(status, error, detail, **extra)
+
+    @property
+    def status(self) -> int:
+        return self.problem.status
+
+    @property
+    def error(self) -> str:
+        return self.problem.error
+
+    @property
+    def detail(self) -> str:
+        return self.problem.detail
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Final
 
+from mockserver.core.etags import ETag
+
 __all__ = [
     "CODINGS_IN_TAGS",
     "FORBIDDEN_IN_HEADERS",
@@ -42,7 +44,7 @@ class Conditional(enum.Enum):
     PRECONDITION_FAILED = "precondition_failed"  # 412
 
 
-def parse_etags(header: str) -> list[str] | None:
+def parse_etags(header: str) -> list[ETag] | None:
     """The entity-tags of an If-Match / If-None-Match value; None for ``*``.
 
     Tolerant of the commas inside quoted tags, and of garbage (which matches nothing).
@@ -50,21 +52,21 @@ def parse_etags(header: str) -> list[str] | None:
     """
     if header.strip() == "*":
         return None
-    tags: list[str] = []
+    tags: list[ETag] = []
     i, n = 0, len(header)
     while i < n:
         while i < n and header[i] in " \t,":
             i += 1
         if i >= n:
             break
-        start = i
-        if header.startswith("W/", i):
+        weak = header.startswith("W/", i)
+        if weak:
             i += 2
         if i < n and header[i] == '"':
             end = header.find('"', i + 1)
             if end == -1:
                 break  # unterminated: ignore the rest
-            tags.append(header[start : end + 1])
+            tags.append(ETag(header[i + 1 : end], weak))
             i = end + 1
         else:
             while i < n and header[i] != ",":  # not a tag: skip it
@@ -72,12 +74,9 @@ def parse_etags(header: str) -> list[str] | None:
     return tags
 
 
-def _opaque(tag: str) -> str:
-    return tag[2:] if tag.startswith("W/") else tag
-
-
 def etag_matches(current: str | None, header: str, *, weak: bool) -> bool:
-    """Whether ``current`` satisfies an If-Match (strong) or If-None-Match (weak) header.
+    """Whether ``current`` (the ETag sent) satisfies an If-Match (strong) or If-None-Match
+    (weak) header.
 
     RFC 9110 §8.8.3.2: strong comparison needs both tags strong and equal; weak comparison
     compares the opaque tags only. ``*`` matches any current representation (§13.1.1/§13.1.2).
@@ -87,11 +86,8 @@ def etag_matches(current: str | None, header: str, *, weak: bool) -> bool:
     tags = parse_etags(header)
     if tags is None:
         return True
-    if weak:
-        return any(_opaque(tag) == _opaque(current) for tag in tags)
-    if current.startswith("W/"):
-        return False
-    return current in tags
+    mine = ETag.parse(current)
+    return mine is not None and any(mine.matches(tag, weak=weak) for tag in tags)
 
 
 # Content codings a server may name in the tag of a coded variant: Apache's mod_deflate sends
@@ -101,32 +97,36 @@ _CODING_SUFFIXES: Final = tuple(f"{dashes}{c}" for c in CODINGS_IN_TAGS for dash
 
 
 def body_tags(tag: str) -> frozenset[str]:
-    """The opaque-tag of ``tag`` without ``W/``, with and without a content-coding suffix: the
-    names it may give the body that the coded variants of one body share (``"abc"``,
-    ``W/"abc"``, ``"abc-gzip"`` all give abc; ``"a--gzip"`` gives a- (Apache) and a (Jetty)).
+    """The opaque-tag of ``tag``, with and without a content-coding suffix: the names it may
+    give the body that the coded variants of one body share (``"abc"``, ``W/"abc"``,
+    ``"abc-gzip"`` all give abc; ``"a--gzip"`` gives a- (Apache) and a (Jetty)).
 
     The variants of one body under different content codings are one resource state to a
     cache (RFC 9110 §8.8.3.3 shows the tag changing with the coding; §8.8.3.2 weak comparison
     already ignores ``W/``); the suffix is the other way servers mark them.
     """
-    inner = _opaque(tag)
-    if len(inner) >= 2 and inner[0] == '"' and inner[-1] == '"':
-        inner = inner[1:-1]
-    names = {inner}
+    parsed = ETag.parse(tag)
+    return _names(parsed.opaque) if parsed is not None else frozenset({tag})
+
+
+def _names(opaque: str) -> frozenset[str]:
+    names = {opaque}
     for suffix in _CODING_SUFFIXES:
-        if inner.endswith(suffix) and len(inner) > len(suffix):
-            names.add(inner[: -len(suffix)])
+        if opaque.endswith(suffix) and len(opaque) > len(suffix):
+            names.add(opaque[: -len(suffix)])
     return frozenset(names)
 
 
 def without_coding_suffix(tag: str, coding: str) -> str:
     """``tag`` as the service would send it for the uncoded body, when it named ``coding`` in
     it (``"abc-gzip"`` sent with gzip → ``"abc"``); otherwise ``tag`` unchanged."""
-    weak, inner = ("W/", tag[2:]) if tag.startswith("W/") else ("", tag)
+    parsed = ETag.parse(tag)
+    if parsed is None:
+        return tag
     for dashes in ("--", "-"):
-        suffix = f'{dashes}{coding.strip().lower()}"'
-        if inner.endswith(suffix) and len(inner) > len(suffix) + 1:
-            return weak + inner[: -len(suffix)] + '"'
+        suffix = f"{dashes}{coding.strip().lower()}"
+        if parsed.opaque.endswith(suffix) and len(parsed.opaque) > len(suffix):
+            return str(ETag(parsed.opaque[: -len(suffix)], parsed.weak))
     return tag
 
 
@@ -138,7 +138,7 @@ def same_body(body_etag: str, header: str) -> bool:
     if tags is None:
         return True
     mine = body_tags(body_etag)
-    return any(body_tags(tag) & mine for tag in tags)
+    return any(_names(tag.opaque) & mine for tag in tags)
 
 
 def parse_http_date(value: str) -> datetime | None:

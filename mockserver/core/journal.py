@@ -19,6 +19,7 @@ from typing import Any, Final
 from mockserver.core.budget import MATCH_BUDGET_S, end_match_budget, start_match_budget
 from mockserver.core.matching import request_holds
 from mockserver.core.model import RequestSpec
+from mockserver.core.report import NearStub
 from mockserver.core.request import RequestView
 
 __all__ = ["DEFAULT_BODY_CAP", "DEFAULT_JOURNAL_SIZE", "Journal", "JournalEntry"]
@@ -50,7 +51,7 @@ class JournalEntry:
     stub_id: str | None
     status: int
     listener: int | None
-    near_misses: tuple[dict[str, Any], ...] = field(default=(), compare=False)
+    near_misses: tuple[NearStub, ...] = field(default=(), compare=False)
     error: str | None = None  # set when answering raised: a bug in mockserver, not the test
     fault: str | None = None  # the stub asked for this fault instead of an answer
 
@@ -97,7 +98,7 @@ class JournalEntry:
             "status": self.status,
         }
         if not self.matched:
-            result["nearest"] = list(self.near_misses)
+            result["nearest"] = [near.to_json() for near in self.near_misses]
         if self.error is not None:
             result["error"] = self.error
         if self.fault is not None:
@@ -128,13 +129,12 @@ class Journal:
     def record(
         self,
         view: RequestView,
-        headers: tuple[tuple[str, str], ...],
         *,
         service: str | None,
         stub_id: str | None,
         status: int,
         listener: int | None,
-        near_misses: tuple[dict[str, Any], ...] = (),
+        near_misses: tuple[NearStub, ...] = (),
         error: str | None = None,
         fault: str | None = None,
     ) -> JournalEntry | None:
@@ -154,7 +154,7 @@ class Journal:
                 view.method,
                 view.path,
                 view.query_string,
-                headers,
+                view.header_items,
                 body[: self.body_cap],
                 len(body),
                 len(body) > self.body_cap,

@@ -145,9 +145,12 @@ class JsonPath(Pattern, name="json_path"):
 
     def _check(self, document: Any) -> str | None:
         clk = clock()
+        # python-jsonpath reads a str as JSON text: a body that is a JSON string goes in as its
+        # JSON text, so '"["' is the string "[", not a broken document, and '"{}"' no object.
+        source = json.dumps(document) if isinstance(document, str) else document
         for one in self.checks:
             text, literal, matcher = one.text, one.literal, one.matcher
-            found = (plain(match.obj) for match in one.compiled.finditer(document))
+            found = (plain(match.obj) for match in one.compiled.finditer(source))
             if matcher is not None:
                 reason = selected_reason(text, matcher, (_as_text(item) for item in found))
                 if reason is not None:

@@ -16,7 +16,7 @@ from mockserver.core.budget import BUDGET_EXCEEDED, BudgetExceeded
 from mockserver.core.model import RequestSpec, Stub
 from mockserver.core.paths import PathTrie
 from mockserver.core.patterns import Pattern, Value, show
-from mockserver.core.request import REPORTED_VALUE_CHARS, RequestView, excerpt
+from mockserver.core.request import RequestView
 from mockserver.core.scenarios import STARTED
 from mockserver.core.secretnames import PLACEHOLDER, redacted_field
 from mockserver.core.shadowing import Shadow, find_shadows
@@ -82,15 +82,6 @@ class Difference:
     why: str
     weight: float = _ITEM_WEIGHT
 
-    def as_dict(self) -> dict[str, str]:
-        # Each value is cut (request.excerpt): ``actual`` may be a whole request body.
-        return {
-            "field": self.field,
-            "expected": excerpt(self.expected, REPORTED_VALUE_CHARS),
-            "actual": excerpt(self.actual, REPORTED_VALUE_CHARS),
-            "why": excerpt(self.why, REPORTED_VALUE_CHARS),
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class NearMiss:
@@ -99,19 +90,6 @@ class NearMiss:
     differences: tuple[Difference, ...]
     # Another file's stub answers this one's requests first (see shadowing.py).
     shadowed: str | None = None
-
-    def as_dict(self) -> dict[str, object]:
-        found: dict[str, object] = {
-            "stub": self.stub.id,
-            "service": self.stub.service,
-            "route": self.stub.describe_route(),
-            "source": f"{self.stub.source} (stub #{self.stub.index})",
-            "first_difference": self.differences[0].as_dict() if self.differences else None,
-            "differences": [d.as_dict() for d in self.differences],
-        }
-        if self.shadowed is not None:
-            found["shadowed"] = self.shadowed
-        return found
 
 
 def method_allowed(methods: frozenset[str] | None, method: str) -> bool:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from mockserver.core.config import Settings
+from mockserver.core.errors import ProblemError
 from mockserver.core.journal import Journal
 from mockserver.core.store import StubStore
 
@@ -44,12 +45,12 @@ NS_PREFIX: Final = "/__ns/"
 _NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
-class NamespaceError(Exception):
+class NamespaceError(ProblemError):
     """A namespace that cannot be used: a bad name, too many, or unknown."""
 
     def __init__(self, status: int, error: str, detail: str, retry_after: int | None = None):
-        super().__init__(detail)
-        self.status, self.error, self.detail, self.retry_after = status, error, detail, retry_after
+        super().__init__(status, error, detail)
+        self.retry_after = retry_after
 
 
 def split_namespace(path: str) -> tuple[str, str]:

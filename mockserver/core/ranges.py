@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Final
 
+from mockserver.core.etags import ETag
 from mockserver.core.http import parse_http_date
 
 __all__ = ["MAX_RANGES", "RangeAnswer", "answer_range", "parse_ranges"]
@@ -69,7 +70,8 @@ def if_range_holds(if_range: str, etag: str | None, last_modified: datetime | No
     exactly the representation's Last-Modified."""
     value = if_range.strip()
     if value.startswith(('"', "W/")):
-        return etag is not None and not etag.startswith("W/") and value == etag
+        held, current = ETag.parse(value), ETag.parse(etag) if etag is not None else None
+        return held is not None and current is not None and held.matches(current, weak=False)
     when = parse_http_date(value)
     return when is not None and last_modified is not None and when == last_modified
 

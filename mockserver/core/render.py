@@ -23,6 +23,8 @@ from typing import Any, Final
 
 import msgpack
 
+from mockserver.core.errors import HttpProblem
+from mockserver.core.etags import ETag
 from mockserver.core.http import Conditional, best_media_type, evaluate_conditions, select_encoding
 from mockserver.core.model import PreparedResponse, Representation, ResponseSpec
 from mockserver.core.ranges import answer_range
@@ -101,26 +103,6 @@ def compressible(content_type: str | None) -> bool:
         or media in _COMPRESSIBLE
         or media.endswith(("+json", "+xml"))
     )
-
-
-def _quote_etag(tag: str) -> str:
-    """A literal ``etag:`` as sent: quoted unless the stub wrote it quoted (or weak)."""
-    if tag.startswith('W/"') or (tag.startswith('"') and tag.endswith('"') and len(tag) > 1):
-        return tag
-    return f'"{tag}"'
-
-
-def _weakened(etag: str) -> str:
-    """The tag of a coded variant of a body whose tag the service chose: weak, as nginx marks
-    its gzip variants, so the tag stays the service's and no strong tag names two different
-    byte sequences (RFC 9110 §8.8.3.3); weak comparison (§8.8.3.2) still matches it."""
-    return etag if etag.startswith("W/") else f"W/{etag}"
-
-
-def _derived(etag: str, suffix: str) -> str:
-    """The ETag of another representation of the same body: a suffix inside the quotes, so
-    two codings never share a tag (RFC 9110 §8.8.3) and each still answers 304."""
-    return etag[:-1] + f"-{suffix}" + '"'
 
 
 def _header(headers: list[tuple[str, str]], name: str) -> str | None:
@@ -211,7 +193,7 @@ def prepare(
         default.body,
         spec.delay_ms,
         spec.timing,
-        etag=etag,
+        etag=None if etag is None else str(etag),
         last_modified=spec.last_modified,
         media_types=media_types,
         encodings={default_media: codings},
@@ -234,7 +216,7 @@ def _media_variants(
     media_type: str | None,
     *,
     headers: list[tuple[str, str]],
-    etag: str | None,
+    etag: ETag | None,
     services_tag: bool,
     default_media: str,
     vary_accept: bool,
@@ -260,7 +242,7 @@ def _media_variants(
     vary = (["Accept"] if vary_accept else []) + (["Accept-Encoding"] if coded else [])
     # Each media type is its own representation with its own tag: -msgpack, -x-msgpack.
     media_etag = (
-        etag if media == default_media or etag is None else _derived(etag, media.split("/", 1)[1])
+        etag if media == default_media or etag is None else etag.suffixed(media.split("/", 1)[1])
     )
     body_etag = media_etag if services_tag else None
     plain = [*base, ("Accept-Ranges", "bytes")] if ranges else base
@@ -268,8 +250,12 @@ def _media_variants(
     variants = {(media, "identity"): identity}
     for name, out in coded.items():
         tag = None
-        if media_etag:
-            tag = _weakened(media_etag) if services_tag else _derived(media_etag, name)
+        if media_etag is not None:
+            # A service's tag stays the service's on its coded variants: weak, as nginx marks
+            # its gzip variants, so no strong tag names two byte sequences (RFC 9110 §8.8.3.3)
+            # and weak comparison (§8.8.3.2) still matches it. An auto tag is per coding: a
+            # suffix inside the quotes, so two codings never share a tag and each answers 304.
+            tag = media_etag.weakened() if services_tag else media_etag.suffixed(name)
         variants[(media, name)] = _representation(out, base, vary, tag, name, body_etag)
     return variants, tuple(coded)
 
@@ -288,7 +274,7 @@ def variant(prepared: PreparedResponse, media: str, coding: str = "identity") ->
             prepared.packed,
             media,
             headers=[(k, v) for k, v in default.headers if k.lower() not in own],
-            etag=prepared.etag,
+            etag=None if prepared.etag is None else ETag.literal(prepared.etag),
             services_tag=default.body_etag is not None,
             default_media=prepared.media_types[0],
             vary_accept=True,
@@ -310,28 +296,31 @@ def _msgpack_of(body: bytes) -> bytes | None:
         return None
 
 
-def _base_etag(spec: ResponseSpec, methods: frozenset[str] | None, ok: bool) -> str | None:
+def _base_etag(spec: ResponseSpec, methods: frozenset[str] | None, ok: bool) -> ETag | None:
     if spec.etag is False:
         return None
     if isinstance(spec.etag, str) and spec.etag != "auto":
-        return _quote_etag(spec.etag)
+        return ETag.literal(spec.etag)
     reads = methods is None or bool(methods & {"GET", "HEAD"})
     if not (ok and reads):
         return None
     # A strong validator from the bytes (RFC 9110 §8.8.3): the same body, the same tag.
     digest = hashlib.blake2b(spec.body, digest_size=12).digest()
-    return '"' + urlsafe_b64encode(digest).decode().rstrip("=") + '"'
+    return ETag(urlsafe_b64encode(digest).decode().rstrip("="))
 
 
 def _representation(
     body: bytes,
     headers: list[tuple[str, str]],
     vary: list[str],
-    etag: str | None,
+    tag: ETag | None,
     coding: str | None,
-    body_etag: str | None,
+    body_tag: ETag | None,
 ) -> Representation:
+    """One representation, ready to send: its tags as their headers say them."""
     full = _with_vary(list(headers), vary)
+    etag = None if tag is None else str(tag)
+    body_etag = None if body_tag is None else str(body_tag)
     if etag is not None:
         full = [(k, v) for k, v in full if k.lower() != "etag"] + [("ETag", etag)]
     if coding is not None:
@@ -350,10 +339,10 @@ class Choice:
 
 
 _PRECONDITION_BODY: Final = encode_json(
-    {"error": "precondition failed", "detail": "If-Match / If-Unmodified-Since did not hold"}
+    HttpProblem(412, "precondition failed", "If-Match / If-Unmodified-Since did not hold").as_dict()
 )
 _NOT_ACCEPTABLE_BODY: Final = encode_json(
-    {"error": "not acceptable", "detail": "Accept-Encoding refuses every coding offered"}
+    HttpProblem(406, "not acceptable", "Accept-Encoding refuses every coding offered").as_dict()
 )
 
 

@@ -107,7 +107,6 @@ class RequestView:
 
     __slots__ = (
         "_cookies",
-        "_header_items",
         "_headers",
         "_json",
         "_json_done",
@@ -116,6 +115,7 @@ class RequestView:
         "_readings",
         "_text",
         "body",
+        "header_items",
         "method",
         "path",
         "query_string",
@@ -133,7 +133,10 @@ class RequestView:
         self.path = path
         self.query_string = query_string
         self.body = body
-        self._header_items = headers
+        # The headers as they arrived (names as sent, in order), as the journal keeps them.
+        self.header_items: tuple[tuple[str, str], ...] = (
+            headers if type(headers) is tuple else tuple(headers)
+        )
         self._headers: dict[str, list[str]] | None = None
         self._query: dict[str, list[str]] | None = None
         self._cookies: dict[str, list[str]] | None = None
@@ -148,7 +151,7 @@ class RequestView:
         """Header values by lower-cased name, in arrival order."""
         if self._headers is None:
             headers: dict[str, list[str]] = {}
-            for name, value in self._header_items:
+            for name, value in self.header_items:
                 headers.setdefault(name.lower(), []).append(value)
             self._headers = headers
         return self._headers
@@ -170,7 +173,7 @@ class RequestView:
                 ]
             else:
                 found = [None] * len(_WANTED)
-                for name, value in self._header_items:
+                for name, value in self.header_items:
                     at = _WANTED.get(name.lower())
                     if at is not None:
                         held = found[at]
@@ -245,18 +248,6 @@ class RequestView:
         if kind not in self._readings:
             self._readings[kind] = read(self)
         return self._readings[kind]
-
-    def summary(self, body_limit: int = REPORTED_BODY_CHARS) -> dict[str, Any]:
-        """JSON-ready description for reports: what arrived, with the body as text (its first
-        ``body_limit`` characters, then its length and hash)."""
-        query, headers = self.shown_fields()
-        return {
-            "method": self.method,
-            "path": self.path,
-            "query": query,
-            "headers": headers,
-            "body": excerpt(self.text, body_limit),
-        }
 
     def shown_fields(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """Query and headers as reports and the journal show them: one value or the list,

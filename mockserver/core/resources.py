@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from mockserver.core.errors import HttpProblem
 from mockserver.core.http import Conditional, evaluate_conditions
 from mockserver.core.model import ResourceSpec
 from mockserver.core.render import JSON_TYPE, encode_json
@@ -58,7 +59,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 def _error(status: int, error: str, detail: str, *extra: tuple[str, str]) -> ResourceOutcome:
-    body = encode_json({"error": error, "detail": detail})
+    body = encode_json(HttpProblem(status, error, detail).as_dict())
     return ResourceOutcome(status, (("Content-Type", JSON_TYPE), *extra), body)
 
 

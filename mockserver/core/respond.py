@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from mockserver.core.budget import MATCH_BUDGET_S, end_match_budget, start_match_budget
+from mockserver.core.errors import HttpProblem
 from mockserver.core.journal import JournalEntry
 from mockserver.core.model import Stub, Timing, WebhookSpec
 from mockserver.core.render import choose, encode_json
-from mockserver.core.report import unmatched_report
+from mockserver.core.report import UnmatchedReport, unmatched_report
 from mockserver.core.request import RequestView
 from mockserver.core.store import StubStore
 from mockserver.core.webhookspec import rendered_calls
@@ -39,7 +40,7 @@ class Answer:
     delay_ms: tuple[int, int] = (0, 0)
     stub_id: str | None = None
     timing: Timing | None = None  # lognormal delay, dribbled body (model.Timing)
-    report: dict[str, Any] | None = None  # set when no stub matched
+    report: UnmatchedReport | None = None  # set when no stub matched
     # The journal entry of a stub's answer: marked if the client leaves during the delay.
     entry: JournalEntry | None = None
     fault: str | None = None  # the stub's fault: break the connection instead of answering
@@ -51,7 +52,6 @@ def respond(
     store: StubStore,
     listener: int | None,
     view: RequestView,
-    headers: tuple[tuple[str, str], ...],
     *,
     unmatched_status: int = 404,
     near_misses: int = 3,
@@ -65,9 +65,7 @@ def respond(
     """
     budget = start_match_budget(match_budget)  # one for its matching and its explanation
     try:
-        return _respond(
-            store, listener, view, headers, unmatched_status, near_misses, journal_unmatched
-        )
+        return _respond(store, listener, view, unmatched_status, near_misses, journal_unmatched)
     finally:
         end_match_budget(budget)
 
@@ -76,7 +74,6 @@ def _respond(
     store: StubStore,
     listener: int | None,
     view: RequestView,
-    headers: tuple[tuple[str, str], ...],
     unmatched_status: int,
     near_misses: int,
     journal_unmatched: bool,
@@ -99,7 +96,7 @@ def _respond(
         if check is not None:
             violations = check(view)
             if violations:
-                return _refused(store, listener, view, headers, stub.service, stub.id, violations)
+                return _refused(store, listener, view, stub.service, stub.id, violations)
         prepared = store.next_response(stub) if stub.responses else stub.prepared
         if prepared.templated is not None:
             # Jinja2 is imported by the first templated stub, not by every server's start.
@@ -116,7 +113,7 @@ def _respond(
                     store.scenarios.state,
                 )
             except TemplateFailure as failure:
-                return _failed(store, listener, view, headers, stub, failure)
+                return _failed(store, listener, view, stub, failure)
         if prepared.variants:
             choice = choose(prepared, view)
             status, out_headers, body = choice.status, choice.headers, choice.body
@@ -124,7 +121,6 @@ def _respond(
             status, out_headers, body = prepared.status, prepared.headers, prepared.body
         entry = journal.record(
             view,
-            headers,
             service=stub.service,
             stub_id=stub.id,
             status=status,
@@ -152,7 +148,6 @@ def _respond(
         stub_id = f"resource:{resource.spec.path}"
         journal.record(
             view,
-            headers,
             service=resource.service,
             stub_id=stub_id,
             status=outcome.status,
@@ -167,24 +162,21 @@ def _respond(
     if journal_unmatched:
         journal.record(
             view,
-            headers,
             service=here[0] if len(here) == 1 else None,
             stub_id=None,
             status=unmatched_status,
             listener=listener,
-            near_misses=tuple(report["nearest"]),
+            near_misses=report.nearest,
         )
-    body = json.dumps(report, indent=2, ensure_ascii=False).encode() + b"\n"
+    body = json.dumps(report.to_json(), indent=2, ensure_ascii=False).encode() + b"\n"
     # A report names stubs and what they expect: for the caller, never for a cache on the way.
-    headers = (("Content-Type", "application/json"), ("Cache-Control", "no-store"))
-    return Answer(unmatched_status, headers, body, report=report)
+    return Answer(unmatched_status, _JSON_HEADERS, body, report=report)
 
 
 def _failed(
     store: StubStore,
     listener: int | None,
     view: RequestView,
-    headers: tuple[tuple[str, str], ...],
     stub: Stub,
     failure: TemplateFailure,
 ) -> Answer:
@@ -193,25 +185,20 @@ def _failed(
     detail = f"stub {stub.id!r}, template {failure.key}: {failure.why}"
     entry = store.journal.record(
         view,
-        headers,
         service=stub.service,
         stub_id=None,
         status=500,
         listener=listener,
         error=f"template failed: {detail}",
     )
-    body = encode_json(
-        {"error": "template failed", "detail": detail, "stub": stub.id, "template": failure.key}
-    )
-    out = (("Content-Type", "application/json"), ("Cache-Control", "no-store"))
-    return Answer(500, out, body, stub_id=stub.id, entry=entry)
+    problem = HttpProblem(500, "template failed", detail, stub=stub.id, template=failure.key)
+    return Answer(500, _JSON_HEADERS, encode_json(problem.as_dict()), stub_id=stub.id, entry=entry)
 
 
 def _refused(
     store: StubStore,
     listener: int | None,
     view: RequestView,
-    headers: tuple[tuple[str, str], ...],
     service: str,
     stub_id: str,
     violations: list[dict[str, str]],
@@ -224,7 +211,6 @@ def _refused(
     )
     store.journal.record(
         view,
-        headers,
         service=service,
         stub_id=None,
         status=400,

@@ -33,6 +33,8 @@ from jinja2 import nodes
 from jinja2.runtime import Context
 from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment
 
+from mockserver.core.errors import MockServerError
+
 __all__ = ["OUTPUT_CAP", "Budget", "RenderRefused", "bounded_environment", "current", "guarded"]
 
 OUTPUT_CAP: Final = 1024 * 1024  # characters (or JSON bytes) one template may produce
@@ -45,7 +47,7 @@ _DYNAMIC_WIDTH: Final = re.compile(r"\*|\{[^{}]*\{")
 _SIZED: Final = (str, bytes, list, tuple, dict)
 
 
-class RenderRefused(Exception):
+class RenderRefused(MockServerError):
     """A render went past one of its bounds."""
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from mockserver.core.deliveries import DeliveryLog
-from mockserver.core.errors import Problem
+from mockserver.core.errors import MockServerError, Problem
 from mockserver.core.journal import Journal
 from mockserver.core.matching import StubIndex, index_by_listener
 from mockserver.core.model import PreparedResponse, ServiceSpec, Stub, StubSet
@@ -67,7 +67,7 @@ def _indexed(stubs: StubSet, snapshot: Snapshot | None) -> Snapshot:
     return snapshot if snapshot is not None and snapshot.stubs is stubs else Snapshot.build(stubs)
 
 
-class DuplicateStubError(ValueError):
+class DuplicateStubError(MockServerError, ValueError):
     """An admin write named a stub id that is already served."""
 
 

@@ -23,7 +23,7 @@ from typing import Any, Final
 from jinja2 import TemplateError, TemplateSyntaxError, Undefined, meta, nodes
 from jinja2.runtime import Context
 
-from mockserver.core.errors import KeyPath, Problems
+from mockserver.core.errors import KeyPath, MockServerError, Problems
 from mockserver.core.model import Piece, PreparedResponse, ResponseSpec, ResponseTemplate
 from mockserver.core.request import NotJson, RequestView
 from mockserver.core.sandbox import Budget, RenderRefused, bounded_environment, current, guarded
@@ -118,7 +118,7 @@ class _Request:
         return value
 
 
-class TemplateFailure(Exception):
+class TemplateFailure(MockServerError):
     """A render that failed or was refused: which template, and why."""
 
     def __init__(self, key: str, why: str) -> None:

@@ -24,6 +24,7 @@ from typing import Any, Final
 from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urlsplit
 
 from mockserver.core.addresses import refused_address
+from mockserver.core.errors import MockServerError
 from mockserver.recording.exchange import Exchange
 from mockserver.recording.stubs import Recording
 
@@ -41,7 +42,7 @@ DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 _NAME_CHARS: Final = re.compile(r"[^a-z0-9._-]+")
 
 
-class HarError(ValueError):
+class HarError(MockServerError, ValueError):
     """The text is not a HAR log this importer can read."""
 
 

@@ -1,9 +1,10 @@
 """Stub files and directories on disk → one validated StubSet. The core's only disk reads.
 
 A file that some stub names as its ``body_file`` is a body, never a stub file, whatever its
-extension: JSON payloads kept beside the stubs (WireMock's ``__files/``) are served, not parsed
-as stubs. Files are read before the bodies are set aside, so the outcome does not depend on
-whether the naming stub file sorts before or after the body.
+extension: JSON payloads kept beside the stubs are served, not parsed as stubs. Files are read
+before the bodies are set aside, so the outcome does not depend on whether the naming stub file
+sorts before or after the body. A WireMock root's ``mappings/`` files are translated
+(formats/wiremock.py) and its ``__files/`` is never searched for stub files.
 """
 
 from __future__ import annotations
@@ -22,6 +23,14 @@ from mockserver.core.model import ServiceSpec, Stub, StubSet
 from mockserver.core.shadowing import Shadow, find_shadows, shadow_lines
 from mockserver.core.shapes import forget_shared
 from mockserver.core.stubspec import BodyFileReader
+from mockserver.formats.wiremock import (
+    FILES_DIR,
+    MAPPINGS_DIR,
+    is_wiremock,
+    parse_mappings,
+    service_for,
+    wiremock_home,
+)
 from mockserver.stubfiles.documents import MAX_FILE_BYTES, read_document
 from mockserver.stubfiles.stubfile import combine, parse_service
 
@@ -55,7 +64,11 @@ def _walk(root: Path, problems: list[Problem]) -> list[Path]:
     files = []
     inside = root.resolve()
     for directory, subdirs, names in os.walk(root, onerror=unreadable):
-        subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+        # A WireMock root's __files/ holds bodies, never mappings (WireMock reads it so too).
+        wiremock = MAPPINGS_DIR in subdirs
+        subdirs[:] = sorted(
+            d for d in subdirs if not d.startswith(".") and not (wiremock and d == FILES_DIR)
+        )
         for name in names:
             if not name.startswith(".") and Path(name).suffix.lower() in STUB_SUFFIXES:
                 file = Path(directory) / name
@@ -213,6 +226,11 @@ def load_file(
             except HarError as exc:
                 problem = f"a VCR.py cassette mockserver cannot serve: {exc}"
                 return None, [], [Problem(source, problem)]
+    if is_wiremock(data):  # a WireMock mapping file: bodyFileName is read from __files/
+        home = wiremock_home(file, root)
+        confined = home if home.is_relative_to(root.resolve()) else root
+        reader = body_file_reader(home / FILES_DIR / "-", confined, named)
+        return parse_mappings(data, source, service_for(home), reader)
     reader = body_file_reader(file, root, named)
     return parse_service(data, source, file.stem, reader, marks, release=True)
 

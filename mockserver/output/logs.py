@@ -14,9 +14,10 @@ import json
 import logging
 import sys
 import time
+from dataclasses import replace
 from typing import Any, Final, TextIO
 
-from mockserver.core.report import report_text
+from mockserver.core.report import RequestSummary, UnmatchedReport
 from mockserver.core.request import RequestView
 from mockserver.core.secretnames import redacted_query_string
 from mockserver.output.logstream import LogStream, printable, printable_json, printable_values
@@ -58,7 +59,7 @@ class RequestLine:
         view: RequestView,
         status: int,
         stub: str | None,
-        report: dict[str, Any] | None,
+        report: UnmatchedReport | None,
         fault: str | None = None,
     ) -> None:
         self.view = view
@@ -76,8 +77,9 @@ class RequestLine:
         # As text, every value from the request is made printable: the report's own line
         # breaks stay, a client's cannot forge a line (JSON escapes them by itself).
         if self.report is not None:
-            summary = self.view.summary(body_limit=LOGGED_BODY_CHARS)
-            return report_text(printable_values({**self.report, "request": summary}))
+            summary = RequestSummary.of(self.view, LOGGED_BODY_CHARS)
+            report: UnmatchedReport = printable_values(replace(self.report, request=summary))
+            return report.text()
         target, stub = printable(self.target()), printable(str(self.stub))
         if self.fault is not None:
             return f"{self.view.method} {target} -> fault {self.fault} ({stub})"
@@ -98,9 +100,9 @@ class RequestLine:
             fields["message"] = str(self)
             fields["fault"] = self.fault
         if self.report is not None:
-            fields["body"] = view.summary(body_limit=LOGGED_BODY_CHARS)["body"]
-            fields["hint"] = self.report.get("hint")
-            fields["nearest"] = self.report.get("nearest", [])
+            fields["body"] = RequestSummary.of(view, LOGGED_BODY_CHARS).body
+            fields["hint"] = self.report.hint
+            fields["nearest"] = [near.to_json() for near in self.report.nearest]
         return fields
 
     def detail(self) -> str:
@@ -115,7 +117,7 @@ def log_request(
     view: RequestView,
     status: int,
     stub: str | None,
-    report: dict[str, Any] | None,
+    report: UnmatchedReport | None,
     fault: str | None = None,
 ) -> None:
     """Log one request: at INFO when a stub answered it, at WARNING when none matched (the
@@ -140,7 +142,7 @@ def log_request(
         log.debug("%s", line.detail())
 
 
-def request_level(report: dict[str, Any] | None) -> int:
+def request_level(report: UnmatchedReport | None) -> int:
     """The level a request is logged at: WARNING when no stub matched it, else INFO."""
     return logging.INFO if report is None else logging.WARNING
 

@@ -22,13 +22,22 @@ import collections
 import json
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import fields, is_dataclass, replace
 from json.encoder import encode_basestring
 from typing import Any, Final, TextIO
 
 from mockserver.core.request import RequestView
 from mockserver.core.secretnames import redacted_query_string
 
-__all__ = ["FLUSH_AFTER", "LogStream", "printable", "printable_json", "printable_values"]
+__all__ = [
+    "FLUSH_AFTER",
+    "LogStream",
+    "printable",
+    "printable_json",
+    "printable_values",
+    "strings_changed",
+]
 
 # How long a request line may wait for the write that carries it: short enough for a person
 # watching the log, long enough that one write carries hundreds of lines under load.
@@ -50,12 +59,21 @@ def printable(text: str) -> str:
 
 def printable_values(value: Any) -> Any:
     """The same structure with every string in it made printable."""
+    return strings_changed(value, printable)
+
+
+def strings_changed(value: Any, change: Callable[[str], str]) -> Any:
+    """The same structure (dicts, lists, tuples, dataclasses: a report) with ``change`` made to
+    every string in it but the keys of dicts."""
     if isinstance(value, str):
-        return printable(value)
+        return change(value)
     if isinstance(value, dict):
-        return {k: printable_values(v) for k, v in value.items()}
+        return {k: strings_changed(v, change) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [printable_values(v) for v in value]
+        return type(value)(strings_changed(v, change) for v in value)
+    if is_dataclass(value) and not isinstance(value, type):
+        changed = {f.name: strings_changed(getattr(value, f.name), change) for f in fields(value)}
+        return replace(value, **changed)
     return value
 
 

@@ -15,9 +15,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mockserver.core.report import report_text
+from mockserver.core.report import NearStub, RequestSummary, report_text
 from mockserver.core.request import REPORTED_BODY_CHARS, REPORTED_VALUE_CHARS, excerpt
-from mockserver.output.logstream import printable, printable_values
+from mockserver.output.logstream import printable, printable_values, strings_changed
 
 __all__ = ["unmatched_text"]
 
@@ -68,15 +68,16 @@ def _block(entry: Mapping[str, Any]) -> str:
     if entry.get("error"):
         target = printable(f"{entry['method']} {entry['path']}")
         return f"The server failed answering {target}: {printable(str(entry['error']))}"
-    request = {
-        "method": entry.get("method"),
-        "path": entry.get("path"),
-        "query": entry.get("query") or {},
-        "body": _body(entry),
-    }
-    nearest = _capped(entry.get("nearest") or [])
+    # The entry is JSON (the admin API's, or the journal's own as_dict): its near misses are
+    # read back into the report's values, each string cut to a value's share of a report.
+    request = RequestSummary(
+        entry["method"], entry["path"], entry.get("query") or {}, {}, _body(entry)
+    )
+    nearest = tuple(
+        strings_changed(NearStub.from_json(n), _cut) for n in entry.get("nearest") or ()
+    )
     hint = "" if nearest else "no stub came near"
-    return report_text(printable_values({"request": request, "nearest": nearest, "hint": hint}))
+    return report_text(*printable_values((request, nearest, hint)))
 
 
 def _body(entry: Mapping[str, Any]) -> str:
@@ -106,12 +107,5 @@ def _characters(text: str) -> str:
         return text
 
 
-def _capped(value: Any) -> Any:
-    """Every string in the near misses cut to a value's share of a report."""
-    if isinstance(value, str):
-        return excerpt(_characters(value), REPORTED_VALUE_CHARS)
-    if isinstance(value, dict):
-        return {k: _capped(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_capped(v) for v in value]
-    return value
+def _cut(value: str) -> str:
+    return excerpt(_characters(value), REPORTED_VALUE_CHARS)

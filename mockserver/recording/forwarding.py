@@ -46,20 +46,18 @@ class Forwarding:
         for _, upstream in self.upstreams.values():
             await upstream.close()
 
-    def journal_view(self, view: RequestView, headers: tuple[tuple[str, str], ...]) -> RequestView:
+    def journal_view(self, view: RequestView) -> RequestView:
         """The request as the journal may keep it: secrets replaced (body JSON paths too)."""
         query = urlencode(self.redaction.query_pairs(_pairs(view)), doseq=True)
         body = self.redaction.json_body(view.body)
-        return RequestView(
-            view.method, view.path, query, self.redaction.header_pairs(headers), body
-        )
+        headers = self.redaction.header_pairs(view.header_items)
+        return RequestView(view.method, view.path, query, headers, body)
 
     async def forward(
         self,
         request: web.BaseRequest,
         listener: int | None,
         view: RequestView,
-        headers: tuple[tuple[str, str], ...],
         journal: Journal,
     ) -> web.Response | None:
         """Answer from the upstream of ``listener``; None when it has none."""
@@ -67,8 +65,7 @@ class Forwarding:
         if found is None:
             return None
         service, upstream = found
-        safe_view = self.journal_view(view, headers)
-        safe_headers = self.redaction.header_pairs(headers)
+        safe_view = self.journal_view(view)
         # The target as received, except an absolute-form one (``GET http://other/x``), which
         # keeps only its path: the upstream is the service's, never one a client names.
         target = request.raw_path
@@ -76,12 +73,11 @@ class Forwarding:
             target = request.rel_url.raw_path_qs
         try:
             exchange = await upstream.forward(
-                view.method, target, view.path, view.query_string, headers, view.body
+                view.method, target, view.path, view.query_string, view.header_items, view.body
             )
         except UpstreamError as exc:
             journal.record(
                 safe_view,
-                safe_headers,
                 service=service,
                 stub_id=None,
                 status=exc.status,
@@ -92,12 +88,11 @@ class Forwarding:
             log.warning("%s %s: %s (%s)", view.method, view.path, exc.body()["error"], exc.detail)
             return web.json_response(exc.body(), status=exc.status)
         if self.recorder is not None:
-            recorded = await _whole(upstream, exchange, target, view, headers)
+            recorded = await _whole(upstream, exchange, target, view)
             if recorded is not None:
                 self.recorder.add(service, upstream.base_url, recorded)
         journal.record(
             safe_view,
-            safe_headers,
             service=service,
             stub_id=f"upstream:{service}",
             status=exchange.status,
@@ -121,7 +116,6 @@ async def _whole(
     exchange: Exchange,
     target: str,
     view: RequestView,
-    headers: tuple[tuple[str, str], ...],
 ) -> Exchange | None:
     """What to record for ``exchange``: itself, or for a 206/304/412 to a GET, the whole
     representation, asked for once without the Range and conditions. Replay serves ranges and
@@ -129,6 +123,7 @@ async def _whole(
     304 would be the answer to every plain GET (issue 16)."""
     if view.method != "GET" or exchange.status not in (206, 304, 412):
         return exchange
+    headers = view.header_items
     plain = tuple((k, v) for k, v in headers if k.lower() not in _PARTIAL_ASKS)
     if len(plain) == len(headers):
         return exchange  # the service chose a partial answer by itself: as it came

@@ -25,6 +25,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
 from mockserver.core.addresses import refused_address
+from mockserver.core.errors import MockServerError
 from mockserver.core.http import FORBIDDEN_IN_HEADERS
 from mockserver.recording.exchange import HOP_BY_HOP, Exchange, hop_by_hop
 
@@ -77,7 +78,7 @@ def _port(parts: SplitResult) -> int | None:
         return None
 
 
-class UpstreamError(Exception):
+class UpstreamError(MockServerError):
     """The upstream could not answer: ``status`` is 502 (unreachable, broken) or 504 (slow)."""
 
     def __init__(self, status: int, target: str, detail: str, error: str = "") -> None:

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from mockserver.core.config import is_loopback
-from mockserver.core.errors import StubFileError
+from mockserver.core.errors import ProblemError, StubFileError
 from mockserver.core.model import Stub
 from mockserver.core.pinned import refusal
 from mockserver.core.store import DuplicateStubError
@@ -28,6 +28,7 @@ from mockserver.core.version import __version__
 from mockserver.formats.loader import admin_body_reader
 from mockserver.server.admin_openapi import openapi_document
 from mockserver.server.loop import loop_name
+from mockserver.server.problems import problem_response
 from mockserver.server.reload import reload_files
 from mockserver.stubfiles.stubinput import parse_pattern_input, parse_stub_input
 
@@ -44,15 +45,11 @@ Dispatch = Callable[
 ]
 
 
-class AdminError(Exception):
-    def __init__(self, status: int, error: str, detail: str, **extra: Any) -> None:
-        super().__init__(detail)
-        self.status, self.error, self.detail, self.extra = status, error, detail, extra
+class AdminRefusal(ProblemError):
+    """An admin call refused, answered with its problem (the client raises it as AdminRefusal)."""
 
     def response(self) -> web.Response:
-        return web.json_response(
-            {"error": self.error, "detail": self.detail, **self.extra}, status=self.status
-        )
+        return problem_response(self.problem)
 
 
 class AdminCall:
@@ -72,7 +69,7 @@ class AdminCall:
     async def json(self) -> Any:
         content_type = self.request.content_type
         if content_type != "application/json" and not content_type.endswith("+json"):
-            raise AdminError(
+            raise AdminRefusal(
                 415,
                 "unsupported media type",
                 f"send the body as JSON with Content-Type: application/json (got {content_type})",
@@ -80,7 +77,7 @@ class AdminCall:
         try:
             raw = await self.request.read()
         except web.HTTPRequestEntityTooLarge:
-            raise AdminError(
+            raise AdminRefusal(
                 413, "request body too large", "the admin body is over the limit"
             ) from None
         try:
@@ -89,13 +86,13 @@ class AdminCall:
             # which stub ids, bodies and headers all need: refuse it here (RFC 7493 §2.1).
             json.dumps(value, ensure_ascii=False).encode("utf-8")
         except RecursionError:
-            raise AdminError(400, "malformed JSON", "the JSON is nested too deeply") from None
+            raise AdminRefusal(400, "malformed JSON", "the JSON is nested too deeply") from None
         except UnicodeEncodeError:
-            raise AdminError(
+            raise AdminRefusal(
                 400, "malformed JSON", "a string holds a lone surrogate escape such as \\ud800"
             ) from None
         except ValueError as exc:
-            raise AdminError(400, "malformed JSON", str(exc)) from None
+            raise AdminRefusal(400, "malformed JSON", str(exc)) from None
         return value
 
     def int_query(self, name: str, default: int | None) -> int | None:
@@ -105,16 +102,16 @@ class AdminCall:
         try:
             value = int(raw)
         except ValueError:
-            raise AdminError(
+            raise AdminRefusal(
                 400, f"bad {name}", f"{name} must be a whole number, got {raw!r}"
             ) from None
         if value < 0:
-            raise AdminError(400, f"bad {name}", f"{name} cannot be negative")
+            raise AdminRefusal(400, f"bad {name}", f"{name} cannot be negative")
         return value
 
 
-def _invalid(exc: StubFileError) -> AdminError:
-    return AdminError(422, "invalid stub", str(exc), problems=[p.as_dict() for p in exc.problems])
+def _invalid(exc: StubFileError) -> AdminRefusal:
+    return AdminRefusal(422, "invalid stub", str(exc), problems=[p.as_dict() for p in exc.problems])
 
 
 def stub_json(stub: Stub, state: ServerState) -> dict[str, Any]:
@@ -212,7 +209,7 @@ async def add_stubs(call: AdminCall) -> web.StreamResponse:
     try:
         added = call.state.store.add(stubs, explicit_ids=explicit)
     except DuplicateStubError as exc:
-        raise AdminError(409, "duplicate stub id", str(exc)) from None
+        raise AdminRefusal(409, "duplicate stub id", str(exc)) from None
     return web.json_response({"stubs": [stub_json(s, call.state) for s in added]}, status=201)
 
 
@@ -221,7 +218,7 @@ def _fits(call: AdminCall, stubs: list[Stub], replacing: str | None = None) -> N
     kept = [s for s in call.state.store.runtime if s.id != replacing]
     problem = refusal(kept, stubs, call.state.settings.admin_stub_bytes)
     if problem is not None:
-        raise AdminError(413, "too much held by admin stubs", problem)
+        raise AdminRefusal(413, "too much held by admin stubs", problem)
 
 
 async def get_stub(call: AdminCall) -> web.StreamResponse:
@@ -235,9 +232,9 @@ async def put_stub(call: AdminCall) -> web.StreamResponse:
     raw = await call.json()
     stub_id = call.params["id"]
     if not isinstance(raw, dict):
-        raise AdminError(422, "invalid stub", "PUT takes one stub (a JSON object)")
+        raise AdminRefusal(422, "invalid stub", "PUT takes one stub (a JSON object)")
     if raw.get("id", stub_id) != stub_id:
-        raise AdminError(422, "invalid stub", f"the body's id {raw['id']!r} is not {stub_id!r}")
+        raise AdminRefusal(422, "invalid stub", f"the body's id {raw['id']!r} is not {stub_id!r}")
     existing = call.state.store.get(stub_id)
     here = (
         [existing.service]
@@ -260,7 +257,9 @@ async def put_stubs(call: AdminCall) -> web.StreamResponse:
     """Add or replace many stubs by id, all or none, with one rebuild (the plugin's markers)."""
     raw = await call.json()
     if not (isinstance(raw, list) and all(isinstance(s, dict) and "id" in s for s in raw)):
-        raise AdminError(422, "invalid stubs", "PUT /__admin/stubs takes a list of stubs with ids")
+        raise AdminRefusal(
+            422, "invalid stubs", "PUT /__admin/stubs takes a list of stubs with ids"
+        )
     reader = admin_body_reader(call.state.settings.paths)
     services = call.state.store.snapshot.stubs.services
     try:
@@ -277,8 +276,8 @@ async def delete_stub(call: AdminCall) -> web.StreamResponse:
     return web.json_response({"deleted": call.params["id"]})
 
 
-def _no_stub(call: AdminCall) -> AdminError:
-    return AdminError(
+def _no_stub(call: AdminCall) -> AdminRefusal:
+    return AdminRefusal(
         404, "no such stub", f"no stub has id {call.params['id']!r}; GET /__admin/stubs lists them"
     )
 
@@ -303,7 +302,7 @@ async def reload(call: AdminCall) -> web.StreamResponse:
         )
     )
     if problems:
-        raise AdminError(
+        raise AdminRefusal(
             422,
             "reload failed; the previous stubs are still served",
             "\n".join(str(p) for p in problems),
@@ -353,7 +352,7 @@ async def count(call: AdminCall) -> web.StreamResponse:
     raw = await call.json()
     journal = call.state.store.journal
     if not journal.enabled:
-        raise AdminError(
+        raise AdminRefusal(
             409,
             "journal is off",
             "counting needs the journal (--journal-size > 0); "
@@ -366,7 +365,7 @@ async def count(call: AdminCall) -> web.StreamResponse:
     try:
         found = journal.count(spec, call.state.settings.match_budget_ms / 1000)
     except RecursionError:  # a deep pattern against a deep journaled body
-        raise AdminError(
+        raise AdminRefusal(
             422, "pattern too deep", "the pattern nests too deeply to compare with the journal"
         ) from None
     return web.json_response({"count": found})
@@ -473,7 +472,7 @@ async def handle_admin(
     if token and method == "GET" and sub == "/health" and not authorised(request, token):
         return web.json_response(_public_health(state))
     if token and not (method == "GET" and sub == "/health") and not authorised(request, token):
-        response = AdminError(
+        response = AdminRefusal(
             401,
             "unauthorized",
             "this admin API needs Authorization: Bearer <token> (--admin-token / "
@@ -484,7 +483,7 @@ async def handle_admin(
     if not token and is_loopback(state.settings.host) and not _local_host(request):
         # An open admin API on loopback is reachable from a browser through DNS rebinding
         # (evil.example resolving to 127.0.0.1): a local name in Host is required then.
-        return AdminError(
+        return AdminRefusal(
             403,
             "forbidden host",
             "without a token, admin calls must address this machine by a local name "
@@ -493,7 +492,7 @@ async def handle_admin(
     if not token and not _same_origin(request):
         # A page on another site may send a form-like POST (no preflight) to an open admin
         # API; the browser names that site in Origin.
-        return AdminError(
+        return AdminRefusal(
             403,
             "forbidden origin",
             f"admin calls from a page on {request.headers['Origin']} are refused; "
@@ -519,17 +518,17 @@ async def dispatch_admin(
             continue
         try:
             return await handler(AdminCall(request, state, found.groupdict(), listener))
-        except AdminError as exc:
+        except AdminRefusal as exc:
             return exc.response()
         except asyncio.CancelledError:
             raise
     if allowed:
-        response = AdminError(
+        response = AdminRefusal(
             405, "method not allowed", f"{ADMIN_PREFIX}{sub} takes {', '.join(allowed)}"
         ).response()
         response.headers["Allow"] = ", ".join(allowed)
         return response
     known = ", ".join(f"{m} {ADMIN_PREFIX}{p}" for m, p, _ in ROUTES)
-    return AdminError(
+    return AdminRefusal(
         404, "no such admin route", f"{request.method} {request.path}; routes: {known}"
     ).response()

@@ -11,6 +11,8 @@ from __future__ import annotations
 import zlib
 from typing import Final
 
+from mockserver.core.errors import ProblemError
+
 __all__ = ["MAX_GZIP_MEMBERS", "REQUEST_CODINGS", "BodyError", "decode_request_body"]
 
 REQUEST_CODINGS: Final = frozenset({"gzip", "deflate", "identity"})
@@ -19,12 +21,8 @@ REQUEST_CODINGS: Final = frozenset({"gzip", "deflate", "identity"})
 MAX_GZIP_MEMBERS: Final = 64
 
 
-class BodyError(Exception):
+class BodyError(ProblemError):
     """The body cannot be used: ``status`` (400, 413 or 415) with what is wrong."""
-
-    def __init__(self, status: int, error: str, detail: str) -> None:
-        super().__init__(detail)
-        self.status, self.error, self.detail = status, error, detail
 
 
 def decode_request_body(body: bytes, coding: str | None, cap: int) -> bytes:

@@ -20,6 +20,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage
 
 from mockserver.core.config import Settings
+from mockserver.core.errors import HttpProblem
 from mockserver.core.journal import Journal
 from mockserver.core.namespaces import NS_PREFIX, MemoryNamespaces, Namespaces
 from mockserver.core.report import brief_report
@@ -34,6 +35,7 @@ from mockserver.server.bodies import REQUEST_CODINGS, BodyError, decode_request_
 from mockserver.server.faults import perform_fault
 from mockserver.server.limits import GuardedRequestHandler, guarded_server
 from mockserver.server.namespace_admin import namespace_dispatch, namespaced
+from mockserver.server.problems import problem_response
 from mockserver.server.webhooks import Webhooks
 from mockserver.server.wire import WireResponse
 
@@ -91,33 +93,33 @@ class ServerState:
             self.namespaces = MemoryNamespaces(self.store, self.settings)
 
 
-def error_response(status: int, error: str, detail: str) -> web.Response:
-    return web.json_response({"error": error, "detail": detail}, status=status)
-
-
 def make_handler(state: ServerState, listener: int | None) -> Any:
     """The request handler for one listener (None: the main port)."""
     settings = state.settings
     default = state.store
     default_admin = namespace_dispatch(None)
+    if settings.admin_api == "wiremock":  # WireMock's routes first, ours for the rest
+        from mockserver.server.wiremock_admin import wiremock_dispatch
+
+        default_admin = wiremock_dispatch(default_admin)
 
     def rejected(
         request: web.BaseRequest, journal: Journal, path: str, status: int, error: str, detail: str
     ) -> web.Response:
         """Refuse a body: answer, close the connection, and journal it (flagged, without it)."""
-        headers = tuple(request.headers.items())
-        view = RequestView(request.method, path, request.query_string, headers, b"")
+        view = RequestView(
+            request.method, path, request.query_string, tuple(request.headers.items())
+        )
         flag = "rejected: " + error.replace("request ", "").replace(" ", "_")
         journal.record(
             view,
-            headers,
             service=None,
             stub_id=None,
             status=status,
             listener=listener,
             error=flag,
         )
-        response = error_response(status, error, detail)
+        response = problem_response(HttpProblem(status, error, detail))
         response.force_close()
         return response
 
@@ -175,7 +177,7 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
         spying = False
         if forwarding is not None and forwarding.target(listener) is not None:
             if forwarding.record_all:  # record mode: everything goes to the real service
-                forwarded = await forwarding.forward(request, listener, view, headers, journal)
+                forwarded = await forwarding.forward(request, listener, view, journal)
                 if forwarded is not None:
                     return forwarded
             spying = True
@@ -184,7 +186,6 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
                 store,
                 listener,
                 view,
-                headers,
                 unmatched_status=settings.unmatched_status,
                 near_misses=settings.near_misses,
                 journal_unmatched=not spying,
@@ -195,23 +196,28 @@ def make_handler(state: ServerState, listener: int | None) -> Any:
             log.exception("answering %s %s failed", view.method, path)
             journal.record(
                 view,
-                headers,
                 service=None,
                 stub_id=None,
                 status=500,
                 listener=listener,
                 error=error,
             )
-            return error_response(
-                500, "internal error", f"{error} (a bug in mockserver; the log has the traceback)"
+            return problem_response(
+                HttpProblem(
+                    500,
+                    "internal error",
+                    f"{error} (a bug in mockserver; the log has the traceback)",
+                )
             )
         if spying and answer.report is not None and forwarding is not None:
-            forwarded = await forwarding.forward(request, listener, view, headers, journal)
+            forwarded = await forwarding.forward(request, listener, view, journal)
             if forwarded is not None:
                 return forwarded
         if log.isEnabledFor(request_level(answer.report)):  # one line per request (logs.py)
             if store is not default:  # the line names the namespace: the path as it was sent
-                view = RequestView(view.method, request.path, view.query_string, headers, body)
+                view = RequestView(
+                    view.method, request.path, view.query_string, view.header_items, body
+                )
             log_request(log, view, answer.status, answer.stub_id, answer.report, answer.fault)
         pause = _delay_ms(answer, store.rng) if answer.delay_ms[1] or answer.timing else 0.0
         if pause:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
@@ -25,6 +24,8 @@ from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestHandler
 
 from mockserver.core.config import Settings
+from mockserver.core.errors import HttpProblem, MockServerError
+from mockserver.server.problems import problem_response
 
 __all__ = [
     "ReceiptTimeout",
@@ -43,7 +44,7 @@ Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
 MIN_OPEN_FILES: Final = 1024
 
 
-class ReceiptTimeout(TimeoutError):
+class ReceiptTimeout(MockServerError, TimeoutError):
     """A request's headers and body did not arrive within the deadline.
 
     A TimeoutError, so aiohttp's own lingering read after a response stops on it quietly.
@@ -58,7 +59,7 @@ def _timeout_detail(seconds: float) -> str:
 
 
 def _raw_408(seconds: float) -> bytes:
-    body = json.dumps({"error": "request timeout", "detail": _timeout_detail(seconds)}).encode()
+    body = HttpProblem(408, "request timeout", _timeout_detail(seconds)).body()
     head = (
         "HTTP/1.1 408 Request Timeout\r\n"
         "Content-Type: application/json\r\n"
@@ -192,7 +193,7 @@ class GuardedServer(web.Server):
 
 
 def _error(status: int, error: str, detail: str) -> web.Response:
-    response = web.json_response({"error": error, "detail": detail}, status=status)
+    response = problem_response(HttpProblem(status, error, detail))
     response.force_close()
     return response
 

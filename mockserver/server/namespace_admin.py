@@ -17,12 +17,13 @@ from aiohttp import web
 from mockserver.core.namespaces import NS_PREFIX, NamespaceError, Namespaces, split_namespace
 from mockserver.core.store import StubStore
 from mockserver.server.admin import (
-    AdminError,
+    AdminRefusal,
     Dispatch,
     admin_subpath,
     dispatch_admin,
     handle_admin,
 )
+from mockserver.server.problems import problem_response
 
 if TYPE_CHECKING:
     from mockserver.server.handler import ServerState
@@ -34,7 +35,7 @@ NAMESPACE_ROUTES: Final = (("GET", "/namespaces"), ("DELETE", "/namespace"))
 
 
 def _refused(exc: NamespaceError) -> web.Response:
-    response = AdminError(exc.status, exc.error, exc.detail).response()
+    response = problem_response(exc.problem)
     if exc.retry_after is not None:
         response.headers["Retry-After"] = str(exc.retry_after)
     return response
@@ -56,7 +57,7 @@ def namespace_dispatch(name: str | None) -> Dispatch:
             return web.json_response(_registry(state).describe())
         if route == NAMESPACE_ROUTES[1]:
             if name is None:
-                return AdminError(
+                return AdminRefusal(
                     409,
                     "the default namespace cannot end",
                     "DELETE /__ns/<name>/__admin/namespace ends a namespace; POST "
@@ -67,7 +68,7 @@ def namespace_dispatch(name: str | None) -> Dispatch:
         if name is None:
             return await dispatch_admin(request, state, sub, listener)
         if sub == "/reload":
-            return AdminError(
+            return AdminRefusal(
                 409,
                 "reload is server-wide",
                 "the stub files are every namespace's: POST /__admin/reload without /__ns/",

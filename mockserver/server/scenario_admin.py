@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from mockserver.core.scenarios import NAME
-from mockserver.server.admin import AdminCall, AdminError
+from mockserver.server.admin import AdminCall, AdminRefusal
 
 __all__ = ["list_scenarios", "reset_scenarios", "set_scenario"]
 
@@ -22,13 +22,13 @@ async def set_scenario(call: AdminCall) -> web.StreamResponse:
     store = call.state.store
     if name not in store.snapshot.scenario_names:
         known = ", ".join(sorted(store.snapshot.scenario_names)) or "none"
-        raise AdminError(
+        raise AdminRefusal(
             404, "no such scenario", f"no stub names scenario {name!r}; the scenarios: {known}"
         )
     raw = await call.json()
     state = raw.get("state") if isinstance(raw, dict) else None
     if not isinstance(state, str) or not NAME.match(state):
-        raise AdminError(
+        raise AdminRefusal(
             422,
             "invalid state",
             'send {"state": "<name>"}: 1-128 letters, digits, spaces or . _ : ~ -',

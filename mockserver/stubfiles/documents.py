@@ -14,7 +14,7 @@ from typing import Any, Final
 
 import yaml
 
-from mockserver.core.errors import KeyPath, Problem, StubFileError
+from mockserver.core.errors import KeyPath, MockServerError, Problem, StubFileError
 
 __all__ = ["MAX_FILE_BYTES", "MAX_NODES", "Marks", "read_document"]
 
@@ -132,7 +132,7 @@ _TOO_LARGE: Final = (
 )
 
 
-class _Cycle(Exception):
+class _Cycle(MockServerError):
     pass
 
 

@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote, urlencode, urlsplit
 
-from mockserver.core.errors import MockServerError
+from mockserver.core.errors import HttpProblem, MockServerError
 
 if TYPE_CHECKING:
     import aiohttp
@@ -175,7 +175,8 @@ def _decode(status: int, raw: bytes) -> Any:
     try:
         body = json.loads(raw) if raw else {}
     except ValueError:
-        body = {"error": f"HTTP {status}", "detail": raw.decode("utf-8", "replace")[:500]}
+        text = raw.decode("utf-8", "replace")[:500]
+        body = HttpProblem(status, f"HTTP {status}", text).as_dict()
     if status >= 400:
         raise AdminError(status, body)
     return body

@@ -9,12 +9,14 @@ The pytest fixtures hand these out; they work the same whether the server runs i
 from __future__ import annotations
 
 import re
+from base64 import b64decode
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
+from mockserver.core.errors import MockServerError
 from mockserver.core.matching import request_holds
-from mockserver.core.model import ServiceSpec, Stub
+from mockserver.core.model import RequestSpec, ServiceSpec, Stub
 from mockserver.core.request import RequestView
 from mockserver.core.store import StubStore
 from mockserver.formats.loader import admin_body_reader
@@ -47,6 +49,7 @@ class Backend(Protocol):
     ) -> None: ...
     def declared_ports(self) -> dict[str, int | None]: ...
     def requests(self) -> list[Json]: ...
+    def calls(self, spec: RequestSpec, service: str | None) -> list[Json]: ...
     def unmatched(self) -> list[Json]: ...
     def unmatched_count(self) -> int: ...
     def scenarios(self) -> dict[str, str]: ...
@@ -115,6 +118,15 @@ class LocalBackend:
     def requests(self) -> list[Json]:
         return [entry.as_dict() for entry in self.store.journal.entries()]
 
+    def calls(self, spec: RequestSpec, service: str | None) -> list[Json]:
+        """The journaled requests (of ``service``, when given) that ``spec`` describes, matched
+        on the entries themselves: the body as its bytes, the headers as they were sent."""
+        return [
+            entry.as_dict()
+            for entry in self.store.journal.entries()
+            if (service is None or entry.service == service) and request_holds(spec, entry.view())
+        ]
+
     def unmatched(self) -> list[Json]:
         return [entry.as_dict() for entry in self.store.journal.unmatched()]
 
@@ -165,6 +177,15 @@ class RemoteBackend:
     def requests(self) -> list[Json]:
         return self.client.requests()
 
+    def calls(self, spec: RequestSpec, service: str | None) -> list[Json]:
+        """As LocalBackend.calls, on the journal as the admin API shows it (secrets redacted)."""
+        return [
+            entry
+            for entry in self.client.requests()
+            if (service is None or entry.get("service") == service)
+            and request_holds(spec, _view(entry))
+        ]
+
     def unmatched(self) -> list[Json]:
         return self.client.unmatched()
 
@@ -198,7 +219,7 @@ def _view(entry: Mapping[str, Any]) -> RequestView:
         entry["path"],
         urlencode(entry.get("query", {}), doseq=True),
         headers,
-        body.encode() if entry.get("body_encoding", "text") == "text" else b"",
+        body.encode() if entry.get("body_encoding", "text") == "text" else b64decode(body),
     )
 
 
@@ -209,10 +230,16 @@ def _describe(entry: Mapping[str, Any]) -> str:
 
 
 class _Verifies:
-    """assert_called / assert_not_called over a journal view."""
+    """assert_called / assert_not_called over the journal of a server, or of one service."""
+
+    _backend: Backend
+    _service: str | None = None
 
     def _entries(self) -> list[Json]:
-        raise NotImplementedError
+        requests = self._backend.requests()
+        if self._service is None:
+            return requests
+        return [e for e in requests if e.get("service") == self._service]
 
     def _where(self) -> str:
         raise NotImplementedError
@@ -227,8 +254,7 @@ class _Verifies:
             spec_raw["method"] = method
         if path is not None:
             spec_raw["path"] = path
-        spec = parse_pattern_input(spec_raw)
-        return [e for e in self._entries() if request_holds(spec, _view(e))]
+        return self._backend.calls(parse_pattern_input(spec_raw), self._service)
 
     def assert_called(
         self,
@@ -264,7 +290,7 @@ class ServiceHandle(_Verifies):
 
     def __init__(self, backend: Backend, name: str) -> None:
         self._backend = backend
-        self.name = name
+        self.name = self._service = name
 
     def __repr__(self) -> str:
         return f"<ServiceHandle {self.name} {self.url}>"
@@ -278,9 +304,6 @@ class ServiceHandle(_Verifies):
         """Add a stub (stub-file keys) for this test; returns its id. It wins over file stubs."""
         return str(self._backend.add_stubs([stub], self.name)[0]["id"])
 
-    def _entries(self) -> list[Json]:
-        return [e for e in self._backend.requests() if e.get("service") == self.name]
-
     def _where(self) -> str:
         return f"service {self.name!r}"
 
@@ -290,7 +313,7 @@ class ServiceHandle(_Verifies):
         return self._entries()
 
 
-class UnknownService(KeyError):
+class UnknownService(MockServerError, KeyError):
     """A service no stub file declares; the message says where the stub files came from."""
 
     def __str__(self) -> str:
@@ -384,9 +407,6 @@ class MockServerHandle(_Verifies):
 
         let_through(mock, {self.url, *self.urls.values()})
         return mock
-
-    def _entries(self) -> list[Json]:
-        return self._backend.requests()
 
     def _where(self) -> str:
         return "the mock server"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mockserver.core.errors import StubFileError
+from mockserver.core.errors import MockServerError, StubFileError
 from mockserver.core.model import ServiceSpec, Stub, StubSet
 from mockserver.formats.loader import load_paths
 from mockserver.testing.handle import Backend
@@ -26,7 +26,7 @@ from mockserver.testing.handle import Backend
 __all__ = ["MarkerStubError", "MarkerStubLoader", "MarkerStubs", "marker_problem"]
 
 
-class MarkerStubError(Exception):
+class MarkerStubError(MockServerError):
     """The marker's stub files cannot be served as they are; the message says why and what to
     change."""
 

@@ -18,6 +18,7 @@ from typing import Any, Final
 from urllib.parse import unquote, urlencode, urlsplit
 
 from mockserver.core.config import Settings
+from mockserver.core.errors import HttpProblem
 from mockserver.core.journal import Journal
 from mockserver.core.model import StubSet
 from mockserver.core.request import RequestView
@@ -110,16 +111,14 @@ class OfflineDouble:
             self.store,
             listener,
             view,
-            header_items,
             unmatched_status=self.settings.unmatched_status,
             near_misses=self.settings.near_misses,
             match_budget=self.settings.match_budget_ms / 1000,
         )
 
 
-def _error(status: int, error: str, detail: str) -> Answer:
-    body = json.dumps({"error": error, "detail": detail}).encode()
-    return Answer(status, (("Content-Type", "application/json"),), body)
+def _problem(problem: HttpProblem) -> Answer:
+    return Answer(problem.status, (("Content-Type", "application/json"),), problem.body())
 
 
 def _decode_body(headers: tuple[tuple[str, str], ...], body: bytes, cap: int) -> bytes | Answer:
@@ -128,7 +127,7 @@ def _decode_body(headers: tuple[tuple[str, str], ...], body: bytes, cap: int) ->
     try:
         return decode_request_body(body, coding, cap)
     except BodyError as exc:
-        return _error(exc.status, exc.error, exc.detail)
+        return _problem(exc.problem)
 
 
 def _header_dict(answer: Answer) -> dict[str, str]:

@@ -21,6 +21,7 @@ from mockserver.core.errors import MockServerError
 from mockserver.output.logs import RequestLine
 from mockserver.output.unmatched import unmatched_text
 from mockserver.testing.handle import Backend, UnknownService, env_name
+from mockserver.testing.outcomes import fail
 from mockserver.testing.passthrough import default_mocks, intercepted, let_through
 from mockserver.testing.strictness import Ended, Ledger, Watch, leftover_threads
 
@@ -80,10 +81,9 @@ def watch(request: pytest.FixtureRequest, new: Watch) -> bool:
         if other.real and new.real:
             pattern = request.config.getini("mockserver_env_pattern")
             name = env_name(pattern, next(iter(new.handle.urls), "{NAME}"))
-            raise pytest.fail.Exception(
+            fail(
                 f"mockserver: {other.fixture} and {new.fixture} both set {name}, each to a "
-                "server of its own: ask for one of them in a test",
-                pytrace=False,
+                "server of its own: ask for one of them in a test"
             )
     if not ledger.watches:
         logging.getLogger("mockserver").addFilter(_FILTER)
@@ -146,22 +146,21 @@ def _finish(item: pytest.Item, phase: str, *, failed: bool) -> None:
         return
     text = ledger.report(phase, strict_only=True)
     if text:
-        raise pytest.fail.Exception(text, pytrace=False)
+        fail(text)
 
 
-def _pointer(item: pytest.Item, exc: BaseException) -> BaseException | None:
-    """A ScopeMismatch over a per-test fixture gets the pointer; a KeyError of a service URL
-    in a fixture, a note with it."""
+def _point(item: pytest.Item, exc: BaseException) -> None:
+    """A ScopeMismatch over a per-test fixture fails with the pointer instead; a KeyError of a
+    service URL in a fixture gets a note with it."""
     message = str(getattr(exc, "msg", ""))
     mismatch = isinstance(exc, pytest.fail.Exception) and message.startswith("ScopeMismatch")
     if mismatch and any(f"fixture {name} with" in message for name in _PER_TEST):
-        return pytest.fail.Exception(f"{message}\n\n{SCOPE_POINTER}", pytrace=False)
+        fail(f"{message}\n\n{SCOPE_POINTER}")
     if isinstance(exc, KeyError) and exc.args and isinstance(exc.args[0], str):
         pattern = item.config.getini("mockserver_env_pattern")
         shape = re.escape(pattern).replace(re.escape("{NAME}"), "[A-Z0-9_]+")
         if re.fullmatch(shape, exc.args[0]) and SCOPE_POINTER not in getattr(exc, "__notes__", []):
             exc.add_note(SCOPE_POINTER)
-    return None
 
 
 @pytest.hookimpl(wrapper=True)
@@ -173,9 +172,7 @@ def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
         yield
     except BaseException as exc:
         _finish(item, "setup", failed=True)
-        replaced = _pointer(item, exc)
-        if replaced is not None:
-            raise replaced from None
+        _point(item, exc)
         raise
     _finish(item, "setup", failed=False)
 
@@ -190,12 +187,12 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     try:
         yield
     except UnknownService as exc:  # a stubs/ not found: the message says where we looked
-        raise pytest.fail.Exception(f"mockserver: {exc}", pytrace=False) from None
+        fail(f"mockserver: {exc}")
     except BaseException as exc:
         _finish(item, "call", failed=True)
         line = intercepted(exc, _real_urls(ledger)) if ledger.watches else None
         if line is not None:
-            raise pytest.fail.Exception(line, pytrace=False) from None
+            fail(line)
         raise
     finally:
         for undo in item.stash.get(_UNDO, []):

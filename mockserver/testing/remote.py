@@ -15,6 +15,7 @@ import pytest
 
 from mockserver.core.errors import MockServerError
 from mockserver.testing.client import MockServerClient
+from mockserver.testing.outcomes import fail
 
 __all__ = ["remote_client", "url_source"]
 
@@ -36,9 +37,8 @@ def remote_client(config: pytest.Config, url: str) -> Iterator[MockServerClient]
             client.health()
         except (OSError, MockServerError) as exc:
             why = " ".join(str(exc).split()) or type(exc).__name__
-            raise pytest.fail.Exception(
+            fail(
                 f"mockserver: cannot reach the mock server at {url} (from "
-                f"{url_source(config, url)}): {why}",
-                pytrace=False,
-            ) from None
+                f"{url_source(config, url)}): {why}"
+            )
         yield client

@@ -27,7 +27,7 @@ from aiohttp import web
 from aiohttp.client_exceptions import UnixClientConnectorError
 from yarl import URL
 
-from mockserver.core.errors import MockServerError
+from mockserver.core.errors import HttpProblem, MockServerError
 
 __all__ = [
     "RELAYED",
@@ -131,7 +131,7 @@ class Reply:
 
 
 def error_reply(status: int, error: str, detail: str) -> Reply:
-    return Reply.of(status, {"error": error, "detail": detail})
+    return Reply.of(status, HttpProblem(status, error, detail).as_dict())
 
 
 class _SocketConnector(aiohttp.UnixConnector):

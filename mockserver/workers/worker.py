@@ -25,7 +25,7 @@ from aiohttp import web
 from mockserver.core.config import Settings
 from mockserver.core.errors import MockServerError, StubFileError
 from mockserver.core.model import StubSet
-from mockserver.server.admin import AdminCall, AdminError, dispatch_admin
+from mockserver.server.admin import AdminCall, AdminRefusal, dispatch_admin
 from mockserver.server.handler import ServerState
 from mockserver.server.limits import raise_open_file_limit
 from mockserver.server.loop import run as run_loop
@@ -98,7 +98,7 @@ class CoordinatorLink:
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            return AdminError(
+            return AdminRefusal(
                 413, "request body too large", "the admin body is over the limit"
             ).response()
         headers = {LISTENER_HEADER: listener_text(listener), WORKER_HEADER: str(self.index)}
@@ -156,7 +156,7 @@ def _journal(
         try:
             offset = call.int_query("offset", 0) or 0
             limit = call.int_query("limit", None)
-        except AdminError as exc:
+        except AdminRefusal as exc:
             return exc.response()
         # The merged page [offset, offset + limit) holds at most that many of ours.
         entries = journal.entries(None if limit is None else offset + limit)

@@ -23,7 +23,10 @@ import pytest
 import requests
 
 from mockserver import MockServer, Settings
+from mockserver.core.errors import HttpProblem
 from mockserver.core.render import available_encodings
+from mockserver.formats.loader import load_paths
+from mockserver.testing.offline import OfflineDouble
 
 REPO = Path(__file__).resolve().parents[2]
 BIG = {"users": [{"id": str(i), "name": f"user {i}", "role": "member"} for i in range(15)]}
@@ -317,6 +320,20 @@ def test_unknown_request_coding_gets_415(http: requests.Session, url: str, codin
     response = http.post(url + "/users", data=b'{"name": "Ada"}', headers=headers)
     assert response.status_code == 415
     assert coding in response.json()["detail"]
+
+
+def test_a_refused_body_is_one_problem_in_the_server_and_offline(
+    http: requests.Session, url: str, tmp_path: Path
+) -> None:
+    """The server and the socket-free double write the same HttpProblem byte for byte."""
+    headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    truncated = gzip.compress(b'{"name": "Ada"}')[:-4]
+    expected = HttpProblem(400, "malformed request body", "the gzip stream is truncated")
+    served = http.post(url + "/users", data=truncated, headers=headers)
+    assert (served.status_code, served.content) == (expected.status, expected.body())
+    double = OfflineDouble(load_paths([write_stub_file(tmp_path, "web.yaml", STUBS)]))
+    offline = double.answer("POST", double.urls["web"] + "/users", headers.items(), truncated)
+    assert (offline.status, offline.body) == (expected.status, expected.body())
 
 
 def gzip_bomb(zeros: int, chunk: int = 1 << 20) -> Iterator[bytes]:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from mockserver.core.matching import StubIndex, request_holds
 from mockserver.core.model import Stub
 from mockserver.core.render import choose
-from mockserver.core.report import report_text, unmatched_report
+from mockserver.core.report import unmatched_report
 from mockserver.core.request import RequestView
 from mockserver.stubfiles.stubfile import combine, parse_service
 
@@ -142,8 +142,8 @@ def test_any_request_is_matched_or_explained_without_error(
         assert miss.differences  # a stub that matched would not be a near miss
         assert not request_holds(miss.stub.request, view)
     report = unmatched_report(view, misses, len(index))
-    json.dumps(report, ensure_ascii=False).encode("utf-8", "surrogateescape")
-    report_text(report)
+    json.dumps(report.to_json(), ensure_ascii=False).encode("utf-8", "surrogateescape")
+    report.text()
 
 
 @given(view=views)

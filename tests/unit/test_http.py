@@ -57,7 +57,8 @@ def rows(*cases: tuple[object, ...]) -> list[object]:
     ),
 )
 def test_parse_etags(header: str, expected: list[str] | None) -> None:
-    assert parse_etags(header) == expected
+    tags = parse_etags(header)
+    assert (None if tags is None else [str(tag) for tag in tags]) == expected
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import pytest
 from mockserver.core import matching
 from mockserver.core.matching import StubIndex, differences
 from mockserver.core.model import Stub
+from mockserver.core.report import NearStub
 from mockserver.core.request import RequestView
 
 from .builders import index_of, stub_of
@@ -203,7 +204,7 @@ def test_stub_differing_in_one_query_param_ranks_first() -> None:
     misses = index.near_misses(RequestView("GET", "/api/items", "page=3"))
     assert [m.stub.id for m in misses] == ["near", "far"]
     assert misses[0].distance < misses[1].distance
-    first = misses[0].as_dict()["first_difference"]
+    first = NearStub.of(misses[0]).to_json()["first_difference"]
     assert first == {
         "field": "query.page",
         "expected": 'equals "2"',
@@ -243,7 +244,7 @@ def test_a_route_called_again_is_not_ranked_against_every_stub_again(
     again = index.near_misses(RequestView("GET", "/api/items", "page=4"))
     assert len(ranked) == 51
     assert [m.stub.id for m in again] == [m.stub.id for m in first]
-    difference = again[0].as_dict()["first_difference"]
+    difference = NearStub.of(again[0]).to_json()["first_difference"]
     assert isinstance(difference, dict)
     assert difference["actual"] == '"4"'
     index.near_misses(RequestView("POST", "/api/items", "page=3"))  # another route
@@ -325,6 +326,6 @@ def test_a_request_answered_on_this_thread_leaves_no_match_budget_behind() -> No
     service, stubs, _ = parse_service(document, "test.yaml", "svc", lambda name: b"")
     assert service is not None
     store = StubStore(combine([(service, stubs)]))
-    assert respond(store, None, RequestView("GET", "/b", "", (), b""), ()).status == 404
+    assert respond(store, None, RequestView("GET", "/b", "", (), b"")).status == 404
     # The next request (or a test) on this thread starts afresh, with no deadline at all.
     assert budget.clock().deadline == float("inf")

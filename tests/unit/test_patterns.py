@@ -63,6 +63,11 @@ def reason(raw: Any, text: str | None) -> str | None:
         pytest.param({"json_path": {"$.items[*].id": 2}}, '{"items": [{"id": 1}, {"id": 2}]}'),
         pytest.param({"json_path": {"$.x": {"absent": True}}}, "{}", id="jp-selects-nothing-ok"),
         pytest.param({"json_path": "$.a"}, '{"a": null}', id="jp-bare-path"),
+        # A body that is a JSON string is that string, whatever its text looks like.
+        pytest.param({"json_path": {"$": "["}}, '"["', id="jp-string-body-with-bracket"),
+        pytest.param(
+            {"json_path": {"$": '{"a": 1}'}}, '"{\\"a\\": 1}"', id="jp-string-body-json-text"
+        ),
         pytest.param({"any_of": ["a", {"regex": "^b"}]}, "bc", id="any-of"),
         pytest.param({"not": "a"}, "b", id="not"),
         pytest.param({"not": {"absent": True}}, "x", id="not-absent"),

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from mockserver.core.matching import NearMiss
-from mockserver.core.report import report_text, unmatched_report
+from mockserver.core.report import UnmatchedReport, unmatched_report
 from mockserver.core.request import RequestView
 
 from .builders import index_of, stub_of
@@ -105,7 +105,7 @@ STUBS = (
 )
 
 
-def report_for(request: RequestView) -> tuple[dict[str, Any], list[NearMiss]]:
+def report_for(request: RequestView) -> tuple[UnmatchedReport, list[NearMiss]]:
     index = index_of(*STUBS)
     near = index.near_misses(request)
     return unmatched_report(request, near, len(index)), near
@@ -113,7 +113,7 @@ def report_for(request: RequestView) -> tuple[dict[str, Any], list[NearMiss]]:
 
 def test_report_summarises_the_request() -> None:
     request = RequestView("GET", "/api/user/1", "v=2&w=a&w=b", [("Accept", "x")], b"hi")
-    report, _ = report_for(request)
+    report = report_for(request)[0].to_json()
     assert report["error"] == "no stub matched this request"
     assert report["request"] == {
         "method": "GET",
@@ -127,7 +127,8 @@ def test_report_summarises_the_request() -> None:
 
 
 def test_report_names_the_nearest_stubs_and_their_first_difference() -> None:
-    report, near = report_for(RequestView("GET", "/api/user/1", "v=2"))
+    typed, near = report_for(RequestView("GET", "/api/user/1", "v=2"))
+    report = typed.to_json()
     assert [n["stub"] for n in report["nearest"]] == ["get-user", "create-user"]
     nearest = report["nearest"][0]
     assert nearest["route"] == "GET /api/user/{id}"
@@ -139,16 +140,25 @@ def test_report_names_the_nearest_stubs_and_their_first_difference() -> None:
     assert len(near) == 2
 
 
+def test_report_read_back_from_its_json_is_the_same_report() -> None:
+    request = RequestView("GET", "/api/user/1", "v=2&w=a&w=b", [("Accept", "x")], b"hi")
+    report, _ = report_for(request)
+    wire = json.loads(json.dumps(report.to_json()))
+    assert UnmatchedReport.from_json(wire) == report
+    assert UnmatchedReport.from_json(wire).to_json() == wire
+
+
 def test_report_with_no_stubs_says_so() -> None:
-    report = unmatched_report(RequestView("GET", "/x"), [], 0)
+    typed = unmatched_report(RequestView("GET", "/x"), [], 0)
+    report = typed.to_json()
     assert report["nearest"] == []
     assert report["hint"].startswith("no stubs are loaded on this port")
-    assert "no stubs are loaded on this port" in report_text(report)
+    assert "no stubs are loaded on this port" in typed.text()
 
 
 def test_report_text_reads_like_the_data() -> None:
     report, _ = report_for(RequestView("GET", "/api/user/1", "v=2&w=a&w=b", body=b"hi"))
-    text = report_text(report)
+    text = report.text()
     lines = text.splitlines()
     assert lines[0] == "No stub matched GET /api/user/1?v=2&w=a&w=b"
     assert lines[1] == "  body: hi"
@@ -163,4 +173,4 @@ def test_report_text_reads_like_the_data() -> None:
 
 def test_report_text_without_query_or_body() -> None:
     report = unmatched_report(RequestView("DELETE", "/x"), [], 4)
-    assert report_text(report) == "No stub matched DELETE /x\n  no stub came near"
+    assert report.text() == "No stub matched DELETE /x\n  no stub came near"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mockserver.core.matching import StubIndex
-from mockserver.core.report import report_text, unmatched_report
+from mockserver.core.report import unmatched_report
 from mockserver.core.request import RequestView
 from mockserver.formats.loader import load_paths, load_tree
 
@@ -124,10 +124,10 @@ def test_the_near_miss_report_says_a_shadowed_stub_is_shadowed_and_by_what(
         "and users.recorded.yaml loads before users.yaml: files load in path order)"
     )
     assert notes["users-get-api-user-1"] is None
-    report = unmatched_report(request, near, len(index))
-    shown = [m for m in report["nearest"] if m["stub"] == "get-user-1"]
+    typed = unmatched_report(request, near, len(index))
+    shown = [m for m in typed.to_json()["nearest"] if m["stub"] == "get-user-1"]
     assert shown[0]["shadowed"] == notes["get-user-1"]
-    assert f"       {notes['get-user-1']}" in report_text(report).splitlines()
+    assert f"       {notes['get-user-1']}" in typed.text().splitlines()
     # On another path the template is not shadowed: no note.
     other = index.near_misses(RequestView("DELETE", "/api/user/2", "", (), b""), limit=3)
     assert all(miss.shadowed is None for miss in other if miss.stub.id == "get-user")

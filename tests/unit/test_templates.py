@@ -53,7 +53,7 @@ def ask(
     body: bytes = b"",
     method: str = "POST",
 ) -> Answer:
-    return respond(store, None, RequestView(method, path, query, headers, body), headers)
+    return respond(store, None, RequestView(method, path, query, headers, body))
 
 
 def rendered_json(response: Mapping[str, Any], **request: Any) -> Any:

@@ -29,6 +29,7 @@ from openapi_schema_validator import (
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4, DRAFT202012
 
+from mockserver.core.errors import MockServerError
 from mockserver.core.request import NotJson, RequestView
 from mockserver.core.respond import VIOLATION_ERROR
 
@@ -138,7 +139,7 @@ class Checked:
         return iter(full.iter_errors(value))
 
 
-class _NoFastPath(Exception):
+class _NoFastPath(MockServerError):
     pass
 
 

@@ -1,0 +1,141 @@
+"""A WireMock root of 1,000 mappings against the same stubs written natively (issue 18).
+
+    python benchmarks/wiremock_root.py [--duration 3] [--rounds 3]
+
+Writes the root into a temporary directory, imports it with ``mockserver import wiremock`` (the
+native twin), times ``load_tree`` of each, then serves both (request log on, as users run it)
+and drives them alternately with wrk (``-t1 -c20``) on one matched request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from mockserver.formats.loader import load_tree
+
+MAPPINGS = 1000
+URL = "/items/500?v=1"
+
+
+def write_root(root: Path) -> None:
+    mappings = [
+        {
+            "request": {
+                "method": "GET",
+                "urlPath": f"/items/{i}",
+                "queryParameters": {"v": {"equalTo": "1"}},
+                "headers": {"Accept": {"contains": "json"}},
+            },
+            "response": {
+                "status": 200,
+                "jsonBody": {"id": i, "name": f"item {i}"},
+                "headers": {"Content-Type": "application/json"},
+            },
+        }
+        for i in range(MAPPINGS)
+    ]
+    (root / "mappings").mkdir(parents=True)
+    (root / "mappings" / "items.json").write_text(json.dumps({"mappings": mappings}))
+
+
+def load_seconds(path: Path) -> float:
+    started = time.perf_counter()
+    tree = load_tree([path])
+    assert len(tree.stubs.stubs) == MAPPINGS
+    return time.perf_counter() - started
+
+
+def serve(path: Path, port: int) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "mockserver", "serve", str(path), "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/__admin/health", timeout=1)
+            return process
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"the server on {port} did not start")
+
+
+def rate(port: int, duration: float) -> float:
+    target = f"http://127.0.0.1:{port}{URL}"
+    out = subprocess.run(
+        ["wrk", "-t1", "-c20", f"-d{duration:g}s", "-H", "Accept: application/json", target],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    assert found is not None, out
+    return float(found.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--duration", type=float, default=3.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp())
+    try:
+        root, native = work / "root", work / "native"
+        write_root(root)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mockserver",
+                "import",
+                "wiremock",
+                str(root),
+                "--out",
+                str(native),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        print(
+            f"load {MAPPINGS} mappings: WireMock root {load_seconds(root):.3f} s, "
+            f"native YAML {load_seconds(native):.3f} s"
+        )
+        if shutil.which("wrk") is None:
+            print("wrk is not installed: no serving figures")
+            return
+        servers = {"wiremock": serve(root, 18611), "native": serve(native, 18612)}
+        ports = {"wiremock": 18611, "native": 18612}
+        try:
+            rates: dict[str, list[float]] = {name: [] for name in servers}
+            for _ in range(args.rounds):
+                for name in servers:
+                    rates[name].append(rate(ports[name], args.duration))
+        finally:
+            for process in servers.values():
+                process.terminate()
+                process.wait(10)
+        medians = {name: statistics.median(values) for name, values in rates.items()}
+        print(
+            f"GET {URL} (req/s, median of {args.rounds}): "
+            + ", ".join(
+                f"{name} {value:,.0f} ({', '.join(f'{v:,.0f}' for v in rates[name])})"
+                for name, value in medians.items()
+            )
+            + f"; WireMock root / native = {medians['wiremock'] / medians['native']:.2f}"
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,220 @@
+"""A WireMock root (mappings in the shapes WireMock's documentation gives, and __files/) served
+as it is by a real server, driven by real clients; and the located problems of what it cannot
+serve."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from ..console import run_console
+from .admin_helpers import serve
+
+SHOP = Path(__file__).parent.parent / "data" / "wiremock" / "shop"
+
+
+def write_root(root: Path, mappings: dict[str, Any], files: dict[str, bytes] | None = None) -> Path:
+    for name, document in mappings.items():
+        target = root / "mappings" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(document))
+    for name, data in (files or {}).items():
+        target = root / "__files" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return root
+
+
+def test_the_documented_shapes_are_served() -> None:
+    with serve(SHOP) as server, requests.Session() as client:
+        assert set(server.urls) == {"shop"}  # one service, named after the root
+        base = server.url
+        hello = client.get(base + "/some/thing", timeout=5)
+        assert (hello.status_code, hello.text) == (200, "Hello, world!")
+        assert hello.headers["Content-Type"].startswith("text/plain")
+        assert "ETag" not in hello.headers
+        # Priorities: 1 beats 10; of two equal ones the later in the file answers.
+        assert client.get(base + "/api/specific-resource", timeout=5).status_code == 200
+        assert client.get(base + "/api/anything-else", timeout=5).status_code == 401
+        assert client.get(base + "/newest", timeout=5).text == "newer"
+        assert (
+            client.get(base + "/body-file", timeout=5).text == "<response>Some content</response>\n"
+        )
+        assert client.get(base + "/json", timeout=5).json() == {"arbitrary_json": [1, 2, 3]}
+        assert client.get(base + "/binary", timeout=5).content == b"YES INDEED!"
+        assert client.get(base + "/nowhere", timeout=5).status_code == 404
+
+
+def test_a_scenario_moves_across_requests() -> None:
+    with serve(SHOP) as server, requests.Session() as client:
+        items = server.url + "/todo/items"
+        assert client.get(items, timeout=5).text == "<items><item>Buy milk</item></items>"
+        # Not the body the move waits for: no move.
+        assert client.post(items, data="Walk the dog", timeout=5).status_code == 404
+        added = client.post(items, data="Cancel newspaper subscription", timeout=5)
+        assert added.status_code == 201
+        assert client.get(items, timeout=5).text == (
+            "<items><item>Buy milk</item><item>Cancel newspaper subscription</item></items>"
+        )
+        # The POST waits for Started, which is behind us now.
+        again = client.post(items, data="Cancel newspaper subscription", timeout=5)
+        assert again.status_code == 404
+
+
+def test_every_attribute_of_the_documented_request_is_matched() -> None:
+    with serve(SHOP) as server, requests.Session() as client:
+        url = server.url + "/everything"
+
+        def call(**changes: Any) -> int:
+            kwargs: dict[str, Any] = {
+                "params": {"search_term": "WireMock"},
+                "headers": {"Accept": "text/xml", "Content-Type": "application/xml"},
+                "cookies": {"session": "ab12345cd"},
+                "data": "<search-results />",
+                "auth": ("jeff@example.com", "jeffteenjefftyjeff"),
+                "timeout": 5,
+            }
+            kwargs.update(changes)
+            return client.put(url, **kwargs).status_code
+
+        assert call() == 200
+        assert call(data="<search-results>\n</search-results>") == 200  # XML, not text
+        assert call(params={"search_term": "other"}) == 404
+        assert call(headers={"Accept": "application/json"}) == 404
+        assert call(cookies={"session": "nope"}) == 404
+        assert call(data="<other-results />") == 404
+        assert call(auth=("jeff@example.com", "wrong")) == 404
+
+
+def test_delays_and_faults(tmp_path: Path) -> None:
+    root = write_root(
+        tmp_path / "slow",
+        {
+            "timing.json": {
+                "mappings": [
+                    {
+                        "request": {"url": "/slow"},
+                        "response": {"status": 200, "fixedDelayMilliseconds": 400},
+                    },
+                    {
+                        "request": {"url": "/reset"},
+                        "response": {"fault": "CONNECTION_RESET_BY_PEER"},
+                    },
+                    {"request": {"url": "/empty"}, "response": {"fault": "EMPTY_RESPONSE"}},
+                    {
+                        "request": {"url": "/garbage"},
+                        "response": {"fault": "RANDOM_DATA_THEN_CLOSE"},
+                    },
+                    {
+                        "request": {"url": "/chunk"},
+                        "response": {"fault": "MALFORMED_RESPONSE_CHUNK", "body": "x" * 100},
+                    },
+                ]
+            }
+        },
+    )
+    with serve(root) as server, requests.Session() as client:
+        started = time.monotonic()
+        assert client.get(server.url + "/slow", timeout=5).status_code == 200
+        assert time.monotonic() - started >= 0.4
+        for path in ("/reset", "/empty", "/garbage"):
+            with pytest.raises(requests.ConnectionError):
+                client.get(server.url + path, timeout=5)
+        with pytest.raises(requests.exceptions.ChunkedEncodingError):
+            client.get(server.url + "/chunk", timeout=5)
+
+
+def test_unsupported_keys_are_located_errors(tmp_path: Path) -> None:
+    root = write_root(
+        tmp_path / "legacy",
+        {
+            "proxy.json": {
+                "id": "8c5db8b0-2db4-4ad7-a99f-38c9b00da3f7",
+                "request": {"urlPattern": "/other/service/.*"},
+                "response": {"proxyBaseUrl": "http://otherhost.com/approot"},
+            },
+            "many.json": {
+                "mappings": [
+                    {"request": {"url": "/fine"}, "response": {"status": 200}},
+                    {
+                        "request": {"url": "/templated"},
+                        "response": {
+                            "body": "{{request.path}}",
+                            "transformers": ["response-template"],
+                        },
+                    },
+                ]
+            },
+        },
+    )
+    result = run_console("validate", str(root))
+    assert result.returncode == 1
+    lines = result.stderr
+    proxy = root / "mappings" / "proxy.json"
+    assert f"{proxy}: stub '8c5db8b0-2db4-4ad7-a99f-38c9b00da3f7': response.proxyBaseUrl:" in lines
+    assert f"{root / 'mappings' / 'many.json'}: stub #1: response.transformers:" in lines
+    assert "Traceback" not in lines
+    # Nothing is half-loaded: serve refuses the root as a whole.
+    refused = run_console("serve", str(root), "--port", "0")
+    assert refused.returncode != 0
+    assert "response.proxyBaseUrl" in refused.stderr
+
+
+def test_a_missing_body_file_names_the_mapping_and_body_file_name(tmp_path: Path) -> None:
+    root = write_root(
+        tmp_path / "files",
+        {"m.json": {"id": "one", "request": {"url": "/"}, "response": {"bodyFileName": "../../x"}}},
+    )
+    result = run_console("validate", str(root))
+    assert result.returncode == 1
+    assert "stub 'one': response.bodyFileName: body_file '../../x' is outside" in result.stderr
+
+
+def test_a_root_beside_native_stub_files(tmp_path: Path) -> None:
+    write_root(
+        tmp_path / "payments",
+        {
+            "charge.json": {
+                "request": {"method": "POST", "url": "/charge"},
+                "response": {"status": 201},
+            }
+        },
+        {"receipt.json": b'{"not": "a stub file"}'},
+    )
+    (tmp_path / "users.yaml").write_text(
+        "stubs:\n  - request: {path: /users/1}\n    response: {json: {id: 1}}\n"
+    )
+    with serve(tmp_path) as server, requests.Session() as client:
+        assert set(server.urls) == {"payments", "users"}
+        assert client.post(server.url + "/charge", timeout=5).status_code == 201
+        assert client.get(server.url + "/users/1", timeout=5).json() == {"id": 1}
+
+
+def test_mockserver_import_wiremock_writes_stub_files_that_serve_the_same(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run_console("import", "wiremock", str(SHOP), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "imported 12 mappings" in result.stdout
+    assert (out / "shop.yaml").read_text().startswith("# Recorded by mockserver")
+    assert run_console("validate", str(out)).returncode == 0
+    paths = ["/some/thing", "/api/specific-resource", "/api/x", "/newest", "/body-file", "/json"]
+    with serve(SHOP) as theirs, serve(out) as ours, requests.Session() as client:
+        for path in paths:
+            expected = client.get(theirs.url + path, timeout=5)
+            got = client.get(ours.url + path, timeout=5)
+            assert (got.status_code, got.content) == (expected.status_code, expected.content), path
+
+
+def test_mockserver_import_wiremock_refuses_a_root_it_cannot_serve(tmp_path: Path) -> None:
+    root = write_root(
+        tmp_path / "bad", {"m.json": {"request": {"url": "/"}, "response": {"transformers": []}}}
+    )
+    result = run_console("import", "wiremock", str(root), "--out", str(tmp_path / "out"))
+    assert result.returncode == 1
+    assert "response.transformers" in result.stderr
+    assert not (tmp_path / "out").exists()
