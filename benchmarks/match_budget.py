@@ -41,7 +41,7 @@ stubs:
 
 NEAR_MISS = r"""
 import sys, time
-from mockserver.core.model import RequestView
+from mockserver import RequestView
 from mockserver.core.respond import respond
 from mockserver.core.store import StubStore
 from mockserver.stubfiles.stubfile import combine, parse_service

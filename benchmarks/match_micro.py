@@ -13,8 +13,8 @@ import statistics
 import time
 from collections.abc import Iterator
 
+from mockserver import RequestView
 from mockserver.core.matching import StubIndex
-from mockserver.core.model import RequestView
 from mockserver.stubfiles.stubfile import parse_service
 
 

@@ -20,7 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mockserver.core.model import RequestView, Stub
+from mockserver import RequestView
+from mockserver.core.model import Stub
 from mockserver.formats.loader import load_paths
 
 ORDER = {

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from mockserver.core.config import RecordMode, Settings
 from mockserver.core.errors import MockServerError, Problem, StubFileError
-from mockserver.core.model import RequestView, StubSet
+from mockserver.core.model import StubSet
+from mockserver.core.request import RequestView
 from mockserver.core.version import __version__
 
 if TYPE_CHECKING:

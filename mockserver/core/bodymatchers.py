@@ -4,32 +4,26 @@
 one (parsed by ``multipart``'s sans-IO parser, bounded in parts and header lines); each field
 or part is matched with the ordinary matchers of patterns.py, so a literal, ``{regex: ...}``
 or ``{contains: ...}`` works, and several values under one name are read as query values
-are. They register themselves in patterns.py's registry when imported (stubspec.py does, with
-xpathmatcher.py), which keeps patterns.py free of an import cycle.
+are. Each registers its name by subclassing Pattern (patterns.py); patternspec.py imports this
+module so that stub files can name them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from functools import partial
+from typing import Any, Final, TypeVar
 from urllib.parse import parse_qsl
 
 from mockserver.core.bodyreading import Unreadable, check_budget, media_type, read_body, slices
+from mockserver.core.errors import KeyPath
 from mockserver.core.matching import values_reason  # several values under one name: as query values
-from mockserver.core.patterns import (
-    MATCHER_NAMES,
-    ErrorSink,
-    KeyPath,
-    Pattern,
-    Value,
-    parse_pattern,
-    register_matcher,
-    show,
-)
+from mockserver.core.patterns import MATCHER_NAMES, MODIFIERS, Pattern, Reading, Value, show
 
-__all__ = ["Form", "Multipart", "Part", "PartSpec"]
+__all__ = ["Form", "Multipart", "Part", "PartSpec", "Sha256"]
 
 # A multipart body with more parts than this, or a part with more header lines, is refused
 # (no browser or HTTP client sends that many; a hostile one would cost a Python object each).
@@ -103,14 +97,16 @@ def _parse_multipart(data: bytes, content_type: str | None) -> list[Part] | Unre
     return parts
 
 
-class Form(Pattern):
+@dataclass(frozen=True, slots=True)
+class Form(Pattern, name="form"):
     """``{name: expected}`` over an application/x-www-form-urlencoded body."""
 
-    name = "form"
-    __slots__ = ("fields",)
+    fields: tuple[tuple[str, Pattern], ...]
 
-    def __init__(self, fields: tuple[tuple[str, Pattern], ...]) -> None:
-        self.fields = fields
+    @classmethod
+    def read(cls, raw: Any, at: KeyPath, reading: Reading) -> Pattern | None:
+        fields = _read_named("form", raw, at, reading, reading.pattern)
+        return None if fields is None else cls(fields)
 
     def check(self, value: Value) -> str | None:
         fields = read_body(value, "form", _parse_form)
@@ -126,15 +122,21 @@ class Form(Pattern):
         return "form " + ", ".join(f"{name} {p.describe()}" for name, p in self.fields)
 
 
-class Sha256(Pattern):
+@dataclass(frozen=True, slots=True)
+class Sha256(Pattern, name="sha256"):
     """The value's bytes (a body's as sent, decoded) have this SHA-256: how a recording
     matches a binary body exactly without keeping it."""
 
-    name = "sha256"
-    __slots__ = ("digest",)
+    digest: str
 
-    def __init__(self, digest: str) -> None:
-        self.digest = digest
+    @classmethod
+    def read(cls, raw: Any, at: KeyPath, reading: Reading) -> Pattern | None:
+        if not isinstance(raw, str) or not _HEX64.match(raw):
+            reading.out.add(
+                at, "sha256 takes 64 lowercase hex digits (hashlib.sha256(...).hexdigest())"
+            )
+            return None
+        return cls(raw)
 
     def check(self, value: Value) -> str | None:
         if value.text is None:
@@ -148,16 +150,6 @@ class Sha256(Pattern):
 
     def describe(self) -> str:
         return f"sha256 {self.digest[:16]}..."
-
-
-@register_matcher("sha256")
-def _build_sha256(raw: Any, at: KeyPath, errors: ErrorSink, ci: bool) -> Pattern | None:
-    if not isinstance(raw, str) or not _HEX64.match(raw):
-        errors.append(
-            (at, "sha256 takes 64 lowercase hex digits (hashlib.sha256(...).hexdigest())")
-        )
-        return None
-    return Sha256(raw)
 
 
 _HEX64: Final = re.compile(r"[0-9a-f]{64}\Z")
@@ -196,14 +188,16 @@ class PartSpec:
         return " and ".join(shown)
 
 
-class Multipart(Pattern):
+@dataclass(frozen=True, slots=True)
+class Multipart(Pattern, name="multipart"):
     """``{name: expected}`` over a multipart/form-data body: a part of that name must match."""
 
-    name = "multipart"
-    __slots__ = ("parts",)
+    parts: tuple[tuple[str, PartSpec], ...]
 
-    def __init__(self, parts: tuple[tuple[str, PartSpec], ...]) -> None:
-        self.parts = parts
+    @classmethod
+    def read(cls, raw: Any, at: KeyPath, reading: Reading) -> Pattern | None:
+        parts = _read_named("multipart", raw, at, reading, partial(_read_part, reading=reading))
+        return None if parts is None else cls(parts)
 
     def check(self, value: Value) -> str | None:
         parts = read_body(value, "multipart", _parse_multipart)
@@ -228,58 +222,43 @@ class Multipart(Pattern):
         return "multipart " + ", ".join(f"{name} {spec.describe()}" for name, spec in self.parts)
 
 
-def _named_matchers(
-    matcher: str, raw: Any, at: KeyPath, errors: ErrorSink
-) -> dict[str, Any] | None:
+_T = TypeVar("_T")
+
+
+def _read_named(
+    matcher: str,
+    raw: Any,
+    at: KeyPath,
+    reading: Reading,
+    read_one: Callable[[Any, KeyPath], _T | None],
+) -> tuple[tuple[str, _T], ...] | None:
+    """``{name: expected}`` with each expected value read; None when any is not valid."""
     if not isinstance(raw, dict) or not raw:
         example = "{user: ada}" if matcher == "form" else "{description: {contains: invoice}}"
-        errors.append((at, f"{matcher} takes a mapping of field name to value, e.g. {example}"))
+        reading.out.add(at, f"{matcher} takes a mapping of field name to value, e.g. {example}")
         return None
-    return {str(name): expected for name, expected in raw.items()}
-
-
-@register_matcher("form")
-def _build_form(raw: Any, at: KeyPath, errors: ErrorSink, ci: bool) -> Pattern | None:
-    named = _named_matchers("form", raw, at, errors)
-    if named is None:
+    named = {str(name): expected for name, expected in raw.items()}
+    before = len(reading.out)
+    read = [(name, read_one(expected, (*at, name))) for name, expected in named.items()]
+    if len(reading.out) != before:
         return None
-    before = len(errors)
-    fields = [
-        (name, parse_pattern(expected, (*at, name), errors)) for name, expected in named.items()
-    ]
-    if len(errors) != before:
-        return None
-    return Form(tuple((name, p) for name, p in fields if p is not None))
+    return tuple((name, one) for name, one in read if one is not None)
 
 
-def _build_part(raw: Any, at: KeyPath, errors: ErrorSink) -> PartSpec | None:
+def _read_part(raw: Any, at: KeyPath, reading: Reading) -> PartSpec | None:
     is_part = isinstance(raw, dict) and any(
-        key in _PART_KEYS or key not in (*MATCHER_NAMES, "case_insensitive") for key in raw
+        key in _PART_KEYS or (key not in MATCHER_NAMES and key not in MODIFIERS) for key in raw
     )
     if not is_part:  # a literal or a matcher: on the part's body
-        body = parse_pattern(raw, at, errors)
+        body = reading.pattern(raw, at)
         return None if body is None else PartSpec(body=body)
-    before = len(errors)
+    before = len(reading.out)
     for key in raw:
         if key not in _PART_KEYS:
-            errors.append(
-                (
-                    (*at, key),
-                    f"unknown part key {key!r}; a part takes {', '.join(_PART_KEYS)}, "
-                    "or a matcher for its body",
-                )
+            reading.out.add(
+                (*at, key),
+                f"unknown part key {key!r}; a part takes {', '.join(_PART_KEYS)}, "
+                "or a matcher for its body",
             )
-    built = {key: parse_pattern(raw[key], (*at, key), errors) for key in _PART_KEYS if key in raw}
-    return PartSpec(**built) if len(errors) == before else None
-
-
-@register_matcher("multipart")
-def _build_multipart(raw: Any, at: KeyPath, errors: ErrorSink, ci: bool) -> Pattern | None:
-    named = _named_matchers("multipart", raw, at, errors)
-    if named is None:
-        return None
-    before = len(errors)
-    parts = [(name, _build_part(expected, (*at, name), errors)) for name, expected in named.items()]
-    if len(errors) != before:
-        return None
-    return Multipart(tuple((name, spec) for name, spec in parts if spec is not None))
+    built = {key: reading.pattern(raw[key], (*at, key)) for key in _PART_KEYS if key in raw}
+    return PartSpec(**built) if len(reading.out) == before else None

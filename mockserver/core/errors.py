@@ -1,17 +1,32 @@
-"""The error model: one exception root, and the one shape of an error answered over HTTP.
+"""The error model: one exception root, the one shape of an error answered over HTTP, and the
+problems a stub file can have, each located, all collected in one sink.
 
 Every exception class mockserver defines derives from MockServerError (one that replaces a
 builtin derives from that too, so ``except ValueError`` in a user's code keeps working).
 Every error answer (admin API, body refusals, limits, resources, the socket-free doubles) is
-an HttpProblem: the core builds the value, the shell turns it into bytes or a response.
+an HttpProblem: the core builds the value, the shell turns it into bytes or a response. Every
+reader of stub-file input adds what is wrong to a Problems sink, which locates each Problem.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["HttpProblem", "MockServerError", "Problem", "ProblemError", "StubFileError"]
+__all__ = [
+    "HttpProblem",
+    "KeyPath",
+    "MockServerError",
+    "Problem",
+    "ProblemError",
+    "Problems",
+    "StubFileError",
+    "key_text",
+]
+
+KeyPath = tuple[str | int, ...]
+"""Where a value sits in a document: keys and list indexes from the top, e.g. ("stubs", 0)."""
 
 
 class MockServerError(Exception):
@@ -114,6 +129,63 @@ class Problem:
             "column": self.column,
             "message": self.message,
         }
+
+
+class Problems:
+    """The one sink for problems found while reading stub-file input (a file, an admin request,
+    a pattern): each added with its key path, turned into a located Problem at once.
+
+    ``marks`` gives the line and column of each key path (YAML and JSON documents). In a stub
+    file a key path under ``("stubs", N)`` names its stub by ``stub_labels[N]`` (its id) or
+    ``#N``; ``stubs=False`` reads it as any other key (an OpenAPI document). ``key_of`` writes
+    the key path as the problem shows it.
+    """
+
+    __slots__ = ("items", "key_of", "marks", "source", "stub_labels", "stubs")
+
+    def __init__(
+        self,
+        source: str,
+        marks: Mapping[KeyPath, tuple[int, int]] | None = None,
+        *,
+        key_of: Callable[[KeyPath], str | None] | None = None,
+        stubs: bool = True,
+    ) -> None:
+        self.source = source
+        self.marks = marks or {}
+        self.items: list[Problem] = []
+        self.stub_labels: dict[int, str] = {}
+        self.key_of = key_of or key_text
+        self.stubs = stubs
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def add(self, at: KeyPath, message: str) -> None:
+        stub = None
+        key_path = at
+        if self.stubs and len(at) >= 2 and at[0] == "stubs" and isinstance(at[1], int):
+            stub = self.stub_labels.get(at[1], f"#{at[1]}")
+            key_path = at[2:]
+        line = col = None
+        for cut in range(len(at), 0, -1):
+            mark = self.marks.get(at[:cut])
+            if mark:
+                line, col = mark
+                break
+        self.items.append(
+            Problem(
+                self.source, message, stub=stub, key=self.key_of(key_path), line=line, column=col
+            )
+        )
+
+
+def key_text(path: KeyPath) -> str | None:
+    """A key path as messages show it: ``request.query.page``, ``responses[1].status``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or None
 
 
 class StubFileError(MockServerError):

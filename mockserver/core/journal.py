@@ -18,8 +18,9 @@ from typing import Any, Final
 
 from mockserver.core.budget import MATCH_BUDGET_S, end_match_budget, start_match_budget
 from mockserver.core.matching import request_holds
-from mockserver.core.model import RequestSpec, RequestView
+from mockserver.core.model import RequestSpec
 from mockserver.core.report import NearStub
+from mockserver.core.request import RequestView
 
 __all__ = ["DEFAULT_BODY_CAP", "DEFAULT_JOURNAL_SIZE", "Journal", "JournalEntry"]
 

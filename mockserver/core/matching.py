@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Final, TypeVar
 
 from mockserver.core.budget import BUDGET_EXCEEDED, BudgetExceeded
-from mockserver.core.model import RequestSpec, RequestView, Stub
+from mockserver.core.model import RequestSpec, Stub
 from mockserver.core.paths import PathTrie
 from mockserver.core.patterns import Pattern, Value, show
 from mockserver.core.recordmatchers import Values
+from mockserver.core.request import RequestView
 from mockserver.core.scenarios import STARTED
 from mockserver.core.secretnames import PLACEHOLDER, redacted_field
 from mockserver.core.shadowing import Shadow, find_shadows
@@ -50,8 +51,26 @@ _SHORTLISTS_KEPT: Final = 256
 
 @dataclass(frozen=True, slots=True)
 class Match:
+    """The stub that answers a request for ``path``.
+
+    Its path parameters (``params``) are captured when first read: only templates, webhooks
+    and tests read them, so a request to a template path does not build them for nothing.
+    """
+
     stub: Stub
-    params: dict[str, str]
+    path: str
+    # Captured already (a regex path's, found while choosing the candidates), else None.
+    captured: dict[str, str] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def params(self) -> dict[str, str]:
+        """The parameters the stub's path captured (``{id}`` → its value; empty for none)."""
+        found = self.captured
+        if found is None:
+            spec = self.stub.request.path
+            found = (spec.match(self.path) if spec is not None else None) or {}
+            object.__setattr__(self, "captured", found)  # a cache, not a change of value
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,34 +334,40 @@ class StubIndex:
     def __len__(self) -> int:
         return len(self.stubs)
 
-    def _candidates(self, path: str) -> list[tuple[Stub, dict[str, str]]]:
-        """Stubs whose path fits, each with its captured parameters, best first."""
-        exact = self._exact.get(path)
+    def _candidates(self, path: str) -> tuple[Sequence[Stub], dict[int, dict[str, str]] | None]:
+        """Stubs whose path fits, best first; and the parameters a regex path captured while
+        it was tried, by id of its stub (None when no regex path fits)."""
+        exact = self._exact.get(path) or _NONE
         templated = self._templates.find(path)
         if not templated and not self._scanned:  # exact lists are in priority order already
-            return [(stub, {}) for stub in exact] if exact else []
-        found: list[tuple[Stub, dict[str, str]]] = [(stub, {}) for stub in exact or ()]
-        found.extend(templated)
+            return exact, None
+        found: list[Stub] = [*exact, *templated]
+        captured: dict[int, dict[str, str]] | None = None
         for stub in self._scanned:
             spec = stub.request.path
             params = spec.match(path) if spec is not None else {}
             if params is not None:
-                found.append((stub, params))
-        found.sort(key=lambda pair: _sort_key(pair[0]))
-        return found
+                found.append(stub)
+                if params:
+                    captured = captured or {}
+                    captured[id(stub)] = params
+        found.sort(key=_sort_key)
+        return found, captured
 
     def match(self, request: RequestView, state: ScenarioState | None = None) -> Match | None:
         """The winning stub for ``request``: highest priority, then earliest loaded.
 
         ``state`` gives a scenario's current state; a stub waiting for another is passed over.
         """
-        for stub, params in self._candidates(request.path):
+        candidates, captured = self._candidates(request.path)
+        for stub in candidates:
             if not method_allowed(stub.request.methods, request.method):
                 continue
             if stub.scenario is not None and not _in_state(stub, state):
                 continue
             if _rest_holds(stub.request, request):
-                return Match(stub, params)
+                params = captured.get(id(stub)) if captured is not None else None
+                return Match(stub, request.path, params)
         return None
 
     def near_misses(
@@ -418,6 +443,9 @@ class StubIndex:
             self._shortlists.clear()
         self._shortlists[key] = shortlist
         return shortlist
+
+
+_NONE: Final[tuple[Stub, ...]] = ()
 
 
 def _first(pair: tuple[float, Stub]) -> float:

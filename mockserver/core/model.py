@@ -1,102 +1,44 @@
-"""Plain values the core passes around: the request as seen by matching, and loaded stubs.
+"""Plain values the core passes around: a loaded stub, what it asks of a request and what it
+answers, as written and as prepared to send.
 
-Nothing here knows about aiohttp: the server turns its request into a RequestView, and the
-loader turns stub files into Stub values.
+The loader turns stub files into Stub values; the request side lives in request.py, the parts
+a stub is built from (paths, patterns, scenarios) below this module, so every arrow points
+down: nothing here imports what uses it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
-from urllib.parse import parse_qsl
+from typing import TYPE_CHECKING, Any, Literal
 
-import msgpack
-
-from mockserver.core.secretnames import SECRET_HEADERS, SECRET_QUERY, redacted_mapping
+from mockserver.core.paths import PathSpec
+from mockserver.core.patterns import Pattern
+from mockserver.core.request import RequestView
+from mockserver.core.scenarios import ScenarioSpec
 
 if TYPE_CHECKING:
-    from mockserver.core.paths import PathSpec
-    from mockserver.core.patterns import Pattern
-    from mockserver.core.scenarios import ScenarioSpec
-    from mockserver.core.templates import ResponseTemplate
-    from mockserver.core.webhookspec import WebhookSpec
+    from jinja2.runtime import Context
+
+    from mockserver.core.sandbox import Budget
 
 __all__ = [
-    "NEGOTIATION_HEADERS",
-    "NOT_JSON",
     "Fault",
-    "NotJson",
+    "Piece",
     "PreparedResponse",
     "Representation",
     "RequestSpec",
-    "RequestView",
     "ResourceSpec",
     "ResponseSpec",
+    "ResponseTemplate",
     "ServiceSpec",
     "Stub",
     "StubSet",
-    "forget_shared",
-    "shared",
+    "WebhookSpec",
 ]
-
-
-class NotJson:
-    """Marker for 'the body did not parse as JSON' (None is a valid JSON value)."""
-
-    __slots__ = ("reason",)
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-    def __repr__(self) -> str:
-        return f"NOT_JSON({self.reason!r})"
-
-
-NOT_JSON: Final = NotJson("not JSON")
-
-
-MSGPACK_TYPES: Final = ("application/msgpack", "application/x-msgpack")
-
-
-def _unpack(body: bytes) -> tuple[Any, str | None]:
-    """A MessagePack body's value and its JSON text (None when it has no JSON reading)."""
-    try:
-        value = msgpack.unpackb(body, raw=False, strict_map_key=False)
-        # bin, ext and non-string keys have no JSON reading; the text is kept, since text
-        # matchers read the body as it (encoding 10 MB twice took half a second more).
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    except (ValueError, TypeError, RecursionError, msgpack.UnpackException) as exc:
-        return NotJson(f"the body is not MessagePack that reads as JSON ({exc})"), None
-    return value, text
-
-
-H = TypeVar("H", bound=Hashable)
-_SHARED: dict[Any, Any] = {}
-_SHARED_MAX: Final = 65_536
-
-
-def shared(value: H) -> H:
-    """One object for equal immutable values from stub files (method sets, path segments,
-    delays): 10,000 stubs of ``method: GET`` then hold one frozenset, not 10,000. Bounded,
-    so stubs posted at runtime cannot grow it without limit."""
-    found = _SHARED.get(value)
-    if found is not None:
-        return found  # type: ignore[no-any-return]
-    if len(_SHARED) < _SHARED_MAX:
-        _SHARED[value] = value
-    return value
-
-
-def forget_shared() -> None:
-    """Start the table of shared values afresh (each full load does): values the previous
-    stub set held stay valid, they are only no longer handed out."""
-    _SHARED.clear()
 
 
 class Fault(StrEnum):
@@ -107,206 +49,6 @@ class Fault(StrEnum):
     EMPTY_RESPONSE = "empty_response"
     MALFORMED_RESPONSE = "malformed_response"
     TRUNCATED_BODY = "truncated_body"
-
-
-# What RequestView.negotiation holds, in this order (render.choose reads it by position).
-NEGOTIATION_HEADERS: Final = (
-    "accept",
-    "accept-encoding",
-    "if-match",
-    "if-none-match",
-    "if-modified-since",
-    "if-unmodified-since",
-    "range",
-    "if-range",
-)
-_WANTED: Final = {name: at for at, name in enumerate(NEGOTIATION_HEADERS)}
-
-
-# A report, the journal or a log shows this much of a request's body, once per request: a
-# 10 MiB body copied into every near miss made a 440 MB answer (issue 13).
-REPORTED_BODY_CHARS: Final = 4096
-# ... and this much of any one value in a near miss (expected, actual, why).
-REPORTED_VALUE_CHARS: Final = 1024
-
-
-def excerpt(text: str, limit: int) -> str:
-    """``text`` when it is at most ``limit`` characters; else its start, its whole length and
-    the start of its SHA-256, so two long values can still be told apart."""
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}... ({len(text):,} characters in all, sha256 {_digest(text)})"
-
-
-def _one_or_all(values: list[str] | str) -> list[str] | str:
-    return values[0] if isinstance(values, list) and len(values) == 1 else values
-
-
-@lru_cache(maxsize=16)  # the same body is cut for every near miss of one request
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-
-
-class RequestView:
-    """One incoming request, as matching sees it.
-
-    Query, headers, cookies, text and JSON are derived lazily and once: most stubs look at
-    the method and path only, and a request is matched against many stubs.
-    """
-
-    __slots__ = (
-        "_cookies",
-        "_headers",
-        "_json",
-        "_json_done",
-        "_negotiation",
-        "_query",
-        "_readings",
-        "_text",
-        "body",
-        "header_items",
-        "method",
-        "path",
-        "query_string",
-    )
-
-    def __init__(
-        self,
-        method: str,
-        path: str,
-        query_string: str = "",
-        headers: Iterable[tuple[str, str]] = (),
-        body: bytes = b"",
-    ) -> None:
-        self.method = method.upper()
-        self.path = path
-        self.query_string = query_string
-        self.body = body
-        # The headers as they arrived (names as sent, in order), as the journal keeps them.
-        self.header_items: tuple[tuple[str, str], ...] = (
-            headers if type(headers) is tuple else tuple(headers)
-        )
-        self._headers: dict[str, list[str]] | None = None
-        self._query: dict[str, list[str]] | None = None
-        self._cookies: dict[str, list[str]] | None = None
-        self._negotiation: tuple[str | None, ...] | None = None
-        self._text: str | None = None
-        self._json: Any = None
-        self._json_done = False
-        self._readings: dict[str, Any] | None = None
-
-    @property
-    def headers(self) -> dict[str, list[str]]:
-        """Header values by lower-cased name, in arrival order."""
-        if self._headers is None:
-            headers: dict[str, list[str]] = {}
-            for name, value in self.header_items:
-                headers.setdefault(name.lower(), []).append(value)
-            self._headers = headers
-        return self._headers
-
-    @property
-    def negotiation(self) -> tuple[str | None, ...]:
-        """The headers that choose a representation and decide a condition, in the order of
-        NEGOTIATION_HEADERS, each with its values joined by ", " (None when absent).
-
-        Every answer with an ETag reads these, and most stubs read no other header: one pass
-        over the headers finds them without building the whole ``headers`` mapping.
-        """
-        if self._negotiation is None:
-            if self._headers is not None:
-                # An empty value is kept: "Accept-Encoding:" (identity only) is not its absence.
-                found = [
-                    ", ".join(values) if (values := self._headers.get(name)) else None
-                    for name in _WANTED
-                ]
-            else:
-                found = [None] * len(_WANTED)
-                for name, value in self.header_items:
-                    at = _WANTED.get(name.lower())
-                    if at is not None:
-                        held = found[at]
-                        found[at] = value if held is None else f"{held}, {value}"
-            self._negotiation = tuple(found)
-        return self._negotiation
-
-    @property
-    def query(self) -> dict[str, list[str]]:
-        """Query parameters by name (blank values kept), in arrival order."""
-        if self._query is None:
-            query: dict[str, list[str]] = {}
-            for name, value in parse_qsl(self.query_string, keep_blank_values=True):
-                query.setdefault(name, []).append(value)
-            self._query = query
-        return self._query
-
-    @property
-    def cookies(self) -> dict[str, list[str]]:
-        """Cookies from every Cookie header (RFC 6265 §5.4 'name=value; name2=value2')."""
-        if self._cookies is None:
-            cookies: dict[str, list[str]] = {}
-            for header in self.headers.get("cookie", ()):
-                for pair in header.split(";"):
-                    name, sep, value = pair.strip().partition("=")
-                    if sep and name:
-                        cookies.setdefault(name, []).append(value.strip().strip('"'))
-            self._cookies = cookies
-        return self._cookies
-
-    @property
-    def is_msgpack(self) -> bool:
-        """The body is MessagePack (by Content-Type): it is matched as the JSON it encodes."""
-        types = self.headers.get("content-type")
-        return types is not None and types[0].split(";", 1)[0].strip().lower() in MSGPACK_TYPES
-
-    @property
-    def text(self) -> str:
-        """The body as text; undecodable bytes become U+FFFD rather than failing the match.
-
-        A MessagePack body reads as its JSON text, so text matchers see what json ones do.
-        """
-        if self._text is None:
-            if self.body and self.is_msgpack:
-                self.json()  # sets the text when the body has a JSON reading
-            if self._text is None:
-                self._text = self.body.decode("utf-8", errors="replace")
-        return self._text
-
-    def json(self) -> Any:
-        """The body parsed as JSON (or decoded from MessagePack), or a NotJson saying why not."""
-        if not self._json_done:
-            self._json_done = True
-            if not self.body:
-                self._json = NotJson("the body is empty")
-            elif self.is_msgpack:
-                self._json, text = _unpack(self.body)
-                if text is not None:
-                    self._text = text
-            else:
-                try:
-                    self._json = json.loads(self.body)
-                except (ValueError, RecursionError) as exc:
-                    self._json = NotJson(f"the body is not JSON ({exc})")
-        return self._json
-
-    def reading(self, kind: str, read: Callable[[RequestView], Any]) -> Any:
-        """The body as ``read`` reads it (an XML tree, form fields, multipart parts), once per
-        request however many stubs look at it."""
-        if self._readings is None:
-            self._readings = {}
-        if kind not in self._readings:
-            self._readings[kind] = read(self)
-        return self._readings[kind]
-
-    def shown_fields(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Query and headers as reports and the journal show them: one value or the list,
-        secret-named ones never (secretnames.py)."""
-        query = redacted_mapping(self.query, SECRET_QUERY)
-        headers = redacted_mapping(self.headers, SECRET_HEADERS)
-        return (
-            {k: _one_or_all(v) for k, v in query.items()},
-            {k: _one_or_all(v) for k, v in headers.items()},
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,6 +149,46 @@ class PreparedResponse:
     def negotiated(self) -> bool:
         """False when the default representation is all there is to send."""
         return bool(self.variants)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Piece:
+    """One compiled template and its key in the stub (``json.id``, ``headers.Location``);
+    templates.py compiles and runs it."""
+
+    key: str
+    run: Callable[[Context, Budget], Any]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ResponseTemplate:
+    """The templated parts of a response; the rest of its ResponseSpec is sent as written."""
+
+    status: Piece | None = None
+    headers: tuple[tuple[str, Piece | str], ...] = ()
+    body: Piece | str | None = None
+    json: Any = None  # the json value with its templated strings as Pieces
+    has_json: bool = False
+    # Rendered (status, headers, body) → its PreparedResponse, bounded (render_response).
+    prepared: dict[tuple[int, tuple[tuple[str, str], ...], bytes], PreparedResponse] = field(
+        default_factory=dict
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSpec:
+    """One call a stub makes after it answered (webhookspec.py reads it, webhooks.py makes it)."""
+
+    url: str
+    method: str = "POST"
+    delay_ms: int = 0
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+    # With the stub's template: true: the URL, header values and body, compiled.
+    url_template: Piece | str | None = None
+    template: ResponseTemplate | None = None
+    # Why this call is not made (a template failed, a rendered URL is refused): journaled.
+    refused: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

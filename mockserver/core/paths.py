@@ -7,14 +7,14 @@ so finding the candidates for a request costs the depth of the path, not the num
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Generic, Literal, TypeVar
 
-from mockserver.core.model import shared
+from mockserver.core.budget import regex_timeout
+from mockserver.core.shapes import shared
 
 if TYPE_CHECKING:
     import regex
-from mockserver.core.patterns import regex_timeout
 
 __all__ = ["PathSpec", "PathTrie", "parse_path_template"]
 
@@ -39,7 +39,7 @@ class PathSpec:
     kind: Literal["exact", "template", "regex"]
     text: str
     segments: tuple[Segment, ...] = ()
-    compiled: regex.Pattern[str] | None = None
+    compiled: regex.Pattern[str] | None = field(default=None, compare=False)  # from text
 
     def match(self, path: str) -> dict[str, str] | None:
         """Captured parameters when ``path`` matches (empty for exact paths), else None."""
@@ -47,7 +47,7 @@ class PathSpec:
             return {} if path == self.text else None
         if self.kind == "regex":
             assert self.compiled is not None
-            timeout = regex_timeout()  # the request's budget (patterns.py)
+            timeout = regex_timeout()  # the request's budget (budget.py)
             if timeout <= 0:
                 return None
             try:
@@ -166,7 +166,8 @@ class _Node(Generic[T]):
 
 
 class PathTrie(Generic[T]):
-    """Templates by segment; ``find`` yields (item, params) for every template that fits."""
+    """Templates by segment; ``find`` lists the items of every template that fits a path
+    (their parameters are the PathSpec's to capture, when someone asks)."""
 
     def __init__(self) -> None:
         self._root: _Node[T] = _Node()
@@ -195,11 +196,11 @@ class PathTrie(Generic[T]):
         node.items.append(item)
         self.size += 1
 
-    def find(self, path: str) -> list[tuple[T, dict[str, str]]]:
-        """Every template that fits ``path``, with its captured parameters."""
-        found: list[tuple[T, dict[str, str]]] = []
+    def find(self, path: str) -> list[T]:
+        """The items of every template that fits ``path``."""
+        found: list[T] = []
         if self.size:
-            _walk(self._root, path.split("/"), 0, {}, found)
+            _walk(self._root, path.split("/"), 0, found)
         return found
 
 
@@ -214,28 +215,21 @@ def _child(node: _Node[T], kind: Literal["literal", "param"], key: str) -> _Node
     return child
 
 
-def _walk(
-    node: _Node[T],
-    parts: list[str],
-    depth: int,
-    params: dict[str, str],
-    found: list[tuple[T, dict[str, str]]],
-) -> None:
+def _walk(node: _Node[T], parts: list[str], depth: int, found: list[T]) -> None:
     # Plain recursion into a list: every request to a stub set with templates walks here,
     # and generator frames cost several times a call.
     if depth == len(parts):
-        for item in node.items or ():
-            found.append((item, dict(params)))
+        if node.items:
+            found.extend(node.items)
         return
     part = parts[depth]
     if node.literal is not None:
         child = node.literal.get(part)
         if child is not None:
-            _walk(child, parts, depth + 1, params, found)
+            _walk(child, parts, depth + 1, found)
     if part and node.param is not None:
-        for name, child in node.param.items():
-            _walk(child, parts, depth + 1, {**params, name: part}, found)
+        for child in node.param.values():
+            _walk(child, parts, depth + 1, found)
     for seg, child in node.mixed or ():
-        captured: dict[str, str] = {}
-        if _segment_match(seg, part, captured):
-            _walk(child, parts, depth + 1, {**params, **captured}, found)
+        if _mixed_match(seg.pieces, part) is not None:
+            _walk(child, parts, depth + 1, found)

@@ -1,58 +1,44 @@
-"""Value matchers: small objects that say whether a value holds and, if not, why.
+"""Value matchers: small frozen objects that say whether a value holds and, if not, why.
 
-A pattern is built from the stub-file form through a registry keyed by matcher name
-(``equals``, ``contains``, ``regex``, ``absent``, ``json``, ``json_subset``, ``json_path``,
-``any_of``, ``not``; ``xpath``, ``form`` and ``multipart`` live in bodymatchers.py and register
-themselves); ``case_insensitive: true`` sits beside a string matcher. A bare
-scalar means ``equals``. Several matcher keys in one mapping must all hold.
+Each matcher class registers itself under the name the stub files use, by subclassing
+``Pattern`` with that name (``class Equals(_StringPattern, name="equals")``), and reads its own
+stub-file value (``read``); patternspec.py parses a matcher mapping through the registry. The
+string matchers, ``absent``, ``any_of`` and ``not`` live here; the JSON ones in jsonpatterns.py,
+``xpath`` in xpathmatcher.py, ``form``, ``multipart`` and ``sha256`` in bodymatchers.py.
 """
 
 from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Protocol
 
-from mockserver.core.budget import (
-    MATCH_BUDGET_S,
-    REGEX_TIMEOUT_S,
-    BudgetExceeded,
-    clock,
-    end_match_budget,
-    regex_timeout,
-    start_match_budget,
-)
-from mockserver.core.jsonmatch import (
-    TOO_DEEP,
-    budgeted,
-    json_difference,
-    json_equal,
-    plain,
-    same_text,
-    show_json,
-)
-from mockserver.core.model import NotJson, RequestView
+from mockserver.core.budget import REGEX_TIMEOUT_S, BudgetExceeded, clock, regex_timeout
+from mockserver.core.errors import KeyPath, Problems
+from mockserver.core.request import NotJson, RequestView
+from mockserver.core.shapes import type_name
 
 __all__ = [
     "MATCHER_NAMES",
-    "MATCH_BUDGET_S",
-    "REGEX_TIMEOUT_S",
+    "MODIFIERS",
     "AllOf",
+    "AnyOf",
+    "Contains",
+    "Equals",
+    "Not",
     "Pattern",
+    "Reading",
+    "Regex",
     "Value",
-    "end_match_budget",
-    "json_equal",
-    "parse_pattern",
+    "is_matcher_mapping",
     "path_mapping",
-    "regex_timeout",
-    "register_matcher",
-    "start_match_budget",
+    "scalar_text",
+    "selected_reason",
+    "show",
 ]
-
-KeyPath = tuple[str | int, ...]
-ErrorSink = list[tuple[KeyPath, str]]
 
 
 class Value:
@@ -80,29 +66,21 @@ class Value:
         return self.text is not None
 
     def json(self) -> Any:
-        """The JSON reading, or an object with a ``reason`` when it is not JSON."""
+        """The JSON reading, or a NotJson with a ``reason`` when it is not JSON."""
         if self._request is not None:
             return self._request.json()
         if self._json is _UNPARSED:
             if self.text is None:
-                self._json = _not_json("the value is absent")
+                self._json = NotJson("the value is absent")
             else:
                 try:
                     self._json = json.loads(self.text)
                 except (ValueError, RecursionError) as exc:
-                    self._json = _not_json(f"not JSON ({exc})")
+                    self._json = NotJson(f"not JSON ({exc})")
         return self._json
 
 
 _UNPARSED: Final = object()
-
-
-def _not_json(reason: str) -> NotJson:
-    return NotJson(reason)
-
-
-def is_not_json(value: Any) -> bool:
-    return isinstance(value, NotJson)
 
 
 def show(text: str | None, limit: int = 200) -> str:
@@ -114,10 +92,54 @@ def show(text: str | None, limit: int = 200) -> str:
     return shown if len(shown) <= limit else shown[:limit] + '..."'
 
 
-class Pattern(ABC):
-    """A matcher. ``check`` returns None when the value holds, else a one-line reason."""
+class Reading(Protocol):
+    """What a matcher class reads its stub-file value with (patternspec.py provides it)."""
 
-    name: ClassVar[str]
+    @property
+    def out(self) -> Problems:
+        """Where the problems go, each with its key path."""
+
+    @property
+    def case_insensitive(self) -> bool:
+        """``case_insensitive: true`` sits beside the matcher."""
+
+    def pattern(self, raw: Any, at: KeyPath) -> Pattern | None:
+        """A nested matcher (an ``any_of`` option, the inside of ``not``), or None when invalid."""
+
+
+_REGISTRY: dict[str, type[Pattern]] = {}
+# Every matcher by its stub-file name, as classes register (a live view).
+MATCHER_NAMES: Final[Mapping[str, type[Pattern]]] = MappingProxyType(_REGISTRY)
+# Keys beside a matcher that change how it matches rather than naming one.
+MODIFIERS: Final = frozenset({"case_insensitive"})
+
+
+class Pattern(ABC):
+    """A matcher. ``check`` returns None when the value holds, else a one-line reason.
+
+    A subclass given a name (``class Regex(Pattern, name="regex")``) is the matcher of that
+    name in stub files; one without (``AllOf``, a base class) is not registered.
+    """
+
+    __slots__ = ()
+    name: ClassVar[str] = ""
+    # ``case_insensitive: true`` may sit beside it (the string matchers).
+    case_aware: ClassVar[bool] = False
+
+    def __init_subclass__(cls, /, name: str = "", **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # @dataclass(slots=True) builds the class again, without the class keyword: the
+        # name set on the first build is in the class's own namespace then.
+        name = name or cls.__dict__.get("name", "")
+        if not name:
+            return
+        known = _REGISTRY.get(name)
+        if known is not None and _origin(known) != _origin(cls):
+            raise TypeError(f"matcher name {name!r} is taken by {known.__qualname__}")
+        if cls.read.__func__ is Pattern.read.__func__:  # type: ignore[attr-defined]
+            raise TypeError(f"matcher {name!r} ({cls.__name__}) does not say how it is read")
+        cls.name = name
+        _REGISTRY[name] = cls
 
     @abstractmethod
     def check(self, value: Value) -> str | None: ...
@@ -126,13 +148,70 @@ class Pattern(ABC):
     def describe(self) -> str:
         """The expectation as a report prints it, e.g. ``regex ^[0-9]+$``."""
 
+    @classmethod
+    def read(cls, raw: Any, at: KeyPath, reading: Reading) -> Pattern | None:
+        """This matcher from its stub-file value ``raw`` (at key path ``at``); None, with the
+        problems added to ``reading.out``, when ``raw`` is not valid for it."""
+        raise NotImplementedError(f"{cls.__qualname__} is not read from stub files")
 
+
+def _origin(cls: type) -> tuple[str, str]:
+    return cls.__module__, cls.__qualname__
+
+
+def selected_reason(path: str, matcher: Pattern, selected: Iterable[str]) -> str | None:
+    """None when one of the values a path (JSONPath, XPath) selects holds ``matcher`` — or,
+    when it selects nothing, when absence does; else why not, naming the path. Each value
+    looked at ticks the request's budget."""
+    clk = clock()
+    first: str | None = None
+    for value in selected:
+        clk.tick()
+        reason = matcher.check(Value(value))
+        if reason is None:
+            return None
+        first = first or reason
+    if first is not None:
+        return f"{path}: {first}"
+    reason = matcher.check(Value(None))
+    return f"{path} selects nothing: {reason}" if reason else None
+
+
+def scalar_text(raw: Any) -> str | None:
+    """YAML reads `page: 1` as an int; a query or header value is text, so match its text."""
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if isinstance(raw, str | int | float):
+        return str(raw)
+    return None
+
+
+def is_matcher_mapping(raw: Any) -> bool:
+    """``raw`` is a matcher mapping (``{regex: ...}``) rather than a JSON literal."""
+    return (
+        isinstance(raw, dict)
+        and bool(raw)
+        and all(key in _REGISTRY or key in MODIFIERS for key in raw)
+        and any(key in _REGISTRY for key in raw)
+    )
+
+
+def path_mapping(raw: Any, at: KeyPath, out: Problems, usage: str) -> dict[Any, Any] | None:
+    """``{path: expected}`` for json_path and xpath, a bare path meaning "something is there";
+    None, with ``usage`` as the problem, for anything else."""
+    if isinstance(raw, str):
+        return {raw: {"absent": False}}
+    if not isinstance(raw, dict) or not raw:
+        out.add(at, usage)
+        return None
+    return raw
+
+
+@dataclass(frozen=True, slots=True)
 class _StringPattern(Pattern):
-    __slots__ = ("case_insensitive", "expected")
-
-    def __init__(self, expected: str, case_insensitive: bool = False) -> None:
-        self.expected = expected
-        self.case_insensitive = case_insensitive
+    case_aware: ClassVar[bool] = True
+    expected: str
+    case_insensitive: bool = False
 
     def _fold(self, text: str) -> str:
         return text.casefold() if self.case_insensitive else text
@@ -140,10 +219,21 @@ class _StringPattern(Pattern):
     def _suffix(self) -> str:
         return " (case-insensitive)" if self.case_insensitive else ""
 
+    @classmethod
+    def read(cls, raw: Any, at: KeyPath, reading: Reading) -> Pattern | None:
+        text = scalar_text(raw)
+        if text is None:
+            reading.out.add(at, f"{cls.name} takes a string, got {type_name(raw)}")
+            return None
+        try:
+            return cls(text, reading.case_insensitive)
+        except ValueError as exc:  # an invalid regex
+            reading.out.add(at, str(exc))
+            return None
 
-class Equals(_StringPattern):
-    name = "equals"
 
+@dataclass(frozen=True, slots=True)
+class Equals(_StringPattern, name="equals"):
     def check(self, value: Value) -> str | None:
         if value.text is None:
             return f"expected {show(self.expected)}, but it is absent"
@@ -155,9 +245,8 @@ class Equals(_StringPattern):
         return f"equals {show(self.expected)}{self._suffix()}"
 
 
-class Contains(_StringPattern):
-    name = "contains"
-
+@dataclass(frozen=True, slots=True)
+class Contains(_StringPattern, name="contains"):
     def check(self, value: Value) -> str | None:
         if value.text is None:
             return f"expected it to contain {show(self.expected)}, but it is absent"
@@ -169,17 +258,20 @@ class Contains(_StringPattern):
         return f"contains {show(self.expected)}{self._suffix()}"
 
 
-class Regex(_StringPattern):
-    name = "regex"
-    __slots__ = ("compiled",)
+@dataclass(frozen=True, slots=True)
+class Regex(_StringPattern, name="regex"):
+    # Compiled from expected and case_insensitive, which alone make two regexes equal.
+    compiled: Any = field(init=False, compare=False, repr=False)
 
-    def __init__(self, expected: str, case_insensitive: bool = False) -> None:
-        super().__init__(expected, case_insensitive)
+    def __post_init__(self) -> None:
         import regex  # on first use: 1.5 MB of memory that stub sets without a regex never need
 
-        flags = regex.IGNORECASE if case_insensitive else 0
-        # regex.error propagates to the parser, which reports it with the key path.
-        self.compiled = regex.compile(expected, flags)
+        flags = regex.IGNORECASE if self.case_insensitive else 0
+        try:
+            compiled = regex.compile(self.expected, flags)
+        except regex.error as exc:
+            raise ValueError(f"invalid regex {self.expected!r}: {exc}") from None
+        object.__setattr__(self, "compiled", compiled)
 
     def check(self, value: Value) -> str | None:
         if value.text is None:
@@ -205,12 +297,16 @@ class Regex(_StringPattern):
         return f"regex {self.expected}{self._suffix()}"
 
 
-class Absent(Pattern):
-    name = "absent"
-    __slots__ = ("absent",)
+@dataclass(frozen=True, slots=True)
+class Absent(Pattern, name="absent"):
+    absent: bool
 
-    def __init__(self, absent: bool) -> None:
-        self.absent = absent
+    @classmethod
+    def read(cls, raw: Any, at: KeyPath, reading: Reading) -> Pattern | None:
+        if not isinstance(raw, bool):
+            reading.out.add(at, f"absent takes true or false, got {type_name(raw)}")
+            return None
+        return cls(raw)
 
     def check(self, value: Value) -> str | None:
         if value.present == (not self.absent):
@@ -223,129 +319,19 @@ class Absent(Pattern):
         return "absent" if self.absent else "present"
 
 
-class _JsonPattern(Pattern):
-    """A JSON comparison of the value's JSON reading with ``expected``."""
+@dataclass(frozen=True, slots=True)
+class AnyOf(Pattern, name="any_of"):
+    options: tuple[Pattern, ...]
 
-    __slots__ = ("expected",)
-
-    def __init__(self, expected: Any) -> None:
-        self.expected = expected
-
-    def check(self, value: Value) -> str | None:
-        actual = value.json()
-        if is_not_json(actual):
-            return str(actual.reason)
-        try:
-            return self._compare(actual)
-        except RecursionError:
-            return None if same_text(self.expected, actual) else TOO_DEEP
-
-    @abstractmethod
-    def _compare(self, actual: Any) -> str | None: ...
-
-
-class JsonEquals(_JsonPattern):
-    name = "json"
-
-    def _compare(self, actual: Any) -> str | None:
-        if json_equal(self.expected, actual):
+    @classmethod
+    def read(cls, raw: Any, at: KeyPath, reading: Reading) -> Pattern | None:
+        if not isinstance(raw, list) or not raw:
+            reading.out.add(at, "any_of takes a non-empty list of matchers")
             return None
-        return f"expected JSON {show_json(self.expected)}, got {show_json(actual)}"
-
-    def describe(self) -> str:
-        return f"json {show_json(self.expected)}"
-
-
-class JsonSubset(_JsonPattern):
-    name = "json_subset"
-
-    def _compare(self, actual: Any) -> str | None:
-        return json_difference(self.expected, actual)
-
-    def describe(self) -> str:
-        return f"json_subset {show_json(self.expected)}"
-
-
-class JsonPath(Pattern):
-    """``{"$.a.b": expected}``: some value the path selects must equal or match ``expected``."""
-
-    name = "json_path"
-    __slots__ = ("checks",)
-
-    def __init__(self, checks: tuple[tuple[str, Any, Pattern | None], ...]) -> None:
-        # (path text, compiled path, matcher or None for a JSON literal), literal in 'expected'.
-        self.checks = checks
-
-    def check(self, value: Value) -> str | None:
-        document = value.json()
-        if is_not_json(document):
-            return str(document.reason)
-        if len(value.text or "") > _WALKED_AS_IS:
-            document = budgeted(document)  # JSONPath's own loops then tick the clock
-        try:
-            return self._check(document)
-        except RecursionError:
-            return TOO_DEEP
-
-    def _check(self, document: Any) -> str | None:
-        clk = clock()
-        # python-jsonpath reads a str as JSON text: a body that is a JSON string goes in as its
-        # JSON text, so '"["' is the string "[", not a broken document, and '"{}"' no object.
-        source = json.dumps(document) if isinstance(document, str) else document
-        for text, (compiled, literal), matcher in self.checks:
-            found = (plain(match.obj) for match in compiled.finditer(source))
-            first = _NOTHING
-            if matcher is None:
-                for item in found:
-                    clk.tick()
-                    if json_equal(literal, item):
-                        break
-                    first = item if first is _NOTHING else first
-                else:
-                    if first is _NOTHING:
-                        return f"{text} selects nothing (expected {show_json(literal)})"
-                    return f"{text}: expected {show_json(literal)}, got {show_json(first)}"
-                continue
-            first_reason: str | None = None
-            for item in found:
-                clk.tick()
-                reason = matcher.check(Value(_as_text(item)))
-                if reason is None:
-                    break
-                first_reason = first_reason or reason
-            else:
-                if first_reason is None:  # the path selects nothing
-                    reason = matcher.check(Value(None))
-                    if reason:
-                        return f"{text} selects nothing: {reason}"
-                    continue
-                return f"{text}: {first_reason}"
-        return None
-
-    def describe(self) -> str:
-        parts = [
-            f"{text} {matcher.describe() if matcher else show_json(literal)}"
-            for text, (_, literal), matcher in self.checks
-        ]
-        return "json_path " + ", ".join(parts)
-
-
-_NOTHING: Final = object()
-# Bodies up to this many characters are walked by JSONPath as they are: for them the budget's
-# views would cost more than the whole walk.
-_WALKED_AS_IS: Final = 64 * 1024
-
-
-def _as_text(item: Any) -> str:
-    return item if isinstance(item, str) else json.dumps(item, ensure_ascii=False)
-
-
-class AnyOf(Pattern):
-    name = "any_of"
-    __slots__ = ("options",)
-
-    def __init__(self, options: tuple[Pattern, ...]) -> None:
-        self.options = options
+        options = [reading.pattern(item, (*at, i)) for i, item in enumerate(raw)]
+        if any(o is None for o in options):
+            return None
+        return cls(tuple(o for o in options if o is not None))
 
     def check(self, value: Value) -> str | None:
         reasons = []
@@ -360,12 +346,14 @@ class AnyOf(Pattern):
         return "any_of [" + ", ".join(o.describe() for o in self.options) + "]"
 
 
-class Not(Pattern):
-    name = "not"
-    __slots__ = ("inner",)
+@dataclass(frozen=True, slots=True)
+class Not(Pattern, name="not"):
+    inner: Pattern
 
-    def __init__(self, inner: Pattern) -> None:
-        self.inner = inner
+    @classmethod
+    def read(cls, raw: Any, at: KeyPath, reading: Reading) -> Pattern | None:
+        inner = reading.pattern(raw, at)
+        return cls(inner) if inner is not None else None
 
     def check(self, value: Value) -> str | None:
         if self.inner.check(value) is None:
@@ -376,12 +364,11 @@ class Not(Pattern):
         return f"not ({self.inner.describe()})"
 
 
+@dataclass(frozen=True, slots=True)
 class AllOf(Pattern):
-    name = "all_of"
-    __slots__ = ("parts",)
+    """Several matcher keys in one mapping: each must hold (not a stub-file name of its own)."""
 
-    def __init__(self, parts: tuple[Pattern, ...]) -> None:
-        self.parts = parts
+    parts: tuple[Pattern, ...]
 
     def check(self, value: Value) -> str | None:
         for part in self.parts:
@@ -392,203 +379,3 @@ class AllOf(Pattern):
 
     def describe(self) -> str:
         return " and ".join(p.describe() for p in self.parts)
-
-
-# ---------------------------------------------------------------------------------------------
-# Parsing the stub-file form through a registry.
-
-Builder = Callable[[Any, KeyPath, ErrorSink, bool], Pattern | None]
-_BUILDERS: dict[str, Builder] = {}
-
-
-def _builder(name: str) -> Callable[[Builder], Builder]:
-    """Register a matcher's builder under ``name`` (bodymatchers.py adds its own this way)."""
-
-    def register(fn: Builder) -> Builder:
-        _BUILDERS[name] = fn
-        return fn
-
-    return register
-
-
-register_matcher: Final = _builder
-
-
-def _scalar_text(raw: Any) -> str | None:
-    """YAML reads `page: 1` as an int; a query or header value is text, so match its text."""
-    if isinstance(raw, bool):
-        return "true" if raw else "false"
-    if isinstance(raw, str | int | float):
-        return str(raw)
-    return None
-
-
-def _string_builder(cls: type[_StringPattern]) -> Builder:
-    def build(raw: Any, at: KeyPath, errors: ErrorSink, ci: bool) -> Pattern | None:
-        text = _scalar_text(raw)
-        if text is None:
-            errors.append((at, f"{cls.name} takes a string, got {_type_name(raw)}"))
-            return None
-        if cls is Regex:
-            import regex
-
-            try:
-                return Regex(text, ci)
-            except regex.error as exc:
-                errors.append((at, f"invalid regex {text!r}: {exc}"))
-                return None
-        return cls(text, ci)
-
-    return build
-
-
-for _cls in (Equals, Contains, Regex):
-    _builder(_cls.name)(_string_builder(_cls))
-
-
-@_builder("absent")
-def _build_absent(raw: Any, at: KeyPath, errors: ErrorSink, ci: bool) -> Pattern | None:
-    if not isinstance(raw, bool):
-        errors.append((at, f"absent takes true or false, got {_type_name(raw)}"))
-        return None
-    return Absent(raw)
-
-
-@_builder("json")
-def _build_json(raw: Any, at: KeyPath, errors: ErrorSink, ci: bool) -> Pattern | None:
-    return JsonEquals(raw)
-
-
-@_builder("json_subset")
-def _build_json_subset(raw: Any, at: KeyPath, errors: ErrorSink, ci: bool) -> Pattern | None:
-    return JsonSubset(raw)
-
-
-def path_mapping(raw: Any, at: KeyPath, errors: ErrorSink, usage: str) -> dict[Any, Any] | None:
-    """``{path: expected}`` for json_path and xpath, a bare path meaning "something is there";
-    None, with ``usage`` as the problem, for anything else."""
-    if isinstance(raw, str):
-        return {raw: {"absent": False}}
-    if not isinstance(raw, dict) or not raw:
-        errors.append((at, usage))
-        return None
-    return raw
-
-
-@_builder("json_path")
-def _build_json_path(raw: Any, at: KeyPath, errors: ErrorSink, ci: bool) -> Pattern | None:
-    import jsonpath  # loaded on first use: 30 ms that most stub sets never need
-
-    raw = path_mapping(
-        raw, at, errors, 'json_path takes a mapping of JSONPath to value, e.g. {"$.a.b": 1}'
-    )
-    if raw is None:
-        return None
-    checks: list[tuple[str, Any, Pattern | None]] = []
-    for path_text, expected in raw.items():
-        where = (*at, path_text)
-        try:
-            compiled = jsonpath.compile(str(path_text))
-        except jsonpath.JSONPathError as exc:
-            first_line = str(exc).splitlines()[0]
-            errors.append((where, f"invalid JSONPath {path_text!r}: {first_line}"))
-            continue
-        matcher = None
-        if _is_matcher_mapping(expected):
-            matcher = parse_pattern(expected, where, errors)
-            if matcher is None:
-                continue
-        checks.append((str(path_text), (compiled, expected), matcher))
-    if len(checks) != len(raw):
-        return None
-    return JsonPath(tuple(checks))
-
-
-@_builder("any_of")
-def _build_any_of(raw: Any, at: KeyPath, errors: ErrorSink, ci: bool) -> Pattern | None:
-    if not isinstance(raw, list) or not raw:
-        errors.append((at, "any_of takes a non-empty list of matchers"))
-        return None
-    options = [parse_pattern(item, (*at, i), errors) for i, item in enumerate(raw)]
-    if any(o is None for o in options):
-        return None
-    return AnyOf(tuple(o for o in options if o is not None))
-
-
-@_builder("not")
-def _build_not(raw: Any, at: KeyPath, errors: ErrorSink, ci: bool) -> Pattern | None:
-    inner = parse_pattern(raw, at, errors)
-    return Not(inner) if inner is not None else None
-
-
-# A live view: matchers registered later (bodymatchers.py) are listed too.
-MATCHER_NAMES: Final = MappingProxyType(_BUILDERS)
-_MODIFIERS: Final = frozenset({"case_insensitive"})
-_CASE_AWARE: Final = frozenset({"equals", "contains", "regex"})
-
-
-def _is_matcher_mapping(raw: Any) -> bool:
-    return (
-        isinstance(raw, dict)
-        and bool(raw)
-        and all(key in _BUILDERS or key in _MODIFIERS for key in raw)
-        and any(key in _BUILDERS for key in raw)
-    )
-
-
-def _type_name(raw: Any) -> str:
-    if raw is None:
-        return "null"
-    return {dict: "a mapping", list: "a list", bool: "a boolean", str: "a string"}.get(
-        type(raw), f"a {type(raw).__name__}"
-    )
-
-
-def valid_matchers() -> str:
-    return ", ".join([*sorted(_BUILDERS), "case_insensitive"])
-
-
-def parse_pattern(raw: Any, at: KeyPath, errors: ErrorSink) -> Pattern | None:
-    """Build a pattern from its stub-file form, appending located problems to ``errors``.
-
-    Returns None when ``raw`` is invalid (the reasons are in ``errors``).
-    """
-    text = _scalar_text(raw)
-    if text is not None:
-        return Equals(text)
-    if not isinstance(raw, Mapping):
-        errors.append(
-            (
-                at,
-                f"expected a string or a matcher mapping ({valid_matchers()}), "
-                f"got {_type_name(raw)}",
-            )
-        )
-        return None
-    if not raw:
-        errors.append((at, f"empty matcher; use one of {valid_matchers()}"))
-        return None
-    before = len(errors)
-    unknown = [k for k in raw if k not in _BUILDERS and k not in _MODIFIERS]
-    for key in unknown:
-        errors.append(((*at, key), f"unknown matcher {key!r}; valid: {valid_matchers()}"))
-    ci_raw = raw.get("case_insensitive", False)
-    if not isinstance(ci_raw, bool):
-        errors.append(((*at, "case_insensitive"), "case_insensitive takes true or false"))
-        ci_raw = False
-    names = [k for k in raw if k in _BUILDERS]
-    if not names:
-        if not unknown:
-            errors.append((at, f"case_insensitive needs a matcher beside it ({valid_matchers()})"))
-        return None
-    if ci_raw and not any(n in _CASE_AWARE for n in names):
-        errors.append(
-            ((*at, "case_insensitive"), "case_insensitive applies to equals, contains and regex")
-        )
-    if unknown:
-        return None
-    built = [_BUILDERS[name](raw[name], (*at, name), errors, ci_raw) for name in names]
-    if len(errors) != before:
-        return None
-    parts = tuple(p for p in built if p is not None)
-    return parts[0] if len(parts) == 1 else AllOf(parts)

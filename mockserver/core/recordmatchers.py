@@ -10,29 +10,35 @@ a body recorded in a coding the recorder could not decode is sent only to client
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
+from mockserver.core.errors import KeyPath
 from mockserver.core.http import select_encoding
-from mockserver.core.patterns import ErrorSink, KeyPath, Pattern, Value, register_matcher, show
+from mockserver.core.patterns import Pattern, Reading, Value, show
 
 __all__ = ["AcceptsCoding", "Values"]
 
 
-class Values(Pattern):
+@dataclass(frozen=True, slots=True)
+class Values(Pattern, name="values"):
     """Every value of a name, as a multiset (matching.values_reason hands them all over)."""
 
-    name = "values"
-    __slots__ = ("_counted", "expected")
+    expected: tuple[str, ...]
 
-    def __init__(self, expected: tuple[str, ...]) -> None:
-        self.expected = expected
-        self._counted = Counter(expected)
+    @classmethod
+    def read(cls, raw: Any, at: KeyPath, reading: Reading) -> Pattern | None:
+        items = raw if isinstance(raw, list) else None
+        if items is None or any(isinstance(v, bool | dict | list) or v is None for v in items):
+            reading.out.add(at, "values takes a list of strings, e.g. values: ['1', '2']")
+            return None
+        return cls(tuple(str(v) for v in items))
 
     def check(self, value: Value) -> str | None:
         return self.check_values([] if value.text is None else [value.text])
 
     def check_values(self, values: list[str]) -> str | None:
-        if Counter(values) == self._counted:
+        if Counter(values) == Counter(self.expected):
             return None
         got = ", ".join(show(v) for v in values) or "<absent>"
         return f"expected exactly {self._shown()} (in any order), got {got}"
@@ -44,12 +50,18 @@ class Values(Pattern):
         return f"values {self._shown()}"
 
 
-class AcceptsCoding(Pattern):
-    name = "accepts_coding"
-    __slots__ = ("coding",)
+@dataclass(frozen=True, slots=True)
+class AcceptsCoding(Pattern, name="accepts_coding"):
+    """An ``Accept-Encoding`` that lets ``coding`` through (RFC 9110 §12.5.3)."""
 
-    def __init__(self, coding: str) -> None:
-        self.coding = coding
+    coding: str
+
+    @classmethod
+    def read(cls, raw: Any, at: KeyPath, reading: Reading) -> Pattern | None:
+        if not isinstance(raw, str) or not raw.strip():
+            reading.out.add(at, "accepts_coding takes a content coding, e.g. accepts_coding: br")
+            return None
+        return cls(raw.strip().lower())
 
     def check(self, value: Value) -> str | None:
         if value.text is not None and select_encoding(value.text, (self.coding,)) == self.coding:
@@ -58,20 +70,3 @@ class AcceptsCoding(Pattern):
 
     def describe(self) -> str:
         return f"accepts_coding {self.coding}"
-
-
-@register_matcher("values")
-def _build_values(raw: Any, at: KeyPath, errors: ErrorSink, ci: bool) -> Pattern | None:
-    items = raw if isinstance(raw, list) else None
-    if items is None or any(isinstance(v, bool | dict | list) or v is None for v in items):
-        errors.append((at, "values takes a list of strings, e.g. values: ['1', '2']"))
-        return None
-    return Values(tuple(str(v) for v in items))
-
-
-@register_matcher("accepts_coding")
-def _build_accepts(raw: Any, at: KeyPath, errors: ErrorSink, ci: bool) -> Pattern | None:
-    if not isinstance(raw, str) or not raw.strip():
-        errors.append((at, "accepts_coding takes a content coding, e.g. accepts_coding: br"))
-        return None
-    return AcceptsCoding(raw.strip().lower())

@@ -27,8 +27,9 @@ import zstandard
 from mockserver.core.errors import HttpProblem
 from mockserver.core.etags import ETag
 from mockserver.core.http import Conditional, best_media_type, evaluate_conditions, select_encoding
-from mockserver.core.model import PreparedResponse, Representation, RequestView, ResponseSpec
+from mockserver.core.model import PreparedResponse, Representation, ResponseSpec
 from mockserver.core.ranges import answer_range
+from mockserver.core.request import RequestView
 
 __all__ = ["Choice", "choose", "encode_json", "prepare", "variant"]
 

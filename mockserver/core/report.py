@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from mockserver.core.matching import Difference, NearMiss
-from mockserver.core.model import REPORTED_BODY_CHARS, REPORTED_VALUE_CHARS, RequestView, excerpt
+from mockserver.core.request import REPORTED_BODY_CHARS, REPORTED_VALUE_CHARS, RequestView, excerpt
 
 __all__ = [
     "NearStub",

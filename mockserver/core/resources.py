@@ -19,8 +19,9 @@ from typing import Any, Final
 
 from mockserver.core.errors import HttpProblem
 from mockserver.core.http import Conditional, evaluate_conditions
-from mockserver.core.model import NotJson, RequestView, ResourceSpec
+from mockserver.core.model import ResourceSpec
 from mockserver.core.render import JSON_TYPE, encode_json
+from mockserver.core.request import NotJson, RequestView
 
 __all__ = ["ResourceOutcome", "ResourceState", "merge_patch"]
 

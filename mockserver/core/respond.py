@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING, Final
 from mockserver.core.budget import MATCH_BUDGET_S, end_match_budget, start_match_budget
 from mockserver.core.errors import HttpProblem
 from mockserver.core.journal import JournalEntry
-from mockserver.core.model import Fault, RequestView, Stub, Timing
+from mockserver.core.model import Fault, Stub, Timing, WebhookSpec
 from mockserver.core.render import choose, encode_json
 from mockserver.core.replayed import with_expires
 from mockserver.core.report import UnmatchedReport, unmatched_report
+from mockserver.core.request import RequestView
 from mockserver.core.store import StubStore
 from mockserver.core.webhookspec import rendered_calls
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # Jinja2 is imported with the first template, not here
     from mockserver.core.templates import TemplateFailure
-    from mockserver.core.webhookspec import WebhookSpec
 
 __all__ = ["Answer", "fault_to_perform", "respond"]
 

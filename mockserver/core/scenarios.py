@@ -12,17 +12,16 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-if TYPE_CHECKING:
-    from mockserver.core.stubspec import Problems
+from mockserver.core.errors import KeyPath, Problems
+from mockserver.core.shapes import check_keys, expect_mapping, type_name
 
 __all__ = ["NAME", "STARTED", "ScenarioSpec", "ScenarioStates", "parse_scenario"]
 
 STARTED: Final = "started"
 SCENARIO_KEYS: Final = ("name", "state", "next")
 NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:~ -]{0,127}\Z")
-KeyPath = tuple[str | int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +32,6 @@ class ScenarioSpec:
 
 
 def parse_scenario(raw: Any, at: KeyPath, out: Problems) -> ScenarioSpec | None:
-    # Imported here: stubspec's matchers import matching, which imports STARTED from us.
-    from mockserver.core.stubspec import check_keys, expect_mapping, type_name
-
     spec = expect_mapping(raw, at, out, "a scenario")
     if spec is None:
         return None

@@ -158,7 +158,7 @@ def _shadows_on_one_listener(stubs: list[Stub]) -> list[Shadow]:
         winner = _earlier_covering(seen, key_path, mine, stub)
         if winner is None and key_path is not None:
             winner = _earlier_covering(seen, None, mine, stub)
-        fitting = [t for t, _ in templates.find(path.text)] if path and path.kind == "exact" else []
+        fitting = templates.find(path.text) if path and path.kind == "exact" else []
         if winner is None:
             # A template tried earlier that fits this exact path and asks no more.
             winner = next(

@@ -21,7 +21,8 @@ from mockserver.core.deliveries import DeliveryLog
 from mockserver.core.errors import MockServerError, Problem
 from mockserver.core.journal import Journal
 from mockserver.core.matching import StubIndex, index_by_listener
-from mockserver.core.model import PreparedResponse, RequestView, ServiceSpec, Stub, StubSet
+from mockserver.core.model import PreparedResponse, ServiceSpec, Stub, StubSet
+from mockserver.core.request import RequestView
 from mockserver.core.resources import ResourceState
 from mockserver.core.scenarios import ScenarioStates
 

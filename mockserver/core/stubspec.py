@@ -16,27 +16,23 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Final
 
-from mockserver.core import (
-    bodymatchers,  # noqa: F401  (register form, multipart, sha256)
-    recordmatchers,  # noqa: F401  (register values, accepts_coding)
-    xpathmatcher,  # noqa: F401  (register xpath)
-)
-from mockserver.core.errors import Problem
-from mockserver.core.model import Fault, RequestSpec, ResponseSpec, Timing, shared
+from mockserver.core.errors import KeyPath, Problems
+from mockserver.core.model import Fault, RequestSpec, ResponseSpec, Timing
 from mockserver.core.paths import PathSpec, parse_path_regex, parse_path_template
-from mockserver.core.patterns import Pattern, parse_pattern, valid_matchers
+from mockserver.core.patterns import MATCHER_NAMES, MODIFIERS, Pattern
+from mockserver.core.patternspec import parse_pattern, valid_matchers
 from mockserver.core.render import BINARY_TYPE, JSON_TYPE, TEXT_TYPE
 from mockserver.core.replayed import parse_expires_in, parse_reason
+from mockserver.core.shapes import check_keys, expect_int, expect_mapping, shared, type_name
 
 __all__ = [
     "BodyFileReader",
-    "Problems",
+    "parse_gzip",
     "parse_request",
     "parse_response",
     "parse_response_headers",
 ]
 
-KeyPath = tuple[str | int, ...]
 BodyFileReader = Callable[[str], bytes]
 """Reads a ``body_file`` (relative path) confined to the stubs root; raises ValueError(why)."""
 
@@ -65,86 +61,6 @@ MAX_DELAY_MS: Final = 600_000
 _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 # C0 but tab, DEL, and the C1 controls (NEL, CSI, ...), which terminals and parsers act on too.
 _BAD_HEADER_CHARS: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
-
-
-class Problems:
-    """Collects located problems for one source (a file, or an admin request)."""
-
-    def __init__(self, source: str, marks: Mapping[KeyPath, tuple[int, int]] | None = None) -> None:
-        self.source = source
-        self.marks = marks or {}
-        self.items: list[Problem] = []
-        self.stub_labels: dict[int, str] = {}
-
-    def __bool__(self) -> bool:
-        return bool(self.items)
-
-    def add(self, at: KeyPath, message: str) -> None:
-        stub = None
-        key_path = at
-        if len(at) >= 2 and at[0] == "stubs" and isinstance(at[1], int):
-            stub = self.stub_labels.get(at[1], f"#{at[1]}")
-            key_path = at[2:]
-        line = col = None
-        for cut in range(len(at), 0, -1):
-            mark = self.marks.get(at[:cut])
-            if mark:
-                line, col = mark
-                break
-        self.items.append(
-            Problem(self.source, message, stub=stub, key=_key_text(key_path), line=line, column=col)
-        )
-
-    def add_all(self, found: list[tuple[KeyPath, str]]) -> None:
-        for at, message in found:
-            self.add(at, message)
-
-
-def _key_text(path: KeyPath) -> str | None:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or None
-
-
-def type_name(raw: Any) -> str:
-    if raw is None:
-        return "null"
-    names = {dict: "a mapping", list: "a list", bool: "a boolean", str: "a string", int: "a number"}
-    return names.get(type(raw), f"a {type(raw).__name__}")
-
-
-def check_keys(
-    raw: Mapping[Any, Any], allowed: tuple[str, ...], at: KeyPath, out: Problems
-) -> None:
-    for key in raw:
-        if key not in allowed:
-            hint = _did_you_mean(str(key), allowed)
-            out.add((*at, key), f"unknown key {key!r}{hint}; valid keys: {', '.join(allowed)}")
-
-
-def _did_you_mean(key: str, allowed: tuple[str, ...]) -> str:
-    from difflib import get_close_matches
-
-    close = get_close_matches(key, allowed, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def expect_mapping(raw: Any, at: KeyPath, out: Problems, what: str) -> dict[Any, Any] | None:
-    if isinstance(raw, dict):
-        return raw
-    out.add(at, f"{what} must be a mapping, got {type_name(raw)}")
-    return None
-
-
-def expect_int(raw: Any, at: KeyPath, out: Problems, lo: int, hi: int) -> int | None:
-    if isinstance(raw, bool) or not isinstance(raw, int):
-        out.add(at, f"expected a whole number from {lo} to {hi}, got {type_name(raw)} {raw!r}")
-        return None
-    if not lo <= raw <= hi:
-        out.add(at, f"expected a whole number from {lo} to {hi}, got {raw}")
-        return None
-    return raw
 
 
 def parse_gzip(raw: Any, at: KeyPath, out: Problems) -> str | None:
@@ -224,13 +140,11 @@ def _parse_named(
     mapping = expect_mapping(raw, at, out, at[-1] if isinstance(at[-1], str) else "value")
     if mapping is None:
         return ()
-    found: list[tuple[KeyPath, str]] = []
     result = []
     for name, matcher_raw in mapping.items():
-        pattern = parse_pattern(matcher_raw, (*at, name), found)
+        pattern = parse_pattern(matcher_raw, (*at, name), out)
         if pattern is not None:
             result.append((str(name).lower() if lower else str(name), pattern))
-    out.add_all(found)
     return tuple(result)
 
 
@@ -238,28 +152,23 @@ def _parse_body_matchers(raw: Any, at: KeyPath, out: Problems) -> tuple[Pattern,
     if raw is None:
         return ()
     items = raw if isinstance(raw, list) else [raw]
-    found: list[tuple[KeyPath, str]] = []
     result = []
     for i, item in enumerate(items):
         where = (*at, i) if isinstance(raw, list) else at
-        if (
-            isinstance(item, dict)
-            and item
-            and not any(k in valid_matchers().split(", ") for k in item)
-        ):
-            found.append(
-                (
-                    where,
-                    "a body matcher is a string or a mapping of one of "
-                    f"{valid_matchers()}; for a JSON body write json: or json_subset: around it",
-                )
+        if isinstance(item, dict) and item and not any(k in _MATCHER_KEYS for k in item):
+            out.add(
+                where,
+                "a body matcher is a string or a mapping of one of "
+                f"{valid_matchers()}; for a JSON body write json: or json_subset: around it",
             )
             continue
-        pattern = parse_pattern(item, where, found)
+        pattern = parse_pattern(item, where, out)
         if pattern is not None:
             result.append(pattern)
-    out.add_all(found)
     return tuple(result)
+
+
+_MATCHER_KEYS: Final = frozenset({*MATCHER_NAMES, *MODIFIERS})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -303,8 +212,7 @@ def parse_response(
             build_template,  # Jinja2, with the first template: not at start
         )
 
-        template, found = build_template(spec, headers, body)
-        out.add_all([((*at, *where), message) for where, message in found])
+        template = build_template(spec, headers, body, at, out)
     if len(out.items) != before:
         return None
     fault_name, fault_rate = fault if fault is not None else (None, 1.0)

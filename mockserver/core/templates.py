@@ -14,7 +14,7 @@ import random
 import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from difflib import get_close_matches
 from functools import cached_property
@@ -23,13 +23,12 @@ from typing import Any, Final
 from jinja2 import TemplateError, TemplateSyntaxError, Undefined, meta, nodes
 from jinja2.runtime import Context
 
-from mockserver.core.errors import MockServerError
-from mockserver.core.model import NotJson, PreparedResponse, RequestView, ResponseSpec
+from mockserver.core.errors import KeyPath, MockServerError, Problems
+from mockserver.core.model import Piece, PreparedResponse, ResponseSpec, ResponseTemplate
+from mockserver.core.request import NotJson, RequestView
 from mockserver.core.sandbox import Budget, RenderRefused, bounded_environment, current, guarded
 
 __all__ = [
-    "Piece",
-    "ResponseTemplate",
     "TemplateFailure",
     "build_template",
     "compile_piece",
@@ -127,14 +126,6 @@ class TemplateFailure(MockServerError):
         self.key, self.why = key, why
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class Piece:
-    """One compiled template and its key in the stub (``json.id``, ``headers.Location``)."""
-
-    key: str
-    run: Callable[[Context, Budget], Any]
-
-
 def compile_piece(source: str, key: str, *, keep_type: bool = False) -> Piece | str:
     """``source`` compiled, or itself when it has no template syntax.
 
@@ -188,21 +179,6 @@ def _is_one_expression(tree: nodes.Template) -> bool:
         return False
     parts = tree.body[0].nodes
     return len(parts) == 1 and not isinstance(parts[0], nodes.TemplateData)
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class ResponseTemplate:
-    """The templated parts of a response; the rest of its ResponseSpec is sent as written."""
-
-    status: Piece | None = None
-    headers: tuple[tuple[str, Piece | str], ...] = ()
-    body: Piece | str | None = None
-    json: Any = None  # the json value with its templated strings as Pieces
-    has_json: bool = False
-    # Rendered (status, headers, body) → its PreparedResponse, bounded (render_response).
-    prepared: dict[tuple[int, tuple[tuple[str, str], ...], bytes], PreparedResponse] = field(
-        default_factory=dict
-    )
 
 
 def _no_scenario(name: str) -> str:
@@ -348,26 +324,26 @@ def _header(name: str, value: Any, key: str) -> str:
     return text
 
 
-Located = list[tuple[tuple[str | int, ...], str]]
-
-
 def build_template(
-    raw: Mapping[str, Any], headers: tuple[tuple[str, str], ...], body: bytes
-) -> tuple[ResponseTemplate | None, Located]:
-    """The templated parts of a ``template: true`` response mapping, compiled, and the
-    problems found (key path under the response, message): syntax errors, and bodies that
-    cannot be templates."""
-    problems: Located = []
+    raw: Mapping[str, Any],
+    headers: tuple[tuple[str, str], ...],
+    body: bytes,
+    at: KeyPath,
+    out: Problems,
+) -> ResponseTemplate | None:
+    """The templated parts of a ``template: true`` response mapping at ``at``, compiled; None,
+    with the problems added to ``out``, for syntax errors and bodies that cannot be templates."""
+    before = len(out)
 
-    def compiled(source: str, at: tuple[str | int, ...], keep_type: bool = False) -> Any:
-        key = ".".join(str(part) if isinstance(part, str) else f"[{part}]" for part in at)
+    def compiled(source: str, key_path: KeyPath, keep_type: bool = False) -> Any:
+        key = ".".join(str(part) if isinstance(part, str) else f"[{part}]" for part in key_path)
         key = key.replace(".[", "[")
         try:
             return compile_piece(source, key, keep_type=keep_type)
         except TemplateError as exc:
             line = getattr(exc, "lineno", None)
             where = f" (line {line} of the template)" if line and line > 1 else ""
-            problems.append((at, f"template syntax error{where}: {exc.message or exc}"))
+            out.add((*at, *key_path), f"template syntax error{where}: {exc.message or exc}")
             return source
 
     status = None
@@ -375,7 +351,7 @@ def build_template(
         piece = compiled(raw["status"], ("status",), keep_type=True)
         status = piece if isinstance(piece, Piece) else None
         if status is None:
-            problems.append((("status",), "status is a number from 100 to 599 or a template"))
+            out.add((*at, "status"), "status is a number from 100 to 599 or a template")
     heads = tuple((name, compiled(value, ("headers", name))) for name, value in headers)
     if not any(isinstance(value, Piece) for _, value in heads):
         heads = ()  # nothing to render: the written headers are sent
@@ -384,24 +360,21 @@ def build_template(
     if "json" in raw:
         json_tree = _compile_json(raw["json"], ("json",), compiled)
     elif "body_base64" in raw:
-        problems.append((("body_base64",), "body_base64 is bytes, not a template: use body"))
+        out.add((*at, "body_base64"), "body_base64 is bytes, not a template: use body")
     elif body:
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             key = "body" if "body" in raw else "body_file"
-            problems.append(((key,), "a template body is UTF-8 text"))
+            out.add((*at, key), "a template body is UTF-8 text")
         else:
             template_body = compiled(text, ("body" if "body" in raw else "body_file",))
-    if problems:
-        return None, problems
-    return (
-        ResponseTemplate(status, heads, template_body, json_tree, has_json="json" in raw),
-        problems,
-    )
+    if len(out) != before:
+        return None
+    return ResponseTemplate(status, heads, template_body, json_tree, has_json="json" in raw)
 
 
-def _compile_json(value: Any, at: tuple[str | int, ...], compiled: Callable[..., Any]) -> Any:
+def _compile_json(value: Any, at: KeyPath, compiled: Callable[..., Any]) -> Any:
     if isinstance(value, str):
         return compiled(value, at, True)
     if isinstance(value, dict):

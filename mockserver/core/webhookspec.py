@@ -18,47 +18,22 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Final
+from dataclasses import replace
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from mockserver.core.addresses import refused_address
-from mockserver.core.model import RequestView
-
-if TYPE_CHECKING:
-    from mockserver.core.templates import Piece, ResponseTemplate
-from mockserver.core.stubspec import (
-    MAX_DELAY_MS,
-    Problems,
-    check_keys,
-    expect_int,
-    expect_mapping,
-    parse_response_headers,
-    type_name,
-)
+from mockserver.core.errors import KeyPath, Problems
+from mockserver.core.model import Piece, WebhookSpec
+from mockserver.core.request import RequestView
+from mockserver.core.shapes import check_keys, expect_int, expect_mapping, type_name
+from mockserver.core.stubspec import MAX_DELAY_MS, parse_response_headers
 
 __all__ = ["MAX_WEBHOOKS", "WEBHOOK_KEYS", "WebhookSpec", "parse_webhooks", "rendered_calls"]
 
-KeyPath = tuple[str | int, ...]
 WEBHOOK_KEYS: Final = ("url", "method", "delay_ms", "headers", "json", "body")
 MAX_WEBHOOKS: Final = 16  # per stub: a stub is a test double, not a fan-out service
 _METHODS: Final = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookSpec:
-    """One call a stub makes after it answered."""
-
-    url: str
-    method: str = "POST"
-    delay_ms: int = 0
-    headers: tuple[tuple[str, str], ...] = ()
-    body: bytes = b""
-    # With the stub's template: true: the URL, header values and body, compiled.
-    url_template: Piece | str | None = None
-    template: ResponseTemplate | None = None
-    # Why this call is not made (a template failed, a rendered URL is refused): journaled.
-    refused: str | None = None
 
 
 def parse_webhooks(
@@ -131,9 +106,7 @@ def _parse_one(raw: Any, at: KeyPath, out: Problems, templated: bool) -> Webhook
     if templated:
         from mockserver.core.templates import build_template
 
-        template, problems = build_template(spec, headers, body)
-        for where, message in problems:
-            out.add((*at, *where), message)
+        template = build_template(spec, headers, body, at, out)
         if template is None:
             return None
     return WebhookSpec(url, method.upper(), delay, headers, body, url_template, template)

@@ -10,23 +10,15 @@ through a prefix declared in ``namespaces: {prefix: uri}`` beside the paths.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 from xml.etree.ElementTree import ElementTree, TreeBuilder
 
 from mockserver.core.bodyreading import Unreadable, check_budget, read_body, slices
-from mockserver.core.budget import clock
-from mockserver.core.patterns import (
-    ErrorSink,
-    KeyPath,
-    Pattern,
-    Value,
-    parse_pattern,
-    path_mapping,
-    register_matcher,
-)
+from mockserver.core.errors import KeyPath
+from mockserver.core.patterns import Pattern, Reading, Value, path_mapping, selected_reason
 
-__all__ = ["XPath"]
+__all__ = ["XPath", "XPathCheck"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,75 +81,73 @@ def _item_text(item: Any) -> str:
     return str(item)
 
 
-class XPath(Pattern):
+@dataclass(frozen=True, slots=True)
+class XPathCheck:
+    """One ``path: expected`` of an xpath matcher."""
+
+    text: str
+    matcher: Pattern
+    selector: Any = field(compare=False, repr=False)  # from text and the matcher's namespaces
+
+
+@dataclass(frozen=True, slots=True)
+class XPath(Pattern, name="xpath"):
     """``{"/order/item/@sku": expected}``: some node the XPath selects must match."""
 
-    name = "xpath"
-    __slots__ = ("checks",)
+    checks: tuple[XPathCheck, ...]
+    namespaces: tuple[tuple[str, str], ...] = ()
 
-    def __init__(self, checks: tuple[tuple[str, Any, Pattern], ...]) -> None:
-        self.checks = checks  # (XPath text, compiled selector, matcher)
+    @classmethod
+    def read(cls, raw: Any, at: KeyPath, reading: Reading) -> Pattern | None:
+        import elementpath  # on first use: ~0.2 s of imports that most stub sets never need
+
+        out = reading.out
+        raw = path_mapping(
+            raw, at, out, 'xpath takes a mapping of XPath to value, e.g. {"/a/@id": 7}'
+        )
+        if raw is None:
+            return None
+        namespaces = raw.get("namespaces", {})
+        if not isinstance(namespaces, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in namespaces.items()
+        ):
+            out.add((*at, "namespaces"), "namespaces maps a prefix to a URI, e.g. {s: urn:s}")
+            return None
+        paths = {k: v for k, v in raw.items() if k != "namespaces"}
+        if not paths:
+            out.add(at, "xpath needs at least one XPath beside namespaces")
+            return None
+        before = len(out)
+        checks: list[XPathCheck] = []
+        for path_text, expected in paths.items():
+            where = (*at, path_text)
+            try:
+                selector = elementpath.Selector(str(path_text), namespaces=namespaces or None)
+            except (elementpath.ElementPathError, SyntaxError, ValueError) as exc:
+                out.add(where, f"invalid XPath {path_text!r}: {str(exc).splitlines()[0]}")
+                continue
+            matcher = reading.pattern(expected, where)
+            if matcher is not None:
+                checks.append(XPathCheck(str(path_text), matcher, selector))
+        if len(out) != before:
+            return None
+        return cls(tuple(checks), tuple(sorted(namespaces.items())))
 
     def check(self, value: Value) -> str | None:
         xml = read_body(value, "xml", _parse_xml)
         if isinstance(xml, Unreadable):
             return xml.reason
-        clk = clock()
-        for text, selector, matcher in self.checks:
-            first: str | None = None
+        for one in self.checks:
             check_budget(xml.elements * _SELECT_S_PER_ELEMENT)
             try:
-                found = selector.iter_select(xml.tree)
-                for item in found if isinstance(found, Iterable) else (found,):
-                    clk.tick()
-                    reason = matcher.check(Value(_item_text(item)))
-                    if reason is None:
-                        break
-                    first = first or reason
-                else:
-                    if first is None:  # selects nothing
-                        reason = matcher.check(Value(None))
-                        if reason:
-                            return f"{text} selects nothing: {reason}"
-                        continue
-                    return f"{text}: {first}"
+                found = one.selector.iter_select(xml.tree)
+                items = found if isinstance(found, Iterable) else (found,)
+                reason = selected_reason(one.text, one.matcher, map(_item_text, items))
             except RecursionError:
-                return f"{text}: the XML body is nested too deeply to evaluate"
+                return f"{one.text}: the XML body is nested too deeply to evaluate"
+            if reason is not None:
+                return reason
         return None
 
     def describe(self) -> str:
-        return "xpath " + ", ".join(f"{text} {m.describe()}" for text, _, m in self.checks)
-
-
-@register_matcher("xpath")
-def _build_xpath(raw: Any, at: KeyPath, errors: ErrorSink, ci: bool) -> Pattern | None:
-    import elementpath  # on first use: ~0.2 s of imports that most stub sets never need
-
-    raw = path_mapping(
-        raw, at, errors, 'xpath takes a mapping of XPath to value, e.g. {"/a/@id": 7}'
-    )
-    if raw is None:
-        return None
-    namespaces = raw.get("namespaces", {})
-    if not isinstance(namespaces, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in namespaces.items()
-    ):
-        errors.append(((*at, "namespaces"), "namespaces maps a prefix to a URI, e.g. {s: urn:s}"))
-        return None
-    paths = {k: v for k, v in raw.items() if k != "namespaces"}
-    if not paths:
-        errors.append((at, "xpath needs at least one XPath beside namespaces"))
-        return None
-    before = len(errors)
-    checks: list[tuple[str, Any, Pattern]] = []
-    for path_text, expected in paths.items():
-        where = (*at, path_text)
-        try:
-            selector = elementpath.Selector(str(path_text), namespaces=namespaces or None)
-        except (elementpath.ElementPathError, SyntaxError, ValueError) as exc:
-            errors.append((where, f"invalid XPath {path_text!r}: {str(exc).splitlines()[0]}"))
-            continue
-        matcher = parse_pattern(expected, where, errors)
-        if matcher is not None:
-            checks.append((str(path_text), selector, matcher))
-    return XPath(tuple(checks)) if len(errors) == before else None
+        return "xpath " + ", ".join(f"{one.text} {one.matcher.describe()}" for one in self.checks)

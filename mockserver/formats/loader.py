@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Final
 
 from mockserver.core.errors import Problem, StubFileError
-from mockserver.core.model import ServiceSpec, Stub, StubSet, forget_shared
+from mockserver.core.model import ServiceSpec, Stub, StubSet
 from mockserver.core.shadowing import Shadow, find_shadows, shadow_lines
+from mockserver.core.shapes import forget_shared
 from mockserver.core.stubspec import BodyFileReader
 from mockserver.formats.wiremock import (
     FILES_DIR,

@@ -22,10 +22,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
-from mockserver.core.errors import Problem
+from mockserver.core.errors import KeyPath, Problem, key_text
 from mockserver.core.model import ServiceSpec, Stub
 from mockserver.core.stubspec import BodyFileReader
-from mockserver.formats.wiremock_patterns import KeyPath, translate_request
+from mockserver.formats.wiremock_patterns import translate_request
 from mockserver.stubfiles.stubfile import default_id, parse_service, valid_service_name
 
 __all__ = [
@@ -129,10 +129,7 @@ class _Out:
         self.items: list[Problem] = []
 
     def __call__(self, at: KeyPath, message: str) -> None:
-        key = ""
-        for part in at:
-            key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
-        self.items.append(Problem(self.source, message, stub=self.label, key=key or None))
+        self.items.append(Problem(self.source, message, stub=self.label, key=key_text(at)))
 
 
 def _label(mapping: Any, index: int | None) -> str | None:

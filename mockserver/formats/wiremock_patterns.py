@@ -15,9 +15,10 @@ from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote
 
+from mockserver.core.errors import KeyPath
+
 __all__ = ["Sink", "translate_request"]
 
-KeyPath = tuple[str | int, ...]
 Sink = Callable[[KeyPath, str], None]
 """Where a problem goes: its key path inside the mapping, and what is wrong."""
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from xml.etree.ElementTree import Element
 
+from mockserver.core.errors import KeyPath
+
 if TYPE_CHECKING:
-    from mockserver.formats.wiremock_patterns import KeyPath, Sink
+    from mockserver.formats.wiremock_patterns import Sink
 
 __all__ = ["equal_to_xml"]
 

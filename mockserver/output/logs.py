@@ -17,8 +17,8 @@ import time
 from dataclasses import replace
 from typing import Any, Final, TextIO
 
-from mockserver.core.model import RequestView
 from mockserver.core.report import RequestSummary, UnmatchedReport
+from mockserver.core.request import RequestView
 from mockserver.core.secretnames import redacted_query_string
 from mockserver.output.logstream import LogStream, printable, printable_json, printable_values
 

@@ -27,7 +27,7 @@ from dataclasses import fields, is_dataclass, replace
 from json.encoder import encode_basestring
 from typing import Any, Final, TextIO
 
-from mockserver.core.model import RequestView
+from mockserver.core.request import RequestView
 from mockserver.core.secretnames import redacted_query_string
 
 __all__ = [

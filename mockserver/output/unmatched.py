@@ -1,6 +1,6 @@
 """The text of a strict failure: the unmatched requests of a test, for a terminal.
 
-Every value a client sent is cut (model.excerpt: its start, its size and a hash) and made
+Every value a client sent is cut (request.excerpt: its start, its size and a hash) and made
 printable (logstream.printable), so neither a 2 MB body nor an escape sequence reaches the
 terminal whole; identical requests (a client's retries) are shown once with their count; a
 JSON body is shown with its characters, as the near-miss reasons show them, not
@@ -15,8 +15,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mockserver.core.model import REPORTED_BODY_CHARS, REPORTED_VALUE_CHARS, excerpt
 from mockserver.core.report import NearStub, RequestSummary, report_text
+from mockserver.core.request import REPORTED_BODY_CHARS, REPORTED_VALUE_CHARS, excerpt
 from mockserver.output.logstream import printable, printable_values, strings_changed
 
 __all__ = ["unmatched_text"]

@@ -18,7 +18,8 @@ from aiohttp import web
 
 from mockserver.core.config import RecordMode, Settings
 from mockserver.core.journal import Journal
-from mockserver.core.model import RequestView, ServiceSpec, StubSet
+from mockserver.core.model import ServiceSpec, StubSet
+from mockserver.core.request import RequestView
 from mockserver.output.logs import log_request
 from mockserver.recording.exchange import Exchange, Redaction
 from mockserver.recording.proxy import Upstream, UpstreamError, UpstreamSettings

@@ -23,9 +23,9 @@ from aiohttp.http_exceptions import BadHttpMessage
 from mockserver.core.config import Settings
 from mockserver.core.errors import HttpProblem
 from mockserver.core.journal import Journal
-from mockserver.core.model import RequestView
 from mockserver.core.namespaces import NS_PREFIX
 from mockserver.core.report import brief_report
+from mockserver.core.request import RequestView
 from mockserver.core.respond import Answer, fault_to_perform, respond
 from mockserver.core.store import StubStore
 from mockserver.core.stubspec import MAX_DELAY_MS

@@ -17,7 +17,7 @@ from typing import Final
 import aiohttp
 
 from mockserver.core.deliveries import DeliveryLog, shown_url
-from mockserver.core.webhookspec import WebhookSpec
+from mockserver.core.model import WebhookSpec
 from mockserver.recording.proxy import GuardedResolver
 
 __all__ = ["Webhooks"]

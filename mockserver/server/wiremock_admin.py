@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 
+from mockserver.core.budget import end_match_budget, start_match_budget
 from mockserver.core.errors import Problem, StubFileError
 from mockserver.core.journal import JournalEntry
 from mockserver.core.matching import request_holds
-from mockserver.core.patterns import end_match_budget, start_match_budget
 from mockserver.core.scenarios import STARTED
 from mockserver.formats.wiremock_patterns import translate_request
 from mockserver.server import wiremock_mappings as mappings

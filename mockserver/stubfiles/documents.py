@@ -14,11 +14,10 @@ from typing import Any, Final
 
 import yaml
 
-from mockserver.core.errors import MockServerError, Problem, StubFileError
+from mockserver.core.errors import KeyPath, MockServerError, Problem, StubFileError
 
 __all__ = ["MAX_FILE_BYTES", "MAX_NODES", "Marks", "read_document"]
 
-KeyPath = tuple[str | int, ...]
 Marks = dict[KeyPath, tuple[int, int]]
 
 # Nodes a document may have once aliases are expanded. 10,000 stubs of a dozen keys each

@@ -16,7 +16,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from mockserver.core.addresses import refused_address
-from mockserver.core.errors import Problem, StubFileError
+from mockserver.core.errors import KeyPath, Problem, Problems, StubFileError
 from mockserver.core.model import (
     PreparedResponse,
     ResourceSpec,
@@ -24,25 +24,16 @@ from mockserver.core.model import (
     ServiceSpec,
     Stub,
     StubSet,
+    WebhookSpec,
 )
 from mockserver.core.render import DEFAULT_MIN_SIZE, prepare
 from mockserver.core.scenarios import parse_scenario
-from mockserver.core.stubspec import (
-    BodyFileReader,
-    Problems,
-    check_keys,
-    expect_int,
-    expect_mapping,
-    parse_gzip,
-    parse_request,
-    parse_response,
-    type_name,
-)
-from mockserver.core.webhookspec import WebhookSpec, parse_webhooks
+from mockserver.core.shapes import check_keys, expect_int, expect_mapping, type_name
+from mockserver.core.stubspec import BodyFileReader, parse_gzip, parse_request, parse_response
+from mockserver.core.webhookspec import parse_webhooks
 
 __all__ = ["combine", "parse_service", "parse_stub", "valid_service_name"]
 
-KeyPath = tuple[str | int, ...]
 FILE_KEYS: Final = (
     "service",
     "port",

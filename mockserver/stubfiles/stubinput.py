@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from mockserver.core.errors import StubFileError
+from mockserver.core.errors import Problems, StubFileError
 from mockserver.core.model import RequestSpec, ServiceSpec, Stub
 from mockserver.core.render import DEFAULT_MIN_SIZE
-from mockserver.core.stubspec import BodyFileReader, Problems, parse_request
+from mockserver.core.stubspec import BodyFileReader, parse_request
 from mockserver.stubfiles.stubfile import parse_stub, valid_service_name
 
 __all__ = ["ADMIN_SOURCE", "parse_pattern_input", "parse_stub_input"]

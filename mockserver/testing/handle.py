@@ -16,7 +16,8 @@ from urllib.parse import urlencode
 
 from mockserver.core.errors import MockServerError
 from mockserver.core.matching import request_holds
-from mockserver.core.model import RequestSpec, RequestView, ServiceSpec, Stub
+from mockserver.core.model import RequestSpec, ServiceSpec, Stub
+from mockserver.core.request import RequestView
 from mockserver.core.store import StubStore
 from mockserver.formats.loader import admin_body_reader
 from mockserver.stubfiles.stubinput import parse_pattern_input, parse_stub_input

@@ -20,7 +20,8 @@ from urllib.parse import unquote, urlencode, urlsplit
 from mockserver.core.config import Settings
 from mockserver.core.errors import HttpProblem
 from mockserver.core.journal import Journal
-from mockserver.core.model import Fault, RequestView, StubSet
+from mockserver.core.model import Fault, StubSet
+from mockserver.core.request import RequestView
 from mockserver.core.respond import Answer, fault_to_perform, respond
 from mockserver.core.store import StubStore
 from mockserver.server.bodies import BodyError, decode_request_body

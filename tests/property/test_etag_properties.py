@@ -9,8 +9,9 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mockserver.core.model import PreparedResponse, RequestView
+from mockserver.core.model import PreparedResponse
 from mockserver.core.render import available_encodings, choose
+from mockserver.core.request import RequestView
 from mockserver.stubfiles.stubfile import parse_service
 
 # Opaque tags as services write them (etagc excludes DQUOTE, §8.8.3).

@@ -16,9 +16,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mockserver.core.matching import StubIndex, request_holds
-from mockserver.core.model import RequestView, Stub
+from mockserver.core.model import Stub
 from mockserver.core.render import choose
 from mockserver.core.report import unmatched_report
+from mockserver.core.request import RequestView
 from mockserver.stubfiles.stubfile import combine, parse_service
 
 STUBS: list[dict[str, Any]] = [

@@ -10,17 +10,13 @@ from typing import Any
 import pytest
 import requests
 
-from mockserver.core import bodymatchers  # registers xpath, form and multipart
-from mockserver.core.budget import BudgetExceeded
+from mockserver.core import bodymatchers
+from mockserver.core.budget import BudgetExceeded, end_match_budget, start_match_budget
+from mockserver.core.errors import Problem, Problems
 from mockserver.core.matching import differences, request_holds
-from mockserver.core.model import RequestView
-from mockserver.core.patterns import (
-    Pattern,
-    Value,
-    end_match_budget,
-    parse_pattern,
-    start_match_budget,
-)
+from mockserver.core.patterns import Pattern, Value
+from mockserver.core.patternspec import parse_pattern
+from mockserver.core.request import RequestView
 
 from .builders import problems_of, stub_of, write
 
@@ -33,9 +29,9 @@ ORDER = b"""<?xml version="1.0" encoding="UTF-8"?>
 
 
 def pattern(raw: Any) -> Pattern:
-    errors: list[tuple[tuple[str | int, ...], str]] = []
+    errors = Problems("<test>")
     built = parse_pattern(raw, ("body",), errors)
-    assert errors == []
+    assert errors.items == []
     assert built is not None
     return built
 
@@ -386,13 +382,14 @@ def test_bad_shapes_are_located_load_errors(
 def test_sha256_matches_a_body_by_its_bytes_exactly() -> None:
     import hashlib
 
-    from mockserver.core.model import RequestView
-    from mockserver.core.patterns import Value, parse_pattern
+    from mockserver.core.patterns import Value
+    from mockserver.core.patternspec import parse_pattern
+    from mockserver.core.request import RequestView
 
     body = bytes(range(256))
-    errors: list[tuple[tuple[str | int, ...], str]] = []
+    errors = Problems("<test>")
     pattern = parse_pattern({"sha256": hashlib.sha256(body).hexdigest()}, ("b",), errors)
-    assert errors == []
+    assert errors.items == []
     assert pattern is not None
     assert pattern.check(Value.of_body(RequestView("POST", "/", "", (), body))) is None
     other = pattern.check(Value.of_body(RequestView("POST", "/", "", (), body[:-1])))
@@ -400,4 +397,4 @@ def test_sha256_matches_a_body_by_its_bytes_exactly() -> None:
     assert "(255 bytes)" in other
     parse_pattern({"sha256": "ABC"}, ("b",), errors)
     message = "sha256 takes 64 lowercase hex digits (hashlib.sha256(...).hexdigest())"
-    assert errors == [(("b", "sha256"), message)]
+    assert errors.items == [Problem("<test>", message, key="b.sha256")]

@@ -15,9 +15,10 @@ from aiohttp import web
 import mockserver
 from mockserver.cli.converters import BadValue
 from mockserver.core.errors import HttpProblem, MockServerError, ProblemError
-from mockserver.core.model import RequestView, ResourceSpec
+from mockserver.core.model import ResourceSpec
 from mockserver.core.namespaces import NamespaceError
 from mockserver.core.render import choose
+from mockserver.core.request import RequestView
 from mockserver.core.resources import ResourceState
 from mockserver.core.store import DuplicateStubError
 from mockserver.formats.har import HarError

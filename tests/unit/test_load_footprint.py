@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mockserver.core.model import forget_shared, shared
 from mockserver.core.render import prepare
+from mockserver.core.shapes import forget_shared, shared
 from mockserver.formats.loader import load_paths
 from mockserver.stubfiles.stubfile import parse_service
 

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from mockserver.core.model import RequestView
 from mockserver.core.report import unmatched_report
+from mockserver.core.request import RequestView
 from mockserver.output.logs import JsonFormatter, RequestLine, configure_logging, log_request
 
 SECRET = "Bearer top-secret-value"

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from mockserver.core.model import RequestView
+from mockserver.core.request import RequestView
 from mockserver.output.logs import TEXT_FORMAT, JsonFormatter, RequestLine
 from mockserver.output.logstream import FLUSH_AFTER, MAX_QUEUED, LogStream
 
@@ -134,7 +134,7 @@ def test_a_process_that_crashes_still_writes_what_it_queued() -> None:
         """
         import asyncio
         from mockserver.output.logs import configure_logging, log_request
-        from mockserver.core.model import RequestView
+        from mockserver import RequestView
         import logging
         configure_logging("info")
         log = logging.getLogger("mockserver")

@@ -8,8 +8,9 @@ import pytest
 
 from mockserver.core import matching
 from mockserver.core.matching import StubIndex, differences
-from mockserver.core.model import RequestView, Stub
+from mockserver.core.model import Stub
 from mockserver.core.report import NearStub
+from mockserver.core.request import RequestView
 
 from .builders import index_of, stub_of
 

@@ -12,7 +12,8 @@ import yaml
 from openapi_schema_validator import OAS30ReadValidator, OAS31Validator
 
 from mockserver.core.errors import StubFileError
-from mockserver.core.model import RequestView, Stub
+from mockserver.core.model import Stub
+from mockserver.core.request import RequestView
 from mockserver.formats.openapi.generate import generate
 from mockserver.formats.openapi.load import load_openapi, parse_openapi, read_openapi
 from mockserver.formats.openapi.responses import response_misfits

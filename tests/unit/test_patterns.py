@@ -2,29 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError, fields
 from typing import Any
 
 import pytest
 
 from mockserver.core import budget
-from mockserver.core.budget import BudgetExceeded
-from mockserver.core.model import RequestView
-from mockserver.core.patterns import (
+from mockserver.core.budget import (
     REGEX_TIMEOUT_S,
-    Pattern,
-    Value,
+    BudgetExceeded,
     end_match_budget,
-    json_equal,
-    parse_pattern,
     regex_timeout,
     start_match_budget,
 )
+from mockserver.core.errors import Problems
+from mockserver.core.jsonmatch import json_equal
+from mockserver.core.patterns import MATCHER_NAMES, Pattern, Value
+from mockserver.core.patternspec import parse_pattern
+from mockserver.core.request import RequestView
+from mockserver.core.stubspec import parse_request
 
 
 def pattern(raw: Any) -> Pattern:
-    errors: list[tuple[tuple[str | int, ...], str]] = []
+    errors = Problems("<test>")
     built = parse_pattern(raw, ("m",), errors)
-    assert errors == []
+    assert errors.items == []
     assert built is not None
     return built
 
@@ -181,51 +183,48 @@ def test_catastrophic_regex_gives_up_and_counts_as_no_match() -> None:
 
 
 @pytest.mark.parametrize(
-    ("raw", "at", "message"),
+    ("raw", "key", "message"),
     [
-        (
-            {"regx": "a"},
-            ("m", "regx"),
-            "unknown matcher 'regx'; valid: absent, accepts_coding, any_of,",
-        ),
-        ({}, ("m",), "empty matcher; use one of absent"),
-        ([1], ("m",), "expected a string or a matcher mapping (absent, accepts_coding, any_of"),
-        (None, ("m",), "got null"),
-        ({"equals": [1]}, ("m", "equals"), "equals takes a string, got a list"),
-        ({"absent": "yes"}, ("m", "absent"), "absent takes true or false, got a string"),
-        ({"any_of": []}, ("m", "any_of"), "any_of takes a non-empty list of matchers"),
-        ({"any_of": ["a", {"regex": "("}]}, ("m", "any_of", 1, "regex"), "invalid regex '('"),
-        ({"not": {"zz": 1}}, ("m", "not", "zz"), "unknown matcher 'zz'"),
-        ({"json_path": {"$[": 1}}, ("m", "json_path", "$["), "invalid JSONPath '$['"),
-        ({"json_path": []}, ("m", "json_path"), "json_path takes a mapping of JSONPath"),
+        ({"regx": "a"}, "m.regx", "unknown matcher 'regx'; valid: absent, accepts_coding, any_of,"),
+        ({}, "m", "empty matcher; use one of absent"),
+        ([1], "m", "expected a string or a matcher mapping (absent, accepts_coding, any_of"),
+        (None, "m", "got null"),
+        ({"equals": [1]}, "m.equals", "equals takes a string, got a list"),
+        ({"absent": "yes"}, "m.absent", "absent takes true or false, got a string"),
+        ({"absent": 1}, "m.absent", "absent takes true or false, got a number"),
+        ({"any_of": []}, "m.any_of", "any_of takes a non-empty list of matchers"),
+        ({"any_of": ["a", {"regex": "("}]}, "m.any_of[1].regex", "invalid regex '('"),
+        ({"not": {"zz": 1}}, "m.not.zz", "unknown matcher 'zz'"),
+        ({"json_path": {"$[": 1}}, "m.json_path.$[", "invalid JSONPath '$['"),
+        ({"json_path": []}, "m.json_path", "json_path takes a mapping of JSONPath"),
         (
             {"json_path": {"$.a": {"regex": ")"}}},
-            ("m", "json_path", "$.a", "regex"),
+            "m.json_path.$.a.regex",
             "invalid regex ')'",
         ),
         (
             {"case_insensitive": True},
-            ("m",),
+            "m",
             "case_insensitive needs a matcher beside it",
         ),
         (
             {"json": 1, "case_insensitive": True},
-            ("m", "case_insensitive"),
+            "m.case_insensitive",
             "case_insensitive applies to equals, contains and regex",
         ),
         (
             {"equals": "a", "case_insensitive": "yes"},
-            ("m", "case_insensitive"),
+            "m.case_insensitive",
             "case_insensitive takes true or false",
         ),
     ],
 )
-def test_parse_errors_carry_key_paths(raw: Any, at: tuple[str | int, ...], message: str) -> None:
-    errors: list[tuple[tuple[str | int, ...], str]] = []
+def test_parse_errors_carry_key_paths(raw: Any, key: str, message: str) -> None:
+    errors = Problems("<test>")
     assert parse_pattern(raw, ("m",), errors) is None
-    assert len(errors) == 1
-    assert errors[0][0] == at
-    assert message in errors[0][1]
+    assert len(errors.items) == 1
+    assert errors.items[0].key == key
+    assert message in errors.items[0].message
 
 
 def test_describe_names_matcher_and_value() -> None:
@@ -235,3 +234,122 @@ def test_describe_names_matcher_and_value() -> None:
     )
     assert pattern({"any_of": ["a", {"absent": True}]}).describe() == 'any_of [equals "a", absent]'
     assert pattern({"json_path": {"$.a": 1}}).describe() == "json_path $.a 1"
+
+
+# One stub-file form of each matcher, by its name.
+EXAMPLES: dict[str, Any] = {
+    "equals": {"equals": "a"},
+    "contains": {"contains": "a", "case_insensitive": True},
+    "regex": {"regex": "^a+$"},
+    "absent": {"absent": True},
+    "json": {"json": {"a": [1, {"b": None}]}},
+    "json_subset": {"json_subset": {"a": 1}},
+    "json_path": {"json_path": {"$.a": 1, "$.b": {"regex": "x"}}},
+    "any_of": {"any_of": ["a", {"contains": "b"}]},
+    "not": {"not": {"contains": "b"}},
+    "xpath": {"xpath": {"/a/@id": 7}},
+    "form": {"form": {"user": "ada"}},
+    "multipart": {"multipart": {"file": {"filename": "a.txt", "body": {"contains": "x"}}}},
+    "sha256": {"sha256": "0" * 64},
+}
+
+
+@pytest.mark.parametrize("raw", [*EXAMPLES.values(), {"equals": "a", "contains": "a"}])
+def test_patterns_are_values_equal_when_written_alike(raw: Any) -> None:
+    one, other = pattern(raw), pattern(raw)
+    assert one is not other
+    assert one == other
+    assert hash(one) == hash(other)
+    assert {one: 1}[other] == 1
+    assert repr(one).startswith(type(one).__name__ + "(")
+    with pytest.raises(FrozenInstanceError):
+        setattr(one, fields(one)[0].name, "changed")
+
+
+def test_patterns_written_differently_differ() -> None:
+    assert pattern({"equals": "a"}) != pattern({"equals": "b"})
+    assert pattern({"equals": "a"}) != pattern({"equals": "a", "case_insensitive": True})
+    assert pattern({"json": {"a": 1}}) != pattern({"json_subset": {"a": 1}})
+    assert pattern({"json_path": {"$.a": 1}}) != pattern({"json_path": {"$.a": 2}})
+    assert pattern({"xpath": {"/a": "x"}}) != pattern(
+        {"xpath": {"/a": "x", "namespaces": {"s": "urn:s"}}}
+    )
+
+
+def test_repr_reads_as_the_value() -> None:
+    assert repr(pattern({"regex": "^a", "case_insensitive": True})) == (
+        "Regex(expected='^a', case_insensitive=True)"
+    )
+    assert repr(pattern({"not": "a"})) == "Not(inner=Equals(expected='a', case_insensitive=False))"
+
+
+def test_every_stub_file_matcher_is_registered_by_its_class() -> None:
+    assert sorted(MATCHER_NAMES) == sorted(EXAMPLES)
+    for name, cls in MATCHER_NAMES.items():
+        assert cls.name == name
+        assert type(pattern(EXAMPLES[name])) is cls
+
+
+def test_a_matcher_name_is_taken_once() -> None:
+    with pytest.raises(TypeError, match="matcher name 'equals' is taken by Equals"):
+
+        class Other(Pattern, name="equals"):
+            def check(self, value: Value) -> str | None:
+                return None
+
+            def describe(self) -> str:
+                return "other"
+
+    assert MATCHER_NAMES["equals"].__name__ == "Equals"
+
+
+def test_a_named_matcher_must_say_how_it_is_read() -> None:
+    with pytest.raises(TypeError, match=r"matcher 'unread' \(Unread\) does not say how it is read"):
+
+        class Unread(Pattern, name="unread"):
+            def check(self, value: Value) -> str | None:
+                return None
+
+            def describe(self) -> str:
+                return "unread"
+
+    assert "unread" not in MATCHER_NAMES
+
+
+def test_equal_request_specs_compare_equal() -> None:
+    stub = {
+        "request": {
+            "method": "POST",
+            "path_regex": "^/a/[0-9]+$",
+            "query": {"q": {"regex": "^x"}},
+            "body": {"json_path": {"$.a": {"any_of": [1, 2]}}},
+        }
+    }
+    first = parse_request(stub["request"], ("request",), Problems("<a>"))
+    second = parse_request(stub["request"], ("request",), Problems("<b>"))
+    assert first is not None
+    assert second is not None
+    assert first == second
+    assert hash(first) == hash(second)
+    assert first != parse_request({"method": "PUT"}, ("request",), Problems("<c>"))
+
+
+def test_reading_stub_files_knows_every_matcher_in_a_fresh_process() -> None:
+    # In this process the tests have imported every matcher module already; a program that
+    # only loads stubs must know them too (the move's import fixer once dropped form,
+    # multipart and sha256 by removing an import kept for its side effect).
+    import subprocess
+    import sys
+
+    code = (
+        "from mockserver.stubfiles.stubfile import parse_service\n"
+        "from mockserver.core.patterns import MATCHER_NAMES\n"
+        "_, _, problems = parse_service({'stubs': [{'request': {'body': {'form': {'a': 'b'}}}}]},"
+        " 'x.yaml', 'x', bytes)\n"
+        "assert not problems, problems\n"
+        "print(','.join(sorted(MATCHER_NAMES)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip().split(",") == sorted(EXAMPLES)

@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from mockserver.core.matching import NearMiss
-from mockserver.core.model import RequestView
 from mockserver.core.report import UnmatchedReport, unmatched_report
+from mockserver.core.request import RequestView
 
 from .builders import index_of, stub_of
 

@@ -11,8 +11,9 @@ from typing import Any
 import msgpack
 import pytest
 
-from mockserver.core.model import PreparedResponse, RequestView, ResponseSpec
+from mockserver.core.model import PreparedResponse, ResponseSpec
 from mockserver.core.render import available_encodings, choose, prepare, variant
+from mockserver.core.request import RequestView
 from mockserver.stubfiles.stubfile import parse_service
 
 JSON, MSGPACK, X_MSGPACK = "application/json", "application/msgpack", "application/x-msgpack"

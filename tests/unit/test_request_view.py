@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mockserver.core.model import NEGOTIATION_HEADERS, RequestView
+from mockserver.core.request import NEGOTIATION_HEADERS, RequestView
 
 HEADERS = [
     ("Host", "example.test"),

@@ -9,7 +9,8 @@ from typing import Any
 import msgpack
 import pytest
 
-from mockserver.core.model import RequestView, ResourceSpec
+from mockserver.core.model import ResourceSpec
+from mockserver.core.request import RequestView
 from mockserver.core.resources import ResourceOutcome, ResourceState, merge_patch, states_for
 
 # ---------------------------------------------------------------------------------------------

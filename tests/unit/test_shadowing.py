@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from mockserver.core.matching import StubIndex
-from mockserver.core.model import RequestView
 from mockserver.core.report import unmatched_report
+from mockserver.core.request import RequestView
 from mockserver.formats.loader import load_paths, load_tree
 
 from .builders import write

@@ -13,7 +13,7 @@ from typing import Any
 import msgpack
 import pytest
 
-from mockserver.core.model import RequestView
+from mockserver.core.request import RequestView
 from mockserver.core.respond import Answer, respond
 from mockserver.core.store import StubStore
 from mockserver.stubfiles.stubfile import combine, parse_service

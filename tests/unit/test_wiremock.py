@@ -12,7 +12,8 @@ import pytest
 
 from mockserver.core.errors import Problem
 from mockserver.core.matching import StubIndex
-from mockserver.core.model import RequestView, Stub, Timing
+from mockserver.core.model import Stub, Timing
+from mockserver.core.request import RequestView
 from mockserver.formats.wiremock import is_wiremock, parse_mappings, service_for, wiremock_home
 from mockserver.stubfiles.stubfile import combine
 

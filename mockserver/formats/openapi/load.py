@@ -17,8 +17,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
-from mockserver.core.errors import Problem, StubFileError
-from mockserver.core.model import RequestView, ServiceSpec, Stub
+from mockserver.core.errors import KeyPath, Problem, Problems, StubFileError
+from mockserver.core.model import ServiceSpec, Stub
+from mockserver.core.request import RequestView
 from mockserver.formats.openapi.generate import generate
 from mockserver.formats.openapi.validate import (
     BodyRule,
@@ -52,8 +53,6 @@ _STYLES: Final = ("simple", "form", "spaceDelimited", "pipeDelimited")
 _SAFE_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:~-]{0,127}\Z")
 
-KeyPath = tuple[str | int, ...]
-
 
 def is_openapi(data: Any) -> bool:
     """The parsed file is an OpenAPI document (top-level ``openapi:``, or Swagger 2's
@@ -86,20 +85,9 @@ class OpenApiDocument:
         return [(op.method, op.check.path_pattern, op.check) for op in self.operations]
 
 
-class _Located:
-    def __init__(self, source: str, marks: Marks | None) -> None:
-        self.source = source
-        self.marks = marks or {}
-        self.items: list[Problem] = []
-
-    def add(self, at: KeyPath, message: str) -> None:
-        line = column = None
-        for cut in range(len(at), 0, -1):
-            if at[:cut] in self.marks:
-                line, column = self.marks[at[:cut]]
-                break
-        key = "#" + pointer_of(at)
-        self.items.append(Problem(self.source, message, key=key, line=line, column=column))
+def _located(source: str, marks: Marks | None) -> Problems:
+    """The problems of an OpenAPI document, each keyed by its JSON pointer."""
+    return Problems(source, marks, key_of=lambda at: "#" + pointer_of(at), stubs=False)
 
 
 def _follow(data: Any, ref: str) -> Any:
@@ -147,7 +135,7 @@ def read_openapi(data: Any, source: str, marks: Marks | None = None) -> OpenApiD
     Raises:
         StubFileError: every problem that keeps it from being served, located.
     """
-    out = _Located(source, marks)
+    out = _located(source, marks)
     version = data.get("openapi")
     if isinstance(version, float):  # `openapi: 3.1` unquoted reads as a number
         version = str(version)
@@ -204,7 +192,7 @@ def _operation(
     item_at: KeyPath,
     path: str,
     method: str,
-    out: _Located,
+    out: Problems,
 ) -> Operation | None:
     at = (*item_at, method)
     spec = item[method]
@@ -312,7 +300,7 @@ def _example(data: Any, media: Mapping[str, Any], at: KeyPath) -> Any:
     return generate(schema, lambda ref: _follow(data, ref), pointer_of((*at, "schema")))
 
 
-def _stub_definition(doc: OpenApiDocument, op: Operation, out: _Located) -> dict[str, Any] | None:
+def _stub_definition(doc: OpenApiDocument, op: Operation, out: Problems) -> dict[str, Any] | None:
     data = doc.data
     try:
         status, response, where = _chosen_response(data, op.spec, op.at)
@@ -360,7 +348,7 @@ def parse_openapi(
         doc = read_openapi(data, source, marks)
     except StubFileError as exc:
         return None, [], list(exc.problems)
-    out = _Located(source, marks)
+    out = _located(source, marks)
     definitions: list[dict[str, Any]] = []
     checks: list[OperationCheck] = []
     seen: dict[str, KeyPath] = {}

@@ -13,15 +13,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mockserver.core.errors import Problem, StubFileError
+from mockserver.core.errors import KeyPath, Problem, Problems, StubFileError
 from mockserver.core.model import ResponseSpec, Stub
 from mockserver.formats.openapi.load import OpenApiDocument, Operation, deref
 from mockserver.formats.openapi.validate import closest, is_json_type, pointer_of
 from mockserver.stubfiles.documents import Marks, read_document
 
 __all__ = ["response_misfits"]
-
-KeyPath = tuple[str | int, ...]
 
 
 def response_misfits(doc: OpenApiDocument, stubs: Sequence[Stub]) -> list[Problem]:
@@ -33,27 +31,38 @@ def response_misfits(doc: OpenApiDocument, stubs: Sequence[Stub]) -> list[Proble
             continue  # the document's own operations, served from it
         if stub.source not in marks:
             marks[stub.source] = _marks_of(stub.source)
-        located = _Locator(stub, marks[stub.source], found)
-        path = stub.request.path
-        if path is None or path.kind == "regex":
-            located.add(("request",), "not checked: the stub's path is a regex or absent")
-            continue
-        operations = [
-            op
-            for op in doc.operations
-            if (stub.request.methods is None or op.method in stub.request.methods)
-            and op.check.path_pattern.match(path.text)
-        ]
-        if not operations:
-            located.add(("request",), f"{stub.describe_route()}: no operation in {doc.source}")
-            continue
-        sequence = stub.responses or (stub.response,)
-        for i, response in enumerate(sequence):
-            at: KeyPath = ("responses", i) if stub.responses else ("response",)
-            for op in operations:
-                for key, message in _misfits(doc, op, response):
-                    located.add((*at, *key), f"{op.method} {op.path}: {message}")
+        # Keys as dotted paths under the stub, which is named by its id.
+        located = Problems(stub.source, marks[stub.source], key_of=_dotted)
+        located.stub_labels[stub.index] = repr(stub.id)
+        _stub_misfits(doc, stub, ("stubs", stub.index), located)
+        found.extend(located.items)
     return found
+
+
+def _dotted(key: KeyPath) -> str:
+    return ".".join(str(k) for k in key)
+
+
+def _stub_misfits(doc: OpenApiDocument, stub: Stub, at_stub: KeyPath, out: Problems) -> None:
+    path = stub.request.path
+    if path is None or path.kind == "regex":
+        out.add((*at_stub, "request"), "not checked: the stub's path is a regex or absent")
+        return
+    operations = [
+        op
+        for op in doc.operations
+        if (stub.request.methods is None or op.method in stub.request.methods)
+        and op.check.path_pattern.match(path.text)
+    ]
+    if not operations:
+        out.add((*at_stub, "request"), f"{stub.describe_route()}: no operation in {doc.source}")
+        return
+    sequence = stub.responses or (stub.response,)
+    for i, response in enumerate(sequence):
+        at: KeyPath = (*at_stub, "responses", i) if stub.responses else (*at_stub, "response")
+        for op in operations:
+            for key, message in _misfits(doc, op, response):
+                out.add((*at, *key), f"{op.method} {op.path}: {message}")
 
 
 def _misfits(
@@ -104,24 +113,3 @@ def _marks_of(source: str) -> Marks:
         return read_document(text, source, is_json=source.lower().endswith(".json"))[1]
     except (OSError, UnicodeDecodeError, StubFileError):
         return {}
-
-
-class _Locator:
-    """Adds a stub's misfits to ``found``, each with the line of its key in the stub file."""
-
-    def __init__(self, stub: Stub, marks: Marks, found: list[Problem]) -> None:
-        self.stub = stub
-        self.marks = marks
-        self.items = found
-
-    def add(self, key: KeyPath, message: str) -> None:
-        at: KeyPath = ("stubs", self.stub.index, *key)
-        line = column = None
-        for cut in range(len(at), 0, -1):
-            if at[:cut] in self.marks:
-                line, column = self.marks[at[:cut]]
-                break
-        text = ".".join(str(k) for k in key)
-        self.items.append(
-            Problem(self.stub.source, message, repr(self.stub.id), text, line, column)
-        )

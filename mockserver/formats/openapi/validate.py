@@ -30,7 +30,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4, DRAFT202012
 
 from mockserver.core.errors import MockServerError
-from mockserver.core.model import NotJson, RequestView
+from mockserver.core.request import NotJson, RequestView
 from mockserver.core.respond import VIOLATION_ERROR
 
 __all__ = [
