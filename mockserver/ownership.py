@@ -2,10 +2,10 @@
 
 MockServer's Python client, ``mockserver-client``, installs a package of the same import name
 (with a ``MockServerClient``, a ``pytest_plugin.py`` and a pytest11 entry point of the same
-name). Installed after us it overwrites our ``__init__.py``, ``client.py`` and
-``pytest_plugin.py`` in site-packages; installed before us, we overwrite theirs. Either way one
-of the two is broken, so the command line and the pytest plugin refuse to start, with one line
-saying why and what to do.
+name). Installed after us it overwrites our ``__init__.py`` and ``pytest_plugin.py`` in
+site-packages (and puts its ``client.py`` beside them); installed before us, we overwrite
+theirs. Either way one of the two is broken, so the command line and the pytest plugin refuse
+to start, with one line saying why and what to do.
 
 This module imports nothing of the package but itself, and the console script and the pytest11
 entry point name modules mockserver-client does not ship, so this check runs whichever files
@@ -66,7 +66,7 @@ def replaced_files() -> list[str]:
         if not name.startswith(f"{OURS}/") or record.hash is None:
             continue
         path = Path(str(record.locate())).resolve()
-        if path.parent != _PACKAGE:
+        if not path.is_relative_to(_PACKAGE):
             return []  # an installed copy, but not the one running (a source tree shadows it)
         if _digest(path, record.hash.mode) != record.hash.value:
             replaced.append(name.removeprefix(f"{OURS}/"))
