@@ -251,6 +251,8 @@ EXAMPLES: dict[str, Any] = {
     "form": {"form": {"user": "ada"}},
     "multipart": {"multipart": {"file": {"filename": "a.txt", "body": {"contains": "x"}}}},
     "sha256": {"sha256": "0" * 64},
+    "values": {"values": ["1", "2"]},
+    "accepts_coding": {"accepts_coding": "br"},
 }
 
 

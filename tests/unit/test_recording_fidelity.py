@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from mockserver.core.errors import Problems
 from mockserver.core.matching import values_reason
-from mockserver.core.patterns import parse_pattern
+from mockserver.core.patternspec import parse_pattern
 from mockserver.core.replayed import with_expires
 from mockserver.recording.stubs import stubs_from_exchanges
 from mockserver.recording.summary import recording_report
@@ -90,10 +91,10 @@ def test_a_repeated_query_name_is_matched_as_a_multiset() -> None:
         ],
     )
     assert stub["request"]["query"] == {"x": {"values": ["1", "2"]}, "y": "3"}
-    errors: list[Any] = []
+    errors = Problems("<test>")
     pattern = parse_pattern({"values": ["1", "2"]}, ("q",), errors)
     assert pattern is not None
-    assert errors == []
+    assert errors.items == []
     assert values_reason(["2", "1"], pattern) is None
     for other in (["1", "999"], ["1"], ["1", "2", "2"], None):
         assert values_reason(other, pattern) is not None, other
@@ -116,7 +117,7 @@ def test_a_coding_the_recorder_cannot_decode_is_sent_only_to_clients_accepting_i
     (stub,) = stubs_from_exchanges("svc", [exchange(headers=headers, body=b"zyx")])
     assert stub["request"]["headers"] == {"Accept-Encoding": {"accepts_coding": "x-squash"}}
     assert stub["response"]["headers"]["Content-Encoding"] == "x-squash"
-    errors: list[Any] = []
+    errors = Problems("<test>")
     pattern = parse_pattern({"accepts_coding": "x-squash"}, ("h",), errors)
     assert pattern is not None
     for accepted in ("x-squash", "gzip, x-squash;q=0.5", "*"):
