@@ -44,6 +44,7 @@ __all__ = [
     "Violation",
     "closest",
     "is_json_type",
+    "media_for",
     "pointer_of",
 ]
 
@@ -327,7 +328,7 @@ def _check_body(rule: BodyRule, view: RequestView) -> list[Violation]:
     if not view.body:
         return [_body_said("", "a request body is required")] if rule.required else []
     given = view.headers.get("content-type", [""])[0].split(";", 1)[0].strip().lower()
-    media = _media_for(given, rule.media_types)
+    media = media_for(given, rule.media_types)
     if media is None:
         accepted = ", ".join(rule.media_types)
         said = f"Content-Type {given}" if given else "a body without a Content-Type"
@@ -355,12 +356,15 @@ def closest(error: ValidationError) -> list[ValidationError]:
     return [c for sub in nearest for c in closest(sub)]
 
 
-def _media_for(given: str, accepted: Sequence[str]) -> str | None:
-    if given in accepted:
-        return given
+def media_for(given: str, accepted: Sequence[str]) -> str | None:
+    """The entry of ``accepted`` (media types or ranges, as written) that ``given`` is."""
+    for media in accepted:
+        if media.split(";", 1)[0].strip().lower() == given:
+            return media
     major = given.split("/", 1)[0]
     for media in accepted:
-        if media == "*/*" or (media.endswith("/*") and media[:-2] == major):
+        kind = media.split(";", 1)[0].strip().lower()
+        if kind == "*/*" or (kind.endswith("/*") and kind[:-2] == major):
             return media
     return None
 
