@@ -347,6 +347,7 @@ def report_lines(
         f"{counts['drifted']} drifted, {counts['skipped']} skipped, {counts['failed']} failed"
     )
     if document:
-        summary += f"; {sum(bool(r.breaks) for r in results)} answers break {document}"
+        broken = sum(bool(r.breaks) for r in results)
+        summary += f"; {broken} answer{'s' * (broken != 1)} broke {document}"
     lines.append(summary)
     return lines

@@ -4,16 +4,18 @@ Every schema is compiled once, when the document is loaded, into an openapi-sche
 validator (jsonschema underneath) that resolves ``$ref`` through one registry holding the whole
 document; a request costs the parsing of its values and the validators' walk.
 
-Parameters are read in the default styles: path and header ``simple``, query ``form``
-(``explode`` either way), and query arrays also ``spaceDelimited`` / ``pipeDelimited``.
-``deepObject``, cookie parameters and parameters described by ``content`` are not checked.
+Parameters are read in the default styles: path and header ``simple``, query and cookie
+``form`` (``explode`` either way), query arrays also ``spaceDelimited`` / ``pipeDelimited``, and
+query objects also ``deepObject`` (``filter[status]=active&filter[tag]=x``, one level: the
+specification leaves deeper nesting undefined, so such a request is not checked). Parameters
+described by ``content`` are not checked.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import quote
 
@@ -191,7 +193,7 @@ def _inline(
 class Param:
     """One parameter, with what reading its text needs: the style and the schema's types."""
 
-    where: str  # path, query or header
+    where: str  # path, query, header or cookie
     name: str
     required: bool
     style: str
@@ -200,6 +202,7 @@ class Param:
     item_kind: str  # an array's item type
     properties: Mapping[str, str]  # an object's property types
     validator: Any  # None: no schema to check against
+    property_items: Mapping[str, str] = field(default_factory=dict)  # an array property's items
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,16 +226,45 @@ def _scalar(text: str, kind: str) -> Any:
     return text
 
 
+class _Unchecked:
+    """A value in a serialisation the specification leaves undefined: not checked."""
+
+
+_UNCHECKED: Final = _Unchecked()
+
+
+def _deep_object(param: Param, query: Mapping[str, list[str]]) -> Any:
+    """``name[prop]=v`` pairs → ``{prop: v}``; an array property from its repeated pairs."""
+    prefix = param.name + "["
+    found: dict[str, Any] = {}
+    for key, values in query.items():
+        if not key.startswith(prefix):
+            continue
+        prop = key[len(prefix) : -1] if key.endswith("]") else "["
+        if "[" in prop or "]" in prop:
+            return _UNCHECKED  # name[a][b] or a broken bracket: nesting is undefined (§4.8.12.4)
+        kind = param.properties.get(prop, "")
+        if kind == "array":
+            found[prop] = [_scalar(v, param.property_items.get(prop, "")) for v in values]
+        else:
+            found[prop] = _scalar(values[0], kind)
+    return found
+
+
 def _read(param: Param, values: list[str], query: Mapping[str, list[str]]) -> Any:
-    """The parameter's value from its text, in its style (OpenAPI 3 §4.8.12.4)."""
+    """The parameter's value from its text, in its style (OpenAPI 3 §4.8.12.4); ``query`` is
+    the query's (or for a cookie, the cookies') names and values."""
+    if param.style == "deepObject":
+        return _deep_object(param, query)
+    exploded_form = param.where in ("query", "cookie") and param.explode
     if param.kind == "array":
-        if param.where == "query" and param.explode and param.style == "form":
+        if exploded_form and param.style == "form":
             parts = values
         else:
             parts = values[0].split(_SEPARATORS.get(param.style, ",")) if values[0] else []
         return [_scalar(p, param.item_kind) for p in parts]
     if param.kind == "object":
-        if param.where == "query" and param.explode:
+        if exploded_form:
             return {
                 k: _scalar(query[k][0], kind) for k, kind in param.properties.items() if k in query
             }
@@ -291,10 +323,13 @@ class OperationCheck:
                 text = path_values.get(param.name)
                 values = [text] if text is not None else []
                 query: Mapping[str, list[str]] = {}
-            elif param.where == "query":
-                query = view.query
+            elif param.where in ("query", "cookie"):
+                query = view.query if param.where == "query" else view.cookies
                 values = query.get(param.name, [])
-                if param.kind == "object" and param.explode and param.style == "form":
+                if param.style == "deepObject":
+                    prefix = param.name + "["
+                    values = [""] if any(k.startswith(prefix) for k in query) else []
+                elif param.kind == "object" and param.explode and param.style == "form":
                     values = [""] if any(k in query for k in param.properties) else []
             else:
                 query = {}
@@ -308,6 +343,8 @@ class OperationCheck:
             if param.validator is None:
                 continue
             value = _read(param, values, query)
+            if value is _UNCHECKED:
+                continue
             for error in param.validator.iter_errors(value):
                 found.append(_said(param, error.message))
                 break  # one reason a parameter is wrong is enough to fix it
