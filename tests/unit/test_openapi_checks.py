@@ -12,41 +12,7 @@ from mockserver.core.request import RequestView
 from mockserver.formats.openapi.load import read_openapi
 from mockserver.formats.openapi.responses import answer_check
 from mockserver.stubfiles.documents import read_document
-from tests.openapi_docs import PETSTORE
-
-PARAMS = """\
-openapi: 3.1.0
-info: {title: params, version: "1"}
-paths:
-  /items:
-    get:
-      parameters:
-        - name: session
-          in: cookie
-          required: true
-          schema: {type: string, minLength: 4}
-        - name: page
-          in: cookie
-          schema: {type: integer, minimum: 1}
-        - name: ids
-          in: cookie
-          explode: false
-          schema: {type: array, items: {type: integer}}
-        - name: filter
-          in: query
-          style: deepObject
-          explode: true
-          schema:
-            type: object
-            required: [status]
-            additionalProperties: false
-            properties:
-              status: {type: string, enum: [active, gone]}
-              size: {type: integer}
-              tag: {type: array, items: {type: integer}}
-      responses:
-        "200": {description: ok}
-"""
+from tests.openapi_docs import PARAMS, PETSTORE
 
 
 def check(query: str = "", cookie: str = "session=abcd") -> list[dict[str, str]]:
