@@ -78,11 +78,18 @@ class Compiler:
         specification = DRAFT202012 if version31 else DRAFT4
         resource: Resource[Any] = specification.create_resource(document)
         self.registry: Registry[Any] = Registry().with_resource(_BASE, resource)
+        # One per schema and reading: a recorder checks every answer against the same few.
+        self._validators: dict[tuple[str, bool], Checked] = {}
 
     def validator(self, pointer: str, *, response: bool = False) -> Checked:
         """The validator of the schema at ``pointer`` in the document; 3.0 reads ``readOnly``
         and ``writeOnly`` as a request (or, with ``response``, a response) should."""
-        return Checked(self, pointer, response)
+        found = self._validators.get((pointer, response))
+        if found is None:
+            found = self._validators.setdefault(
+                (pointer, response), Checked(self, pointer, response)
+            )
+        return found
 
     def full(self, pointer: str, response: bool) -> Any:
         schema = {"$ref": f"{_BASE}#{quote(pointer, safe='/~')}"}
