@@ -240,3 +240,38 @@ components:
         kind: {const: square}
         side: {type: integer, minimum: 1, maximum: 100}
 """
+
+# Cookie parameters and a deepObject query parameter (issue 18).
+PARAMS = """\
+openapi: 3.1.0
+info: {title: params, version: "1"}
+paths:
+  /items:
+    get:
+      parameters:
+        - name: session
+          in: cookie
+          required: true
+          schema: {type: string, minLength: 4}
+        - name: page
+          in: cookie
+          schema: {type: integer, minimum: 1}
+        - name: ids
+          in: cookie
+          explode: false
+          schema: {type: array, items: {type: integer}}
+        - name: filter
+          in: query
+          style: deepObject
+          explode: true
+          schema:
+            type: object
+            required: [status]
+            additionalProperties: false
+            properties:
+              status: {type: string, enum: [active, gone]}
+              size: {type: integer}
+              tag: {type: array, items: {type: integer}}
+      responses:
+        "200": {description: ok}
+"""

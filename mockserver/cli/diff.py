@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlencode
 
 from mockserver.core.errors import StubFileError
@@ -28,6 +28,9 @@ from mockserver.recording.drift import (
 )
 from mockserver.recording.exchange import decode_body
 from mockserver.recording.proxy import Upstream, UpstreamError, UpstreamSettings
+
+if TYPE_CHECKING:
+    from mockserver.formats.openapi.responses import AnswerCheck
 
 __all__ = ["parse_header", "run_diff"]
 
@@ -53,6 +56,7 @@ def run_diff(
     headers: Sequence[str] = (),
     out: TextIO | None = None,
     err: TextIO | None = None,
+    openapi: str | None = None,
 ) -> int:
     """Replay, compare, print; 0 when nothing drifted, 1 when something did or an upstream
     failed, 2 when the arguments or the stub files are unusable."""
@@ -77,10 +81,21 @@ def run_diff(
             file=err,
         )
         return 2
+    check = None
+    if openapi:
+        from mockserver.formats.openapi.load import load_openapi  # only with --openapi
+        from mockserver.formats.openapi.responses import answer_check
+
+        try:
+            check = answer_check(load_openapi(openapi))
+        except StubFileError as exc:
+            print(f"mockserver diff: cannot read the OpenAPI document:\n{exc}", file=err)
+            return 2
     settings = UpstreamSettings(connect_timeout=min(5.0, timeout), total_timeout=timeout)
-    results = asyncio.run(_diff_all(stubs.stubs, upstreams, settings, extra))
-    print("\n".join(report_lines(results, upstreams)), file=out, flush=True)
-    return 1 if any(r.outcome in ("drifted", "failed") for r in results) else 0
+    results = asyncio.run(_diff_all(stubs.stubs, upstreams, settings, extra, check))
+    print("\n".join(report_lines(results, upstreams, openapi or "")), file=out, flush=True)
+    bad = any(r.outcome in ("drifted", "failed") or r.breaks for r in results)
+    return 1 if bad else 0
 
 
 async def _diff_all(
@@ -88,6 +103,7 @@ async def _diff_all(
     upstreams: dict[str, str],
     settings: UpstreamSettings,
     extra: tuple[tuple[str, str], ...],
+    check: AnswerCheck | None = None,
 ) -> list[Result]:
     clients = {name: Upstream(name, url, settings) for name, url in upstreams.items()}
     broken: dict[str, str] = {}  # service → why its upstream failed: the rest is not tried
@@ -105,7 +121,7 @@ async def _diff_all(
                 reason = f"not tried: {broken[stub.service]}"
                 results.append(Result(stub.id, stub.service, route, "failed", reason=reason))
                 continue
-            result, unreachable = await _diff_one(stub, route, client, extra)
+            result, unreachable = await _diff_one(stub, route, client, extra, check)
             if unreachable:
                 broken[stub.service] = "the upstream failed above"
             results.append(result)
@@ -116,7 +132,11 @@ async def _diff_all(
 
 
 async def _diff_one(
-    stub: Stub, route: str, client: Upstream, extra: tuple[tuple[str, str], ...]
+    stub: Stub,
+    route: str,
+    client: Upstream,
+    extra: tuple[tuple[str, str], ...],
+    check: AnswerCheck | None,
 ) -> tuple[Result, bool]:
     """The verdict for one stub, and whether the upstream itself failed."""
     replay = replay_of(stub)
@@ -139,8 +159,15 @@ async def _diff_one(
         body = decode_body(exchange.response_body, exchange.response_header("content-encoding"))
     except ValueError as exc:
         return Result(stub.id, stub.service, route, "failed", reason=f"the answer: {exc}"), False
-    observed = Observed(exchange.status, media_type(exchange.response_header("content-type")), body)
+    content_type = exchange.response_header("content-type")
+    observed = Observed(exchange.status, media_type(content_type), body)
     differences = compare(expected_of(stub), observed)
+    breaks = (
+        tuple(check(replay.method, replay.path, exchange.status, content_type, body))
+        if check
+        else ()
+    )
     if differences:
-        return Result(stub.id, stub.service, route, "drifted", tuple(differences)), False
-    return Result(stub.id, stub.service, route, "agrees"), False
+        drifted = Result(stub.id, stub.service, route, "drifted", tuple(differences), breaks=breaks)
+        return drifted, False
+    return Result(stub.id, stub.service, route, "agrees", breaks=breaks), False

@@ -102,7 +102,13 @@ def _record(args: argparse.Namespace) -> int:
 
     try:
         targets = [parse_target(text) for text in args.target]
-        settings = Settings(paths=(), host=args.host, port=args.port, log_level=args.log_level)
+        settings = Settings(
+            paths=(),
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            openapi=args.openapi,
+        )
         stubs, forwarding = recording_server(
             targets,
             Path(args.out),
@@ -114,7 +120,11 @@ def _record(args: argparse.Namespace) -> int:
         print(f"mockserver record: error: {exc}", file=sys.stderr)
         return 2
     _own_logging(settings.log_level)
-    server = MockServer(settings, stubs=stubs, forwarding=forwarding)
+    try:
+        server = MockServer(settings, stubs=stubs, forwarding=forwarding)
+    except StubFileError as exc:
+        print(f"mockserver record: not starting: {exc}", file=sys.stderr)
+        return 1
     try:
         run_loop(_run_until_signalled(server, lambda: _print_recording(server, targets, args.out)))
     except MockServerError as exc:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
 from mockserver.cli import converters
+from mockserver.cli.limit_options import LIMITS
 from mockserver.core.config import ENV_PREFIX, Settings
 from mockserver.core.errors import MockServerError
 from mockserver.core.version import __version__
@@ -273,6 +274,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=_env("LOG_LEVEL", converters.level, "info"),
         help="debug, info, warning or error (default info)",
     )
+    record.add_argument(
+        "--openapi",
+        metavar="DOC",
+        default=_env("OPENAPI", str, None),
+        help="an OpenAPI 3.0/3.1 document: each answer that breaks it (status, Content-Type, "
+        "JSON body) is logged as a warning, and still recorded and passed on",
+    )
     _add_redact(record)
 
     validate = sub.add_parser(
@@ -327,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     def run_diff(args: argparse.Namespace) -> int:
         from mockserver.cli.diff import run_diff
 
-        return run_diff(args.paths, timeout=args.timeout, headers=args.header)
+        return run_diff(args.paths, timeout=args.timeout, headers=args.header, openapi=args.openapi)
 
     diff = sub.add_parser(
         "diff",
@@ -352,6 +360,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="'NAME: VALUE'",
         help="send this header with every replayed request, e.g. the Authorization that "
         "recording redacted (repeatable)",
+    )
+    diff.add_argument(
+        "--openapi",
+        metavar="DOC",
+        default=None,
+        help="also check each live answer against this OpenAPI 3.0/3.1 document (status, "
+        "Content-Type, JSON body); one that breaks it is reported and counts as drift",
     )
     diff.set_defaults(run=run_diff)
 
@@ -402,52 +417,6 @@ def build_parser() -> argparse.ArgumentParser:
 _WIREMOCK_API = (
     "wiremock adds WireMock's admin routes under /__admin (mappings, requests, scenarios)"
 )
-# Settings fields with a serve option each: (converter, what it is). SECURITY.md says why each
-# default is what it is.
-LIMITS: dict[str, tuple[Callable[[str], Any], str]] = {
-    "max_request_line_bytes": (
-        converters.positive,
-        "longest request line (method, URL, version); 400",
-    ),
-    "max_header_bytes": (converters.positive, "longest header field, name and value; 400 past it"),
-    "max_headers": (converters.positive, "most header fields in a request; 400 past it"),
-    "request_timeout": (
-        converters.seconds,
-        "seconds from a request's first byte until its headers and body have arrived; past "
-        "it 408 and the connection is closed (slowloris, slow POST)",
-    ),
-    "keepalive_timeout": (converters.seconds, "seconds an idle keep-alive connection is kept open"),
-    "shutdown_timeout": (
-        converters.seconds,
-        "seconds a stop (SIGTERM) waits for requests in flight before cancelling them",
-    ),
-    "match_budget_ms": (
-        converters.positive,
-        "milliseconds one request's matching and its unmatched report may take together; past "
-        "it the checks still running count as not matching (raise it to match multi-megabyte "
-        "bodies)",
-    ),
-    "journal_body_cap": (
-        converters.non_negative,
-        "bytes of each request body the journal keeps; the rest is cut and flagged",
-    ),
-    "max_namespaces": (
-        converters.positive,
-        "most namespaces (/__ns/<name>/...) held at once; creating one more is refused (429)",
-    ),
-    "namespace_ttl": (
-        converters.seconds,
-        "seconds a namespace may go without a request or admin call before it expires",
-    ),
-    "upstream_connect_timeout": (
-        converters.seconds,
-        "seconds to connect to an upstream (--spy) before answering 504",
-    ),
-    "upstream_timeout": (
-        converters.seconds,
-        "seconds for a whole upstream exchange (--spy) before 504",
-    ),
-}
 
 
 def _option(

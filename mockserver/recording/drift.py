@@ -109,6 +109,7 @@ class Result:
     outcome: Literal["agrees", "drifted", "skipped", "failed"]
     differences: tuple[Difference, ...] = ()
     reason: str = ""
+    breaks: tuple[str, ...] = ()  # ``--openapi``: how the live answer breaks the document
 
 
 def media_type(content_type: str | None) -> str | None:
@@ -323,8 +324,11 @@ def compare(expected: Sequence[Expected], observed: Observed) -> list[Difference
     return found
 
 
-def report_lines(results: Sequence[Result], upstreams: Mapping[str, str]) -> list[str]:
-    """The drift report: one line per stub, its differences indented below it."""
+def report_lines(
+    results: Sequence[Result], upstreams: Mapping[str, str], document: str = ""
+) -> list[str]:
+    """The drift report: one line per stub, its differences (and with ``document``, how the
+    live answer breaks that OpenAPI document) indented below it."""
     marks = {"agrees": "ok", "drifted": "DRIFTED", "skipped": "skipped", "failed": "FAILED"}
     lines = []
     for service in dict.fromkeys(r.service for r in results):
@@ -336,9 +340,14 @@ def report_lines(results: Sequence[Result], upstreams: Mapping[str, str]) -> lis
             lines.extend(f"             {d.describe()}" for d in shown)
             if len(result.differences) > len(shown):
                 lines.append(f"             ... and {len(result.differences) - len(shown)} more")
+            lines.extend(f"             breaks {document}: {b}" for b in result.breaks)
     counts = {k: sum(r.outcome == k for r in results) for k in marks}
-    lines.append(
+    summary = (
         f"{len(results)} stub{'s' * (len(results) != 1)}: {counts['agrees']} agree, "
         f"{counts['drifted']} drifted, {counts['skipped']} skipped, {counts['failed']} failed"
     )
+    if document:
+        broken = sum(bool(r.breaks) for r in results)
+        summary += f"; {broken} answer{'s' * (broken != 1)} broke {document}"
+    lines.append(summary)
     return lines

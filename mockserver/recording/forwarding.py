@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -21,8 +22,13 @@ from mockserver.core.journal import Journal
 from mockserver.core.model import ServiceSpec, StubSet
 from mockserver.core.request import RequestView
 from mockserver.output.logs import log_request
-from mockserver.recording.exchange import Exchange, Redaction
-from mockserver.recording.proxy import Upstream, UpstreamError, UpstreamSettings
+from mockserver.recording.exchange import Exchange, Redaction, decode_body
+from mockserver.recording.proxy import (
+    MAX_UPSTREAM_BODY,
+    Upstream,
+    UpstreamError,
+    UpstreamSettings,
+)
 from mockserver.recording.representations import head_with_body, with_identity_tag
 from mockserver.recording.writer import Recorder
 
@@ -39,6 +45,11 @@ class Forwarding:
     record_all: bool
     redaction: Redaction = field(default_factory=Redaction)
     recorder: Recorder | None = None
+    # ``--openapi``: how an answer breaks the document (method, path, status, Content-Type,
+    # decoded body → messages), and the document's name; built above, by the server.
+    answer_check: Callable[[str, str, int, str | None, bytes], list[str]] | None = None
+    document: str = ""
+    broken: dict[str, int] = field(default_factory=dict)  # service → answers that broke it
 
     def target(self, listener: int | None) -> tuple[str, Upstream] | None:
         return self.upstreams.get(listener)
@@ -88,6 +99,8 @@ class Forwarding:
             )
             log.warning("%s %s: %s (%s)", view.method, view.path, exc.body()["error"], exc.detail)
             return web.json_response(exc.body(), status=exc.status)
+        if self.answer_check is not None:
+            self._check_answer(service, view, exchange)
         if self.recorder is not None:
             recorded = await _whole(upstream, exchange, target, view)
             if recorded is not None:
@@ -107,6 +120,33 @@ class Forwarding:
             body=exchange.response_body,
             headers=exchange.response_headers,
         )
+
+    def _check_answer(self, service: str, view: RequestView, exchange: Exchange) -> None:
+        """Log each way the answer breaks the document: it is still passed on and recorded,
+        a recorder must not hide what the service does."""
+        assert self.answer_check is not None
+        coding = exchange.response_header("content-encoding")
+        try:
+            body = decode_body(exchange.response_body, coding, MAX_UPSTREAM_BODY)
+        except ValueError as exc:
+            log.warning(
+                "%s %s: not checked against %s: %s", view.method, view.path, self.document, exc
+            )
+            return
+        found = self.answer_check(
+            view.method, view.path, exchange.status, exchange.response_header("content-type"), body
+        )
+        if found:
+            self.broken[service] = self.broken.get(service, 0) + 1
+        for message in found:
+            log.warning(
+                "%s %s -> %d breaks %s: %s",
+                view.method,
+                view.path,
+                exchange.status,
+                self.document,
+                message,
+            )
 
 
 # What made the service answer with part of a representation, or with none (206, 304, 412, 416).

@@ -76,13 +76,11 @@ class MockServer:
         journal = Journal(settings.journal_size, settings.journal_body_cap)
         loaded = stubs if stubs is not None else load_paths(settings.paths)
         self.store = StubStore(loaded, journal, settings.seed)
-        if settings.openapi:
-            from mockserver.formats.openapi.load import openapi_check  # only with --openapi
-
-            self.store.request_check = openapi_check(settings.openapi)
-        self.state = ServerState(settings, self.store)
         if forwarding is None and settings.record is not RecordMode.NONE:
             forwarding = spy_forwarding(loaded, settings)
+        if settings.openapi:
+            _check_against(settings.openapi, self.store, forwarding)
+        self.state = ServerState(settings, self.store)
         self.state.forwarding = forwarding
         self._runners: list[web.BaseRunner] = []
         self._ports: dict[int | None, int] = {}
@@ -237,6 +235,14 @@ class MockServer:
                 for block in forwarding.recorder.report():
                     for line in block.splitlines():  # a line each: log lines escape newlines
                         log.info("%s", line)
+            for service, count in forwarding.broken.items():
+                log.warning(
+                    "%s: %d answer%s broke %s (each logged above)",
+                    service,
+                    count,
+                    "s" * (count != 1),
+                    forwarding.document,
+                )
 
     async def __aenter__(self) -> Self:
         await self.start_async()
@@ -302,3 +308,21 @@ class MockServer:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def _check_against(document: str, store: StubStore, forwarding: Forwarding | None) -> None:
+    """``--openapi``: requests that stubs match are checked against the document, and what
+    real services answer (record, spy) too. Loaded only when given: the validators are heavy.
+
+    Raises:
+        StubFileError: the document cannot be read or served, located.
+    """
+    from mockserver.formats.openapi.load import load_openapi
+    from mockserver.formats.openapi.responses import answer_check
+    from mockserver.formats.openapi.validate import route
+
+    doc = load_openapi(document)
+    store.request_check = route(doc.routes())
+    if forwarding is not None:
+        forwarding.answer_check = answer_check(doc)
+        forwarding.document = document

@@ -49,7 +49,7 @@ METHODS: Final = ("get", "put", "post", "delete", "options", "head", "patch", "t
 # Headers OpenAPI says a parameter of that name does not describe (§4.8.12.1).
 _IGNORED_HEADERS: Final = frozenset({"accept", "content-type", "authorization"})
 _PARAM: Final = re.compile(r"\{([^{}/]+)\}")
-_STYLES: Final = ("simple", "form", "spaceDelimited", "pipeDelimited")
+_STYLES: Final = ("simple", "form", "spaceDelimited", "pipeDelimited", "deepObject")
 _SAFE_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:~-]{0,127}\Z")
 
@@ -211,7 +211,7 @@ def _operation(
         if where == "path" and name not in path_names:
             out.add(param_at, f"path parameter {name!r} is not in the path {path}")
             continue
-        if where in ("path", "query", "header") and not (
+        if where in ("path", "query", "header", "cookie") and not (
             where == "header" and name.lower() in _IGNORED_HEADERS
         ):
             params.append(_param(data, compiler, param, param_at, where, name))
@@ -240,12 +240,17 @@ def _schema_type(data: Any, schema: Any) -> str:
 def _param(
     data: Any, compiler: Compiler, param: Mapping[str, Any], at: KeyPath, where: str, name: str
 ) -> Param:
-    style = param.get("style") or ("form" if where == "query" else "simple")
+    style = param.get("style") or ("form" if where in ("query", "cookie") else "simple")
     explode = param.get("explode", style == "form")
     schema = param.get("schema")
-    checked = isinstance(schema, dict) and style in _STYLES
+    checked = (
+        isinstance(schema, dict)
+        and style in _STYLES
+        and (style != "deepObject" or where == "query")  # the only place it is defined
+    )
     resolved, _ = deref(data, schema, ())
     props = resolved.get("properties") if isinstance(resolved, dict) else None
+    props = props if isinstance(props, dict) else {}
     return Param(
         where,
         name,
@@ -254,9 +259,15 @@ def _param(
         bool(explode),
         _schema_type(data, schema),
         _schema_type(data, resolved.get("items")) if isinstance(resolved, dict) else "",
-        {str(k): _schema_type(data, v) for k, v in (props or {}).items()},
+        {str(k): _schema_type(data, v) for k, v in props.items()},
         compiler.validator(pointer_of((*at, "schema"))) if checked and schema else None,
+        {str(k): _items_type(data, v) for k, v in props.items()},
     )
+
+
+def _items_type(data: Any, schema: Any) -> str:
+    resolved, _ = deref(data, schema, ())
+    return _schema_type(data, resolved.get("items")) if isinstance(resolved, dict) else ""
 
 
 def _body_rule(data: Any, compiler: Compiler, raw: Any, at: KeyPath) -> BodyRule | None:

@@ -9,17 +9,26 @@ Each misfit is one located line: file, line, stub id, key, what is wrong.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from mockserver.core.errors import KeyPath, Problem, Problems, StubFileError
 from mockserver.core.model import ResponseSpec, Stub
 from mockserver.formats.openapi.load import OpenApiDocument, Operation, deref
-from mockserver.formats.openapi.validate import closest, is_json_type, pointer_of
+from mockserver.formats.openapi.validate import (
+    MAX_VIOLATIONS,
+    closest,
+    is_json_type,
+    media_for,
+    pointer_of,
+)
 from mockserver.stubfiles.documents import Marks, read_document
 
-__all__ = ["response_misfits"]
+__all__ = ["AnswerCheck", "answer_check", "response_misfits"]
+
+# method, path, status, Content-Type, decoded body → what breaks the document
+AnswerCheck = Callable[[str, str, int, str | None, bytes], list[str]]
 
 
 def response_misfits(doc: OpenApiDocument, stubs: Sequence[Stub]) -> list[Problem]:
@@ -70,9 +79,23 @@ def _misfits(
 ) -> Iterator[tuple[KeyPath, str]]:
     if response.fault is not None:
         return
+    yield from _answer_misfits(doc, op, response.status, response.body, None, "the stub")
+
+
+def _answer_misfits(
+    doc: OpenApiDocument,
+    op: Operation,
+    status_code: int,
+    body: bytes | str,
+    given_media: str | None,
+    who: str,
+) -> Iterator[tuple[KeyPath, str]]:
+    """How one answer breaks the operation. ``given_media`` is the Content-Type's media type
+    of a live answer, which must be one the response lists; None (a stub) checks the body
+    against the first JSON media type."""
     described = op.spec.get("responses")
     responses: Mapping[str, Any] = described if isinstance(described, dict) else {}
-    status = str(response.status)
+    status = str(status_code)
     key = next(
         (k for k in (status, f"{status[0]}XX", f"{status[0]}xx", "default") if k in responses),
         None,
@@ -84,17 +107,27 @@ def _misfits(
     chosen, chosen_at = deref(doc.data, responses[key], (*op.at, "responses", key))
     content = chosen.get("content") if isinstance(chosen, dict) else None
     if not isinstance(content, dict) or not content:
-        if response.body:
-            yield ("body",), f"response {key} has no content, the stub sends a body"
+        if body:
+            yield ("body",), f"response {key} has no content, {who} sends a body"
         return
-    media = next((m for m in content if is_json_type(m)), None)
+    if who == "the stub":
+        media = next((m for m in content if is_json_type(m)), None)
+    elif not body:
+        return  # nothing sent, nothing to type (a HEAD, a 204 the document gives content)
+    else:
+        media = media_for(given_media or "", [str(m) for m in content])
+        if media is None:
+            listed = ", ".join(str(m) for m in content)
+            said = f"Content-Type {given_media}" if given_media else "no Content-Type"
+            yield ("headers",), f"response {key} is {listed}, {who} sends {said}"
+            return
     schema = content[media].get("schema") if media and isinstance(content[media], dict) else None
-    if media is None or not isinstance(schema, dict):
+    if media is None or not is_json_type(given_media or media) or not isinstance(schema, dict):
         return  # not JSON, or no schema: nothing to check the bytes against
     try:
-        value = json.loads(response.body)
+        value = json.loads(body)
     except ValueError:
-        yield ("body",), f"response {key} is {media}, the stub's body is not JSON"
+        yield ("body",), f"response {key} is {media}, {who}'s body is not JSON"
         return
     pointer = pointer_of((*chosen_at, "content", media, "schema"))
     checked = doc.compiler.validator(pointer, response=True)
@@ -104,6 +137,36 @@ def _misfits(
     ):
         where = pointer_of(error.absolute_path) or "/"
         yield ("json",), f"response {key}, body {where}: {error.message}"
+
+
+def answer_check(doc: OpenApiDocument) -> AnswerCheck:
+    """``record`` / ``--spy`` / ``diff`` with ``--openapi``: how a real service's answer to
+    ``method path`` breaks the document (status, Content-Type, JSON body), one message each;
+    empty when it fits. ``body`` is decoded (no Content-Encoding left)."""
+    ordered = sorted(doc.operations, key=lambda op: "([^/]+)" in op.check.path_pattern.pattern)
+
+    def check(
+        method: str, path: str, status: int, content_type: str | None, body: bytes
+    ) -> list[str]:
+        if status == 304:
+            return []  # the client's condition held: no representation to check
+        wanted = (method, "GET") if method == "HEAD" else (method,)
+        op = next(
+            (
+                op
+                for asked in wanted
+                for op in ordered
+                if op.method == asked and op.check.path_pattern.match(path)
+            ),
+            None,
+        )
+        if op is None:
+            return [f"the document has no operation {method} {path}"]
+        media = (content_type or "").split(";", 1)[0].strip().lower() or None
+        found = _answer_misfits(doc, op, status, body, media, "the service")
+        return [f"{op.method} {op.path}: {message}" for _, message in found][:MAX_VIOLATIONS]
+
+    return check
 
 
 def _marks_of(source: str) -> Marks:

@@ -4,16 +4,18 @@ Every schema is compiled once, when the document is loaded, into an openapi-sche
 validator (jsonschema underneath) that resolves ``$ref`` through one registry holding the whole
 document; a request costs the parsing of its values and the validators' walk.
 
-Parameters are read in the default styles: path and header ``simple``, query ``form``
-(``explode`` either way), and query arrays also ``spaceDelimited`` / ``pipeDelimited``.
-``deepObject``, cookie parameters and parameters described by ``content`` are not checked.
+Parameters are read in the default styles: path and header ``simple``, query and cookie
+``form`` (``explode`` either way), query arrays also ``spaceDelimited`` / ``pipeDelimited``, and
+query objects also ``deepObject`` (``filter[status]=active&filter[tag]=x``, one level: the
+specification leaves deeper nesting undefined, so such a request is not checked). Parameters
+described by ``content`` are not checked.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import quote
 
@@ -44,6 +46,7 @@ __all__ = [
     "Violation",
     "closest",
     "is_json_type",
+    "media_for",
     "pointer_of",
 ]
 
@@ -75,11 +78,18 @@ class Compiler:
         specification = DRAFT202012 if version31 else DRAFT4
         resource: Resource[Any] = specification.create_resource(document)
         self.registry: Registry[Any] = Registry().with_resource(_BASE, resource)
+        # One per schema and reading: a recorder checks every answer against the same few.
+        self._validators: dict[tuple[str, bool], Checked] = {}
 
     def validator(self, pointer: str, *, response: bool = False) -> Checked:
         """The validator of the schema at ``pointer`` in the document; 3.0 reads ``readOnly``
         and ``writeOnly`` as a request (or, with ``response``, a response) should."""
-        return Checked(self, pointer, response)
+        found = self._validators.get((pointer, response))
+        if found is None:
+            found = self._validators.setdefault(
+                (pointer, response), Checked(self, pointer, response)
+            )
+        return found
 
     def full(self, pointer: str, response: bool) -> Any:
         schema = {"$ref": f"{_BASE}#{quote(pointer, safe='/~')}"}
@@ -190,7 +200,7 @@ def _inline(
 class Param:
     """One parameter, with what reading its text needs: the style and the schema's types."""
 
-    where: str  # path, query or header
+    where: str  # path, query, header or cookie
     name: str
     required: bool
     style: str
@@ -199,6 +209,7 @@ class Param:
     item_kind: str  # an array's item type
     properties: Mapping[str, str]  # an object's property types
     validator: Any  # None: no schema to check against
+    property_items: Mapping[str, str] = field(default_factory=dict)  # an array property's items
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,16 +233,45 @@ def _scalar(text: str, kind: str) -> Any:
     return text
 
 
+class _Unchecked:
+    """A value in a serialisation the specification leaves undefined: not checked."""
+
+
+_UNCHECKED: Final = _Unchecked()
+
+
+def _deep_object(param: Param, query: Mapping[str, list[str]]) -> Any:
+    """``name[prop]=v`` pairs → ``{prop: v}``; an array property from its repeated pairs."""
+    prefix = param.name + "["
+    found: dict[str, Any] = {}
+    for key, values in query.items():
+        if not key.startswith(prefix):
+            continue
+        prop = key[len(prefix) : -1] if key.endswith("]") else "["
+        if "[" in prop or "]" in prop:
+            return _UNCHECKED  # name[a][b] or a broken bracket: nesting is undefined (§4.8.12.4)
+        kind = param.properties.get(prop, "")
+        if kind == "array":
+            found[prop] = [_scalar(v, param.property_items.get(prop, "")) for v in values]
+        else:
+            found[prop] = _scalar(values[0], kind)
+    return found
+
+
 def _read(param: Param, values: list[str], query: Mapping[str, list[str]]) -> Any:
-    """The parameter's value from its text, in its style (OpenAPI 3 §4.8.12.4)."""
+    """The parameter's value from its text, in its style (OpenAPI 3 §4.8.12.4); ``query`` is
+    the query's (or for a cookie, the cookies') names and values."""
+    if param.style == "deepObject":
+        return _deep_object(param, query)
+    exploded_form = param.where in ("query", "cookie") and param.explode
     if param.kind == "array":
-        if param.where == "query" and param.explode and param.style == "form":
+        if exploded_form and param.style == "form":
             parts = values
         else:
             parts = values[0].split(_SEPARATORS.get(param.style, ",")) if values[0] else []
         return [_scalar(p, param.item_kind) for p in parts]
     if param.kind == "object":
-        if param.where == "query" and param.explode:
+        if exploded_form:
             return {
                 k: _scalar(query[k][0], kind) for k, kind in param.properties.items() if k in query
             }
@@ -290,10 +330,13 @@ class OperationCheck:
                 text = path_values.get(param.name)
                 values = [text] if text is not None else []
                 query: Mapping[str, list[str]] = {}
-            elif param.where == "query":
-                query = view.query
+            elif param.where in ("query", "cookie"):
+                query = view.query if param.where == "query" else view.cookies
                 values = query.get(param.name, [])
-                if param.kind == "object" and param.explode and param.style == "form":
+                if param.style == "deepObject":
+                    prefix = param.name + "["
+                    values = [""] if any(k.startswith(prefix) for k in query) else []
+                elif param.kind == "object" and param.explode and param.style == "form":
                     values = [""] if any(k in query for k in param.properties) else []
             else:
                 query = {}
@@ -307,6 +350,8 @@ class OperationCheck:
             if param.validator is None:
                 continue
             value = _read(param, values, query)
+            if value is _UNCHECKED:
+                continue
             for error in param.validator.iter_errors(value):
                 found.append(_said(param, error.message))
                 break  # one reason a parameter is wrong is enough to fix it
@@ -327,7 +372,7 @@ def _check_body(rule: BodyRule, view: RequestView) -> list[Violation]:
     if not view.body:
         return [_body_said("", "a request body is required")] if rule.required else []
     given = view.headers.get("content-type", [""])[0].split(";", 1)[0].strip().lower()
-    media = _media_for(given, rule.media_types)
+    media = media_for(given, rule.media_types)
     if media is None:
         accepted = ", ".join(rule.media_types)
         said = f"Content-Type {given}" if given else "a body without a Content-Type"
@@ -355,12 +400,15 @@ def closest(error: ValidationError) -> list[ValidationError]:
     return [c for sub in nearest for c in closest(sub)]
 
 
-def _media_for(given: str, accepted: Sequence[str]) -> str | None:
-    if given in accepted:
-        return given
+def media_for(given: str, accepted: Sequence[str]) -> str | None:
+    """The entry of ``accepted`` (media types or ranges, as written) that ``given`` is."""
+    for media in accepted:
+        if media.split(";", 1)[0].strip().lower() == given:
+            return media
     major = given.split("/", 1)[0]
     for media in accepted:
-        if media == "*/*" or (media.endswith("/*") and media[:-2] == major):
+        kind = media.split(";", 1)[0].strip().lower()
+        if kind == "*/*" or (kind.endswith("/*") and kind[:-2] == major):
             return media
     return None
 
