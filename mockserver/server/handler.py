@@ -206,7 +206,9 @@ def make_handler(state: ServerState, listener: int | None) -> Handler:
             response = await dribbled(request, answer, *timing.dribble)
         else:
             sent = answer.body if answer.report is None else shown_report(request, answer, settings)
-            response = WireResponse.build(request, answer.status, answer.headers, sent)
+            response = WireResponse.build(
+                request, answer.status, answer.headers, sent, answer.reason
+            )
         if answer.webhooks and answer.stub_id is not None:
             # Sent first, so a webhook never arrives before the answer that caused it.
             await response.prepare(request)
@@ -278,7 +280,9 @@ async def dribbled(
 ) -> web.StreamResponse:
     """The answer with its body sent in ``chunks`` turns over ``duration_ms``, for a client's
     read timeout (the length is declared at once, as a slow server's is)."""
-    response = web.StreamResponse(status=answer.status, headers=answer.headers)
+    response = web.StreamResponse(
+        status=answer.status, reason=answer.reason, headers=answer.headers
+    )
     response.content_length = len(answer.body)
     await response.prepare(request)
     size = -(-len(answer.body) // chunks)

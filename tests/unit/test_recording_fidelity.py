@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from mockserver.core.matching import values_reason
-from mockserver.core.patterns import parse_pattern
+from mockserver.core.patternspec import parse_pattern
 from mockserver.core.replayed import with_expires
 from mockserver.recording.stubs import stubs_from_exchanges
 from mockserver.recording.summary import recording_report
@@ -193,3 +193,19 @@ def test_a_reason_no_status_line_can_carry_is_left_out_and_the_stub_kept(reason:
     (stub,) = stubs_from_exchanges("svc", [exchange(reason=reason)])
     assert "reason" not in stub["response"]
     assert loaded([stub]) == []
+
+
+def test_the_report_reads_hand_written_stubs_as_the_replay_does() -> None:
+    stubs = [
+        {"request": {"path_regex": "^/api/"}},  # any method, no response: a 200
+        {"request": {"method": ["GET", "HEAD"], "path": "/x"}, "response": {"status": 404}},
+        {"request": {"method": "POST", "path": "/f", "body": {"form": {"a": "1"}}}},
+        {"request": {"method": "POST", "path": "/f", "body": {"form": {"a": "2"}}}},
+        {"response": {"headers": {"X": "y"}, "expires_in": 60}},  # any request at all
+    ]
+    assert recording_report(Path("hand.yaml"), stubs).splitlines() == [
+        "hand.yaml: 5 stubs",
+        "  variants: POST /f by body (2)",
+        "  ranges from the whole representation: ANY ~^/api/; ANY (any path)",
+        "  Expires relative to each answer: ANY (any path)",
+    ]
