@@ -121,8 +121,9 @@ def _accepts(matcher: Any) -> bool:
 
 def _computed(request: Mapping[str, Any], answer: Mapping[str, Any]) -> list[str]:
     found = []
-    # As render.prepare decides: a 200 to GET, or to a stub for any method, serves Range.
-    ok_get = _method(request) in ("GET", "ANY") and answer.get("status", 200) == 200
+    # As render.prepare decides: a 200 of a stub that answers GET serves Range.
+    methods = _method(request).split("|")
+    ok_get = bool({"GET", "ANY"} & set(methods)) and answer.get("status", 200) == 200
     if ok_get and not any(_accepts(m) for m in (request.get("headers") or {}).values()):
         found.append("ranges from the whole representation")
     if answer.get("etag") or answer.get("last_modified"):

@@ -199,13 +199,14 @@ def test_the_report_reads_hand_written_stubs_as_the_replay_does() -> None:
     stubs = [
         {"request": {"path_regex": "^/api/"}},  # any method, no response: a 200
         {"request": {"method": ["GET", "HEAD"], "path": "/x"}, "response": {"status": 404}},
+        {"request": {"method": ["POST", "GET"], "path": "/y"}},
         {"request": {"method": "POST", "path": "/f", "body": {"form": {"a": "1"}}}},
         {"request": {"method": "POST", "path": "/f", "body": {"form": {"a": "2"}}}},
         {"response": {"headers": {"X": "y"}, "expires_in": 60}},  # any request at all
     ]
     assert recording_report(Path("hand.yaml"), stubs).splitlines() == [
-        "hand.yaml: 5 stubs",
+        "hand.yaml: 6 stubs",
         "  variants: POST /f by body (2)",
-        "  ranges from the whole representation: ANY ~^/api/; ANY (any path)",
+        "  ranges from the whole representation: ANY ~^/api/; POST|GET /y; ANY (any path)",
         "  Expires relative to each answer: ANY (any path)",
     ]
