@@ -2,8 +2,9 @@
 
 The I/O half: loads the stub files, sends each replayable stub's request to its service's
 ``upstream:`` through the same bounded, timed client the recorder uses (no redirects
-followed), and prints what ``drift`` concluded. Requests go one at a time in file order, as a
-recording was made, so a stateful service sees them in a sensible order.
+followed), and prints what ``drift`` concluded, after how the replay of those files chooses
+its answers (``summary``, the block a recording ends with). Requests go one at a time in file
+order, as a recording was made, so a stateful service sees them in a sensible order.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from mockserver.recording.drift import (
 )
 from mockserver.recording.exchange import decode_body
 from mockserver.recording.proxy import Upstream, UpstreamError, UpstreamSettings
+from mockserver.recording.summary import file_reports
 
 if TYPE_CHECKING:
     from mockserver.formats.openapi.responses import AnswerCheck
@@ -91,6 +93,10 @@ def run_diff(
         except StubFileError as exc:
             print(f"mockserver diff: cannot read the OpenAPI document:\n{exc}", file=err)
             return 2
+    # How the replay of these files chooses its answer, as a recording ends with: a stub that
+    # drifted may be one variant of several, or one answer of a sequence.
+    compared = [s for s in stubs.stubs if s.service in upstreams]
+    print("How the replay chooses:", *file_reports(compared), sep="\n", file=out)
     settings = UpstreamSettings(connect_timeout=min(5.0, timeout), total_timeout=timeout)
     results = asyncio.run(_diff_all(stubs.stubs, upstreams, settings, extra, check))
     print("\n".join(report_lines(results, upstreams, openapi or "")), file=out, flush=True)

@@ -5,6 +5,8 @@ request headers the service varied on (``Vary``: Accept, Accept-Language, Cookie
 a coding kept as sent; *sequences* are answers to the same request replayed in order;
 *semantics* are what the replay computes rather than repeats (ranges and conditionals from a
 whole representation, Expires relative to now, a HEAD answered by its own stub).
+``mockserver diff`` and the pytest plugin's recording print the same block for the files
+they read, so hand-written stubs (no method, a ``path_regex``) are named too.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
-__all__ = ["recording_report"]
+from mockserver.core.model import Stub
+
+__all__ = ["file_reports", "recording_report"]
 
 _SHOWN: Final = 4  # requests named per line; the rest counted
 
@@ -25,22 +29,25 @@ def recording_report(path: Path, stubs: Iterable[Mapping[str, Any]]) -> str:
     stubs = list(stubs)
     groups: dict[str, list[Mapping[str, Any]]] = {}
     for stub in stubs:
-        groups.setdefault(_request_name(stub["request"]), []).append(stub)
+        groups.setdefault(_request_name(_request(stub)), []).append(stub)
     variants = [
         f"{name} by {_chosen_by(group)} ({len(group)})"
         for name, group in groups.items()
         if len(group) > 1 or _chosen_by(group) != "-"
     ]
     sequences = [
-        f"{_request_name(s['request'])} ({len(s['responses'])} answers)"
+        f"{_request_name(_request(s))} ({len(s['responses'])} answers)"
         for s in stubs
-        if len(s.get("responses", ())) > 1
+        if isinstance(s.get("responses"), list) and len(s["responses"]) > 1
     ]
     semantics: dict[str, list[str]] = {}
     for stub in stubs:
-        name = _request_name(stub["request"])
-        for answer in stub.get("responses") or [stub.get("response", {})]:
-            for what in _computed(stub["request"], answer):
+        request = _request(stub)
+        for answer in stub.get("responses") or [stub.get("response") or {}]:
+            if not isinstance(answer, Mapping):
+                continue
+            for what in _computed(request, answer):
+                name = _request_name(request)
                 if name not in semantics.setdefault(what, []):
                     semantics[what].append(name)
     lines = [f"{path.name}: {len(stubs)} stubs"]
@@ -53,8 +60,32 @@ def recording_report(path: Path, stubs: Iterable[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def file_reports(stubs: Iterable[Stub]) -> list[str]:
+    """``recording_report`` for each file the loaded ``stubs`` came from, in load order."""
+    by_file: dict[str, list[Mapping[str, Any]]] = {}
+    for stub in stubs:
+        by_file.setdefault(stub.source, []).append(stub.definition)
+    return [recording_report(Path(source), found) for source, found in by_file.items()]
+
+
+def _request(stub: Mapping[str, Any]) -> Mapping[str, Any]:
+    request = stub.get("request")
+    return request if isinstance(request, Mapping) else {}
+
+
+def _method(request: Mapping[str, Any]) -> str:
+    method = request.get("method")
+    if isinstance(method, list):
+        return "|".join(map(str, method))
+    return str(method) if method else "ANY"
+
+
 def _request_name(request: Mapping[str, Any]) -> str:
-    name = f"{request['method']} {request['path']}"
+    if "path_regex" in request:
+        path = f"~{request['path_regex']}"
+    else:
+        path = str(request.get("path") or "(any path)")
+    name = f"{_method(request)} {path}"
     query = request.get("query") or {}
     if query:
         name += "?" + "&".join(f"{k}={_shown(v)}" for k, v in sorted(query.items()))
@@ -71,14 +102,14 @@ def _chosen_by(group: list[Mapping[str, Any]]) -> str:
     """The request fields the stubs of a group are told apart by."""
     names: list[str] = []
     for stub in group:
-        request = stub["request"]
+        request = _request(stub)
         for header, matcher in (request.get("headers") or {}).items():
             shown = "Accept-Encoding (coding kept as sent)" if _accepts(matcher) else header
             if shown not in names:
                 names.append(shown)
         if request.get("cookies") and "Cookie" not in names:
             names.append("Cookie")
-    bodies = {json.dumps(s["request"].get("body"), sort_keys=True) for s in group}
+    bodies = {json.dumps(_request(s).get("body"), sort_keys=True, default=str) for s in group}
     if len(bodies) > 1:
         names.append("body")
     return ", ".join(names) or "-"
@@ -90,7 +121,9 @@ def _accepts(matcher: Any) -> bool:
 
 def _computed(request: Mapping[str, Any], answer: Mapping[str, Any]) -> list[str]:
     found = []
-    ok_get = request["method"] == "GET" and answer.get("status", 200) == 200
+    # As render.prepare decides: a 200 of a stub that answers GET serves Range.
+    methods = _method(request).split("|")
+    ok_get = bool({"GET", "ANY"} & set(methods)) and answer.get("status", 200) == 200
     if ok_get and not any(_accepts(m) for m in (request.get("headers") or {}).values()):
         found.append("ranges from the whole representation")
     if answer.get("etag") or answer.get("last_modified"):
@@ -99,7 +132,7 @@ def _computed(request: Mapping[str, Any], answer: Mapping[str, Any]) -> list[str
         found.append("Expires relative to each answer")
     if "reason" in answer:
         found.append("own reason phrase")
-    if request["method"] == "HEAD":
+    if _method(request) == "HEAD":
         found.append("HEAD answered by its own stub")
     return found
 

@@ -4,7 +4,9 @@ Under pytest-xdist each worker runs a server of its own and records into the sam
 ``<service>.recorded.yaml`` files; recordwriter.py merges them under a file lock, and the
 session id (xdist's ``testrunuid``, the same in every worker) lets ``=all`` replace what earlier
 sessions recorded while keeping what this session's other workers did. Each worker hands its
-tallies to the controller (``workeroutput``), which sums them for the summary line.
+tallies to the controller (``workeroutput``), which sums them for the summary line. Below it,
+each file's block of how its replay will choose (variants, sequences, semantics), read from
+the file as the session left it: under xdist no one worker saw all of it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from mockserver.recording.summary import recording_report
 
 __all__ = ["note_recorded", "recording_session"]
 
@@ -65,14 +69,20 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     tallies = config.stash.get(_TALLIES, None)
     if not tallies:
         return
-    said = []
+    said, reports = [], []
     for path, (recorded, skipped) in sorted(tallies.items()):
         text = f"{_shown(Path(path), config.rootpath.resolve())} +{recorded}"
         if skipped:
             text += f" ({skipped} skipped, see the log)"
-        said.append(text + f" (now {_stub_count(Path(path))} stubs)")
+        stubs = _stubs(Path(path))
+        said.append(text + f" (now {'?' if stubs is None else len(stubs)} stubs)")
+        if stubs:
+            reports.append(recording_report(Path(path), stubs))
     total = sum(recorded for recorded, _ in tallies.values())
     terminalreporter.write_line(f"mockserver: recorded {total} exchanges: {'; '.join(said)}")
+    for report in reports:
+        for line in report.splitlines():
+            terminalreporter.write_line(f"  {line}")
 
 
 def _shown(path: Path, root: Path) -> str:
@@ -82,10 +92,11 @@ def _shown(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _stub_count(path: Path) -> str:
+def _stubs(path: Path) -> list[Any] | None:
+    """The stubs the recorded file holds now; None when it cannot be read."""
     try:
         loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
-        return str(len(document["stubs"]))
+        stubs = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)["stubs"]
     except (OSError, yaml.YAMLError, TypeError, KeyError):
-        return "?"
+        return None
+    return [s for s in stubs if isinstance(s, dict)] if isinstance(stubs, list) else None

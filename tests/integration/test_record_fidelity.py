@@ -20,6 +20,8 @@ import yaml
 from cachecontrol import CacheControl
 from cachecontrol.cache import DictCache
 
+from mockserver.cli.main import main
+
 from .fidelity import PAGE, PAGE_TAG, SQUASH, TEXT, FidelityState, make_fidelity_app, squash
 from .upstream import Upstream, recording, replaying
 from .wirecompare import Request, differences, on_the_wire, record
@@ -175,11 +177,22 @@ def test_a_caching_client_reaches_the_origin_as_often_with_the_same_results(
     assert [entry["status"] for entry in journal] == origin
 
 
-def test_the_recording_ends_with_a_report_of_variants_sequences_and_semantics(
-    service: Upstream, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.INFO, logger="mockserver")
-    with recording(service.url, tmp_path) as proxy, requests.Session() as client:
+REPORT = [
+    "svc.yaml: 7 stubs",
+    "  variants: GET /negotiate by Accept (2)",
+    "  sequences (in order, then the last repeats): GET /doc (2 answers)",
+    "  ranges from the whole representation: GET /negotiate; GET /doc; GET /expires; "
+    "GET /index.html; and 1 more",
+    "  HEAD answered by its own stub: HEAD /doc",
+    "  Expires relative to each answer: GET /expires",
+    "  conditionals from its validators: GET /index.html",
+    "  own reason phrase: GET /reason",
+]
+
+
+def record_each_kind(service: Upstream, out: Path) -> None:
+    """Variants by Accept, a sequence, a HEAD stub, Expires, validators and a reason phrase."""
+    with recording(service.url, out) as proxy, requests.Session() as client:
         for accept in ("text/html", "application/json"):
             client.get(proxy.url + "/negotiate", headers={"Accept": accept}, timeout=10)
         for version in (1, 2):
@@ -188,16 +201,44 @@ def test_the_recording_ends_with_a_report_of_variants_sequences_and_semantics(
         client.head(proxy.url + "/doc", timeout=10)
         for path in ("/expires", "/index.html", "/reason"):
             client.get(proxy.url + path, timeout=10)
+
+
+def test_the_recording_ends_with_a_report_of_variants_sequences_and_semantics(
+    service: Upstream, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="mockserver")
+    record_each_kind(service, tmp_path)
     said = [r.getMessage() for r in caplog.records]
     start = next(n for n, line in enumerate(said) if line.startswith("svc.yaml: "))
-    assert said[start : start + 8] == [
-        "svc.yaml: 7 stubs",
-        "  variants: GET /negotiate by Accept (2)",
-        "  sequences (in order, then the last repeats): GET /doc (2 answers)",
-        "  ranges from the whole representation: GET /negotiate; GET /doc; GET /expires; "
-        "GET /index.html; and 1 more",
-        "  HEAD answered by its own stub: HEAD /doc",
-        "  Expires relative to each answer: GET /expires",
-        "  conditionals from its validators: GET /index.html",
-        "  own reason phrase: GET /reason",
+    assert said[start : start + 8] == REPORT
+
+
+def test_diff_prints_the_same_report_for_the_files_it_compares(
+    service: Upstream, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record_each_kind(service, tmp_path)
+    (tmp_path / "hand.yaml").write_text(
+        "service: svc\nstubs:\n"
+        "  - request: {path_regex: '^/api/', headers: {Authorization: {regex: '^Bearer '}}}\n"
+        "  - request: {method: [GET, POST], path: /form}\n"
+        "    responses: [{status: 201}, {status: 409}]\n",
+        encoding="utf-8",
+    )
+    code = main(["diff", str(tmp_path)])
+    lines = capsys.readouterr().out.splitlines()
+    blocks = lines[: next(n for n, line in enumerate(lines) if " -> " in line)]
+    assert blocks[0] == "How the replay chooses:"
+    report = next(n for n, line in enumerate(blocks) if line.startswith("svc.yaml: "))
+    assert blocks[report : report + 8] == REPORT
+    # A hand-written file is named as the replay reads it: any method, a regex path.
+    hand = next(n for n, line in enumerate(blocks) if line.startswith("hand.yaml: "))
+    assert blocks[hand : hand + 4] == [
+        "hand.yaml: 2 stubs",
+        "  variants: ANY ~^/api/ by Authorization (1)",
+        "  sequences (in order, then the last repeats): GET|POST /form (2 answers)",
+        "  ranges from the whole representation: ANY ~^/api/",
     ]
+    # Then the verdicts, as before: the service is as it was recorded (HEAD has no body).
+    assert "  ok       svc-head-doc  HEAD /doc" in lines
+    assert lines[-1].startswith("9 stubs: 7 agree"), "\n".join(lines)
+    assert code == 0

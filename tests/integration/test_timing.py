@@ -65,6 +65,22 @@ def test_a_dribbled_body_trips_a_short_read_timeout_and_arrives_whole(tmp_path: 
         assert time.monotonic() - began >= 0.6  # at least three of the four pauses
 
 
+def test_a_stub_s_reason_phrase_is_sent_whole_or_dribbled(tmp_path: Path) -> None:
+    stubs = """\
+    stubs:
+      - request: {path: /whole}
+        response: {status: 202, reason: Queued Up, body: x}
+      - request: {path: /drip}
+        response: {status: 202, reason: Queued Up, body: xy, dribble: {chunks: 2, duration_ms: 20}}
+    """
+    with serve(write_stubs(tmp_path, {"t.yaml": stubs})) as server:
+        got = [requests.get(server.url + path, timeout=30) for path in ("/whole", "/drip")]
+    assert [(a.status_code, a.reason, a.text) for a in got] == [
+        (202, "Queued Up", "x"),
+        (202, "Queued Up", "xy"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("response", "message"),
     [

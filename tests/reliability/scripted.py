@@ -65,6 +65,23 @@ def _bad_chunks(sock: socket.socket, request: dict[str, str]) -> None:
     sock.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nnot a chunk\r\n")
 
 
+TRAILED_BODY = b"hello, trailed world"
+TRAILER = "X-Checksum: sha256=abc123"
+
+
+def _trailed(sock: socket.socket, request: dict[str, str]) -> None:
+    """A chunked answer whose checksum comes after the body, in a trailer (RFC 9112 §7.1.2)."""
+    head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Before: head\r\n"
+    chunks = b"".join(
+        b"%x\r\n%s\r\n" % (len(part), part) for part in (TRAILED_BODY[:7], TRAILED_BODY[7:])
+    )
+    sock.sendall(
+        f"{head}Transfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n".encode()
+        + chunks
+        + f"0\r\n{TRAILER}\r\n\r\n".encode()
+    )
+
+
 class ScriptedUpstream:
     """Serves ``scripts`` (path → what to write) on 127.0.0.1; remembers request heads."""
 
@@ -87,6 +104,7 @@ class ScriptedUpstream:
             "/bomb": _bomb,
             "/corrupt-gzip": _send(b"not gzip at all", "Content-Encoding: gzip"),
             "/plain": _send(b"plain", "Content-Type: text/plain"),
+            "/trailed": _trailed,
         }
         upstream = self
 

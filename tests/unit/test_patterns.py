@@ -251,6 +251,7 @@ EXAMPLES: dict[str, Any] = {
     "form": {"form": {"user": "ada"}},
     "multipart": {"multipart": {"file": {"filename": "a.txt", "body": {"contains": "x"}}}},
     "sha256": {"sha256": "0" * 64},
+    # The recorder's (recordmatchers.py): every value of a repeated query name, and a coding.
     "values": {"values": ["1", "2"]},
     "accepts_coding": {"accepts_coding": "br"},
 }

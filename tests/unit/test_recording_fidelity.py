@@ -194,3 +194,20 @@ def test_a_reason_no_status_line_can_carry_is_left_out_and_the_stub_kept(reason:
     (stub,) = stubs_from_exchanges("svc", [exchange(reason=reason)])
     assert "reason" not in stub["response"]
     assert loaded([stub]) == []
+
+
+def test_the_report_reads_hand_written_stubs_as_the_replay_does() -> None:
+    stubs = [
+        {"request": {"path_regex": "^/api/"}},  # any method, no response: a 200
+        {"request": {"method": ["GET", "HEAD"], "path": "/x"}, "response": {"status": 404}},
+        {"request": {"method": ["POST", "GET"], "path": "/y"}},
+        {"request": {"method": "POST", "path": "/f", "body": {"form": {"a": "1"}}}},
+        {"request": {"method": "POST", "path": "/f", "body": {"form": {"a": "2"}}}},
+        {"response": {"headers": {"X": "y"}, "expires_in": 60}},  # any request at all
+    ]
+    assert recording_report(Path("hand.yaml"), stubs).splitlines() == [
+        "hand.yaml: 6 stubs",
+        "  variants: POST /f by body (2)",
+        "  ranges from the whole representation: ANY ~^/api/; POST|GET /y; ANY (any path)",
+        "  Expires relative to each answer: ANY (any path)",
+    ]
