@@ -35,6 +35,7 @@ __all__ = [
     "IF_NONE_MATCH",
     "IF_RANGE",
     "IF_UNMODIFIED_SINCE",
+    "KEEP_ALIVE",
     "LAST_MODIFIED",
     "LOCATION",
     "LOWER_ACCEPT_ENCODING",
@@ -52,11 +53,16 @@ __all__ = [
     "LOWER_SERVER",
     "LOWER_SET_COOKIE",
     "LOWER_VARY",
+    "PROXY_AUTHENTICATE",
     "PROXY_AUTHORIZATION",
+    "PROXY_CONNECTION",
     "RANGE",
     "SERVER",
     "SET_COOKIE",
+    "TE",
+    "TRAILER",
     "TRANSFER_ENCODING",
+    "UPGRADE",
     "VARY",
     "X_API_KEY",
     "lowered",
@@ -83,13 +89,19 @@ IF_MODIFIED_SINCE: Final = "If-Modified-Since"
 IF_NONE_MATCH: Final = "If-None-Match"
 IF_RANGE: Final = "If-Range"
 IF_UNMODIFIED_SINCE: Final = "If-Unmodified-Since"
+KEEP_ALIVE: Final = "Keep-Alive"
 LAST_MODIFIED: Final = "Last-Modified"
 LOCATION: Final = "Location"
+PROXY_AUTHENTICATE: Final = "Proxy-Authenticate"
 PROXY_AUTHORIZATION: Final = "Proxy-Authorization"
+PROXY_CONNECTION: Final = "Proxy-Connection"
 RANGE: Final = "Range"
 SERVER: Final = "Server"
 SET_COOKIE: Final = "Set-Cookie"
+TE: Final = "TE"
+TRAILER: Final = "Trailer"
 TRANSFER_ENCODING: Final = "Transfer-Encoding"
+UPGRADE: Final = "Upgrade"
 VARY: Final = "Vary"
 # Not a registered field, but where most APIs take a key: a secret (secretnames.py).
 X_API_KEY: Final = "X-Api-Key"
