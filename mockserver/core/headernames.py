@@ -1,8 +1,9 @@
 """HTTP header names for the core, which may not import aiohttp's ``hdrs``.
 
-Two forms, one source. ``CONTENT_TYPE`` is the name as we send it: the same identifier and the
-same casing as ``aiohttp.hdrs.CONTENT_TYPE``, so core and shell read alike and the bytes on the
-wire do not change. ``LOWER_CONTENT_TYPE`` is the form the core compares with, after
+Two forms, one source. ``CONTENT_TYPE`` is the name as we send it: the identifier of
+``aiohttp.hdrs.CONTENT_TYPE`` and its casing, so core and shell read alike, but for ``ETag``,
+which we send as RFC 9110 spells it (aiohttp's is ``Etag``; tests compare raw answers).
+``LOWER_CONTENT_TYPE`` is the form the core compares with, after
 ``name.lower()``; it is derived from the sent form, so the two cannot drift. Sets of names are
 built with ``lowered(...)`` from the sent forms. Flat module constants rather than a namespace
 class: ``from ... import CONTENT_TYPE`` makes each a global of the module that reads it, one
