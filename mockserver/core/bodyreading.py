@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from mockserver.core.budget import BudgetExceeded, clock
+from mockserver.core.headernames import LOWER_CONTENT_TYPE
 from mockserver.core.patterns import Value
 
 __all__ = ["Unreadable", "check_budget", "media_type", "read_body", "slices"]
@@ -38,7 +39,7 @@ def read_body(value: Value, kind: str, read: Callable[[bytes, str | None], Any])
 
 
 def _content_type(headers: Mapping[str, list[str]]) -> str | None:
-    values = headers.get("content-type")
+    values = headers.get(LOWER_CONTENT_TYPE)
     return values[0] if values else None
 
 

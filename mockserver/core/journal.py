@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from mockserver.core.budget import MATCH_BUDGET_S, end_match_budget, start_match_budget
+from mockserver.core.headernames import LOWER_CONTENT_ENCODING
 from mockserver.core.matching import request_holds
 from mockserver.core.model import RequestSpec
 from mockserver.core.report import NearStub
@@ -91,7 +92,7 @@ class JournalEntry:
             "body_size": self.body_size,
             "body_truncated": self.body_truncated,
             # The body above is decoded; this says how it arrived (gzip, deflate...).
-            "content_encoding": view.headers.get("content-encoding", [None])[0],
+            "content_encoding": view.headers.get(LOWER_CONTENT_ENCODING, [None])[0],
             "matched": self.matched,
             "stub": self.stub_id,
             "service": self.service,

@@ -14,6 +14,17 @@ from datetime import datetime
 from typing import Final
 
 from mockserver.core.etags import ETag
+from mockserver.core.headernames import (
+    ACCEPT_RANGES,
+    CONTENT_RANGE,
+    CONTENT_TYPE,
+    ETAG,
+    LAST_MODIFIED,
+    LOWER_CONTENT_ENCODING,
+    LOWER_CONTENT_TYPE,
+    VARY,
+    lowered,
+)
 from mockserver.core.http import parse_http_date
 
 __all__ = ["MAX_RANGES", "RangeAnswer", "answer_range", "parse_ranges"]
@@ -98,7 +109,7 @@ def answer_range(
     A compressed representation is sent whole, as nginx does: ranges of gzip bytes are valid
     HTTP, but no client can decode a slice of them.
     """
-    if any(k.lower() == "content-encoding" for k, _ in headers):
+    if any(k.lower() == LOWER_CONTENT_ENCODING for k, _ in headers):
         return None
     if if_range is not None and not if_range_holds(if_range, etag, last_modified):
         return None
@@ -108,19 +119,19 @@ def answer_range(
         return None
     if isinstance(ranges, str):
         kept = tuple((k, v) for k, v in headers if k.lower() in _KEPT_ON_416)
-        return RangeAnswer(416, (*kept, ("Content-Range", f"bytes */{length}")), b"")
+        return RangeAnswer(416, (*kept, (CONTENT_RANGE, f"bytes */{length}")), b"")
     if len(ranges) == 1:
         first, last = ranges[0]
         return RangeAnswer(
             206,
-            (*headers, ("Content-Range", f"bytes {first}-{last}/{length}")),
+            (*headers, (CONTENT_RANGE, f"bytes {first}-{last}/{length}")),
             body[first : last + 1],
         )
     return _multipart(ranges, headers, body, etag)
 
 
 # A 416 says nothing about a representation it does not send, but these stay true of it.
-_KEPT_ON_416: Final = frozenset({"etag", "last-modified", "vary", "accept-ranges"})
+_KEPT_ON_416: Final = lowered(ETAG, LAST_MODIFIED, VARY, ACCEPT_RANGES)
 
 
 def _multipart(
@@ -131,7 +142,7 @@ def _multipart(
 ) -> RangeAnswer:
     """multipart/byteranges (§14.6), each part with the representation's Content-Type."""
     length = len(body)
-    content_type = next((v for k, v in headers if k.lower() == "content-type"), None)
+    content_type = next((v for k, v in headers if k.lower() == LOWER_CONTENT_TYPE), None)
     # Derived, not random: the same request gets the same bytes (tests, caches).
     seed = f"{etag}|{length}|{ranges}".encode()
     boundary = "mockserver-" + hashlib.blake2b(seed, digest_size=8).hexdigest()
@@ -139,13 +150,13 @@ def _multipart(
     for first, last in ranges:
         head = f"--{boundary}\r\n"
         if content_type is not None:
-            head += f"Content-Type: {content_type}\r\n"
-        head += f"Content-Range: bytes {first}-{last}/{length}\r\n\r\n"
+            head += f"{CONTENT_TYPE}: {content_type}\r\n"
+        head += f"{CONTENT_RANGE}: bytes {first}-{last}/{length}\r\n\r\n"
         chunks += [head.encode("latin-1"), body[first : last + 1], b"\r\n"]
     chunks.append(f"--{boundary}--\r\n".encode("latin-1"))
-    out = tuple((k, v) for k, v in headers if k.lower() != "content-type")
+    out = tuple((k, v) for k, v in headers if k.lower() != LOWER_CONTENT_TYPE)
     return RangeAnswer(
         206,
-        (*out, ("Content-Type", f"multipart/byteranges; boundary={boundary}")),
+        (*out, (CONTENT_TYPE, f"multipart/byteranges; boundary={boundary}")),
         b"".join(chunks),
     )

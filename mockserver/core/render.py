@@ -26,6 +26,24 @@ import zstandard
 
 from mockserver.core.errors import HttpProblem
 from mockserver.core.etags import ETag
+from mockserver.core.headernames import (
+    ACCEPT,
+    ACCEPT_ENCODING,
+    ACCEPT_RANGES,
+    CACHE_CONTROL,
+    CONTENT_ENCODING,
+    CONTENT_LOCATION,
+    CONTENT_TYPE,
+    ETAG,
+    EXPIRES,
+    LAST_MODIFIED,
+    LOWER_CONTENT_TYPE,
+    LOWER_ETAG,
+    LOWER_LAST_MODIFIED,
+    LOWER_VARY,
+    VARY,
+    lowered,
+)
 from mockserver.core.http import Conditional, best_media_type, evaluate_conditions, select_encoding
 from mockserver.core.model import PreparedResponse, Representation, ResponseSpec
 from mockserver.core.ranges import answer_range
@@ -40,8 +58,8 @@ MSGPACK_TYPES: Final = ("application/msgpack", "application/x-msgpack")
 DEFAULT_MIN_SIZE: Final = 256
 
 # Headers a 304 repeats (RFC 9110 §15.4.5); Date is added by the server.
-_NOT_MODIFIED_KEEP: Final = frozenset(
-    {"cache-control", "content-location", "expires", "vary", "last-modified", "etag"}
+_NOT_MODIFIED_KEEP: Final = lowered(
+    CACHE_CONTROL, CONTENT_LOCATION, EXPIRES, VARY, LAST_MODIFIED, ETAG
 )
 _COMPRESSIBLE_PREFIXES: Final = ("text/",)
 _COMPRESSIBLE: Final = frozenset(
@@ -118,13 +136,13 @@ def _header(headers: list[tuple[str, str]], name: str) -> str | None:
 def _with_vary(headers: list[tuple[str, str]], tokens: list[str]) -> list[tuple[str, str]]:
     if not tokens:
         return headers
-    existing = _header(headers, "vary")
+    existing = _header(headers, VARY)
     present = {t.strip().lower() for t in (existing or "").split(",") if t.strip()}
     missing = [t for t in tokens if t.lower() not in present]
     if not missing:
         return headers
     value = ", ".join([existing, *missing] if existing else missing)
-    return [(k, v) for k, v in headers if k.lower() != "vary"] + [("Vary", value)]
+    return [(k, v) for k, v in headers if k.lower() != LOWER_VARY] + [(VARY, value)]
 
 
 def prepare(
@@ -156,19 +174,19 @@ def prepare(
             expires_in=spec.expires_in,
         )
     headers = list(spec.headers)
-    content_type = _header(headers, "content-type")
+    content_type = _header(headers, CONTENT_TYPE)
     if content_type is None and spec.content_type and spec.body:
         content_type = spec.content_type
-        headers.append(("Content-Type", content_type))
+        headers.append((CONTENT_TYPE, content_type))
     ok = 200 <= spec.status < 300
     etag = _base_etag(spec, methods, ok)
     services_tag = etag is not None and spec.etag != "auto"
     if spec.last_modified is not None:
-        headers = [(k, v) for k, v in headers if k.lower() != "last-modified"]
-        headers.append(("Last-Modified", http_date(spec.last_modified)))
+        headers = [(k, v) for k, v in headers if k.lower() != LOWER_LAST_MODIFIED]
+        headers.append((LAST_MODIFIED, http_date(spec.last_modified)))
 
     default_media = _media(content_type) or ""
-    coded_by_stub = _header(headers, "content-encoding") is not None
+    coded_by_stub = _header(headers, CONTENT_ENCODING) is not None
     packed = (
         _msgpack_of(spec.body)
         if ok and default_media == JSON_TYPE and spec.body and not coded_by_stub
@@ -239,22 +257,22 @@ def _media_variants(
     ``services_tag``: ``etag`` is a literal or recorded one, the service's, which validates
     every coding of this body; otherwise (auto) each coding has a tag of its own.
     """
-    base = [(k, v) for k, v in headers if k.lower() != "content-type"]
+    base = [(k, v) for k, v in headers if k.lower() != LOWER_CONTENT_TYPE]
     if media_type:
-        base.append(("Content-Type", media_type))
+        base.append((CONTENT_TYPE, media_type))
     coded: dict[str, bytes] = {}
     if encodable and (setting == "true" or (compressible(media_type) and len(body) >= min_size)):
         for name, coder in _CODERS.items():
             out = coder(body)
             if setting == "true" or len(out) < len(body):
                 coded[name] = out
-    vary = (["Accept"] if vary_accept else []) + (["Accept-Encoding"] if coded else [])
+    vary = ([ACCEPT] if vary_accept else []) + ([ACCEPT_ENCODING] if coded else [])
     # Each media type is its own representation with its own tag: -msgpack, -x-msgpack.
     media_etag = (
         etag if media == default_media or etag is None else etag.suffixed(media.split("/", 1)[1])
     )
     body_etag = media_etag if services_tag else None
-    plain = [*base, ("Accept-Ranges", "bytes")] if ranges else base
+    plain = [*base, (ACCEPT_RANGES, "bytes")] if ranges else base
     identity = _representation(body, plain, vary, media_etag, None, body_etag)
     variants = {(media, "identity"): identity}
     for name, out in coded.items():
@@ -277,7 +295,7 @@ def variant(prepared: PreparedResponse, media: str, coding: str = "identity") ->
     """
     if media not in prepared.encodings and media in MSGPACK_TYPES and prepared.packed:
         default = prepared.variants[(prepared.media_types[0], "identity")]
-        own = {"content-type", "etag", "vary", "content-encoding"}
+        own = lowered(CONTENT_TYPE, ETAG, VARY, CONTENT_ENCODING)
         built, codings = _media_variants(
             media,
             prepared.packed,
@@ -331,9 +349,9 @@ def _representation(
     etag = None if tag is None else str(tag)
     body_etag = None if body_tag is None else str(body_tag)
     if etag is not None:
-        full = [(k, v) for k, v in full if k.lower() != "etag"] + [("ETag", etag)]
+        full = [(k, v) for k, v in full if k.lower() != LOWER_ETAG] + [(ETAG, etag)]
     if coding is not None:
-        full.append(("Content-Encoding", coding))
+        full.append((CONTENT_ENCODING, coding))
     keep = tuple((k, v) for k, v in full if k.lower() in _NOT_MODIFIED_KEEP)
     return Representation(body, tuple(full), etag, keep, body_etag)
 
@@ -347,6 +365,7 @@ class Choice:
         self.status, self.headers, self.body = status, headers, body
 
 
+_JSON_ONLY: Final = ((CONTENT_TYPE, JSON_TYPE),)
 _PRECONDITION_BODY: Final = encode_json(
     HttpProblem(412, "precondition failed", "If-Match / If-Unmodified-Since did not hold").as_dict()
 )
@@ -373,7 +392,7 @@ def choose(prepared: PreparedResponse, request: RequestView) -> Choice:
             cache.clear()
         cache[key] = chosen_or_none
     if chosen_or_none is None:
-        return Choice(406, (("Content-Type", JSON_TYPE),), _NOT_ACCEPTABLE_BODY)
+        return Choice(406, _JSON_ONLY, _NOT_ACCEPTABLE_BODY)
     chosen: Representation = chosen_or_none  # type: ignore[assignment]
     if 200 <= prepared.status < 300 and conditions != _NO_CONDITIONS:
         if_match, if_none_match, if_modified_since, if_unmodified_since = conditions
@@ -390,7 +409,7 @@ def choose(prepared: PreparedResponse, request: RequestView) -> Choice:
         if decision is Conditional.NOT_MODIFIED:
             return Choice(304, chosen.not_modified_headers, b"")
         if decision is Conditional.PRECONDITION_FAILED:
-            return Choice(412, (("Content-Type", JSON_TYPE),), _PRECONDITION_BODY)
+            return Choice(412, _JSON_ONLY, _PRECONDITION_BODY)
     whole = Choice(prepared.status, chosen.headers, chosen.body)
     if range_header is None or request.method != "GET":
         return whole

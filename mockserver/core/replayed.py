@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any, Final, Protocol
 
+from mockserver.core.headernames import EXPIRES, LOWER_EXPIRES
+
 __all__ = ["parse_expires_in", "parse_reason", "valid_reason", "with_expires"]
 
 # RFC 9112 §4: reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ).
@@ -55,7 +57,7 @@ def parse_expires_in(
         )
         return None
     for name in spec.get("headers") or {}:
-        if isinstance(name, str) and name.lower() == "expires":
+        if isinstance(name, str) and name.lower() == LOWER_EXPIRES:
             out.add((*at, "expires_in"), "give expires_in or an Expires header, not both")
             return None
     return raw
@@ -66,4 +68,4 @@ def with_expires(
 ) -> tuple[tuple[str, str], ...]:
     """``headers`` with ``Expires`` ``seconds`` after now (the Date the server sends)."""
     moment = (now or datetime.now(UTC)).replace(microsecond=0) + timedelta(seconds=seconds)
-    return (*headers, ("Expires", format_datetime(moment, usegmt=True)))
+    return (*headers, (EXPIRES, format_datetime(moment, usegmt=True)))

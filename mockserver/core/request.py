@@ -16,6 +16,18 @@ from urllib.parse import parse_qsl
 
 import msgpack
 
+from mockserver.core.headernames import (
+    ACCEPT,
+    ACCEPT_ENCODING,
+    IF_MATCH,
+    IF_MODIFIED_SINCE,
+    IF_NONE_MATCH,
+    IF_RANGE,
+    IF_UNMODIFIED_SINCE,
+    LOWER_CONTENT_TYPE,
+    LOWER_COOKIE,
+    RANGE,
+)
 from mockserver.core.secretnames import SECRET_HEADERS, SECRET_QUERY, redacted_mapping
 
 __all__ = [
@@ -61,15 +73,18 @@ def _unpack(body: bytes) -> tuple[Any, str | None]:
 
 
 # What RequestView.negotiation holds, in this order (render.choose reads it by position).
-NEGOTIATION_HEADERS: Final = (
-    "accept",
-    "accept-encoding",
-    "if-match",
-    "if-none-match",
-    "if-modified-since",
-    "if-unmodified-since",
-    "range",
-    "if-range",
+NEGOTIATION_HEADERS: Final = tuple(
+    name.lower()
+    for name in (
+        ACCEPT,
+        ACCEPT_ENCODING,
+        IF_MATCH,
+        IF_NONE_MATCH,
+        IF_MODIFIED_SINCE,
+        IF_UNMODIFIED_SINCE,
+        RANGE,
+        IF_RANGE,
+    )
 )
 _WANTED: Final = {name: at for at, name in enumerate(NEGOTIATION_HEADERS)}
 
@@ -196,7 +211,7 @@ class RequestView:
         """Cookies from every Cookie header (RFC 6265 §5.4 'name=value; name2=value2')."""
         if self._cookies is None:
             cookies: dict[str, list[str]] = {}
-            for header in self.headers.get("cookie", ()):
+            for header in self.headers.get(LOWER_COOKIE, ()):
                 for pair in header.split(";"):
                     name, sep, value = pair.strip().partition("=")
                     if sep and name:
@@ -207,7 +222,7 @@ class RequestView:
     @property
     def is_msgpack(self) -> bool:
         """The body is MessagePack (by Content-Type): it is matched as the JSON it encodes."""
-        types = self.headers.get("content-type")
+        types = self.headers.get(LOWER_CONTENT_TYPE)
         return types is not None and types[0].split(";", 1)[0].strip().lower() in MSGPACK_TYPES
 
     @property

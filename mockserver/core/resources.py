@@ -18,6 +18,14 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from mockserver.core.errors import HttpProblem
+from mockserver.core.headernames import (
+    ALLOW,
+    CONTENT_TYPE,
+    ETAG,
+    LOCATION,
+    LOWER_IF_MATCH,
+    LOWER_IF_NONE_MATCH,
+)
 from mockserver.core.http import Conditional, evaluate_conditions
 from mockserver.core.model import ResourceSpec
 from mockserver.core.render import JSON_TYPE, encode_json
@@ -60,7 +68,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 def _error(status: int, error: str, detail: str, *extra: tuple[str, str]) -> ResourceOutcome:
     body = encode_json(HttpProblem(status, error, detail).as_dict())
-    return ResourceOutcome(status, (("Content-Type", JSON_TYPE), *extra), body)
+    return ResourceOutcome(status, ((CONTENT_TYPE, JSON_TYPE), *extra), body)
 
 
 class ResourceState:
@@ -96,7 +104,7 @@ class ResourceState:
         item, _ = self.items[key]
         etag = self._etag(key)
         assert etag is not None
-        headers = (("Content-Type", JSON_TYPE), ("ETag", etag), *extra)
+        headers = ((CONTENT_TYPE, JSON_TYPE), (ETAG, etag), *extra)
         return ResourceOutcome(status, headers, encode_json(item))
 
     def handle(self, request: RequestView) -> ResourceOutcome:
@@ -113,10 +121,10 @@ class ResourceState:
             etag = '"' + hashlib.blake2b(body, digest_size=9).hexdigest() + '"'
             decision = _conditions(request, etag)
             if decision is Conditional.NOT_MODIFIED:
-                return ResourceOutcome(304, (("ETag", etag),), b"")
+                return ResourceOutcome(304, ((ETAG, etag),), b"")
             if decision is Conditional.PRECONDITION_FAILED:
                 return _error(412, "precondition failed", "the collection has changed")
-            return ResourceOutcome(200, (("Content-Type", JSON_TYPE), ("ETag", etag)), body)
+            return ResourceOutcome(200, ((CONTENT_TYPE, JSON_TYPE), (ETAG, etag)), body)
         if method != "POST":
             return _not_allowed(method, _COLLECTION_METHODS)
         item = _json_object(request)
@@ -136,7 +144,7 @@ class ResourceState:
         refused = self._store(key, item, 1)
         if refused is not None:
             return refused
-        return self._item_response(201, key, ("Location", f"{self.spec.path}/{key}"))
+        return self._item_response(201, key, (LOCATION, f"{self.spec.path}/{key}"))
 
     def _new_id(self) -> str:
         # Only ids that are plain ASCII numbers count (bounded by _ID, so int() cannot fail).
@@ -182,12 +190,12 @@ class ResourceState:
                 if exists
                 else "the item does not exist (If-Match needs a current version)"
             )
-            if exists and request.headers.get("if-none-match"):
+            if exists and request.headers.get(LOWER_IF_NONE_MATCH):
                 detail = "the item exists (If-None-Match: * refuses to overwrite it)"
             return _error(412, "precondition failed", detail)
         if method in ("GET", "HEAD"):
             if decision is Conditional.NOT_MODIFIED:
-                return ResourceOutcome(304, (("ETag", self._etag(key) or ""),), b"")
+                return ResourceOutcome(304, ((ETAG, self._etag(key) or ""),), b"")
             return self._item_response(200, key)
         if method == "DELETE":
             del self.items[key]
@@ -265,8 +273,8 @@ def _conditions(request: RequestView, etag: str | None) -> Conditional:
         request.method,
         etag,
         None,
-        if_match=first("if-match"),
-        if_none_match=first("if-none-match"),
+        if_match=first(LOWER_IF_MATCH),
+        if_none_match=first(LOWER_IF_NONE_MATCH),
     )
 
 
@@ -281,7 +289,7 @@ def _json_object(request: RequestView) -> dict[str, Any] | ResourceOutcome:
 
 def _not_allowed(method: str, allowed: tuple[str, ...]) -> ResourceOutcome:
     return _error(
-        405, "method not allowed", f"{method} is not allowed here", ("Allow", ", ".join(allowed))
+        405, "method not allowed", f"{method} is not allowed here", (ALLOW, ", ".join(allowed))
     )
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Final
 
 from mockserver.core.budget import MATCH_BUDGET_S, end_match_budget, start_match_budget
 from mockserver.core.errors import HttpProblem
+from mockserver.core.headernames import CACHE_CONTROL, CONTENT_TYPE
 from mockserver.core.journal import JournalEntry
 from mockserver.core.model import Fault, Stub, Timing, WebhookSpec
 from mockserver.core.render import choose, encode_json
@@ -30,7 +31,7 @@ __all__ = ["Answer", "fault_to_perform", "respond"]
 # The error of a request an OpenAPI document refuses (formats/openapi/validate.py checks it).
 VIOLATION_ERROR: Final = "request does not match the OpenAPI document"
 
-_JSON_HEADERS = (("Content-Type", "application/json"), ("Cache-Control", "no-store"))
+_JSON_HEADERS = ((CONTENT_TYPE, "application/json"), (CACHE_CONTROL, "no-store"))
 
 
 @dataclass(slots=True)  # not frozen: a frozen init costs half a microsecond per request

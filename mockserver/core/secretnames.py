@@ -10,6 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Final, TypeVar
 
+from mockserver.core.headernames import (
+    AUTHORIZATION,
+    COOKIE,
+    LOWER_SET_COOKIE,
+    PROXY_AUTHORIZATION,
+    SET_COOKIE,
+    X_API_KEY,
+    lowered,
+)
+
 __all__ = [
     "PLACEHOLDER",
     "SECRET_HEADERS",
@@ -22,9 +32,7 @@ __all__ = [
 ]
 
 PLACEHOLDER: Final = "<redacted>"
-SECRET_HEADERS: Final = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
-)
+SECRET_HEADERS: Final = lowered(AUTHORIZATION, PROXY_AUTHORIZATION, COOKIE, SET_COOKIE, X_API_KEY)
 SECRET_QUERY: Final = frozenset(
     {
         "token",
@@ -81,7 +89,7 @@ def redacted_cookies(header: str, value: str, placeholder: str = PLACEHOLDER) ->
     """A ``Cookie`` or ``Set-Cookie`` value with each cookie's value replaced and its name and
     attributes kept (``session=<redacted>; HttpOnly; Path=/``): a cookie jar, a ``Set-Cookie``
     assertion and ``cookies['session']`` still work on a recording, and a name is no secret."""
-    if header.lower() == "set-cookie":
+    if header.lower() == LOWER_SET_COOKIE:
         first, sep, attributes = value.partition(";")
         name, eq, _ = first.partition("=")
         if not eq:

@@ -17,6 +17,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Final
 
 from mockserver.core.errors import KeyPath, Problems
+from mockserver.core.headernames import CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING, lowered
 from mockserver.core.model import Fault, RequestSpec, ResponseSpec, Timing
 from mockserver.core.paths import PathSpec, parse_path_regex, parse_path_template
 from mockserver.core.patterns import MATCHER_NAMES, MODIFIERS, Pattern
@@ -56,7 +57,7 @@ RESPONSE_KEYS: Final = (
 )
 BODY_KEYS: Final = ("json", "body", "body_file", "body_base64")
 # Framing is the server's job: a stub that sets these would contradict the bytes sent.
-SERVER_HEADERS: Final = frozenset({"content-length", "transfer-encoding", "connection"})
+SERVER_HEADERS: Final = lowered(CONTENT_LENGTH, TRANSFER_ENCODING, CONNECTION)
 MAX_DELAY_MS: Final = 600_000
 _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 # C0 but tab, DEL, and the C1 controls (NEL, CSI, ...), which terminals and parsers act on too.

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from mockserver.core.addresses import refused_address
 from mockserver.core.errors import KeyPath, Problems
+from mockserver.core.headernames import CONTENT_TYPE, LOWER_CONTENT_TYPE
 from mockserver.core.model import Piece, WebhookSpec
 from mockserver.core.request import RequestView
 from mockserver.core.shapes import check_keys, expect_int, expect_mapping, type_name
@@ -95,8 +96,8 @@ def _parse_one(raw: Any, at: KeyPath, out: Problems, templated: bool) -> Webhook
     body = b""
     if "json" in spec:
         body = json.dumps(spec["json"], ensure_ascii=False, separators=(",", ":")).encode()
-        if not any(k.lower() == "content-type" for k, _ in headers):
-            headers = (*headers, ("Content-Type", "application/json"))
+        if not any(k.lower() == LOWER_CONTENT_TYPE for k, _ in headers):
+            headers = (*headers, (CONTENT_TYPE, "application/json"))
     elif "body" in spec:
         if not isinstance(spec["body"], str):
             out.add((*at, "body"), f"body is text, got {type_name(spec['body'])}")

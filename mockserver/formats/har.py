@@ -25,6 +25,7 @@ from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urlsplit
 
 from mockserver.core.addresses import refused_address
 from mockserver.core.errors import MockServerError
+from mockserver.core.headernames import CONTENT_ENCODING, LOWER_CONTENT_ENCODING
 from mockserver.recording.exchange import Exchange
 from mockserver.recording.stubs import Recording
 
@@ -122,11 +123,11 @@ def _response_body(
     if content.get("text") is None and (content.get("size") or 0) > 0:
         return None
     body = _decoded_text(content, f"{where}.content")
-    coding = next((v for k, v in headers if k.lower() == "content-encoding"), None)
+    coding = next((v for k, v in headers if k.lower() == LOWER_CONTENT_ENCODING), None)
     if coding is None or coding.strip().lower() in ("", "identity"):
         return body, headers
-    kept = tuple((k, v) for k, v in headers if k.lower() != "content-encoding")
-    return gzip.compress(body, mtime=0), (*kept, ("Content-Encoding", "gzip"))
+    kept = tuple((k, v) for k, v in headers if k.lower() != LOWER_CONTENT_ENCODING)
+    return gzip.compress(body, mtime=0), (*kept, (CONTENT_ENCODING, "gzip"))
 
 
 def origin_of(parts: SplitResult) -> tuple[str, str, int | None] | None:

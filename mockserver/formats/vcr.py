@@ -21,13 +21,20 @@ from collections.abc import Mapping
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from mockserver.core.headernames import (
+    CONTENT_ENCODING,
+    CONTENT_LENGTH,
+    LOWER_CONTENT_ENCODING,
+    TRANSFER_ENCODING,
+    lowered,
+)
 from mockserver.formats.har import DEFAULT_PORTS, HarError, HarImport, grouped, origin_of
 from mockserver.recording.exchange import Exchange
 
 __all__ = ["cassette_document", "is_cassette", "parse_cassette"]
 
 # Framing the recording's transport chose: the replay frames its own body.
-_FRAMING: Final = frozenset({"content-length", "transfer-encoding", "content-encoding"})
+_FRAMING: Final = lowered(CONTENT_LENGTH, TRANSFER_ENCODING, CONTENT_ENCODING)
 
 
 def is_cassette(document: Any) -> bool:
@@ -108,13 +115,13 @@ def _interaction(raw: Any, index: int) -> tuple[str, str, int | None, Exchange] 
         if body_field is not None
         else None
     )
-    coding = next((v for k, v in headers if k.lower() == "content-encoding"), None)
+    coding = next((v for k, v in headers if k.lower() == LOWER_CONTENT_ENCODING), None)
     body = _decoded(_bytes(raw_body, f"{where}.response.body.string"), coding)
     kept = tuple((k, v) for k, v in headers if k.lower() not in _FRAMING)
     if coding is not None and coding.strip().lower() not in ("", "identity"):
         # The recorder takes a body as sent: coded again with gzip, it keeps only *that* the
         # service compressed (gzip: true), and replay negotiates the coding anew (as for HAR).
-        body, kept = gzip.compress(body, mtime=0), (*kept, ("Content-Encoding", "gzip"))
+        body, kept = gzip.compress(body, mtime=0), (*kept, (CONTENT_ENCODING, "gzip"))
     where_from = origin_of(parts)
     if where_from is None:
         return f"{label}: bad port"

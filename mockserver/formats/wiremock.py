@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from mockserver.core.errors import KeyPath, Problem, key_text
+from mockserver.core.headernames import LOWER_ETAG
 from mockserver.core.model import ServiceSpec, Stub
-from mockserver.core.stubspec import BodyFileReader
+from mockserver.core.stubspec import SERVER_HEADERS, BodyFileReader
 from mockserver.formats.wiremock_patterns import translate_request
 from mockserver.stubfiles.stubfile import default_id, parse_service, valid_service_name
 
@@ -75,8 +76,6 @@ _FAULTS: Final = {
     # A status line and headers, then a body that breaks off: what a client sees of both.
     "MALFORMED_RESPONSE_CHUNK": "truncated_body",
 }
-# Framing is the server's to write (ours refuses it in a stub): left out of a translation.
-_FRAMING: Final = frozenset({"content-length", "transfer-encoding", "connection"})
 # Ours names the body keys, WireMock's the keys users wrote: problems from our parser are
 # reported under theirs.
 _THEIR_KEYS: Final = (
@@ -234,8 +233,10 @@ def _response(raw: Any, out: _Out) -> dict[str, Any] | None:
         if not isinstance(headers, dict):
             out(("response", "headers"), "headers is an object of name → value")
         else:
-            response["headers"] = {k: v for k, v in headers.items() if k.lower() not in _FRAMING}
-            if not any(k.lower() == "etag" for k in headers):
+            response["headers"] = {
+                k: v for k, v in headers.items() if k.lower() not in SERVER_HEADERS
+            }
+            if not any(k.lower() == LOWER_ETAG for k in headers):
                 response["etag"] = False  # WireMock sends no ETag of its own
     else:
         response["etag"] = False

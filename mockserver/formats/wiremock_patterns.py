@@ -16,6 +16,7 @@ from typing import Any, Final
 from urllib.parse import parse_qsl, unquote
 
 from mockserver.core.errors import KeyPath
+from mockserver.core.headernames import AUTHORIZATION
 
 __all__ = ["Sink", "translate_request"]
 
@@ -318,7 +319,7 @@ def translate_request(raw: Any, at: KeyPath, sink: Sink) -> dict[str, Any] | Non
         header = _basic_auth(raw[auth], (*at, auth), sink)
         if header is None:
             return None
-        out.setdefault("headers", {})["Authorization"] = {"equals": header}
+        out.setdefault("headers", {})[AUTHORIZATION] = {"equals": header}
     body: list[Any] = []
     if "formParameters" in raw:
         form = _named(raw["formParameters"], (*at, "formParameters"), sink)

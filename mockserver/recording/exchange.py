@@ -20,6 +20,21 @@ from typing import Any, Final
 import brotli  # type: ignore[import-not-found, unused-ignore]
 import zstandard
 
+from mockserver.core.headernames import (
+    CONNECTION,
+    KEEP_ALIVE,
+    LOWER_CONNECTION,
+    LOWER_COOKIE,
+    LOWER_SET_COOKIE,
+    PROXY_AUTHENTICATE,
+    PROXY_AUTHORIZATION,
+    PROXY_CONNECTION,
+    TE,
+    TRAILER,
+    TRANSFER_ENCODING,
+    UPGRADE,
+    lowered,
+)
 from mockserver.core.secretnames import PLACEHOLDER, SECRET_HEADERS, SECRET_QUERY, redacted_cookies
 
 __all__ = [
@@ -35,18 +50,16 @@ __all__ = [
 
 RECORDED_MARK: Final = "# Recorded by mockserver"
 # RFC 9110 §7.6.1 connection-specific fields, plus framing the server recomputes.
-HOP_BY_HOP: Final = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "proxy-connection",
-    }
+HOP_BY_HOP: Final = lowered(
+    CONNECTION,
+    KEEP_ALIVE,
+    PROXY_AUTHENTICATE,
+    PROXY_AUTHORIZATION,
+    TE,
+    TRAILER,
+    TRANSFER_ENCODING,
+    UPGRADE,
+    PROXY_CONNECTION,
 )
 # A recorded body larger than a page goes to a body file, which may hold 100 MiB (the most an
 # upstream answer may have, proxy.MAX_UPSTREAM_BODY); a coded body that decodes to more (a
@@ -62,7 +75,7 @@ def hop_by_hop(headers: Iterable[tuple[str, str]]) -> frozenset[str]:
     listed = {
         token.strip().lower()
         for name, value in headers
-        if name.lower() == "connection"
+        if name.lower() == LOWER_CONNECTION
         for token in value.split(",")
         if token.strip()
     }
@@ -155,7 +168,7 @@ class Redaction:
         lowered = name.lower()
         if lowered not in self.headers:
             return value
-        if lowered in ("cookie", "set-cookie"):  # by value, never by name (issue 16)
+        if lowered in (LOWER_COOKIE, LOWER_SET_COOKIE):  # by value, never by name (issue 16)
             return redacted_cookies(lowered, value, self.placeholder)
         return self.placeholder
 

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlencode
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from mockserver.core.config import RecordMode, Settings
+from mockserver.core.headernames import lowered
 from mockserver.core.journal import Journal
 from mockserver.core.model import ServiceSpec, StubSet
 from mockserver.core.request import RequestView
@@ -150,8 +151,13 @@ class Forwarding:
 
 
 # What made the service answer with part of a representation, or with none (206, 304, 412, 416).
-_PARTIAL_ASKS: Final = frozenset(
-    {"range", "if-range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since"}
+_PARTIAL_ASKS: Final = lowered(
+    hdrs.RANGE,
+    hdrs.IF_RANGE,
+    hdrs.IF_MATCH,
+    hdrs.IF_NONE_MATCH,
+    hdrs.IF_MODIFIED_SINCE,
+    hdrs.IF_UNMODIFIED_SINCE,
 )
 
 

@@ -21,11 +21,13 @@ from typing import Final
 from urllib.parse import SplitResult, parse_qsl, urlsplit, urlunsplit
 
 import aiohttp
+from aiohttp import hdrs
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
 from mockserver.core.addresses import refused_address
 from mockserver.core.errors import MockServerError
+from mockserver.core.headernames import LOWER_CONTENT_LENGTH, lowered
 from mockserver.core.http import FORBIDDEN_IN_HEADERS
 from mockserver.recording.exchange import HOP_BY_HOP, Exchange, hop_by_hop
 
@@ -33,12 +35,12 @@ __all__ = ["Upstream", "UpstreamError", "UpstreamSettings", "unusable_answer"]
 
 # Request headers the proxy sets itself. The body arrives decoded (aiohttp's parser undoes a
 # request Content-Encoding), so it is forwarded decoded and without that header.
-_NOT_FORWARDED: Final = HOP_BY_HOP | {"host", "content-length", "content-encoding"}
-_NOT_RETURNED: Final = HOP_BY_HOP | {"content-length"}
+_NOT_FORWARDED: Final = HOP_BY_HOP | lowered(hdrs.HOST, hdrs.CONTENT_LENGTH, hdrs.CONTENT_ENCODING)
+_NOT_RETURNED: Final = HOP_BY_HOP | {LOWER_CONTENT_LENGTH}
 # What aiohttp would add on its own: a request without Accept-Encoding would reach the service
 # with "gzip, deflate" and come back gzipped to a client that never asked (curl without
 # --compressed). A header the client sent is forwarded whatever this list says.
-_NOT_ADDED: Final = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
+_NOT_ADDED: Final = (hdrs.ACCEPT, hdrs.ACCEPT_ENCODING, hdrs.USER_AGENT, hdrs.CONTENT_TYPE)
 MAX_UPSTREAM_BODY: Final = 100 * 1024 * 1024
 
 
@@ -53,7 +55,7 @@ class UpstreamSettings:
 # Headers that name a URL the client may follow: one on the upstream's own origin is made
 # relative, as a reverse proxy's proxy_redirect does, so following it stays on the double
 # (live, and in the recording) instead of reaching the real service (issue 16).
-_LINKS: Final = frozenset({"location", "content-location"})
+_LINKS: Final = lowered(hdrs.LOCATION, hdrs.CONTENT_LOCATION)
 
 
 def _on_the_double(value: str, base_url: str) -> str:
@@ -207,7 +209,7 @@ class Upstream:
                 answered = tuple(response.headers.items())
                 not_returned = _NOT_RETURNED | hop_by_hop(answered)
                 if method == "HEAD":  # the GET's length, which an empty body cannot say
-                    not_returned -= {"content-length"}
+                    not_returned -= {LOWER_CONTENT_LENGTH}
                 # str(): aiohttp's header names are istr, which YAML cannot represent.
                 returned = tuple(
                     (

@@ -16,6 +16,13 @@ import logging
 from dataclasses import replace
 from typing import Final
 
+from mockserver.core.headernames import (
+    ACCEPT_ENCODING,
+    CONTENT_ENCODING,
+    ETAG,
+    LOWER_ACCEPT_ENCODING,
+    LOWER_ETAG,
+)
 from mockserver.recording.exchange import MAX_DECODED_BODY, Exchange, decode_body
 from mockserver.recording.proxy import Upstream, UpstreamError
 
@@ -23,7 +30,7 @@ __all__ = ["head_with_body", "with_identity_tag"]
 
 log = logging.getLogger("mockserver")
 
-_CODING_ASKS: Final = frozenset({"accept-encoding"})
+_CODING_ASKS: Final = frozenset({LOWER_ACCEPT_ENCODING})
 
 
 async def head_with_body(
@@ -38,17 +45,17 @@ async def head_with_body(
     or answers otherwise."""
     if not 200 <= head.status < 300:
         return head
-    coding = head.response_header("content-encoding")
+    coding = head.response_header(CONTENT_ENCODING)
     asked = headers
     if not coding:
         kept = tuple((k, v) for k, v in headers if k.lower() not in _CODING_ASKS)
-        asked = (*kept, ("Accept-Encoding", "identity"))
+        asked = (*kept, (ACCEPT_ENCODING, "identity"))
     try:
         got = await upstream.forward("GET", target, head.path, query_string, asked, b"")
     except UpstreamError as exc:
         log.warning("HEAD %s: recorded without a body length: %s", head.path, exc.detail)
         return head
-    if got.status != head.status or got.response_header("content-encoding") != coding:
+    if got.status != head.status or got.response_header(CONTENT_ENCODING) != coding:
         return head
     return replace(head, response_body=got.response_body)
 
@@ -62,22 +69,24 @@ async def with_identity_tag(
 ) -> Exchange:
     """``exchange`` (a GET) with the service's strong tag when its coded answer carried the
     weak form of it and the identity answer has the same body under the strong one."""
-    tag = exchange.response_header("etag")
-    coding = exchange.response_header("content-encoding")
+    tag = exchange.response_header(ETAG)
+    coding = exchange.response_header(CONTENT_ENCODING)
     if not (200 <= exchange.status < 300 and coding and tag and tag.startswith("W/")):
         return exchange
     plain = (
         *((k, v) for k, v in headers if k.lower() not in _CODING_ASKS),
-        ("Accept-Encoding", "identity"),
+        (ACCEPT_ENCODING, "identity"),
     )
     try:
         identity = await upstream.forward("GET", target, exchange.path, query_string, plain, b"")
         body = decode_body(exchange.response_body, coding, MAX_DECODED_BODY)
     except (UpstreamError, ValueError):
         return exchange  # recorded as it came: the weak tag still answers If-None-Match
-    strong = identity.response_header("etag")
+    strong = identity.response_header(ETAG)
     same = identity.status == exchange.status and identity.response_body == body
-    if not same or strong != tag[2:] or identity.response_header("content-encoding"):
+    if not same or strong != tag[2:] or identity.response_header(CONTENT_ENCODING):
         return exchange
-    kept = tuple((k, strong if k.lower() == "etag" else v) for k, v in exchange.response_headers)
+    kept = tuple(
+        (k, strong if k.lower() == LOWER_ETAG else v) for k, v in exchange.response_headers
+    )
     return replace(exchange, response_headers=kept)

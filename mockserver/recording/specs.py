@@ -18,6 +18,25 @@ from http import HTTPStatus
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
+from mockserver.core.headernames import (
+    ACCEPT_ENCODING,
+    CONTENT_ENCODING,
+    CONTENT_LENGTH,
+    CONTENT_TYPE,
+    DATE,
+    ETAG,
+    EXPIRES,
+    IF_MODIFIED_SINCE,
+    IF_NONE_MATCH,
+    LAST_MODIFIED,
+    LOWER_ACCEPT_ENCODING,
+    LOWER_CONTENT_ENCODING,
+    LOWER_COOKIE,
+    LOWER_EXPIRES,
+    LOWER_VARY,
+    SERVER,
+    lowered,
+)
 from mockserver.core.http import select_encoding, without_coding_suffix
 from mockserver.core.render import encode_json
 from mockserver.core.replayed import valid_reason
@@ -46,14 +65,9 @@ log = logging.getLogger("mockserver")
 
 # Response headers not written into stubs: framing and coding (the body is stored decoded and
 # re-encoded on replay), per-response values, and validators (written as etag/last_modified).
-_NOT_RECORDED: Final = HOP_BY_HOP | {
-    "content-length",
-    "content-encoding",
-    "date",
-    "server",
-    "etag",
-    "last-modified",
-}
+_NOT_RECORDED: Final = HOP_BY_HOP | lowered(
+    CONTENT_LENGTH, CONTENT_ENCODING, DATE, SERVER, ETAG, LAST_MODIFIED
+)
 _PHRASES: Final = {status.value: status.phrase for status in HTTPStatus}
 _BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _CODINGS: Final = ("gzip", "deflate", "br", "zstd")
@@ -85,10 +99,10 @@ def varied_on(exchange: Exchange) -> tuple[str, ...]:
     negotiates codings itself) and ``*`` (nothing to match on), lower-cased, in order."""
     names: list[str] = []
     for header, value in exchange.response_headers:
-        if header.lower() == "vary":
+        if header.lower() == LOWER_VARY:
             for token in value.split(","):
                 name = token.strip().lower()
-                if name and name not in ("*", "accept-encoding") and name not in names:
+                if name and name not in ("*", LOWER_ACCEPT_ENCODING) and name not in names:
                     names.append(name)
     return tuple(names)
 
@@ -99,7 +113,7 @@ def _selected(exchange: Exchange, name: str, redaction: Redaction) -> Any:
     value = exchange.request_header(name)
     if value is None:
         return None
-    if name == "cookie":
+    if name == LOWER_COOKIE:
         return tuple(sorted(_cookie_names(value)))
     return True if name in redaction.headers else value
 
@@ -124,7 +138,7 @@ def request_spec(exchange: Exchange, redaction: Redaction, coding: str | None) -
         spec["query"] = query
     headers, cookies = _selectors(exchange, redaction)
     if coding is not None:
-        headers["Accept-Encoding"] = {"accepts_coding": coding.strip().lower()}
+        headers[ACCEPT_ENCODING] = {"accepts_coding": coding.strip().lower()}
     if headers:
         spec["headers"] = headers
     if cookies:
@@ -146,7 +160,7 @@ def _selectors(exchange: Exchange, redaction: Redaction) -> tuple[dict[str, Any]
         chosen = _selected(exchange, name, redaction)
         if chosen is None:
             headers[shown] = {"absent": True}
-        elif name == "cookie":
+        elif name == LOWER_COOKIE:
             cookies.update({cookie: {"absent": False} for cookie in chosen})
         elif chosen is True:
             headers[shown] = {"absent": False}
@@ -164,7 +178,7 @@ def _body_matcher(exchange: Exchange, body: bytes, redaction: Redaction) -> Any:
         kept = _without_placeholders(value, redaction.placeholder)
         # Something was redacted: match on the rest only.
         return {"json_subset": kept} if kept != value else {"json": value}
-    content_type = (exchange.request_header("content-type") or "").split(";")[0].strip().lower()
+    content_type = (exchange.request_header(CONTENT_TYPE) or "").split(";")[0].strip().lower()
     if content_type == "application/x-www-form-urlencoded":
         try:
             pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
@@ -198,7 +212,7 @@ def response_spec(
     exchange: Exchange, redaction: Redaction, inline: int, body_dir: str
 ) -> tuple[dict[str, Any], tuple[str, bytes] | None]:
     """The stub's response, and the body file it names (path, bytes) when the body is large."""
-    coding = exchange.response_header("content-encoding")
+    coding = exchange.response_header(CONTENT_ENCODING)
     as_sent = False
     try:
         body = decode_body(exchange.response_body, coding, MAX_DECODED_BODY)
@@ -215,10 +229,10 @@ def response_spec(
     headers: dict[str, Any] = {}
     dropped = _NOT_RECORDED | hop_by_hop(exchange.response_headers)
     if as_sent:
-        dropped -= {"content-encoding"}
+        dropped -= {LOWER_CONTENT_ENCODING}
     expires_in = _expires_in(exchange)
     if expires_in is not None:
-        dropped |= {"expires"}
+        dropped |= {LOWER_EXPIRES}
     for name, value in exchange.response_headers:
         if name.lower() in dropped:
             continue
@@ -231,7 +245,7 @@ def response_spec(
         spec["headers"] = headers
     if expires_in is not None:
         spec["expires_in"] = expires_in
-    content_type = (exchange.response_header("content-type") or "").lower()
+    content_type = (exchange.response_header(CONTENT_TYPE) or "").lower()
     json_like = "json" in content_type or not content_type
     stored: tuple[str, bytes] | None = None
     if len(body) > inline:
@@ -256,14 +270,14 @@ def response_spec(
                 spec["body_base64"] = base64.b64encode(body).decode("ascii")
     if as_sent:
         spec["gzip"] = False
-    etag = exchange.response_header("etag")
+    etag = exchange.response_header(ETAG)
     if etag and coding and not as_sent:
         # The tag as the service sends it for the body: a service that names the coding in
         # the tag ("abc-gzip", Apache) sends "abc" uncoded. Replay validates either form, and
         # a tag without a suffix (nginx's weak W/"abc", or "abc") is kept as it came.
         etag = without_coding_suffix(etag, coding)
     spec["etag"] = etag if etag else False
-    modified = exchange.response_header("last-modified")
+    modified = exchange.response_header(LAST_MODIFIED)
     if modified:
         spec["last_modified"] = modified
     # Replay negotiates compression again: offered when the upstream compressed, not when it
@@ -273,7 +287,7 @@ def response_spec(
         return spec, stored
     if coding and coding.strip().lower() != "identity":
         spec["gzip"] = True
-    elif select_encoding(exchange.request_header("accept-encoding"), _CODINGS) in _CODINGS:
+    elif select_encoding(exchange.request_header(ACCEPT_ENCODING), _CODINGS) in _CODINGS:
         spec["gzip"] = False
     return spec, stored
 
@@ -282,7 +296,7 @@ def kept_coding(response: dict[str, Any]) -> str | None:
     """The content coding a recorded response keeps as sent (one the recorder could not
     decode), or None: the body is stored decoded and the replay negotiates."""
     for name, value in response.get("headers", {}).items():
-        if name.lower() == "content-encoding":
+        if name.lower() == LOWER_CONTENT_ENCODING:
             return str(value[0] if isinstance(value, list) else value)
     return None
 
@@ -290,7 +304,7 @@ def kept_coding(response: dict[str, Any]) -> str | None:
 def _expires_in(exchange: Exchange) -> int | None:
     """``Expires`` as seconds after the answer's ``Date`` (the replay adds them to its own),
     or None to keep it as sent: no Date, or an Expires that is no date (``0``: expired)."""
-    expires, date = exchange.response_header("expires"), exchange.response_header("date")
+    expires, date = exchange.response_header(EXPIRES), exchange.response_header(DATE)
     if expires is None or date is None:
         return None
     try:
@@ -313,7 +327,7 @@ def _redacted_large(body: bytes, redaction: Redaction, json_like: bool) -> bytes
 
 def revalidated(exchange: Exchange) -> bool:
     return exchange.status == 304 and any(
-        exchange.request_header(name) for name in ("if-none-match", "if-modified-since")
+        exchange.request_header(name) for name in (IF_NONE_MATCH, IF_MODIFIED_SINCE)
     )
 
 

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Final
 from urllib.parse import urlsplit
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from mockserver.core.config import is_loopback
 from mockserver.server.admin_call import AdminCall, AdminRefusal
@@ -61,7 +61,7 @@ def admin_subpath(path: str) -> str | None:
 
 
 def authorised(request: web.BaseRequest, token: str) -> bool:
-    header = request.headers.get("Authorization", "")
+    header = request.headers.get(hdrs.AUTHORIZATION, "")
     scheme, _, given = header.partition(" ")
     if scheme.lower() != "bearer":
         return False
@@ -73,7 +73,7 @@ def authorised(request: web.BaseRequest, token: str) -> bool:
 
 def _local_host(request: web.BaseRequest) -> bool:
     """The Host header names this machine (or is absent, as only non-browser clients do)."""
-    host = request.headers.get("Host")
+    host = request.headers.get(hdrs.HOST)
     if host is None:
         return True
     name = host[1 : host.find("]")] if host.startswith("[") else host.rsplit(":", 1)[0]
@@ -83,10 +83,10 @@ def _local_host(request: web.BaseRequest) -> bool:
 
 def _same_origin(request: web.BaseRequest) -> bool:
     """No Origin (not a browser, or a same-origin read), or the one the request is sent to."""
-    origin = request.headers.get("Origin")
+    origin = request.headers.get(hdrs.ORIGIN)
     if origin is None:
         return True
-    return urlsplit(origin).netloc.lower() == request.headers.get("Host", "").lower()
+    return urlsplit(origin).netloc.lower() == request.headers.get(hdrs.HOST, "").lower()
 
 
 async def handle_admin(
@@ -109,7 +109,7 @@ async def handle_admin(
             "this admin API needs Authorization: Bearer <token> (--admin-token / "
             "MOCKSERVER_ADMIN_TOKEN)",
         ).response()
-        response.headers["WWW-Authenticate"] = 'Bearer realm="mockserver admin"'
+        response.headers[hdrs.WWW_AUTHENTICATE] = 'Bearer realm="mockserver admin"'
         return response
     if not token and is_loopback(state.settings.host) and not _local_host(request):
         # An open admin API on loopback is reachable from a browser through DNS rebinding
@@ -126,7 +126,7 @@ async def handle_admin(
         return AdminRefusal(
             403,
             "forbidden origin",
-            f"admin calls from a page on {request.headers['Origin']} are refused; "
+            f"admin calls from a page on {request.headers[hdrs.ORIGIN]} are refused; "
             "set --admin-token to call the admin API from other sites",
         ).response()
     if state.admin_forward is not None:
@@ -157,7 +157,7 @@ async def dispatch_admin(
         response = AdminRefusal(
             405, "method not allowed", f"{ADMIN_PREFIX}{sub} takes {', '.join(allowed)}"
         ).response()
-        response.headers["Allow"] = ", ".join(allowed)
+        response.headers[hdrs.ALLOW] = ", ".join(allowed)
         return response
     known = ", ".join(f"{m} {ADMIN_PREFIX}{p}" for m, p, _ in ROUTES)
     return AdminRefusal(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.http_exceptions import BadHttpMessage
 
 from mockserver.core.config import Settings
@@ -79,7 +79,7 @@ def plan(answer: Answer | None, spying: bool) -> Plan:
 
 async def intake(request: web.BaseRequest, max_bytes: int) -> bytes | Refusal:
     """The request's body, decoded and within ``max_bytes``, or why it is refused."""
-    coding = request.headers.get("Content-Encoding")
+    coding = request.headers.get(hdrs.CONTENT_ENCODING)
     if coding is not None and coding.strip().lower() not in REQUEST_CODINGS:
         return Refusal(
             415,

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
-from aiohttp import http_parser, web
+from aiohttp import hdrs, http_parser, web
 from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestHandler
 
@@ -204,7 +204,11 @@ def guard(handler: Handler, settings: Settings) -> Handler:
 
     async def guarded(request: web.BaseRequest) -> web.StreamResponse:
         length = request.content_length if request.body_exists else None
-        if length is not None and length > max_body and "Content-Encoding" not in request.headers:
+        if (
+            length is not None
+            and length > max_body
+            and hdrs.CONTENT_ENCODING not in request.headers
+        ):
             # Declared too large (and not compressed, where only the decoded size counts):
             # refuse before a byte of it is read, rather than after 10 MiB or at the deadline.
             return _error(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Final
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from mockserver.core.namespaces import NS_PREFIX, NamespaceError, Namespaces, split_namespace
 from mockserver.core.store import StubStore
@@ -30,7 +30,7 @@ NAMESPACE_ROUTES: Final = (("GET", "/namespaces"), ("DELETE", "/namespace"))
 def _refused(exc: NamespaceError) -> web.Response:
     response = problem_response(exc.problem)
     if exc.retry_after is not None:
-        response.headers["Retry-After"] = str(exc.retry_after)
+        response.headers[hdrs.RETRY_AFTER] = str(exc.retry_after)
     return response
 
 

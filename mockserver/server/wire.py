@@ -18,10 +18,11 @@ from email.utils import formatdate
 from http import HTTPStatus
 from typing import Final
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.http import SERVER_SOFTWARE, HttpVersion11
 
+from mockserver.core.headernames import LOWER_CONTENT_TYPE, LOWER_DATE, LOWER_SERVER
 from mockserver.core.http import FORBIDDEN_IN_HEADERS
 from mockserver.core.stubspec import SERVER_HEADERS
 
@@ -29,7 +30,7 @@ __all__ = ["FRAMING", "WireResponse", "date_line", "wire_head"]
 
 # Framing (and the clock) are ours to write; a stub that sets these itself, a recorded Date
 # for one, is served by aiohttp's path, which keeps what the stub says.
-FRAMING: Final = SERVER_HEADERS | {"date"}
+FRAMING: Final = SERVER_HEADERS | {LOWER_DATE}
 # RFC 9110 §6.4.1, §15.3.5, §15.4.5: no body, and no Content-Length, for these.
 _EMPTY_BODY: Final = frozenset({204, 304, *range(100, 200)})
 _REASONS: Final = {status.value: status.phrase for status in HTTPStatus}
@@ -56,14 +57,14 @@ def wire_head(status: int, headers: tuple[tuple[str, str], ...], body_length: in
             or FORBIDDEN_IN_HEADERS.search(value)
         ):
             return None
-        has_type = has_type or lowered == "content-type"
+        has_type = has_type or lowered == LOWER_CONTENT_TYPE
         lines.append(f"{name}: {value}")
     if status not in _EMPTY_BODY:
-        lines.append(f"Content-Length: {body_length}")
+        lines.append(f"{hdrs.CONTENT_LENGTH}: {body_length}")
         if body_length and not has_type:  # RFC 9110 §8.3, as aiohttp does
-            lines.append("Content-Type: application/octet-stream")
-    if not any(name.lower() == "server" for name, _ in headers):
-        lines.append(f"Server: {SERVER_SOFTWARE}")
+            lines.append(f"{hdrs.CONTENT_TYPE}: application/octet-stream")
+    if not any(name.lower() == LOWER_SERVER for name, _ in headers):
+        lines.append(f"{hdrs.SERVER}: {SERVER_SOFTWARE}")
     return ("\r\n".join(lines) + "\r\n").encode("utf-8")
 
 
@@ -91,7 +92,7 @@ class _DateLine:
         now = int(time.time())
         if now != self.second:
             self.second = now
-            self.line = f"Date: {formatdate(now, usegmt=True)}\r\n\r\n".encode("ascii")
+            self.line = f"{hdrs.DATE}: {formatdate(now, usegmt=True)}\r\n\r\n".encode("ascii")
         return self.line
 
 

@@ -19,6 +19,7 @@ from types import SimpleNamespace
 from typing import Any, Final
 
 from mockserver.core.errors import MockServerError
+from mockserver.core.headernames import CONTENT_TYPE
 
 __all__ = ["AIORESPONSES_FIX", "OfflineUnavailable", "response_class", "usable_aioresponses"]
 
@@ -72,7 +73,7 @@ def _probe_once(module: Any) -> str | None:
             method="GET",
             status=204,
             body=b"",
-            headers={"Content-Type": "text/plain"},
+            headers={CONTENT_TYPE: "text/plain"},
             content_type="text/plain",
             reason="No Content",
             response_class=response_class(),

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote, urlencode, urlsplit
 
 from mockserver.core.errors import HttpProblem, MockServerError
+from mockserver.core.headernames import ACCEPT, AUTHORIZATION, CONTENT_TYPE
 
 if TYPE_CHECKING:
     import aiohttp
@@ -163,11 +164,11 @@ def _split(base_url: str) -> tuple[str, str, int, str]:
 
 
 def _headers(token: str | None, has_body: bool) -> dict[str, str]:
-    headers = {"Accept": "application/json"}
+    headers = {ACCEPT: "application/json"}
     if has_body:
-        headers["Content-Type"] = "application/json"
+        headers[CONTENT_TYPE] = "application/json"
     if token:
-        headers["Authorization"] = f"Bearer {token}"
+        headers[AUTHORIZATION] = f"Bearer {token}"
     return headers
 
 

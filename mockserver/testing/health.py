@@ -11,6 +11,8 @@ import http.client
 import json
 from urllib.parse import urlsplit
 
+from mockserver.core.headernames import ACCEPT, AUTHORIZATION
+
 __all__ = ["HEALTH_PATH", "check", "health_url"]
 
 HEALTH_PATH = "/__admin/health"
@@ -44,9 +46,9 @@ def check(url: str, timeout: float = 3.0, token: str | None = None) -> tuple[boo
         return False, f"{url}: {exc}"
     where = f"{parts.scheme}://{parts.netloc}{path}"
     try:
-        headers = {"Accept": "application/json"}
+        headers = {ACCEPT: "application/json"}
         if token:
-            headers["Authorization"] = f"Bearer {token}"
+            headers[AUTHORIZATION] = f"Bearer {token}"
         conn.request("GET", path, headers=headers)
         response = conn.getresponse()
         raw = response.read(1 << 20)

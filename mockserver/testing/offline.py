@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlencode, urlsplit
 
 from mockserver.core.config import Settings
 from mockserver.core.errors import HttpProblem
+from mockserver.core.headernames import CONTENT_TYPE, LOWER_CONTENT_ENCODING, LOWER_CONTENT_TYPE
 from mockserver.core.journal import Journal
 from mockserver.core.model import Fault, StubSet
 from mockserver.core.request import RequestView
@@ -118,12 +119,12 @@ class OfflineDouble:
 
 
 def _problem(problem: HttpProblem) -> Answer:
-    return Answer(problem.status, (("Content-Type", "application/json"),), problem.body())
+    return Answer(problem.status, ((CONTENT_TYPE, "application/json"),), problem.body())
 
 
 def _decode_body(headers: tuple[tuple[str, str], ...], body: bytes, cap: int) -> bytes | Answer:
     """A coded request body decoded as the server decodes it, within the same cap."""
-    coding = next((v for k, v in headers if k.lower() == "content-encoding"), None)
+    coding = next((v for k, v in headers if k.lower() == LOWER_CONTENT_ENCODING), None)
     try:
         return decode_request_body(body, coding, cap)
     except BodyError as exc:
@@ -214,7 +215,7 @@ def _callback_result(callback_result: Any, response_class: Any, method: str, ans
     """What aioresponses builds the response from; the probe builds one with the same keywords."""
     out = _header_dict(answer)
     content_type = next(
-        (v for k, v in out.items() if k.lower() == "content-type"), "application/octet-stream"
+        (v for k, v in out.items() if k.lower() == LOWER_CONTENT_TYPE), "application/octet-stream"
     )
     return callback_result(
         method=method,
@@ -285,17 +286,17 @@ async def _payload_bytes(data: Any, headers: dict[str, str]) -> bytes | None:
         data = data()
     if not isinstance(data, Payload):
         return None
-    if not any(k.lower() == "content-type" for k in headers):
-        headers["Content-Type"] = data.content_type
+    if not any(k.lower() == LOWER_CONTENT_TYPE for k in headers):
+        headers[CONTENT_TYPE] = data.content_type
     return await data.as_bytes()
 
 
 def _request_body(kwargs: Mapping[str, Any], headers: dict[str, str]) -> bytes:
     """The bytes aiohttp would have sent for ``json=`` / ``data=``."""
-    has_type = any(k.lower() == "content-type" for k in headers)
+    has_type = any(k.lower() == LOWER_CONTENT_TYPE for k in headers)
     if kwargs.get("json") is not None:
         if not has_type:
-            headers["Content-Type"] = "application/json"
+            headers[CONTENT_TYPE] = "application/json"
         return json.dumps(kwargs["json"]).encode()
     data = kwargs.get("data")
     if data is None:
@@ -306,6 +307,6 @@ def _request_body(kwargs: Mapping[str, Any], headers: dict[str, str]) -> bytes:
         return data.encode()
     if isinstance(data, Mapping):
         if not has_type:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers[CONTENT_TYPE] = "application/x-www-form-urlencoded"
         return urlencode(data, doseq=True).encode()
     return str(data).encode()

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import aiohttp
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.client_exceptions import UnixClientConnectorError
 from yarl import URL
 
@@ -42,7 +42,10 @@ __all__ = [
 ]
 
 CALL_TIMEOUT: Final = 120.0  # reloading 10,000 stubs takes about a second; a hung worker, forever
-RELAYED: Final = ("Content-Type", "Allow")  # the headers of an answer worth passing on
+RELAYED: Final[tuple[str, ...]] = (
+    hdrs.CONTENT_TYPE,
+    hdrs.ALLOW,
+)  # the headers of an answer worth passing on
 
 
 Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
@@ -117,7 +120,7 @@ class Reply:
 
     @classmethod
     def of(cls, status: int, value: Any) -> Reply:
-        return cls(status, json.dumps(value).encode(), {"Content-Type": "application/json"})
+        return cls(status, json.dumps(value).encode(), {hdrs.CONTENT_TYPE: "application/json"})
 
     @property
     def failed(self) -> bool:

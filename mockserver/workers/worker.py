@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from mockserver.core.config import RecordMode, Settings
 from mockserver.core.errors import MockServerError, StubFileError
@@ -92,7 +92,7 @@ class CoordinatorLink:
 
     async def report(self, what: dict[str, Any]) -> None:
         body = json.dumps({"index": self.index, **what}).encode()
-        await self.client.call("POST", READY_PATH, body, {"Content-Type": "application/json"})
+        await self.client.call("POST", READY_PATH, body, {hdrs.CONTENT_TYPE: "application/json"})
 
     async def forward(
         self, request: web.BaseRequest, sub: str, listener: int | None
@@ -105,8 +105,8 @@ class CoordinatorLink:
                 413, "request body too large", "the admin body is over the limit"
             ).response()
         headers = {LISTENER_HEADER: listener_text(listener), WORKER_HEADER: str(self.index)}
-        if "Content-Type" in request.headers:
-            headers["Content-Type"] = request.headers["Content-Type"]
+        if hdrs.CONTENT_TYPE in request.headers:
+            headers[hdrs.CONTENT_TYPE] = request.headers[hdrs.CONTENT_TYPE]
         target = quote(sub, safe="/", errors="surrogateescape")
         if request.rel_url.raw_query_string:
             target += "?" + request.rel_url.raw_query_string
