@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks.wiremock_root import MAPPINGS, URL, load_seconds, rate, serve
+from benchmarks.wiremock_root import MAPPINGS, load_seconds, served_side_by_side
 
 IMPORT = (sys.executable, "-m", "mockserver", "import", "vcr")
 
@@ -66,29 +65,7 @@ def main() -> None:
             f"load {MAPPINGS} interactions: cassette {load_seconds(cassettes):.3f} s, "
             f"native YAML {load_seconds(native):.3f} s"
         )
-        if shutil.which("wrk") is None:
-            print("wrk is not installed: no serving figures")
-            return
-        ports = {"cassette": 18621, "native": 18622}
-        servers = {"cassette": serve(cassettes, 18621), "native": serve(native, 18622)}
-        try:
-            rates: dict[str, list[float]] = {name: [] for name in servers}
-            for _ in range(args.rounds):
-                for name in servers:
-                    rates[name].append(rate(ports[name], args.duration))
-        finally:
-            for process in servers.values():
-                process.terminate()
-                process.wait(10)
-        medians = {name: statistics.median(values) for name, values in rates.items()}
-        print(
-            f"GET {URL} (req/s, median of {args.rounds}): "
-            + ", ".join(
-                f"{name} {value:,.0f} ({', '.join(f'{v:,.0f}' for v in rates[name])})"
-                for name, value in medians.items()
-            )
-            + f"; cassette / native = {medians['cassette'] / medians['native']:.2f}"
-        )
+        print(served_side_by_side({"cassette": cassettes, "native": native}, args))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -83,6 +83,34 @@ def rate(port: int, duration: float) -> float:
     return float(found.group(1))
 
 
+def served_side_by_side(trees: dict[str, Path], args: argparse.Namespace) -> str:
+    """Serve each tree (the first against the second) and drive them alternately with wrk;
+    one line of medians and their ratio (also used by vcr_cassette.py)."""
+    if shutil.which("wrk") is None:
+        return "wrk is not installed: no serving figures"
+    ports = {name: 18611 + i for i, name in enumerate(trees)}
+    servers = {name: serve(path, ports[name]) for name, path in trees.items()}
+    try:
+        rates: dict[str, list[float]] = {name: [] for name in servers}
+        for _ in range(args.rounds):
+            for name in servers:
+                rates[name].append(rate(ports[name], args.duration))
+    finally:
+        for process in servers.values():
+            process.terminate()
+            process.wait(10)
+    medians = {name: statistics.median(values) for name, values in rates.items()}
+    first, second = medians
+    return (
+        f"GET {URL} (req/s, median of {args.rounds}): "
+        + ", ".join(
+            f"{name} {value:,.0f} ({', '.join(f'{v:,.0f}' for v in rates[name])})"
+            for name, value in medians.items()
+        )
+        + f"; {first} / {second} = {medians[first] / medians[second]:.2f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=float, default=3.0)
@@ -110,29 +138,7 @@ def main() -> None:
             f"load {MAPPINGS} mappings: WireMock root {load_seconds(root):.3f} s, "
             f"native YAML {load_seconds(native):.3f} s"
         )
-        if shutil.which("wrk") is None:
-            print("wrk is not installed: no serving figures")
-            return
-        servers = {"wiremock": serve(root, 18611), "native": serve(native, 18612)}
-        ports = {"wiremock": 18611, "native": 18612}
-        try:
-            rates: dict[str, list[float]] = {name: [] for name in servers}
-            for _ in range(args.rounds):
-                for name in servers:
-                    rates[name].append(rate(ports[name], args.duration))
-        finally:
-            for process in servers.values():
-                process.terminate()
-                process.wait(10)
-        medians = {name: statistics.median(values) for name, values in rates.items()}
-        print(
-            f"GET {URL} (req/s, median of {args.rounds}): "
-            + ", ".join(
-                f"{name} {value:,.0f} ({', '.join(f'{v:,.0f}' for v in rates[name])})"
-                for name, value in medians.items()
-            )
-            + f"; WireMock root / native = {medians['wiremock'] / medians['native']:.2f}"
-        )
+        print(served_side_by_side({"WireMock root": root, "native": native}, args))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
