@@ -14,6 +14,7 @@ from typing import TypeVar
 from mockserver.core.errors import MockServerError
 from mockserver.output.logs import LOG_FORMATS
 from mockserver.server.loop import LOOPS, check_loop
+from mockserver.state.location import parse_state, redacted
 
 __all__ = [
     "LOG_LEVELS",
@@ -26,6 +27,7 @@ __all__ = [
     "port",
     "positive",
     "seconds",
+    "state",
     "status",
 ]
 
@@ -117,3 +119,11 @@ def event_loop(text: str) -> str:
         if text.strip().lower() in LOOPS:  # asked for uvloop, which is not installed
             raise BadValue(f"an event loop installed here ({exc})", text) from None
         raise BadValue(f"one of {', '.join(LOOPS)}", text) from None
+
+
+def state(text: str) -> str:
+    """``--state``: ``memory`` or a Redis URL (shown redacted when refused)."""
+    try:
+        return parse_state(text)
+    except ValueError as exc:
+        raise BadValue(str(exc), redacted(text.strip())) from None

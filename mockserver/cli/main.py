@@ -90,6 +90,7 @@ def _main(argv: Sequence[str] | None) -> int:
         seed=args.seed,
         openapi=args.openapi,
         unmatched_report=args.unmatched_report,
+        state=args.state,
         **{name: getattr(args, name) for name in LIMITS},
     )
     return _serve(settings, args.log_format, args.workers)

@@ -199,6 +199,15 @@ def build_parser() -> argparse.ArgumentParser:
     _option(serve, "--admin-api", converters.admin_api, "mockserver", _WIREMOCK_API)
     _option(
         serve,
+        "--state",
+        converters.state,
+        "memory",
+        "where state shared by replicas lives: memory (this process) or redis://HOST:PORT/DB, "
+        "so several replicas share runtime stubs, scenarios, sequences, resources and the "
+        "journal",
+    )
+    _option(
+        serve,
         "--spy",
         converters.boolean,
         False,

@@ -100,6 +100,9 @@ class Settings:
         match_budget_ms: milliseconds one request's matching and explanation may take
             together (and one admin count over the journal); past it, the checks still
             running count as not matching ("match budget exceeded").
+        state: where state shared by replicas lives: ``memory`` (this process, the default)
+            or a Redis URL (``redis://HOST:PORT/DB``, ``rediss://``, ``unix://``;
+            mockserver/state/).
         freeze_gc: once the stubs are loaded, move every object to the collector's permanent
             generation (``gc.freeze``), so full collections stop walking them. Only ``serve``
             sets it, in its own process: in a process a user owns (pytest) it would hide their
@@ -144,6 +147,7 @@ class Settings:
     match_budget_ms: int = 250
     admin_stub_bytes: int = 256 * 1024 * 1024
     freeze_gc: bool = False
+    state: str = "memory"
 
 
 def is_loopback(host: str) -> bool:

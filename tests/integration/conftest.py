@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import socket
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.redisserver import RedisServer
 
 
 def find_free_port() -> int:
@@ -39,3 +41,10 @@ def make_stubs(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
         return root
 
     return make
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A private redis-server on a free port, stopped after the test (tests/redisserver.py)."""
+    with RedisServer() as server:
+        yield server
