@@ -3,9 +3,10 @@
 # Starts dockerd with its own socket, data root and exec root in a temporary folder, with no
 # bridge and no iptables rules (containers use --network host, so nothing leaves 127.0.0.1);
 # makes the Dockerfile's base image locally when it is missing, because Docker Hub cannot be
-# reached here (debootstrap a Debian rootfs with Python and `docker import` it under the FROM
-# name, as shared/research/containers.md shows); exports DOCKER_HOST for the tests; and stops
-# dockerd when the sourcing shell exits. Environment-specific: the Dockerfile stays standard.
+# reached here (debootstrap a Debian rootfs with Python and `docker import` it under the base's
+# tag, as shared/research/containers.md shows); exports DOCKER_HOST, and MOCKSERVER_BUILD_BASE
+# (that tag, the build's BASE) for the tests; and stops dockerd when the sourcing shell exits.
+# Environment-specific: the Dockerfile stays standard.
 #
 # Settings (environment):
 #   CI_DOCKER_DATA_ROOT  keep images here between runs (default: in the temporary folder)
@@ -56,7 +57,7 @@ _ci_docker_wait() {
     done
 }
 
-# The stand-in for python:3.11-slim: Debian bookworm's Python 3.11 with pip, trusting the
+# The stand-in for python:3.11-slim-bookworm: Debian bookworm's Python 3.11 with pip, trusting the
 # machine's TLS egress CA (PyPI is reached through an intercepting proxy).
 _ci_docker_base_image() {
     local image=$1 rootfs="$_ci_docker_dir/rootfs" mirror started=$SECONDS
@@ -97,9 +98,17 @@ dockerd --host "$DOCKER_HOST" --data-root "$_ci_docker_data" --exec-root "$_ci_d
 _ci_docker_pid=$!
 _ci_docker_wait
 echo "docker-base: dockerd $(docker version --format '{{.Server.Version}}') on $DOCKER_HOST"
-_ci_docker_from=$(awk 'toupper($1) == "FROM" {print $2; exit}' Dockerfile)
+# The Dockerfile's base is ARG BASE, pinned by digest. A digest names an image only as the
+# registry served it, so the stand-in is made under the tag before the "@" and the build is
+# given it as BASE: the tests' image fixture passes MOCKSERVER_BUILD_BASE on.
+_ci_docker_from=$(sed -nE 's/^ARG BASE=([^@[:space:]]+).*$/\1/p' Dockerfile | head -n 1)
+if [ -z "$_ci_docker_from" ]; then
+    echo "docker-base: no ARG BASE=... line in the Dockerfile" >&2
+    exit 1
+fi
 if ! docker image inspect "$_ci_docker_from" >/dev/null 2>&1; then
     _ci_docker_base_image "$_ci_docker_from"
 fi
+export MOCKSERVER_BUILD_BASE=$_ci_docker_from
 # The container tests fail, rather than skip, when this engine cannot be reached.
 export MOCKSERVER_REQUIRE_DOCKER=1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import subprocess
 import sys
 import textwrap
 import time
@@ -31,7 +32,9 @@ if TYPE_CHECKING:
     from docker.models.containers import Container
 
 REPO = Path(__file__).resolve().parents[2]
-TAG = "mockserver:test"
+# MOCKSERVER_TEST_IMAGE: another tag, so checkouts sharing one engine do not build over each
+# other's image.
+TAG = os.environ.get("MOCKSERVER_TEST_IMAGE", "mockserver:test")
 DEADLINE = 60.0  # seconds; a healthy run takes about one
 TOKEN = "s3cret-token-for-tests"
 GREETING_V1 = """
@@ -143,11 +146,31 @@ def docker() -> Iterator[DockerClient]:
         client.close()
 
 
+def build_args() -> dict[str, str]:
+    """The labels' build arguments, and the base: where Docker Hub cannot be reached,
+    MOCKSERVER_BUILD_BASE names a local stand-in for the digest-pinned one (.ci/docker-base.sh
+    makes it and sets this)."""
+    revision = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    args = {"SOURCE": REPO.as_uri()}
+    if revision.returncode == 0:
+        args["REVISION"] = revision.stdout.strip()
+    if os.environ.get("MOCKSERVER_BUILD_BASE"):
+        args["BASE"] = os.environ["MOCKSERVER_BUILD_BASE"]
+    return args
+
+
+BUILD_ARGS = build_args()
+
+
 @pytest.fixture(scope="session")
 def image(docker: DockerClient) -> str:
     """The Dockerfile built into TAG (network host: the build's pip reaches PyPI that way)."""
     started = time.monotonic()
-    docker.images.build(path=str(REPO), tag=TAG, network_mode="host", rm=True, forcerm=True)
+    docker.images.build(
+        path=str(REPO), tag=TAG, network_mode="host", rm=True, forcerm=True, buildargs=BUILD_ARGS
+    )
     print(f"\nbuilt {TAG} in {time.monotonic() - started:.1f} s", file=sys.stderr)
     return TAG
 

@@ -1,5 +1,6 @@
-"""examples/compose: the compose file and the Kubernetes manifest say what the image needs,
-their stubs load, and the example app gets its answers from mockserver doubles.
+"""examples/compose: the compose file says what the image needs, its stubs load, and the
+example app gets its answers from mockserver doubles (tests/test_deployment.py checks the
+replicas' compose file and the Kubernetes manifests).
 
 Without Docker: the app runs here against in-process servers of the same stub folders.
 tests/container/test_image.py runs the compose services' containers for real.
@@ -28,11 +29,6 @@ EXAMPLE = REPO / "examples" / "compose"
 
 def compose() -> dict[str, Any]:
     return yaml.safe_load((EXAMPLE / "docker-compose.yml").read_text(encoding="utf-8"))
-
-
-def manifests() -> dict[str, dict[str, Any]]:
-    text = (EXAMPLE / "k8s.yaml").read_text(encoding="utf-8")
-    return {doc["kind"]: doc for doc in yaml.safe_load_all(text)}
 
 
 def mounts(service: dict[str, Any]) -> dict[str, tuple[Path, str]]:
@@ -80,44 +76,6 @@ def test_the_app_reaches_each_double_by_its_service_name() -> None:
         "catalog": {"condition": "service_healthy"},
     }
     assert mounts(app)["/app"] == (EXAMPLE / "app", "ro")
-
-
-def test_the_kubernetes_manifest() -> None:
-    docs = manifests()
-    assert set(docs) == {"ConfigMap", "Deployment", "Service"}
-    pod = docs["Deployment"]["spec"]["template"]["spec"]
-    (container,) = pod["containers"]
-    assert container["args"] == ["serve", "--watch"]
-    assert container["readinessProbe"]["httpGet"] == {"path": "/__admin/health", "port": "users"}
-    assert container["volumeMounts"] == [{"name": "stubs", "mountPath": "/stubs", "readOnly": True}]
-    assert pod["volumes"] == [{"name": "stubs", "configMap": {"name": "mockserver-stubs"}}]
-    # The "restricted" Pod Security Standard.
-    assert pod["securityContext"] == {
-        "runAsNonRoot": True,
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
-    assert container["securityContext"] == {
-        "allowPrivilegeEscalation": False,
-        "readOnlyRootFilesystem": True,
-        "capabilities": {"drop": ["ALL"]},
-    }
-    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    service_ports = {p["targetPort"] for p in docs["Service"]["spec"]["ports"]}
-    assert service_ports == set(ports)
-    selector = docs["Service"]["spec"]["selector"]
-    assert selector == docs["Deployment"]["spec"]["template"]["metadata"]["labels"]
-    assert docs["ConfigMap"]["metadata"]["name"] == "mockserver-stubs"
-
-
-def test_the_configmap_stubs_load_on_the_ports_the_pod_declares(tmp_path: Path) -> None:
-    docs = manifests()
-    for name, text in docs["ConfigMap"]["data"].items():
-        (tmp_path / name).write_text(text, encoding="utf-8")
-    stubs = load_paths([str(tmp_path)])
-    (container,) = docs["Deployment"]["spec"]["template"]["spec"]["containers"]
-    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    declared = {name: spec.port or 8080 for name, spec in stubs.services.items()}
-    assert declared == ports
 
 
 @pytest.fixture

@@ -121,7 +121,11 @@ def test_the_compose_and_kubernetes_excerpts_are_in_the_example_files() -> None:
     shown = yaml.safe_load("\n".join(x for x in compose.splitlines() if x.strip() != "..."))
     real = yaml.safe_load((REPO / "examples/compose/docker-compose.yml").read_text())
     assert subset(shown, real), shown
-    assert_excerpt(k8s.splitlines(), (REPO / "examples/compose/k8s.yaml").read_text())
+    assert_excerpt(k8s.splitlines(), (REPO / "examples/kubernetes/mockserver.yaml").read_text())
+    (replicas,) = [b for b in YAML[6:] if "MOCKSERVER_STATE: redis://" in b]
+    shown = yaml.safe_load("\n".join(x for x in replicas.splitlines() if x.strip() != "..."))
+    real = yaml.safe_load((REPO / "examples/compose/replicas.yml").read_text())["services"]
+    assert subset(shown, real), shown
 
 
 def test_the_templates_example_renders_what_the_readme_shows(tmp_path: Path) -> None:
