@@ -234,9 +234,14 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
     ]
 
 
+def dockerfile_args() -> dict[str, str]:
+    """The Dockerfile's ARG defaults."""
+    return dict(r.split("=", 1) for w, r in dockerfile_instructions() if w == "ARG" and "=" in r)
+
+
 def test_both_stages_start_from_the_base_pinned_by_digest() -> None:
     instructions = dockerfile_instructions()
-    args = dict(rest.split("=", 1) for word, rest in instructions if word == "ARG" and "=" in rest)
+    args = dockerfile_args()
     assert PINNED.match(args["BASE"]), args["BASE"]
     froms = [rest for word, rest in instructions if word == "FROM"]
     assert froms == ["${BASE} AS build", "${BASE}"]
@@ -244,6 +249,22 @@ def test_both_stages_start_from_the_base_pinned_by_digest() -> None:
     # The compose example's app runs on the same Python.
     services = yaml.safe_load((COMPOSE / "docker-compose.yml").read_text(encoding="utf-8"))
     assert services["services"]["app"]["image"] == args["BASE"]
+
+
+def test_ci_makes_its_stand_in_under_the_base_tag() -> None:
+    """.ci/docker-base.sh reads the tag out of ARG BASE (a digest cannot name a local image)."""
+    script = (REPO / ".ci" / "docker-base.sh").read_text(encoding="utf-8")
+    (line,) = [x for x in script.splitlines() if x.startswith("_ci_docker_from=")]
+    shown = subprocess.run(
+        ["bash", "-c", f'{line}\nprintf %s "$_ci_docker_from"'],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
+    assert shown == dockerfile_args()["BASE"].partition("@")[0] == "python:3.11-slim-bookworm"
+    assert "export MOCKSERVER_BUILD_BASE=$_ci_docker_from" in script
 
 
 def test_the_final_stage_runs_no_package_manager() -> None:
