@@ -162,15 +162,30 @@ def build_args() -> dict[str, str]:
 
 
 BUILD_ARGS = build_args()
+NO_DOCKER_HUB = (
+    "where Docker Hub cannot be reached, MOCKSERVER_BUILD_BASE=<a local image> builds from a"
+    " stand-in for the pinned base (.ci/docker-base.sh makes one and sets it)"
+)
 
 
 @pytest.fixture(scope="session")
 def image(docker: DockerClient) -> str:
     """The Dockerfile built into TAG (network host: the build's pip reaches PyPI that way)."""
+    from docker.errors import BuildError
+
     started = time.monotonic()
-    docker.images.build(
-        path=str(REPO), tag=TAG, network_mode="host", rm=True, forcerm=True, buildargs=BUILD_ARGS
-    )
+    try:
+        docker.images.build(
+            path=str(REPO),
+            tag=TAG,
+            network_mode="host",
+            rm=True,
+            forcerm=True,
+            buildargs=BUILD_ARGS,
+        )
+    except BuildError as exc:
+        hint = "" if "BASE" in BUILD_ARGS else f"; {NO_DOCKER_HUB}"
+        pytest.fail(f"docker build failed: {exc}{hint}", pytrace=False)
     print(f"\nbuilt {TAG} in {time.monotonic() - started:.1f} s", file=sys.stderr)
     return TAG
 
