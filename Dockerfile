@@ -31,7 +31,7 @@ RUN /opt/build/bin/pip wheel --no-cache-dir --no-build-isolation --no-deps --whe
        --no-index /tmp/dist/mockserver-*.whl
 
 # Stage 2: the base, a user, the venv and the bundled stubs; no pip or apt runs here, and no
-# layer holds what a later one replaces (tests/container/test_layers.py).
+# layer holds what a later one replaces (tests/container/test_image_build.py).
 FROM ${BASE}
 ARG VERSION=0.1.0
 ARG REVISION=unknown

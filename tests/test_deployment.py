@@ -97,8 +97,12 @@ def test_every_pod_meets_the_restricted_pod_security_standard(path: Path) -> Non
     assert pod["automountServiceAccountToken"] is False
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
-    assert all("hostPath" not in volume for volume in pod["volumes"])
+    assert pod["securityContext"].get("runAsUser", 1) != 0
+    assert not {"hostNetwork", "hostPID", "hostIPC"} & set(pod)
+    # Only the volume types the standard allows (these, among others; no hostPath).
+    assert all(set(v) - {"name"} <= {"configMap", "emptyDir", "secret"} for v in pod["volumes"])
     for container in pod["containers"]:
+        assert all("hostPort" not in port for port in container["ports"])
         assert container["securityContext"] == {
             "allowPrivilegeEscalation": False,
             "readOnlyRootFilesystem": True,
