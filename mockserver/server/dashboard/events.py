@@ -18,13 +18,15 @@ from aiohttp import hdrs, web
 
 from mockserver.core.journal import Journal, JournalEntry
 from mockserver.server.admin_call import AdminCall, AdminRefusal
+from mockserver.server.limits import GuardedRequestHandler
 
 __all__ = ["BACKLOG", "MAX_STREAMS", "QUEUE_SIZE", "events", "summary"]
 
 BACKLOG: Final = 500  # entries sent on connecting, newest last
 QUEUE_SIZE: Final = 5000  # entries a slow page may fall behind before its stream is ended
 MAX_STREAMS: Final = 32  # pages watching one journal at once
-KEEPALIVE_S: Final = 10.0  # a comment line this often: proxies keep the stream, a gone page shows
+KEEPALIVE_S: Final = 10.0  # a comment line this often when idle, so a proxy keeps the stream
+WATCH_S: Final = 0.5  # how often an idle stream looks whether its page has left
 
 
 def summary(entry: JournalEntry) -> dict[str, Any]:
@@ -83,6 +85,15 @@ class _Subscription:
         return b"".join(chunks)
 
 
+def _left(request: web.BaseRequest) -> bool:
+    """The page hung up: the connection is gone, or its sending side closed (the guard keeps
+    such a connection open to answer what was asked; a stream would wait forever)."""
+    guard = request.protocol
+    return request.transport is None or (
+        isinstance(guard, GuardedRequestHandler) and guard.half_closed
+    )
+
+
 async def events(call: AdminCall) -> web.StreamResponse:
     """The live journal of this namespace's store, until the page or the server leaves."""
     journal: Journal = call.state.store.journal
@@ -105,24 +116,27 @@ async def events(call: AdminCall) -> web.StreamResponse:
     stop = journal.listen(subscription)
     backlog = journal.entries()[-BACKLOG:]
     closing = asyncio.ensure_future(call.state.closing.wait())
+    getter: asyncio.Future[JournalEntry | None] | None = None
     try:
         await response.prepare(request)
         hello = {"journal_size": journal.max_entries, "backlog": len(backlog)}
         await response.write(
             _event("hello", hello) + b"".join(_event("entry", summary(e)) for e in backlog)
         )
+        quiet = 0.0
         while not subscription.lagged:
-            getter = asyncio.ensure_future(subscription.queue.get())
+            getter = getter or asyncio.ensure_future(subscription.queue.get())
             done, _ = await asyncio.wait(
-                (getter, closing), timeout=KEEPALIVE_S, return_when=asyncio.FIRST_COMPLETED
+                (getter, closing), timeout=WATCH_S, return_when=asyncio.FIRST_COMPLETED
             )
-            if getter not in done:
-                getter.cancel()
-                if closing in done or request.transport is None:
-                    break
+            if getter in done:
+                await response.write(subscription.drain(getter.result()))
+                getter, quiet = None, 0.0
+            elif closing in done or _left(request):
+                break
+            elif (quiet := quiet + WATCH_S) >= KEEPALIVE_S:
                 await response.write(b": keep-alive\n\n")
-                continue
-            await response.write(subscription.drain(getter.result()))
+                quiet = 0.0
         if subscription.lagged:
             await response.write(_event("lagged", {"queued": QUEUE_SIZE}))
     except ConnectionResetError:
@@ -130,4 +144,6 @@ async def events(call: AdminCall) -> web.StreamResponse:
     finally:
         stop()
         closing.cancel()
+        if getter is not None:
+            getter.cancel()
     return response

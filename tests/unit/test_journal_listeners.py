@@ -1,0 +1,73 @@
+"""The journal's listeners (the dashboard's live stream): told of each entry and each clear,
+and nothing at all when nobody listens."""
+
+from __future__ import annotations
+
+from mockserver.core.journal import Journal, JournalEntry
+from mockserver.core.request import RequestView
+from mockserver.server.dashboard.events import summary
+
+
+def record(journal: Journal, path: str = "/x", stub: str | None = "s") -> JournalEntry | None:
+    return journal.record(
+        RequestView("GET", path, "token=abc&page=2", [("Host", "h")], b""),
+        service="svc",
+        stub_id=stub,
+        status=200 if stub else 404,
+        listener=None,
+    )
+
+
+def test_a_listener_hears_each_entry_and_each_clear_until_stopped() -> None:
+    journal = Journal()
+    heard: list[JournalEntry | None] = []
+    stop = journal.listen(heard.append)
+    assert journal.listening == 1
+    first = record(journal)
+    second = record(journal, "/y", None)
+    journal.clear(hits=False)
+    assert heard == [first, second, None]
+    stop()
+    assert journal.listening == 0
+    record(journal)
+    journal.clear()
+    assert len(heard) == 3, "a stopped listener is not told"
+
+
+def test_two_listeners_both_hear_and_stopping_one_keeps_the_other() -> None:
+    journal = Journal()
+    one: list[JournalEntry | None] = []
+    two: list[JournalEntry | None] = []
+    stop_one = journal.listen(one.append)
+    journal.listen(two.append)
+    record(journal)
+    stop_one()
+    stop_one()  # twice is no error
+    record(journal)
+    assert (len(one), len(two), journal.listening) == (1, 2, 1)
+
+
+def test_with_the_journal_off_a_listener_hears_no_entry() -> None:
+    journal = Journal(max_entries=0)
+    heard: list[JournalEntry | None] = []
+    journal.listen(heard.append)
+    assert record(journal) is None
+    assert heard == []
+    assert journal.hits["s"] == 1  # counting goes on as before
+
+
+def test_a_row_redacts_the_query_as_the_journal_does_and_says_unmatched() -> None:
+    journal = Journal()
+    entry = record(journal, "/<script>", None)
+    assert entry is not None
+    row = summary(entry)
+    assert row["query"] == entry.as_dict()["query"]
+    assert row["query"]["token"] != "abc"
+    assert row["query"]["page"] == "2"
+    assert (row["path"], row["matched"], row["stub"], row["status"]) == (
+        "/<script>",
+        False,
+        None,
+        404,
+    )
+    assert row["at"] == round(entry.at * 1000)
