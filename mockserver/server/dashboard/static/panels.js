@@ -26,12 +26,15 @@ export async function loadStubs() {
 
 export async function loadScenarios(onChange) {
   const { scenarios } = await call("GET", "/scenarios");
+  const table = document.getElementById("scenarios");
+  if (table.contains(document.activeElement)) return; // a state is being typed: keep the field
   fillTable(
-    document.getElementById("scenarios"),
+    table,
     scenarios.map((scenario) => {
       const input = el("input", { type: "text", value: scenario.state, "aria-label": `state of ${scenario.name}` });
       const set = async () => {
         await call("PUT", `/scenarios/${encodeURIComponent(scenario.name)}`, { state: input.value });
+        document.activeElement.blur();
         await onChange();
       };
       return el(
