@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from mockserver import MockServer
+from mockserver.server.dashboard.events import FIELDS
 
 from .. import waiting
 from .admin_helpers import USERS, Admin, assert_error, serve, settings, write_stubs
@@ -39,8 +40,9 @@ async def live(url: str) -> AsyncIterator[tuple[aiohttp.ClientSession, aiohttp.C
 
 
 async def events(response: aiohttp.ClientResponse) -> AsyncIterator[Event]:
-    """The stream's events as (kind, data), comments skipped."""
-    kind, data = "message", []
+    """The stream's events as (kind, data), comments skipped; a batch of rows (``entries``)
+    as one ("entry", {field: value}) each, named by the fields the hello gave."""
+    kind, data, fields = "message", [], FIELDS
     async for raw in response.content:
         line = raw.decode().rstrip("\n")
         if line.startswith("event:"):
@@ -48,7 +50,14 @@ async def events(response: aiohttp.ClientResponse) -> AsyncIterator[Event]:
         elif line.startswith("data:"):
             data.append(line[5:].strip())
         elif not line and data:
-            yield kind, json.loads("\n".join(data))
+            value = json.loads("\n".join(data))
+            if kind == "hello":
+                fields = tuple(value["fields"])
+            if kind == "entries":
+                for values in value:
+                    yield "entry", dict(zip(fields, values, strict=True))
+            else:
+                yield kind, value
             kind, data = "message", []
 
 
@@ -69,10 +78,10 @@ def test_the_stream_opens_with_the_recent_entries_then_each_new_one_within_a_sec
             assert response.headers["Cache-Control"] == "no-store"
             stream = events(response)
             (hello, first, second) = await take(stream, 3)
-            assert hello == ("hello", {"journal_size": 1000, "backlog": 2})
+            assert hello == ("hello", {"journal_size": 1000, "fields": list(FIELDS)})
             assert first[1]["stub"] == "get-user"
-            assert first[1]["matched"] is True
-            assert second[1]["matched"] is False
+            assert (first[1]["status"], first[1]["service"]) == (200, "users")
+            assert (second[1]["stub"], second[1]["status"]) == (None, 404)
             assert second[1]["path"] == "/nowhere"
             assert second[1]["query"]["api_key"] != "k", "the row redacts as the journal"
             sent = time.monotonic()

@@ -58,7 +58,7 @@ refresh()
   .then(() =>
     stream((kind, data) => {
       onEvent(kind, data);
-      if (kind === "entry") refreshSoon();
+      if (kind === "entries") refreshSoon();
     }, say),
   )
   .catch(failed);

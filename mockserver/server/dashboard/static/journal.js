@@ -23,13 +23,23 @@ export function setStubs(list) {
   redraw();
 }
 
+let fields = [];
+
 export function onEvent(kind, data) {
   if (kind === "hello" || kind === "cleared") rows.length = 0;
-  if (kind === "hello" && data.journal_size === 0) notice("the journal is off (--journal-size 0): nothing is listed");
-  if (kind === "entry") {
-    rows.push(data);
+  if (kind === "hello") {
+    fields = data.fields;
+    notice(data.journal_size === 0 ? "the journal is off (--journal-size 0): nothing is listed" : "");
+  }
+  if (kind === "entries") {
+    // Rows come as lists in the order hello named (a batch is one compact event).
+    for (const values of data) {
+      const entry = Object.fromEntries(fields.map((name, i) => [name, values[i]]));
+      entry.matched = entry.stub !== null;
+      rows.push(entry);
+      addService(entry.service);
+    }
     if (rows.length > MAX_ROWS) rows.splice(0, rows.length - MAX_ROWS);
-    addService(data.service);
   }
   schedule();
 }
