@@ -21,7 +21,16 @@ from mockserver.core.journal import Journal, JournalEntry
 from mockserver.server.admin_call import AdminCall, AdminRefusal
 from mockserver.server.limits import GuardedRequestHandler
 
-__all__ = ["BACKLOG", "FIELDS", "MAX_STREAMS", "QUEUE_SIZE", "events", "row"]
+__all__ = [
+    "BACKLOG",
+    "FIELDS",
+    "MAX_STREAMS",
+    "QUEUE_SIZE",
+    "Subscription",
+    "batches",
+    "events",
+    "row",
+]
 
 BACKLOG: Final = 500  # entries sent on connecting, oldest first
 QUEUE_SIZE: Final = 20_000  # entries a page may fall behind before its stream is ended
@@ -66,7 +75,7 @@ def _event(kind: str, data: Any) -> bytes:
     return f"event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
-def _batches(items: list[JournalEntry | None]) -> bytes:
+def batches(items: list[JournalEntry | None]) -> bytes:
     """Entries as ``entries`` events, a clear (None) as a ``cleared`` event, in order."""
     out: list[bytes] = []
     rows: list[list[Any]] = []
@@ -83,7 +92,7 @@ def _batches(items: list[JournalEntry | None]) -> bytes:
     return b"".join(out)
 
 
-class _Subscription:
+class Subscription:
     """One stream's pending entries, appended by the journal on whatever thread records (a
     deque's append and popleft are atomic), taken by the stream's task."""
 
@@ -128,7 +137,7 @@ async def events(call: AdminCall) -> web.StreamResponse:
             "X-Accel-Buffering": "no",  # a proxy in front must not hold the stream back
         }
     )
-    subscription = _Subscription()
+    subscription = Subscription()
     # Listening before the backlog is read, in one step of the loop: no entry falls between.
     stop = journal.listen(subscription)
     backlog: list[JournalEntry | None] = [*journal.entries()[-BACKLOG:]]
@@ -136,14 +145,14 @@ async def events(call: AdminCall) -> web.StreamResponse:
     try:
         await response.prepare(request)
         hello = {"journal_size": journal.max_entries, "fields": FIELDS}
-        await response.write(_event("hello", hello) + _batches(backlog))
+        await response.write(_event("hello", hello) + batches(backlog))
         quiet = 0.0
         while not subscription.lagged:
             await asyncio.wait((closing,), timeout=FLUSH_S)
             if closing.done() or _left(request):
                 break
             if subscription.pending:
-                await response.write(_batches(subscription.take()))
+                await response.write(batches(subscription.take()))
                 quiet = 0.0
             elif (quiet := quiet + FLUSH_S) >= KEEPALIVE_S:
                 await response.write(b": keep-alive\n\n")
