@@ -140,12 +140,12 @@ export async function show(seq) {
   pane.append(
     el("h2", { class: "path", text: `${entry.method} ${entry.path}${query ? "?" + query : ""}` }),
     el("p", { class: "muted", text: `#${entry.seq} at ${entry.at}, service ${entry.service ?? "none"}` }),
+    el("h3", { text: "Answer" }),
+    await answer(entry),
     el("h3", { text: "Headers" }),
     keyValues(entry.headers),
     el("h3", { text: "Body" }),
     shownBody(entry),
-    el("h3", { text: "Answer" }),
-    await answer(entry),
   );
 }
 
