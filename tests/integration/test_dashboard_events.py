@@ -16,10 +16,12 @@ import pytest
 import requests
 
 from mockserver import MockServer
+from mockserver.server.dashboard import events as dashboard_events
 from mockserver.server.dashboard.events import FIELDS
 
 from .. import waiting
 from .admin_helpers import USERS, Admin, assert_error, serve, settings, write_stubs
+from .test_workers import Served
 
 TOKEN = "dash-token"
 Event = tuple[str, Any]
@@ -184,3 +186,33 @@ def test_the_page_in_a_namespace_calls_that_namespace(server: MockServer) -> Non
     assert 'src="/__ns/team-a/__admin/ui/app.js"' in page.text
     slash = requests.get(server.url + "/__admin/ui/", timeout=5)
     assert 'data-base="/__admin"' in slash.text
+
+
+def test_under_workers_the_page_loads_and_its_live_routes_say_why_not(tmp_path: Path) -> None:
+    root = write_stubs(tmp_path / "stubs", {"users.yaml": USERS})
+    served = Served([str(root), "--port", "0"], {"MOCKSERVER_WORKERS": "2"})
+    try:
+        url = served.started()
+        with Admin(url) as admin:
+            assert admin.get("/ui").status_code == 200
+            for route in ("/events", "/requests/1", "/resources"):
+                body = assert_error(admin.get(route), 409, "one process's journal")
+                assert "--workers" in body["detail"]
+            assert admin.ok("GET", "/requests")["total"] == 0  # the merged journal still answers
+    finally:
+        served.close()
+
+
+def test_past_the_bound_on_pages_one_more_is_refused(
+    server: MockServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dashboard_events, "MAX_STREAMS", 1)
+
+    async def scenario() -> None:
+        async with live(server.url) as (session, response):
+            await take(events(response), 1)
+            async with session.get(server.url + "/__admin/events") as second:
+                assert second.status == 429
+                assert (await second.json())["error"] == "too many live streams"
+
+    asyncio.run(scenario())

@@ -3,9 +3,12 @@ and nothing at all when nobody listens."""
 
 from __future__ import annotations
 
+import pytest
+
 from mockserver.core.journal import Journal, JournalEntry
 from mockserver.core.request import RequestView
-from mockserver.server.dashboard.events import FIELDS, row
+from mockserver.server.dashboard import events
+from mockserver.server.dashboard.events import FIELDS, Subscription, batches, row
 
 
 def record(journal: Journal, path: str = "/x", stub: str | None = "s") -> JournalEntry | None:
@@ -66,3 +69,24 @@ def test_a_row_redacts_the_query_as_the_journal_does_and_says_unmatched() -> Non
     assert shown["query"]["page"] == "2"
     assert (shown["path"], shown["stub"], shown["status"]) == ("/<script>", None, 404)
     assert shown["at"] == round(entry.at * 1000)
+
+
+def test_a_page_that_falls_too_far_behind_is_told_and_a_batch_keeps_the_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(events, "QUEUE_SIZE", 3)
+    journal = Journal()
+    page = Subscription()
+    journal.listen(page)
+    first = record(journal, "/1")
+    journal.clear(hits=False)
+    record(journal, "/2")
+    assert not page.lagged
+    taken = page.take()
+    assert taken[:2] == [first, None]
+    sent = batches(taken).decode()
+    assert sent.index('"/1"') < sent.index("event: cleared") < sent.index('"/2"')
+    for n in range(4):
+        record(journal, f"/{n}")
+    assert page.lagged, "a fourth entry past a queue of three ends the stream"
+    assert len(page.pending) == 3
