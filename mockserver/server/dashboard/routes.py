@@ -54,5 +54,14 @@ _COMPILED: Final = compile_routes(DASHBOARD_ROUTES)
 
 
 def single_process_only(method: str, sub: str) -> bool:
-    """A dashboard route that reads one process's state (refused under ``--workers``)."""
-    return method == "GET" and any(p.match(sub) for _, p, _ in _COMPILED)
+    """A dashboard route that reads one process's state (refused under ``--workers``).
+
+    A request's number is digits: ``/requests/unmatched`` is the documented route, which the
+    workers' coordinator merges."""
+    if method != "GET":
+        return False
+    for _, pattern, _ in _COMPILED:
+        found = pattern.match(sub)
+        if found is not None and all(value.isdigit() for value in found.groupdict().values()):
+            return True
+    return False
