@@ -25,14 +25,17 @@ async function refresh() {
 }
 refresh.fail = failed;
 
-// Hits change with every request: the stub panel follows the journal, at most once a second.
+// Hits and states change with every request: the panels follow the journal, at most every two
+// seconds and not while the tab is hidden (a large stub set is a large answer).
+const REFRESH_MS = 2000;
 let refreshing = null;
 function refreshSoon() {
   if (refreshing) return;
   refreshing = setTimeout(() => {
     refreshing = null;
-    refresh().catch(failed);
-  }, 1000);
+    if (document.hidden) document.addEventListener("visibilitychange", refreshSoon, { once: true });
+    else refresh().catch(failed);
+  }, REFRESH_MS);
 }
 
 function button(id, action) {
