@@ -102,7 +102,7 @@ async def handle_admin(
     """Dispatch one /__admin request (``sub`` is the normalised path below /__admin) once it
     is allowed, to ``dispatch`` (default: ``dispatch_admin``)."""
     method = "GET" if request.method == "HEAD" else request.method
-    if is_page(method, sub):  # holds no data: it asks for the token (dashboard/page.py)
+    if is_page(sub):  # holds no data: it asks for the token (dashboard/page.py)
         return page_response(request, sub)
     token = state.settings.admin_token  # None or empty: no token asked for
     if token and method == "GET" and sub == "/health" and not authorised(request, token):

@@ -14,6 +14,7 @@ from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.select import Select
 
 from mockserver import MockServer
 
@@ -151,6 +152,26 @@ def test_an_unmatched_request_shows_its_nearest_stub_and_first_difference(
     assert f"{first['field']}: {first['why']}" in difference
     assert first["actual"] in difference
     done(driver, tmp_path, "near-miss")
+
+
+def test_the_filters_pick_rows_by_matched_status_and_text(
+    driver: webdriver.Chrome, server: MockServer, tmp_path: Path
+) -> None:
+    for path in ("/api/orders", "/api/orderz", "/elsewhere"):
+        requests.get(server.url + path, timeout=5)
+    open_page(driver, server.url)
+    waiting.wait_until(lambda: len(rows(driver)) == 3, "the three rows", 5)
+    shown = lambda: [row[2] for row in rows(driver)]  # noqa: E731
+    Select(driver.find_element(By.ID, "f-matched")).select_by_value("unmatched")
+    waiting.wait_until(lambda: shown() == ["/elsewhere", "/api/orderz"], "the unmatched", 5)
+    driver.find_element(By.ID, "f-text").send_keys("ORDER")
+    waiting.wait_until(lambda: shown() == ["/api/orderz"], "unmatched, with order in it", 5)
+    Select(driver.find_element(By.ID, "f-matched")).select_by_value("")
+    Select(driver.find_element(By.ID, "f-status")).select_by_value("2")
+    waiting.wait_until(lambda: shown() == ["/api/orders"], "2xx with order in it", 5)
+    Select(driver.find_element(By.ID, "f-service")).select_by_value("shop")
+    assert shown() == ["/api/orders"]
+    done(driver, tmp_path, "filters")
 
 
 def test_reset_clear_and_a_scenario_state_from_the_page(

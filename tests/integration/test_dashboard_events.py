@@ -175,6 +175,9 @@ def test_the_stream_and_the_detail_need_the_token_and_the_page_does_not(tmp_path
         assert script.headers["Content-Type"].startswith("text/javascript")
         assert anonymous.get("/ui/../stubs").status_code == 401  # normalised: not the page
         assert anonymous.get("/ui/nothing.js").status_code == 401  # only the page's files
+        refused = assert_error(anonymous.post("/ui", json={}), 405, "method not allowed")
+        assert "takes GET" in refused["detail"]
+        assert anonymous("HEAD", "/ui").status_code == 200
         with Admin(server.url, TOKEN) as admin:
             assert admin.ok("GET", "/resources") == {"resources": []}
 

@@ -16,7 +16,9 @@ from typing import Final
 
 from aiohttp import hdrs, web
 
+from mockserver.core.errors import HttpProblem
 from mockserver.server.admin_routes import ROUTES
+from mockserver.server.problems import problem_response
 
 __all__ = ["ASSETS", "CONTENT_SECURITY_POLICY", "is_page", "page_response"]
 
@@ -39,10 +41,8 @@ _PAGE: Final = "/ui"
 _MESSAGES: Final = "on" if ("GET", "/messages") in {(m, p) for m, p, _ in ROUTES} else "off"
 
 
-def is_page(method: str, sub: str) -> bool:
+def is_page(sub: str) -> bool:
     """``sub`` (the path below /__admin) is the page or one of its files."""
-    if method != "GET":
-        return False
     return sub == _PAGE or (sub.startswith(_PAGE + "/") and sub[len(_PAGE) + 1 :] in ASSETS)
 
 
@@ -59,7 +59,14 @@ def _admin_base(request: web.BaseRequest, sub: str) -> str:
 
 
 def page_response(request: web.BaseRequest, sub: str) -> web.Response:
-    """The page (its admin base written in) or one of its files, with the page's headers."""
+    """The page (its admin base written in) or one of its files, with the page's headers; 405
+    to any method but GET and HEAD."""
+    if request.method not in (hdrs.METH_GET, hdrs.METH_HEAD):
+        response = problem_response(
+            HttpProblem(405, "method not allowed", f"{request.path} takes GET")
+        )
+        response.headers[hdrs.ALLOW] = "GET, HEAD"
+        return response
     if sub == _PAGE:
         base = html.escape(_admin_base(request, sub), quote=True)
         page = _read("index.html").replace("{{messages}}", _MESSAGES)

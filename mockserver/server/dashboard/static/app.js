@@ -54,7 +54,8 @@ button("reset", () => call("POST", "/reset"));
 button("reload", () => call("POST", "/reload"));
 button("clear", () => call("DELETE", "/requests"));
 for (const id of ["f-service", "f-status", "f-matched", "f-text"]) {
-  document.getElementById(id).addEventListener("input", redraw);
+  // Both: a select chosen by keyboard or script may fire only "change".
+  for (const kind of ["input", "change"]) document.getElementById(id).addEventListener(kind, redraw);
 }
 
 refresh()
