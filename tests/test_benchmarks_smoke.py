@@ -41,3 +41,12 @@ def test_the_benchmark_smoke_run_prints_every_scenario() -> None:
 def test_the_marker_stubs_benchmark_runs() -> None:
     result = _run("benchmarks.marker_stubs", "--stubs", "20", "--tests", "3")
     assert "20 marker stubs, 2 tests: median fixture setup" in result.stdout
+
+
+def test_the_dashboard_stream_benchmark_runs() -> None:
+    result = _run(
+        "benchmarks.dashboard_stream", "--duration", "1", "--rounds", "1", "--records", "2000"
+    )
+    for row in ("nobody watching", "page open", "the page's stream carried", "in process:"):
+        assert row in result.stdout, row
+    assert "carried 0.0 MB" not in result.stdout, "the page's stream sent nothing"

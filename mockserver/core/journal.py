@@ -12,7 +12,7 @@ import re
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -23,7 +23,7 @@ from mockserver.core.model import RequestSpec
 from mockserver.core.report import NearStub
 from mockserver.core.request import RequestView
 
-__all__ = ["DEFAULT_BODY_CAP", "DEFAULT_JOURNAL_SIZE", "Journal", "JournalEntry"]
+__all__ = ["DEFAULT_BODY_CAP", "DEFAULT_JOURNAL_SIZE", "Journal", "JournalEntry", "Listener"]
 
 # C0 controls but tab, line feed and carriage return, and DEL.
 _CONTROLS: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -107,6 +107,10 @@ class JournalEntry:
         return result
 
 
+# Told of each entry as it is journaled, and of a clear (None): the dashboard's live stream.
+Listener = Callable[["JournalEntry | None"], None]
+
+
 class Journal:
     """A bounded, thread-safe record of served requests and per-stub hit counts."""
 
@@ -122,6 +126,9 @@ class Journal:
         self._seq = 0
         self.hits: Counter[str] = Counter()
         self.unmatched_total = 0
+        # Empty unless a page watches: record checks it once, so nobody watching costs
+        # one truth test per request (issue 21).
+        self._listeners: tuple[Listener, ...] = ()
 
     @property
     def enabled(self) -> bool:
@@ -168,7 +175,10 @@ class Journal:
                 fault,
             )
             self._entries.append(entry)
-            return entry
+        if self._listeners:
+            for tell in self._listeners:
+                tell(entry)
+        return entry
 
     def entries(self, limit: int | None = None, offset: int = 0) -> list[JournalEntry]:
         """Entries oldest first; ``offset`` skips the oldest, ``limit`` caps how many."""
@@ -200,3 +210,23 @@ class Journal:
             if hits:
                 self.hits.clear()
                 self.unmatched_total = 0
+        for tell in self._listeners:
+            tell(None)
+
+    @property
+    def listening(self) -> int:
+        """How many listeners are told of each entry."""
+        return len(self._listeners)
+
+    def listen(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` with each entry journaled from now on (None when the journal is
+        cleared); returns what stops it. Listeners run on the recording thread: keep them to
+        a queue put."""
+        with self._lock:
+            self._listeners = (*self._listeners, listener)
+
+        def stop() -> None:
+            with self._lock:
+                self._listeners = tuple(f for f in self._listeners if f is not listener)
+
+        return stop

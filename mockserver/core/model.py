@@ -210,6 +210,8 @@ class Stub:
     order: int = 0
     source: str = "<admin>"
     index: int = 0
+    # Where the stub begins in its file (None: admin stubs, HAR...): shown, never compared.
+    line: int | None = field(default=None, compare=False)
     # The stub as written, as compact JSON: a tenth of the memory of the parsed mapping, and
     # only the admin API and the drift check read it.
     definition_json: bytes = field(default=b"{}", compare=False, repr=False)

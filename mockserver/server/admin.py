@@ -4,7 +4,8 @@ the routes (admin_routes.py), thin JSON adapters over the store, the journal and
 Every answer is JSON; every error is ``{"error": ..., "detail": ...}`` with a 4xx status that
 names the problem. Writes need ``Content-Type: application/json`` (a browser form cannot send
 it cross-site, so a page on the network cannot drive the API). With a token configured, all
-but ``GET /__admin/health`` need ``Authorization: Bearer <token>``.
+but ``GET /__admin/health`` and the dashboard's page (``GET /__admin/ui``, which holds no data)
+need ``Authorization: Bearer <token>``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from aiohttp import hdrs, web
 from mockserver.core.config import is_loopback
 from mockserver.server.admin_call import AdminCall, AdminRefusal
 from mockserver.server.admin_routes import COMPILED, ROUTES
+from mockserver.server.dashboard.page import is_page, page_response
+from mockserver.server.dashboard.routes import single_process_only
 from mockserver.server.state import ServerState
 
 __all__ = ["ADMIN_PREFIX", "Dispatch", "admin_subpath", "dispatch_admin", "handle_admin"]
@@ -99,6 +102,8 @@ async def handle_admin(
     """Dispatch one /__admin request (``sub`` is the normalised path below /__admin) once it
     is allowed, to ``dispatch`` (default: ``dispatch_admin``)."""
     method = "GET" if request.method == "HEAD" else request.method
+    if is_page(sub):  # holds no data: it asks for the token (dashboard/page.py)
+        return page_response(request, sub)
     token = state.settings.admin_token  # None or empty: no token asked for
     if token and method == "GET" and sub == "/health" and not authorised(request, token):
         return web.json_response(_public_health(state))
@@ -130,6 +135,13 @@ async def handle_admin(
             "set --admin-token to call the admin API from other sites",
         ).response()
     if state.admin_forward is not None:
+        if single_process_only(method, sub):
+            return AdminRefusal(
+                409,
+                "one process's journal",
+                "the dashboard's live journal needs a server without --workers (each worker "
+                "keeps its own); GET /__admin/requests merges the workers' journals",
+            ).response()
         return await state.admin_forward(request, sub, listener)
     return await (dispatch or dispatch_admin)(request, state, sub, listener)
 

@@ -4,6 +4,7 @@ raises, below them all."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -13,10 +14,20 @@ from mockserver.core.errors import ProblemError, StubFileError
 from mockserver.server.problems import problem_response
 from mockserver.server.state import ServerState
 
-__all__ = ["AdminCall", "AdminRefusal", "Route", "invalid"]
+__all__ = ["AdminCall", "AdminRefusal", "Route", "compile_routes", "invalid"]
 
 # What answers one admin route.
 Route = Callable[["AdminCall"], Awaitable[web.StreamResponse]]
+
+
+def compile_routes(
+    routes: list[tuple[str, str, Route]],
+) -> list[tuple[str, re.Pattern[str], Route]]:
+    """Each route's path as a regex: a ``{name}`` matches one path segment."""
+    return [
+        (method, re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path) + r"\Z"), handler)
+        for method, path, handler in routes
+    ]
 
 
 class AdminRefusal(ProblemError):

@@ -4,14 +4,13 @@ reset, reload and the API's own OpenAPI document."""
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import Final
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from mockserver.core.version import __version__
-from mockserver.server.admin_call import AdminCall, AdminRefusal, Route
+from mockserver.server.admin_call import AdminCall, AdminRefusal, Route, compile_routes
 from mockserver.server.admin_journal import (
     clear_requests,
     count,
@@ -28,6 +27,7 @@ from mockserver.server.admin_stubs import (
     put_stub,
     put_stubs,
 )
+from mockserver.server.dashboard.routes import DASHBOARD_ROUTES
 from mockserver.server.loop import loop_name
 from mockserver.server.reload import reload_files
 from mockserver.server.scenario_admin import list_scenarios, reset_scenarios, set_scenario
@@ -133,7 +133,6 @@ ROUTES: Final[list[tuple[str, str, Route]]] = [
 ]
 
 
-COMPILED: Final = [
-    (method, re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path) + r"\Z"), handler)
-    for method, path, handler in ROUTES
-]
+# The dashboard's routes are answered too, but kept out of ROUTES (the documented API):
+# the live journal is a stream, not a JSON answer (dashboard/routes.py).
+COMPILED: Final = compile_routes(ROUTES + DASHBOARD_ROUTES)

@@ -121,6 +121,7 @@ SCHEMAS: dict[str, Any] = {
             "service": {"type": "string"},
             "origin": {"enum": ["file", "admin"]},
             "source": {"type": "string"},
+            "line": {"type": ["integer", "null"]},
             "priority": {"type": "integer"},
             "hits": {"type": "integer"},
             "description": {"type": "string"},

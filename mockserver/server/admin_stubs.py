@@ -25,6 +25,7 @@ def stub_json(stub: Stub, state: ServerState) -> dict[str, Any]:
         "service": stub.service,
         "origin": store.origin(stub),
         "source": stub.source,
+        "line": stub.line,
         "priority": stub.priority,
         "hits": store.journal.hits.get(stub.id, 0),
     }

@@ -133,6 +133,7 @@ class MockServer:
         if self._runners:
             return
         self.state.after_reload = self._open_listeners
+        self.state.closing.clear()  # started again after a stop
         for warning in startup_warnings():
             log.warning("%s", warning)
         try:
@@ -213,6 +214,7 @@ class MockServer:
                 await task
         runners, self._runners = self._runners, []
         self._ports = {}
+        self.state.closing.set()
         # Together: each waits up to shutdown_timeout for its requests in flight, and one
         # after another that would be a deadline per listener.
         await asyncio.gather(*(runner.cleanup() for runner in runners))

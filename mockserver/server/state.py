@@ -46,6 +46,9 @@ class ServerState:
     namespace: str | None = None
     # The stubs' webhooks: sent after their answers, journaled for GET /__admin/webhooks.
     webhooks: Webhooks = field(default_factory=Webhooks)
+    # Set when the server stops: long-lived admin answers (the dashboard's live journal) end
+    # then, rather than hold the shutdown for its whole timeout.
+    closing: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         if self.namespaces is None:

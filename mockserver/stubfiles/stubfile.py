@@ -211,6 +211,7 @@ def parse_stub(
         priority=priority,
         source=source,
         index=index,
+        line=out.marks.get(at, (None, None))[0],
         definition_json=json.dumps(spec, default=str, separators=(",", ":")).encode(),
         responses=tuple(responses) if "responses" in spec else (),
         webhooks=webhooks,
