@@ -104,7 +104,14 @@ def mapping_json(call: AdminCall, stub: Stub) -> dict[str, Any]:
     raw_request = definition.get("request") or {}
     methods = raw_request.get("method")
     request["method"] = methods if isinstance(methods, str) else "ANY"
-    if "path" in raw_request:
+    url = raw_request.get("url")
+    if isinstance(url, dict) and isinstance(url.get("equals"), str):
+        request["url"] = url["equals"]
+    elif isinstance(url, dict) and isinstance(url.get("regex"), str):
+        regex = url["regex"]  # anchored by the translation: shown as WireMock's was written
+        anchored = regex.startswith("\\A(?:") and regex.endswith(")\\Z")
+        request["urlPattern"] = regex[5:-3] if anchored else regex
+    elif "path" in raw_request:
         key = "urlPathTemplate" if "{" in raw_request["path"] else "urlPath"
         request[key] = raw_request["path"]
     elif "path_regex" in raw_request:

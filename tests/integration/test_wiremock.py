@@ -91,6 +91,47 @@ def test_every_attribute_of_the_documented_request_is_matched() -> None:
         assert call(auth=("jeff@example.com", "wrong")) == 404
 
 
+def test_url_and_url_pattern_read_the_path_and_the_query_together(tmp_path: Path) -> None:
+    """The two mappings of WireMock's "URL matching" documentation: equality and a regex on
+    the path and the query; a request with a parameter more is not theirs."""
+    root = write_root(
+        tmp_path / "urls",
+        {
+            "equal.json": {
+                "request": {"method": "GET", "url": "/your/url?and=query"},
+                "response": {"status": 200, "body": "equal"},
+            },
+            "regex.json": {
+                "request": {"method": "GET", "urlPattern": "/your/([a-z]*)\\?and=query"},
+                "response": {"status": 200, "body": "regex"},
+            },
+            "bare.json": {
+                "request": {"method": "GET", "url": "/bare"},
+                "response": {"status": 200, "body": "bare"},
+            },
+        },
+    )
+    with serve(root) as server, requests.Session() as client:
+        base = server.url
+        assert client.get(base + "/your/url?and=query", timeout=5).text == "equal"
+        assert client.get(base + "/your/other?and=query", timeout=5).text == "regex"
+        for target in ("/your/url?and=query&more=1", "/your/url", "/your/other?and=query&x=1"):
+            assert client.get(base + target, timeout=5).status_code == 404, target
+        assert client.get(base + "/bare", timeout=5).text == "bare"
+        refused = client.get(base + "/bare?page=2", timeout=5)
+        assert refused.status_code == 404
+        first = refused.json()["nearest"][0]["first_difference"]
+        assert first == {
+            "field": "url",
+            "expected": 'equals "/bare"',
+            "actual": '"/bare?page=2"',
+            "why": 'expected "/bare", got "/bare?page=2"',
+        }
+        secret = client.get(base + "/bare?token=s3cret", timeout=5)
+        assert secret.status_code == 404
+        assert "s3cret" not in secret.text  # a secret parameter's value is not shown
+
+
 def test_delays_and_faults(tmp_path: Path) -> None:
     root = write_root(
         tmp_path / "slow",

@@ -56,6 +56,9 @@ def test_mappings_are_created_listed_edited_and_deleted(server: str) -> None:
     everything = Mappings.retrieve_all_mappings()
     assert everything.meta.total == 13  # the root's twelve and this one
     assert created.id in {m.id for m in everything.mappings}
+    # A loaded mapping is read back with its url and urlPattern, as the root wrote them.
+    assert "/some/thing" in {m.request.url for m in everything.mappings}
+    assert "/api/.*" in {m.request.url_pattern for m in everything.mappings}
     assert Mappings.retrieve_mapping(created.id).request.url == "/hello"
     created.response = MappingResponse(status=202, body="edited")
     assert Mappings.update_mapping(created).response.status == 202
