@@ -174,9 +174,11 @@ def _body_pattern(op: str, raw: dict[str, Any], at: KeyPath, sink: Sink) -> Any:
         ignore_order, ignore_extra = flags
         if ignore_extra and not ignore_order and isinstance(expected, dict | list):
             return {"json_path": _in_place(expected)}
+        if ignore_order and not ignore_extra:
+            return {"json_any_order": expected}  # JsonUnit's IGNORING_ARRAY_ORDER: none more
         # Ours: json is exact (key order aside); json_subset lets the request carry more
         # fields and array elements, in any order.
-        return {"json_subset": expected} if any(flags) else {"json": expected}
+        return {"json_subset": expected} if ignore_extra else {"json": expected}
     if op == "matchesJsonPath":
         return _with_expression(value, where, sink, "json_path", {})
     if op == "matchesXPath":

@@ -132,6 +132,53 @@ def test_url_and_url_pattern_read_the_path_and_the_query_together(tmp_path: Path
         assert "s3cret" not in secret.text  # a secret parameter's value is not shown
 
 
+def test_equal_to_json_options_as_jsonunit_reads_them(tmp_path: Path) -> None:
+    """ignoreArrayOrder alone is any order but nothing more; with ignoreExtraElements beside
+    it, more is let through."""
+    pets = {"pets": [{"name": "Rex", "tags": ["dog", "old"]}, {"name": "Tom"}]}
+    root = write_root(
+        tmp_path / "json",
+        {
+            "orders.json": {
+                "mappings": [
+                    {
+                        "request": {
+                            "method": "POST",
+                            "urlPath": "/order",
+                            "bodyPatterns": [{"equalToJson": pets, "ignoreArrayOrder": True}],
+                        },
+                        "response": {"status": 201},
+                    },
+                    {
+                        "request": {
+                            "method": "POST",
+                            "urlPath": "/loose",
+                            "bodyPatterns": [
+                                {
+                                    "equalToJson": json.dumps(pets),
+                                    "ignoreArrayOrder": True,
+                                    "ignoreExtraElements": True,
+                                }
+                            ],
+                        },
+                        "response": {"status": 202},
+                    },
+                ]
+            }
+        },
+    )
+    reordered = {"pets": [{"name": "Tom"}, {"tags": ["old", "dog"], "name": "Rex"}]}
+    more_elements = {"pets": [*pets["pets"], {"name": "Ada"}]}
+    more_keys = {"pets": pets["pets"], "total": 2}
+    with serve(root) as server, requests.Session() as client:
+        order, loose = server.url + "/order", server.url + "/loose"
+        assert client.post(order, json=reordered, timeout=5).status_code == 201
+        assert client.post(order, json=more_elements, timeout=5).status_code == 404
+        assert client.post(order, json=more_keys, timeout=5).status_code == 404
+        for body in (reordered, more_elements, more_keys):
+            assert client.post(loose, json=body, timeout=5).status_code == 202
+
+
 def test_delays_and_faults(tmp_path: Path) -> None:
     root = write_root(
         tmp_path / "slow",

@@ -250,6 +250,32 @@ def test_equal_to_json_is_semantic_and_its_options_loosen_it() -> None:
     assert answers(loose, request("POST", "/j", body='{"a":2,"b":[1,2]}')) is None
 
 
+def test_ignore_array_order_alone_refuses_extra_elements_and_fields() -> None:
+    """JsonUnit's IGNORING_ARRAY_ORDER, which is all ignoreArrayOrder turns on: any order, but
+    the same elements, as many of each, and no field more."""
+    stubs = one(
+        {
+            "urlPath": "/j",
+            "bodyPatterns": [
+                {
+                    "equalToJson": {"a": 1, "b": [1, 2, 2, {"c": [3, 4]}]},
+                    "ignoreArrayOrder": True,
+                }
+            ],
+        }
+    )
+    body = '{"a":1,"b":[{"c":[4,3]},2,1,2]}'  # every array in another order, nested too
+    assert answers(stubs, request("POST", "/j", body=body)) == "yes"
+    for body in (
+        '{"a":1,"b":[1,2,2,{"c":[3,4]},5]}',  # an element more
+        '{"a":1,"b":[1,1,2,{"c":[3,4]}]}',  # as many elements, not as many of each
+        '{"a":1,"b":[1,2,2,{"c":[3,4]}],"d":0}',  # a field more
+        '{"a":1,"b":[1,2,2,{"c":[3,4],"d":0}]}',  # a field more, nested
+        '{"a":1,"b":[1,2,{"c":[3,4]}]}',  # an element missing
+    ):
+        assert answers(stubs, request("POST", "/j", body=body)) is None, body
+
+
 def test_ignore_extra_elements_alone_keeps_array_order() -> None:
     stubs = one(
         {
