@@ -16,8 +16,6 @@ from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote
 
-from yarl import URL
-
 from mockserver.core.errors import KeyPath
 from mockserver.core.headernames import AUTHORIZATION
 
@@ -276,7 +274,10 @@ def _url(spec: dict[str, Any], at: KeyPath, sink: Sink) -> dict[str, Any] | None
         out["url"] = {"equals": unquote(path)}
         return out
     # WireMock compares the text of the path and the query: no parameter more, none less, in
-    # this order. The request's query is compared as the server reads it (yarl's decoding).
+    # this order. The request's query is compared as the server reads it (yarl's decoding;
+    # imported here, as the loader does not load aiohttp's parts for stub sets without one).
+    from yarl import URL
+
     read = URL.build(path="/", query_string=query, encoded=True).query_string
     out["url"] = {"equals": f"{unquote(path)}?{read}"}
     pairs = parse_qsl(query, keep_blank_values=True)

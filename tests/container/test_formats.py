@@ -11,6 +11,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import requests
@@ -18,7 +19,10 @@ import vcr
 
 from ..integration.upstream import LARGE, TEXT, Upstream
 from ..openapi_docs import PETSTORE
-from .conftest import TOKEN, Running
+from .conftest import TOKEN, Running, validate
+
+if TYPE_CHECKING:
+    from docker import DockerClient
 
 SHOP = Path(__file__).parent.parent / "data" / "wiremock" / "shop"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -54,12 +58,17 @@ def test_the_three_formats_are_served_from_one_mounted_directory(
     with requests.Session() as client:
         health = client.get(base + "/__admin/health", headers=AUTH, timeout=5).json()
         assert health["services"] == 3, served.logs()
-        # The WireMock root: a mapping, a bodyFileName from __files/, priorities.
+        # The WireMock root: a mapping, a bodyFileName from __files/, priorities, a static file.
         hello = client.get(base + "/some/thing", timeout=5)
         assert (hello.status_code, hello.text) == (200, "Hello, world!")
         body_file = client.get(base + "/body-file", timeout=5)
         assert body_file.text == "<response>Some content</response>\n"
         assert client.get(base + "/api/anything-else", timeout=5).status_code == 401
+        static = client.get(base + "/path/to/myfile.xml", timeout=5)  # __files/, at its path
+        assert (static.text, static.headers["Content-Type"]) == (
+            "<response>Some content</response>\n",
+            "application/xml",
+        )
         # The cassette: gzip replayed negotiated, identical requests in turn, then the last.
         zipped = client.get(base + "/gzip", headers={"Accept-Encoding": "gzip"}, timeout=5)
         assert (zipped.headers["Content-Encoding"], zipped.content) == ("gzip", LARGE)
@@ -79,3 +88,20 @@ def test_the_three_formats_are_served_from_one_mounted_directory(
         bad_body = client.post(base + "/pets", json={"tag": "no name"}, timeout=5)
         assert bad_body.status_code == 400, bad_body.text
         assert bad_body.json()["violations"][0]["in"] == "body"
+
+
+def test_a_file_of_files_the_image_user_cannot_read_is_reported(
+    docker: DockerClient, image: str, tmp_path: Path
+) -> None:
+    """__files/ is served as WireMock serves it, so each file is read at load: one the image's
+    user (10001) may not read is a located error, not a traceback or a half-served root."""
+    root = tmp_path / "stubs"
+    shutil.copytree(SHOP, root / "shop")
+    readable(root)
+    private = root / "shop" / "__files" / "private.json"
+    private.write_text("{}")
+    private.chmod(0o600)  # as a host file often is
+    exit_status, output = validate(docker, image, root)
+    assert exit_status == 1, output
+    assert "body_file 'private.json' cannot be read: Permission denied" in output
+    assert "Traceback" not in output

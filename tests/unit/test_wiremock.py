@@ -545,6 +545,7 @@ def test_the_root_of_a_mapping_file(tmp_path: Path) -> None:
 def test_served_as_mappings_itself_a_body_file_stays_inside_what_was_given(tmp_path: Path) -> None:
     from mockserver.core.errors import StubFileError
     from mockserver.formats.loader import load_tree
+    from mockserver.formats.wiremock_files import is_static
 
     root = tmp_path / "payments"
     (root / "mappings").mkdir(parents=True)
@@ -552,7 +553,9 @@ def test_served_as_mappings_itself_a_body_file_stays_inside_what_was_given(tmp_p
     (root / "__files" / "a.json").write_text("{}")
     mapping = {"id": "m", "request": {"url": "/a"}, "response": {"bodyFileName": "a.json"}}
     (root / "mappings" / "a.json").write_text(json.dumps(mapping))
-    assert len(load_tree([root]).stubs.stubs) == 1
+    stubs = load_tree([root]).stubs.stubs
+    assert [stub.id for stub in stubs if not is_static(stub)] == ["m"]
+    assert [stub.request.path.text for stub in stubs if is_static(stub)] == ["/a.json"]
     with pytest.raises(StubFileError) as refused:
         load_tree([root / "mappings"])
     assert "stub 'm': response.bodyFileName: body_file 'a.json' is outside" in str(refused.value)
@@ -563,3 +566,22 @@ def test_a_delay_our_parser_refuses_names_both_delay_keys() -> None:
         {"request": {"url": "/"}, "response": {"fixedDelayMilliseconds": 10**7}}
     )
     assert ": response (fixedDelayMilliseconds, delayDistribution): " in problem
+
+
+def test_a_file_of_files_is_bounded_as_a_body_file_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mockserver.core.errors import StubFileError
+    from mockserver.formats import loader
+
+    root = tmp_path / "big"
+    (root / "mappings").mkdir(parents=True)
+    (root / "mappings" / "m.json").write_text(json.dumps({"request": {"url": "/"}}))
+    (root / "__files").mkdir()
+    (root / "__files" / "large.bin").write_bytes(b"x" * 2048)
+    monkeypatch.setattr(loader, "MAX_BODY_FILE_BYTES", 1024)
+    with pytest.raises(StubFileError) as refused:
+        loader.load_tree([root])
+    message = str(refused.value)
+    assert str(root / "__files") in message
+    assert "body_file 'large.bin' is 2,048 bytes; the limit is 1,024" in message
