@@ -238,6 +238,7 @@ def test_files_are_served_at_their_path_when_no_mapping_matches(
         followed = client.get(base + "/json/wire%20&%20mock%20directory", timeout=5)
         assert followed.json() == {"key": "index page value"}
         assert client.put(base + "/json/should-not-see-this.json", timeout=5).status_code == 404
+        assert client.head(base + "/test-1.xml", timeout=5).status_code == 200  # as GET stubs
         assert get("/taken.json").text == "the mapping"  # a mapping answers before a file
         assert get("/inside.txt").text == "<content>Blah</content>"  # a link within __files/
         # Nothing outside __files/: a link out, a hidden file, a path that climbs, mappings/.
@@ -248,7 +249,7 @@ def test_files_are_served_at_their_path_when_no_mapping_matches(
             assert raw.recv(64).startswith(b"HTTP/1.1 404"), "a raw path that climbs"
         journal = client.get(base + "/__admin/requests", timeout=5).json()["requests"]
         served = [e for e in journal if e["path"] == "/test-1.xml"]
-        assert [entry["matched"] for entry in served] == [True]  # an answer: not unmatched
+        assert [entry["matched"] for entry in served] == [True, True]  # GET, HEAD: answers
     assert f"{root / '__files' / 'outside.txt'}: a link to {outside}" in caplog.text
 
 

@@ -78,6 +78,8 @@ def test_mappings_reset_and_delete_all(server: str) -> None:
     Mappings.delete_all_mappings()
     assert Mappings.retrieve_all_mappings().meta.total == 0
     assert requests.get(server + "/some/thing", timeout=5).status_code == 404
+    # The files of __files/ are no mappings: WireMock serves them still, and so do we.
+    assert requests.get(server + "/unused.json", timeout=5).status_code == 200
     requests.post(server + "/__admin/reset", timeout=5).raise_for_status()
     assert requests.get(server + "/some/thing", timeout=5).status_code == 200
 
