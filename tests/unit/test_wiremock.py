@@ -102,6 +102,28 @@ def test_url_is_the_path_and_the_query() -> None:
     assert answers(escaped, request("GET", "/s?q=a b")) == "yes"
 
 
+def test_a_url_that_differs_is_a_near_miss_that_hides_secret_parameters() -> None:
+    from mockserver.core.matching import Difference, differences
+
+    def url_difference(stub: Stub, target: str) -> Difference:
+        return next(d for d in differences(stub, request("GET", target)) if d.field == "url")
+
+    (stub,), _ = parsed({"request": {"url": "/x?page=1"}, "response": {}})
+    found = url_difference(stub, "/x?page=2")
+    assert (found.expected, found.actual) == ('equals "/x?page=1"', '"/x?page=2"')
+    (secret,), _ = parsed({"request": {"url": "/x?token=abc"}, "response": {}})
+    for target in ("/x?token=zzz", "/x?page=2"):
+        for found in differences(secret, request("GET", target)):
+            shown = f"{found.expected} {found.actual} {found.why}"
+            assert "abc" not in shown, shown  # the stub's secret
+            assert "zzz" not in shown, shown  # the request's
+    found = url_difference(secret, "/x?token=zzz")
+    assert (found.expected, found.actual) == ("<redacted>", '"/x?token=<redacted>"')
+    # A url stub (no other path) that misses is as far as a path that misses.
+    (pattern,), _ = parsed({"request": {"urlPattern": "/api/.*"}, "response": {}})
+    assert url_difference(pattern, "/other").weight > 1.0
+
+
 def test_url_beside_query_parameters_needs_both() -> None:
     stubs = one({"url": "/s?a=1", "queryParameters": {"a": {"equalTo": "1"}}})
     assert answers(stubs, request("GET", "/s?a=1")) == "yes"
