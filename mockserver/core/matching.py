@@ -8,7 +8,6 @@ hold wins. A miss is explained by scoring every stub and reporting the nearest f
 from __future__ import annotations
 
 import heapq
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final, TypeVar
@@ -22,7 +21,7 @@ from mockserver.core.request import RequestView
 from mockserver.core.scenarios import STARTED
 from mockserver.core.secretnames import (
     PLACEHOLDER,
-    SECRET_QUERY,
+    names_secret_parameter,
     redacted_field,
     redacted_query_string,
 )
@@ -53,10 +52,6 @@ _SHORTLIST_MAX: Final = 500
 # Route shortlists a StubIndex remembers (near_misses): enough for the few routes a
 # misconfigured client keeps calling, small beside the index itself.
 _SHORTLISTS_KEPT: Final = 256
-# A secret-named query parameter written in a stub's url (``token=...``).
-_SECRET_IN_TEXT: Final = re.compile(
-    r"(?<!\w)(?:" + "|".join(sorted(SECRET_QUERY)) + r")=", re.IGNORECASE
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,7 +241,7 @@ def _url_difference(
     expected = pattern.describe()
     weight = _ITEM_WEIGHT if has_path else _path_distance(expected, request.url)
     redacted = redacted_query_string(request.query_string)
-    secret_expected = _SECRET_IN_TEXT.search(expected) is not None
+    secret_expected = names_secret_parameter(expected)
     if redacted != request.query_string or secret_expected:
         shown = show(f"{request.path}?{redacted}")
         why = "the url differs (a secret: not shown)"
