@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from mockserver.core.errors import StubFileError
 from mockserver.formats.har import HarError, HarImport, parse_har
@@ -156,6 +156,7 @@ def import_wiremock(
         translate_mappings,
         wiremock_home,
     )
+    from mockserver.formats.wiremock_files import static_document
     from mockserver.recording.exchange import RECORDED_MARK
     from mockserver.recording.persist import recorded_path, write_atomic
     from mockserver.recording.stubs import document_text, render_stub
@@ -168,23 +169,34 @@ def import_wiremock(
         return 1
     services: dict[str, list[dict[str, object]]] = {}
     bodies: dict[str, list[tuple[Path, Path]]] = {}
+    homes: dict[str, Path] = {}
     target = Path(out_dir)
-    for file, base in find_stub_files([root])[0]:
-        document, _ = read_document(file.read_text("utf-8"), str(file), is_json=True)
-        if not is_wiremock(document):
-            continue
-        home = wiremock_home(file, base)
-        service = service_for(home)
+
+    def add(service: str, home: Path, stubs: list[dict[str, Any]]) -> None:
         path = recorded_path(target, service)
-        translated, _, _ = translate_mappings(document, str(file), service)
-        for stub in translated["stubs"]:
+        for stub in stubs:
             response = stub["response"]
             if "body_file" in response:  # copied beside the stub file, as a recording's are
                 source = (home / FILES_DIR / response["body_file"]).resolve()
                 relative = Path(f"{path.stem}.bodies") / source.relative_to(home.resolve())
                 bodies.setdefault(service, []).append((source, target / relative))
                 response["body_file"] = relative.as_posix()
-        services.setdefault(service, []).extend(translated["stubs"])
+        services.setdefault(service, []).extend(stubs)
+
+    for file, base in find_stub_files([root])[0]:
+        document, _ = read_document(file.read_text("utf-8"), str(file), is_json=True)
+        if not is_wiremock(document):
+            continue
+        home = wiremock_home(file, base)
+        service = service_for(home)
+        translated, _, _ = translate_mappings(document, str(file), service)
+        add(service, home, translated["stubs"])
+        if home.is_relative_to(Path(base).resolve()):  # __files/ is inside what was given
+            homes[service] = home
+    mappings = sum(map(len, services.values()))
+    for service, home in homes.items():  # __files/ served as WireMock serves it
+        add(service, home, static_document(home / FILES_DIR, service)["stubs"])
+    files = sum(map(len, services.values())) - mappings
     if not services:
         print(f"mockserver import: {root}: no WireMock mappings found", file=err)
         return 1
@@ -193,7 +205,8 @@ def import_wiremock(
         f"{RECORDED_MARK} from the WireMock root {root} on {moment}.\n"
         "# Edit freely; importing again replaces this file.\n"
     )
-    lines = [f"imported {sum(map(len, services.values()))} mappings from {root}:"]
+    served = f" (and {files} stubs serving __files/)" if files else ""
+    lines = [f"imported {mappings} mappings{served} from {root}:"]
     try:
         target.mkdir(parents=True, exist_ok=True)
         for service, stubs in services.items():

@@ -19,6 +19,7 @@ __all__ = [
     "budgeted",
     "json_difference",
     "json_equal",
+    "json_equal_any_order",
     "plain",
     "same_text",
     "show_json",
@@ -71,6 +72,31 @@ def _equal(a: Any, b: Any, clk: Clock) -> bool:
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(_equal(x, y, clk) for x, y in zip(a, b, strict=True))
     return type(a) is type(b) and a == b
+
+
+def json_equal_any_order(a: Any, b: Any) -> bool:
+    """JSON equality with every array read as a multiset: the same elements, as many of each,
+    in any order (JsonUnit's IGNORING_ARRAY_ORDER); objects keep their exact keys."""
+    return _equal_any_order(a, b, clock())
+
+
+def _equal_any_order(a: Any, b: Any, clk: Clock) -> bool:
+    clk.tick()
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return False
+        # Greedy pairing is exact: equality in any order is an equivalence, so an element
+        # equal to the first free match is equal to every other it could have taken.
+        free = list(b)
+        for item in a:
+            at = next((i for i, x in enumerate(free) if _equal_any_order(item, x, clk)), None)
+            if at is None:
+                return False
+            del free[at]
+        return True
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_equal_any_order(a[k], b[k], clk) for k in a)
+    return _equal(a, b, clk)
 
 
 def _contains(expected: Any, actual: Any, clk: Clock) -> bool:

@@ -1,5 +1,6 @@
-"""The JSON matchers: ``json`` (equal as JSON), ``json_subset`` (the expected part is there) and
-``json_path`` (``{"$.a.b": expected}``: some value the path selects holds).
+"""The JSON matchers: ``json`` (equal as JSON), ``json_any_order`` (equal, arrays in any order),
+``json_subset`` (the expected part is there) and ``json_path`` (``{"$.a.b": expected}``: some
+value the path selects holds).
 
 They read the value's JSON reading (a request body's is parsed once per request) and compare
 with jsonmatch.py, whose walks stop at the request's match budget.
@@ -19,6 +20,7 @@ from mockserver.core.jsonmatch import (
     budgeted,
     json_difference,
     json_equal,
+    json_equal_any_order,
     plain,
     same_text,
     show_json,
@@ -33,7 +35,7 @@ from mockserver.core.patterns import (
 )
 from mockserver.core.request import NotJson
 
-__all__ = ["JsonEquals", "JsonPath", "JsonSubset", "PathCheck"]
+__all__ = ["JsonAnyOrder", "JsonEquals", "JsonPath", "JsonSubset", "PathCheck"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,22 @@ class JsonEquals(_JsonPattern, name="json"):
 
     def describe(self) -> str:
         return f"json {show_json(self.expected)}"
+
+
+class JsonAnyOrder(_JsonPattern, name="json_any_order"):
+    """Equal as JSON, each array's elements in any order but all there, none more (WireMock's
+    ``equalToJson`` with ``ignoreArrayOrder``)."""
+
+    __slots__ = ()
+
+    def _compare(self, actual: Any) -> str | None:
+        if json_equal_any_order(self.expected, actual):
+            return None
+        expected = show_json(self.expected)
+        return f"expected JSON {expected} (arrays in any order), got {show_json(actual)}"
+
+    def describe(self) -> str:
+        return f"json_any_order {show_json(self.expected)}"
 
 
 class JsonSubset(_JsonPattern, name="json_subset"):

@@ -19,7 +19,12 @@ from mockserver.core.patterns import Pattern, Value, show
 from mockserver.core.recordmatchers import Values
 from mockserver.core.request import RequestView
 from mockserver.core.scenarios import STARTED
-from mockserver.core.secretnames import PLACEHOLDER, redacted_field
+from mockserver.core.secretnames import (
+    PLACEHOLDER,
+    names_secret_parameter,
+    redacted_field,
+    redacted_query_string,
+)
 from mockserver.core.shadowing import Shadow, find_shadows
 
 __all__ = [
@@ -143,6 +148,8 @@ def _rest_holds(spec: RequestSpec, request: RequestView) -> bool:
 
 
 def _fields_hold(spec: RequestSpec, request: RequestView) -> bool:
+    if spec.url is not None and spec.url.check(Value(request.url)) is not None:
+        return False
     for name, pattern in spec.query:
         if values_reason(request.query.get(name), pattern) is not None:
             return False
@@ -184,7 +191,8 @@ def differences(
                 _METHOD_WEIGHT,
             )
         )
-    if spec.path is not None and spec.path.match(request.path) is None:
+    path_differs = spec.path is not None and spec.path.match(request.path) is None
+    if spec.path is not None and path_differs:
         found.append(
             Difference(
                 "path",
@@ -194,6 +202,10 @@ def differences(
                 _path_distance(spec.path.text, request.path),
             )
         )
+    if spec.url is not None and not path_differs:  # else the path's difference says it
+        reason = _within_budget(values_reason, [request.url], spec.url)
+        if reason is not None:
+            found.append(_url_difference(spec.url, spec.path is not None, request, reason))
     for kind, items, fields in (
         ("query", spec.query, request.query),
         ("headers", spec.headers, request.headers),
@@ -218,6 +230,23 @@ def differences(
                 actual = body.text if body.text is not None else "<absent>"
                 found.append(Difference("body", pattern.describe(), actual, reason, _BODY_WEIGHT))
     return found
+
+
+def _url_difference(
+    pattern: Pattern, has_path: bool, request: RequestView, reason: str
+) -> Difference:
+    """A ``url`` that differs, weighed as a path when the stub has no other (else as one
+    parameter); a secret query parameter's value (the stub's or the request's) is not shown,
+    as for ``query.token``."""
+    expected = pattern.describe()
+    weight = _ITEM_WEIGHT if has_path else _path_distance(expected, request.url)
+    redacted = redacted_query_string(request.query_string)
+    secret_expected = names_secret_parameter(expected)
+    if redacted != request.query_string or secret_expected:
+        shown = show(f"{request.path}?{redacted}")
+        why = "the url differs (a secret: not shown)"
+        return Difference("url", PLACEHOLDER if secret_expected else expected, shown, why, weight)
+    return Difference("url", expected, show(request.url), reason, weight)
 
 
 ScenarioState = Callable[[str], str]

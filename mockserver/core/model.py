@@ -61,6 +61,8 @@ class RequestSpec:
     headers: tuple[tuple[str, Pattern], ...] = ()
     cookies: tuple[tuple[str, Pattern], ...] = ()
     body: tuple[Pattern, ...] = ()
+    # The path and the query string together (RequestView.url): WireMock's url/urlPattern.
+    url: Pattern | None = None
 
 
 EtagSetting = Literal["auto"] | str | Literal[False]

@@ -197,6 +197,11 @@ class RequestView:
         return self._negotiation
 
     @property
+    def url(self) -> str:
+        """The path and the query string together (``/search?q=x``), as ``url:`` reads them."""
+        return f"{self.path}?{self.query_string}" if self.query_string else self.path
+
+    @property
     def query(self) -> dict[str, list[str]]:
         """Query parameters by name (blank values kept), in arrival order."""
         if self._query is None:

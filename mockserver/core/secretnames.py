@@ -7,6 +7,7 @@ One list, so the recorder and every report agree (issue 13: a stub-answered requ
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Final, TypeVar
 
@@ -24,6 +25,7 @@ __all__ = [
     "PLACEHOLDER",
     "SECRET_HEADERS",
     "SECRET_QUERY",
+    "names_secret_parameter",
     "redacted_cookies",
     "redacted_field",
     "redacted_mapping",
@@ -72,6 +74,17 @@ def redacted_pairs(
 
 def redacted_mapping(values: Mapping[str, V], secret: frozenset[str]) -> dict[str, V | str]:
     return {k: PLACEHOLDER if k.lower() in secret else v for k, v in values.items()}
+
+
+# A secret-named query parameter written into a text, such as a stub's url (``token=...``).
+_SECRET_PARAMETER: Final = re.compile(
+    r"(?<!\w)(?:" + "|".join(sorted(SECRET_QUERY)) + r")=", re.IGNORECASE
+)
+
+
+def names_secret_parameter(text: str) -> bool:
+    """``text`` (a URL or a matcher over one) gives a secret-named query parameter a value."""
+    return _SECRET_PARAMETER.search(text) is not None
 
 
 def redacted_query_string(query: str) -> str:

@@ -87,6 +87,8 @@ def _conditions(stub: Stub) -> frozenset[Condition]:
     for kind in ("query", "headers", "cookies"):
         for name, value in (request.get(kind) or {}).items():
             found.add((kind, name.lower() if kind == "headers" else name, _canonical(value)))
+    if request.get("url") is not None:
+        found.add(("url", "", _canonical(request["url"])))
     body = request.get("body")
     for matcher in body if isinstance(body, list) else [] if body is None else [body]:
         found.add(("body", "", _canonical(matcher)))

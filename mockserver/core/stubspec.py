@@ -37,7 +37,16 @@ __all__ = [
 BodyFileReader = Callable[[str], bytes]
 """Reads a ``body_file`` (relative path) confined to the stubs root; raises ValueError(why)."""
 
-REQUEST_KEYS: Final = ("method", "path", "path_regex", "query", "headers", "cookies", "body")
+REQUEST_KEYS: Final = (
+    "method",
+    "path",
+    "path_regex",
+    "url",
+    "query",
+    "headers",
+    "cookies",
+    "body",
+)
 RESPONSE_KEYS: Final = (
     "status",
     "headers",
@@ -94,9 +103,10 @@ def parse_request(raw: Any, at: KeyPath, out: Problems) -> RequestSpec | None:
     headers = _parse_named(spec.get("headers"), (*at, "headers"), out, lower=True)
     cookies = _parse_named(spec.get("cookies"), (*at, "cookies"), out, lower=False)
     body = _parse_body_matchers(spec.get("body"), (*at, "body"), out)
+    url = None if spec.get("url") is None else parse_pattern(spec["url"], (*at, "url"), out)
     if len(out.items) != before:
         return None
-    return RequestSpec(methods, path, query, headers, cookies, body)
+    return RequestSpec(methods, path, query, headers, cookies, body, url)
 
 
 def _parse_methods(raw: Any, at: KeyPath, out: Problems) -> frozenset[str] | None:

@@ -31,6 +31,7 @@ from mockserver.formats.wiremock import (
     service_for,
     wiremock_home,
 )
+from mockserver.formats.wiremock_files import is_static, parse_static
 from mockserver.stubfiles.documents import MAX_FILE_BYTES, read_document
 from mockserver.stubfiles.stubfile import combine, parse_service
 
@@ -139,7 +140,11 @@ def body_file_reader(
             )
         if named is not None:
             named(target)
-        return _shared_body(target)
+        try:
+            return _shared_body(target)
+        except OSError as exc:  # e.g. a file the server's user may not read
+            why = exc.strerror or exc
+            raise ValueError(f"body_file {relative!r} cannot be read: {why}") from None
 
     return read
 
@@ -275,10 +280,39 @@ def load_tree(paths: Sequence[str | os.PathLike[str]]) -> LoadedTree:
         problems.extend(file_problems)
         if service is not None and not file_problems:
             parsed.append((service, stubs))
+    served = {spec.name for spec, _ in parsed}
+    for home in _wiremock_homes(files):
+        if service_for(home) in served:  # its mapping files were WireMock's
+            parsed.extend(_static_files(home, problems))
     stub_set = combine(parsed, problems)
     listener_of = {name: spec.port for name, spec in stub_set.services.items()}
-    shadows = tuple(find_shadows(stub_set.stubs, listener_of))
+    # A file of __files/ is served when no mapping is, on purpose: not a shadow to report.
+    compared = [stub for stub in stub_set.stubs if not is_static(stub)]
+    shadows = tuple(find_shadows(compared, listener_of))
     return LoadedTree(stub_set, tuple(stub_files), tuple(body_files), shadows)
+
+
+def _wiremock_homes(files: Iterable[tuple[Path, Path]]) -> list[Path]:
+    """The WireMock roots among the stub files' directories that have a ``__files/``."""
+    homes: dict[Path, None] = {}
+    for file, root in files:
+        home = wiremock_home(file, root)
+        if (
+            home / MAPPINGS_DIR in _resolved(file).parents
+            and home.is_relative_to(root.resolve())  # not when mappings/ itself was given
+            and (home / FILES_DIR).is_dir()
+        ):
+            homes[home] = None
+    return list(homes)
+
+
+def _static_files(home: Path, problems: list[Problem]) -> list[tuple[ServiceSpec, list[Stub]]]:
+    """The stubs that serve ``home``'s ``__files/`` as WireMock does (wiremock_files.py)."""
+    files_dir = home / FILES_DIR
+    reader = body_file_reader(files_dir / "-", files_dir)
+    spec, stubs, found = parse_static(files_dir, service_for(home), reader)
+    problems.extend(found)
+    return [(spec, stubs)] if spec is not None and not found else []
 
 
 def _resolved(file: Path) -> Path:

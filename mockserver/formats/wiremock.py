@@ -79,8 +79,9 @@ _FAULTS: Final = {
 # Ours names the body keys, WireMock's the keys users wrote: problems from our parser are
 # reported under theirs.
 _THEIR_KEYS: Final = (
-    ("request.path_regex", "request (urlPathPattern, urlPattern)"),
+    ("request.path_regex", "request.urlPathPattern"),
     ("request.path", "request (url, urlPath, urlPathTemplate)"),
+    ("request.url", "request (url, urlPattern)"),
     ("request.query", "request.queryParameters"),
     ("request.body", "request.bodyPatterns"),
     ("response.body_file", "response.bodyFileName"),

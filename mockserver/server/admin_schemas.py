@@ -137,11 +137,12 @@ SCHEMAS: dict[str, Any] = {
     },
     "RequestPattern": {
         "type": "object",
-        "description": "The keys of a stub's request: method, path, path_regex, query, ...",
+        "description": "The keys of a stub's request: method, path, path_regex, url, query, ...",
         "properties": {
             "method": {"type": ["string", "array"]},
             "path": {"type": "string"},
             "path_regex": {"type": "string"},
+            "url": MATCHER,
             "query": {"type": "object", "additionalProperties": MATCHER},
             "headers": {"type": "object", "additionalProperties": MATCHER},
             "cookies": {"type": "object", "additionalProperties": MATCHER},

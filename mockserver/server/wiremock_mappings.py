@@ -23,6 +23,7 @@ from mockserver.core.model import Stub
 from mockserver.core.store import DuplicateStubError, StubStore
 from mockserver.formats.loader import admin_body_reader, body_file_reader
 from mockserver.formats.wiremock import FILES_DIR, translate_mappings
+from mockserver.formats.wiremock_files import is_static
 from mockserver.server.admin_call import AdminCall, AdminRefusal
 from mockserver.stubfiles.stubinput import parse_stub_input
 
@@ -104,7 +105,14 @@ def mapping_json(call: AdminCall, stub: Stub) -> dict[str, Any]:
     raw_request = definition.get("request") or {}
     methods = raw_request.get("method")
     request["method"] = methods if isinstance(methods, str) else "ANY"
-    if "path" in raw_request:
+    url = raw_request.get("url")
+    if isinstance(url, dict) and isinstance(url.get("equals"), str):
+        request["url"] = url["equals"]
+    elif isinstance(url, dict) and isinstance(url.get("regex"), str):
+        regex = url["regex"]  # anchored by the translation: shown as WireMock's was written
+        anchored = regex.startswith("\\A(?:") and regex.endswith(")\\Z")
+        request["urlPattern"] = regex[5:-3] if anchored else regex
+    elif "path" in raw_request:
         key = "urlPathTemplate" if "{" in raw_request["path"] else "urlPath"
         request[key] = raw_request["path"]
     elif "path_regex" in raw_request:
@@ -124,9 +132,14 @@ def mapping_json(call: AdminCall, stub: Stub) -> dict[str, Any]:
     }
 
 
+def _mappings(call: AdminCall) -> list[Stub]:
+    """The stubs WireMock would list as mappings: not those serving a root's ``__files/``
+    (WireMock serves those files without a mapping, and removing mappings keeps them)."""
+    return [stub for stub in call.state.store.snapshot.stubs.stubs if not is_static(stub)]
+
+
 async def list_mappings(call: AdminCall) -> web.StreamResponse:
-    stubs = call.state.store.snapshot.stubs.stubs
-    mappings = [mapping_json(call, stub) for stub in stubs]
+    mappings = [mapping_json(call, stub) for stub in _mappings(call)]
     return web.json_response({"mappings": mappings, "meta": {"total": len(mappings)}})
 
 
@@ -172,7 +185,7 @@ async def delete_mapping(call: AdminCall) -> web.StreamResponse:
 
 async def delete_mappings(call: AdminCall) -> web.StreamResponse:
     store = call.state.store
-    for stub in store.snapshot.stubs.stubs:
+    for stub in _mappings(call):
         store.remove(stub.id)
     _posted(call).clear()
     return web.json_response({})
@@ -199,7 +212,7 @@ async def import_mappings(call: AdminCall) -> web.StreamResponse:
     pairs = _stubs_of(call, raw["mappings"])
     if options.get("deleteAllNotInImport") is True:
         wanted = {stub.id for stub, _ in pairs}
-        for stub in store.snapshot.stubs.stubs:
+        for stub in _mappings(call):
             if stub.id not in wanted:
                 store.remove(stub.id)
     if policy == "IGNORE":

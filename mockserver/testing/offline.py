@@ -17,6 +17,8 @@ from http.client import responses as HTTP_REASONS
 from typing import Any, Final
 from urllib.parse import unquote, urlencode, urlsplit
 
+from yarl import URL
+
 from mockserver.core.config import Settings
 from mockserver.core.errors import HttpProblem
 from mockserver.core.headernames import CONTENT_TYPE, LOWER_CONTENT_ENCODING, LOWER_CONTENT_TYPE
@@ -107,7 +109,9 @@ class OfflineDouble:
         decoded = _decode_body(header_items, body, self.settings.max_body_bytes)
         if isinstance(decoded, Answer):
             return decoded
-        view = RequestView(method, unquote(parts.path) or "/", parts.query, header_items, decoded)
+        # The query as the server reads it (yarl's decoding), so a stub's ``url`` reads the same.
+        query = URL.build(path="/", query_string=parts.query, encoded=True).query_string
+        view = RequestView(method, unquote(parts.path) or "/", query, header_items, decoded)
         return respond(
             self.store,
             listener,

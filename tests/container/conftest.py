@@ -64,6 +64,23 @@ def write_stubs(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
+def validate(docker: DockerClient, image: str, stubs: Path) -> tuple[int, str]:
+    """``mockserver validate`` in the image over ``stubs`` mounted at /stubs: its exit status
+    and its output."""
+    container = docker.containers.run(
+        image,
+        ["validate"],
+        detach=True,
+        network_mode="host",
+        volumes={str(stubs): {"bind": "/stubs", "mode": "ro"}},
+    )
+    try:
+        exit_status = container.wait(timeout=DEADLINE)["StatusCode"]
+        return int(exit_status), container.logs().decode()
+    finally:
+        container.remove(force=True)
+
+
 @dataclass
 class Running:
     container: Container

@@ -34,6 +34,7 @@ from .conftest import (
     TOKEN,
     Running,
     free_port,
+    validate,
     wait_until,
     write_stubs,
 )
@@ -116,18 +117,7 @@ def test_a_stub_volume_the_image_user_cannot_read_is_reported(
 ) -> None:
     private = write_stubs(tmp_path / "private", {"greeter.yaml": GREETING_V1})
     private.chmod(0o700)  # as a host folder often is; the image runs as 10001
-    container = docker.containers.run(
-        image,
-        ["validate"],
-        detach=True,
-        network_mode="host",
-        volumes={str(private): {"bind": "/stubs", "mode": "ro"}},
-    )
-    try:
-        exit_status = container.wait(timeout=DEADLINE)["StatusCode"]
-        output = container.logs().decode()
-    finally:
-        container.remove(force=True)
+    exit_status, output = validate(docker, image, private)
     assert exit_status == 1, output
     assert "Permission denied" in output
 

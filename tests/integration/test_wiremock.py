@@ -5,9 +5,11 @@ serve."""
 from __future__ import annotations
 
 import json
+import socket
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -89,6 +91,166 @@ def test_every_attribute_of_the_documented_request_is_matched() -> None:
         assert call(cookies={"session": "nope"}) == 404
         assert call(data="<other-results />") == 404
         assert call(auth=("jeff@example.com", "wrong")) == 404
+
+
+def test_url_and_url_pattern_read_the_path_and_the_query_together(tmp_path: Path) -> None:
+    """The two mappings of WireMock's "URL matching" documentation: equality and a regex on
+    the path and the query; a request with a parameter more is not theirs."""
+    root = write_root(
+        tmp_path / "urls",
+        {
+            "equal.json": {
+                "request": {"method": "GET", "url": "/your/url?and=query"},
+                "response": {"status": 200, "body": "equal"},
+            },
+            "regex.json": {
+                "request": {"method": "GET", "urlPattern": "/your/([a-z]*)\\?and=query"},
+                "response": {"status": 200, "body": "regex"},
+            },
+            "bare.json": {
+                "request": {"method": "GET", "url": "/bare"},
+                "response": {"status": 200, "body": "bare"},
+            },
+        },
+    )
+    with serve(root) as server, requests.Session() as client:
+        base = server.url
+        assert client.get(base + "/your/url?and=query", timeout=5).text == "equal"
+        assert client.get(base + "/your/other?and=query", timeout=5).text == "regex"
+        for target in ("/your/url?and=query&more=1", "/your/url", "/your/other?and=query&x=1"):
+            assert client.get(base + target, timeout=5).status_code == 404, target
+        assert client.get(base + "/bare", timeout=5).text == "bare"
+        refused = client.get(base + "/bare?page=2", timeout=5)
+        assert refused.status_code == 404
+        first = refused.json()["nearest"][0]["first_difference"]
+        assert first == {
+            "field": "url",
+            "expected": 'equals "/bare"',
+            "actual": '"/bare?page=2"',
+            "why": 'expected "/bare", got "/bare?page=2"',
+        }
+        secret = client.get(base + "/bare?token=s3cret", timeout=5)
+        assert secret.status_code == 404
+        assert "s3cret" not in secret.text  # a secret parameter's value is not shown
+
+
+def test_equal_to_json_options_as_jsonunit_reads_them(tmp_path: Path) -> None:
+    """ignoreArrayOrder alone is any order but nothing more; with ignoreExtraElements beside
+    it, more is let through."""
+    pets = {"pets": [{"name": "Rex", "tags": ["dog", "old"]}, {"name": "Tom"}]}
+    root = write_root(
+        tmp_path / "json",
+        {
+            "orders.json": {
+                "mappings": [
+                    {
+                        "request": {
+                            "method": "POST",
+                            "urlPath": "/order",
+                            "bodyPatterns": [{"equalToJson": pets, "ignoreArrayOrder": True}],
+                        },
+                        "response": {"status": 201},
+                    },
+                    {
+                        "request": {
+                            "method": "POST",
+                            "urlPath": "/loose",
+                            "bodyPatterns": [
+                                {
+                                    "equalToJson": json.dumps(pets),
+                                    "ignoreArrayOrder": True,
+                                    "ignoreExtraElements": True,
+                                }
+                            ],
+                        },
+                        "response": {"status": 202},
+                    },
+                ]
+            }
+        },
+    )
+    reordered = {"pets": [{"name": "Tom"}, {"tags": ["old", "dog"], "name": "Rex"}]}
+    more_elements = {"pets": [*pets["pets"], {"name": "Ada"}]}
+    more_keys = {"pets": pets["pets"], "total": 2}
+    with serve(root) as server, requests.Session() as client:
+        order, loose = server.url + "/order", server.url + "/loose"
+        assert client.post(order, json=reordered, timeout=5).status_code == 201
+        assert client.post(order, json=more_elements, timeout=5).status_code == 404
+        assert client.post(order, json=more_keys, timeout=5).status_code == 404
+        for body in (reordered, more_elements, more_keys):
+            assert client.post(loose, json=body, timeout=5).status_code == 202
+
+
+def test_files_are_served_at_their_path_when_no_mapping_matches(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """WireMock's own acceptance cases (StandaloneAcceptanceTest): a file of __files/ at its
+    path for a GET, its extension's Content-Type (JSON for none), a directory's index file at
+    the directory's path with a trailing slash, nothing for another method."""
+    outside = tmp_path / "secret.txt"
+    outside.write_text("not yours")
+    root = write_root(
+        tmp_path / "static",
+        {
+            "m.json": {
+                "request": {"method": "GET", "url": "/taken.json"},
+                "response": {"body": "the mapping"},
+            }
+        },
+        {
+            "test-1.xml": b"<content>Blah</content>",
+            "json/12345": b'{ "key": "value" }',
+            "json/23456/index.json": b'{ "key": "new value" }',
+            "json/34567/index.xml": b"<blob>BLAB</blob>",
+            "json/wire & mock directory/index.json": b'{ "key": "index page value" }',
+            "json/should-not-see-this.json": b"{}",
+            "taken.json": b'"the file"',
+            ".hidden.json": b"{}",
+        },
+    )
+    (root / "__files" / "inside.txt").symlink_to(root / "__files" / "test-1.xml")
+    (root / "__files" / "outside.txt").symlink_to(outside)
+    (root / "mappings" / "linked.txt").write_text("a mapping-side file")
+    caplog.set_level("WARNING", logger="mockserver.load")
+    with serve(root) as server, requests.Session() as client:
+        base = server.url
+
+        def get(path: str) -> requests.Response:
+            return client.get(base + path, timeout=5, allow_redirects=False)
+
+        xml = get("/test-1.xml?any=query")
+        assert (xml.status_code, xml.text) == (200, "<content>Blah</content>")
+        assert xml.headers["Content-Type"] == "application/xml"
+        bare = get("/json/12345")
+        assert (bare.json(), bare.headers["Content-Type"]) == ({"key": "value"}, "application/json")
+        index = get("/json/23456/")
+        assert (index.json(), index.headers["Content-Type"]) == (
+            {"key": "new value"},
+            "application/json",
+        )
+        assert get("/json/34567/").text == "<blob>BLAB</blob>"
+        assert get("/json/34567/").headers["Content-Type"] == "application/xml"
+        moved = get("/json/wire%20&%20mock%20directory")
+        assert (moved.status_code, moved.headers["Location"]) == (
+            302,
+            "/json/wire & mock directory/",
+        )
+        followed = client.get(base + "/json/wire%20&%20mock%20directory", timeout=5)
+        assert followed.json() == {"key": "index page value"}
+        assert client.put(base + "/json/should-not-see-this.json", timeout=5).status_code == 404
+        assert client.head(base + "/test-1.xml", timeout=5).status_code == 200  # as GET stubs
+        assert get("/taken.json").text == "the mapping"  # a mapping answers before a file
+        assert get("/inside.txt").text == "<content>Blah</content>"  # a link within __files/
+        # Nothing outside __files/: a link out, a hidden file, a path that climbs, mappings/.
+        for path in ("/outside.txt", "/.hidden.json", "/json", "/../mappings/m.json"):
+            assert get(path).status_code == 404, path
+        with socket.create_connection(("127.0.0.1", urlsplit(base).port), timeout=5) as raw:
+            raw.sendall(b"GET /json/../../mappings/m.json HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert raw.recv(64).startswith(b"HTTP/1.1 404"), "a raw path that climbs"
+        journal = client.get(base + "/__admin/requests", timeout=5).json()["requests"]
+        served = [e for e in journal if e["path"] == "/test-1.xml"]
+        assert [entry["matched"] for entry in served] == [True, True]  # GET, HEAD: answers
+    assert f"{root / '__files' / 'outside.txt'}: a link to {outside}" in caplog.text
 
 
 def test_delays_and_faults(tmp_path: Path) -> None:
@@ -199,10 +361,11 @@ def test_mockserver_import_wiremock_writes_stub_files_that_serve_the_same(tmp_pa
     out = tmp_path / "out"
     result = run_console("import", "wiremock", str(SHOP), "--out", str(out))
     assert result.returncode == 0, result.stderr
-    assert "imported 12 mappings" in result.stdout
+    assert "imported 12 mappings (and 2 stubs serving __files/)" in result.stdout
     assert (out / "shop.yaml").read_text().startswith("# Recorded by mockserver")
     assert run_console("validate", str(out)).returncode == 0
     paths = ["/some/thing", "/api/specific-resource", "/api/x", "/newest", "/body-file", "/json"]
+    paths += ["/unused.json", "/path/to/myfile.xml"]  # __files/, served as WireMock does
     with serve(SHOP) as theirs, serve(out) as ours, requests.Session() as client:
         for path in paths:
             expected = client.get(theirs.url + path, timeout=5)

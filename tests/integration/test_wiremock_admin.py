@@ -56,6 +56,9 @@ def test_mappings_are_created_listed_edited_and_deleted(server: str) -> None:
     everything = Mappings.retrieve_all_mappings()
     assert everything.meta.total == 13  # the root's twelve and this one
     assert created.id in {m.id for m in everything.mappings}
+    # A loaded mapping is read back with its url and urlPattern, as the root wrote them.
+    assert "/some/thing" in {m.request.url for m in everything.mappings}
+    assert "/api/.*" in {m.request.url_pattern for m in everything.mappings}
     assert Mappings.retrieve_mapping(created.id).request.url == "/hello"
     created.response = MappingResponse(status=202, body="edited")
     assert Mappings.update_mapping(created).response.status == 202
@@ -75,6 +78,8 @@ def test_mappings_reset_and_delete_all(server: str) -> None:
     Mappings.delete_all_mappings()
     assert Mappings.retrieve_all_mappings().meta.total == 0
     assert requests.get(server + "/some/thing", timeout=5).status_code == 404
+    # The files of __files/ are no mappings: WireMock serves them still, and so do we.
+    assert requests.get(server + "/unused.json", timeout=5).status_code == 200
     requests.post(server + "/__admin/reset", timeout=5).raise_for_status()
     assert requests.get(server + "/some/thing", timeout=5).status_code == 200
 
@@ -151,7 +156,10 @@ def test_a_mapping_it_cannot_serve_is_refused_with_the_key(server: str) -> None:
 
 def test_our_own_routes_still_answer(server: str) -> None:
     assert requests.get(server + "/__admin/health", timeout=5).json()["status"] == "ok"
-    assert len(requests.get(server + "/__admin/stubs", timeout=5).json()["stubs"]) == 12
+    stubs = requests.get(server + "/__admin/stubs", timeout=5).json()["stubs"]
+    # The twelve mappings, and the two files of __files/ served as WireMock serves them.
+    assert len([s for s in stubs if not s["source"].endswith("__files")]) == 12
+    assert len([s for s in stubs if s["source"].endswith("__files")]) == 2
 
 
 def test_the_token_rule_is_unchanged() -> None:

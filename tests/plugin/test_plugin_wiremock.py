@@ -54,3 +54,40 @@ def test_a_wiremock_root_serves_a_suite(project: Project, pytester: pytest.Pytes
     result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*No stub matched GET /api/receipts/8*"])
+
+
+# WireMock's url: the path and the query as one text, as the server and the doubles read it.
+SEARCH = """
+{
+    "request": {"method": "GET", "url": "/search?q=red%20shoes&page=2"},
+    "response": {"status": 200, "jsonBody": {"found": 3}}
+}
+"""
+
+OFFLINE = """
+import os
+
+import requests
+
+
+def test_the_url_is_matched_without_a_socket(mock_requests):
+    base = os.environ["SHOP_URL"]
+    got = requests.get(base + "/search", params={"q": "red shoes", "page": 2}, timeout=5)
+    assert got.json() == {"found": 3}
+    encoded = requests.get(base + "/search?q=red%20shoes&page=2", timeout=5)
+    assert encoded.json() == {"found": 3}
+
+
+def test_a_parameter_more_is_not_the_mapping_s(mock_requests):
+    base = os.environ["SHOP_URL"]
+    requests.get(base + "/search?q=red%20shoes&page=2&sort=price", timeout=5)
+"""
+
+
+def test_a_wiremock_url_is_matched_by_the_socket_free_doubles(
+    project: Project, pytester: pytest.Pytester
+) -> None:
+    project({"test_shop.py": OFFLINE}, stubs={"stubs/shop/mappings/search.json": SEARCH})
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*No stub matched GET /search?q=red*sort=price*"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import FrozenInstanceError, fields
 from typing import Any
 
@@ -57,6 +58,9 @@ def reason(raw: Any, text: str | None) -> str | None:
             '{"l": [{"id": 1, "x": 1}, {"id": 2, "y": 3}]}',
             id="subset-objects-in-array",
         ),
+        pytest.param(
+            {"json_any_order": {"l": [1, [2, 3], 1]}}, '{"l": [[3, 2], 1, 1.0]}', id="any-order"
+        ),
         pytest.param({"json_path": {"$.a.b": 1}}, '{"a": {"b": 1}}', id="json-path-literal"),
         pytest.param({"json_path": {"$.a.b": {"regex": "^S"}}}, '{"a": {"b": "Simon"}}', id="jp-m"),
         pytest.param({"json_path": {"$.n": {"equals": "5"}}}, '{"n": 5}', id="jp-number-as-text"),
@@ -98,6 +102,9 @@ def test_matcher_holds(raw: Any, text: str | None) -> None:
         ({"json_subset": {"a": {"c": 2}}}, '{"a": {"b": 1}}', "$.a.c: missing (expected 2)"),
         ({"json_subset": {"l": [4]}}, '{"l": [1, 2]}', "$.l[0]: no element contains 4, got [1, 2]"),
         ({"json_subset": {"a": 1}}, "[1]", "$: expected an object, got [1]"),
+        ({"json_any_order": [1, 2]}, "[2, 1, 3]", "(arrays in any order), got [2, 1, 3]"),
+        ({"json_any_order": [1, 1, 2]}, "[1, 2, 2]", "expected JSON [1, 1, 2] (arrays in any"),
+        ({"json_any_order": {"a": 1}}, '{"a": 1, "b": 2}', 'any order), got {"a": 1, "b": 2}'),
         ({"json_path": {"$.a.b": 1}}, '{"a": {"b": 2}}', "$.a.b: expected 1, got 2"),
         ({"json_path": {"$.a.b": {"regex": "^S"}}}, '{"a": {"b": "Ada"}}', '"Ada" does not match'),
         ({"json_path": {"$.x": 1}}, '{"a": 1}', "$.x selects nothing (expected 1)"),
@@ -175,6 +182,18 @@ def test_a_spent_budget_stops_every_regex_and_ends_with_its_request() -> None:
     assert reason({"regex": "^a$"}, "a") is None
 
 
+@pytest.mark.timeout(10)
+def test_a_spent_budget_stops_an_array_compared_in_any_order() -> None:
+    # 20,000 elements no two alike, reversed: the pairing would look at 200 million pairs.
+    body = json.dumps(list(range(20_000)))
+    token = start_match_budget(0.05)
+    try:
+        with pytest.raises(BudgetExceeded):
+            reason({"json_any_order": list(range(20_000))[::-1]}, body)
+    finally:
+        end_match_budget(token)
+
+
 def test_catastrophic_regex_gives_up_and_counts_as_no_match() -> None:
     found = reason({"regex": "(a|aa)+$"}, "a" * 5000 + "b")
     assert found is not None
@@ -244,6 +263,7 @@ EXAMPLES: dict[str, Any] = {
     "absent": {"absent": True},
     "json": {"json": {"a": [1, {"b": None}]}},
     "json_subset": {"json_subset": {"a": 1}},
+    "json_any_order": {"json_any_order": {"a": [2, 1]}},
     "json_path": {"json_path": {"$.a": 1, "$.b": {"regex": "x"}}},
     "any_of": {"any_of": ["a", {"contains": "b"}]},
     "not": {"not": {"contains": "b"}},

@@ -86,6 +86,48 @@ def test_url_is_the_path_and_the_query() -> None:
     assert answers(stubs, request("GET", "/things?colour=blue")) is None
     assert answers(stubs, request("GET", "/things")) is None
     assert answers(stubs, request("GET", "/things/1?colour=red")) is None
+    # WireMock's equality on the whole text: a parameter more, or another order, is refused.
+    assert answers(stubs, request("GET", "/things?colour=red&size=2")) is None
+    assert answers(stubs, request("GET", "/things?size=2&colour=red")) is None
+    assert answers(one({"url": "/things"}), request("GET", "/things?colour=red")) is None
+    assert answers(one({"url": "/things"}), request("GET", "/things")) == "yes"
+    ordered = one({"url": "/t?a=1&b=2"})
+    assert answers(ordered, request("GET", "/t?a=1&b=2")) == "yes"
+    assert answers(ordered, request("GET", "/t?b=2&a=1")) is None
+    repeated = one({"url": "/t?a=1&a=2"})  # a repeated parameter is the text it is
+    assert answers(repeated, request("GET", "/t?a=1&a=2")) == "yes"
+    assert answers(repeated, request("GET", "/t?a=2&a=1")) is None
+    # Escapes are compared as the server decodes them: %20 and + are one space.
+    escaped = one({"url": "/s?q=a%20b"})
+    assert answers(escaped, request("GET", "/s?q=a b")) == "yes"
+
+
+def test_a_url_that_differs_is_a_near_miss_that_hides_secret_parameters() -> None:
+    from mockserver.core.matching import Difference, differences
+
+    def url_difference(stub: Stub, target: str) -> Difference:
+        return next(d for d in differences(stub, request("GET", target)) if d.field == "url")
+
+    (stub,), _ = parsed({"request": {"url": "/x?page=1"}, "response": {}})
+    found = url_difference(stub, "/x?page=2")
+    assert (found.expected, found.actual) == ('equals "/x?page=1"', '"/x?page=2"')
+    (secret,), _ = parsed({"request": {"url": "/x?token=abc"}, "response": {}})
+    for target in ("/x?token=zzz", "/x?page=2"):
+        for found in differences(secret, request("GET", target)):
+            shown = f"{found.expected} {found.actual} {found.why}"
+            assert "abc" not in shown, shown  # the stub's secret
+            assert "zzz" not in shown, shown  # the request's
+    found = url_difference(secret, "/x?token=zzz")
+    assert (found.expected, found.actual) == ("<redacted>", '"/x?token=<redacted>"')
+    # A url stub (no other path) that misses is as far as a path that misses.
+    (pattern,), _ = parsed({"request": {"urlPattern": "/api/.*"}, "response": {}})
+    assert url_difference(pattern, "/other").weight > 1.0
+
+
+def test_url_beside_query_parameters_needs_both() -> None:
+    stubs = one({"url": "/s?a=1", "queryParameters": {"a": {"equalTo": "1"}}})
+    assert answers(stubs, request("GET", "/s?a=1")) == "yes"
+    assert answers(stubs, request("GET", "/s?a=1&b=2")) is None
 
 
 def test_url_path_is_literal_even_with_braces_and_escapes() -> None:
@@ -102,6 +144,14 @@ def test_url_patterns_match_the_whole_path() -> None:
     pattern = one({"urlPattern": "/api/.*"})
     assert answers(pattern, request("GET", "/api/x?y=1")) == "yes"
     assert answers(pattern, request("GET", "/other")) is None
+    # The regex reads the path and the query together, as WireMock's does.
+    strict = one({"urlPattern": "/api/[a-z]+"})
+    assert answers(strict, request("GET", "/api/x")) == "yes"
+    assert answers(strict, request("GET", "/api/x?y=1")) is None
+    query = one({"urlPattern": "/a\\?b=[0-9]+"})
+    assert answers(query, request("GET", "/a?b=12")) == "yes"
+    assert answers(query, request("GET", "/a?b=12&c=3")) is None
+    assert answers(query, request("GET", "/a?c=3")) is None
 
 
 def test_url_path_template_is_our_template() -> None:
@@ -220,6 +270,32 @@ def test_equal_to_json_is_semantic_and_its_options_loosen_it() -> None:
     )
     assert answers(loose, request("POST", "/j", body='{"a":1,"b":[2,1],"c":3}')) == "yes"
     assert answers(loose, request("POST", "/j", body='{"a":2,"b":[1,2]}')) is None
+
+
+def test_ignore_array_order_alone_refuses_extra_elements_and_fields() -> None:
+    """JsonUnit's IGNORING_ARRAY_ORDER, which is all ignoreArrayOrder turns on: any order, but
+    the same elements, as many of each, and no field more."""
+    stubs = one(
+        {
+            "urlPath": "/j",
+            "bodyPatterns": [
+                {
+                    "equalToJson": {"a": 1, "b": [1, 2, 2, {"c": [3, 4]}]},
+                    "ignoreArrayOrder": True,
+                }
+            ],
+        }
+    )
+    body = '{"a":1,"b":[{"c":[4,3]},2,1,2]}'  # every array in another order, nested too
+    assert answers(stubs, request("POST", "/j", body=body)) == "yes"
+    for body in (
+        '{"a":1,"b":[1,2,2,{"c":[3,4]},5]}',  # an element more
+        '{"a":1,"b":[1,1,2,{"c":[3,4]}]}',  # as many elements, not as many of each
+        '{"a":1,"b":[1,2,2,{"c":[3,4]}],"d":0}',  # a field more
+        '{"a":1,"b":[1,2,2,{"c":[3,4],"d":0}]}',  # a field more, nested
+        '{"a":1,"b":[1,2,{"c":[3,4]}]}',  # an element missing
+    ):
+        assert answers(stubs, request("POST", "/j", body=body)) is None, body
 
 
 def test_ignore_extra_elements_alone_keeps_array_order() -> None:
@@ -412,7 +488,7 @@ def test_faults(theirs: str, ours: str) -> None:
             "#0",
             "request.bodyPatterns[0]",
         ),
-        ({"request": {"urlPattern": "/a\\?b=.*"}}, "#0", "request.urlPattern"),
+        ({"request": {"urlPattern": "/a(b"}}, "#0", "request.urlPattern"),
         ({"request": {"url": "/"}, "response": {"fault": "SOMETHING"}}, "#0", "response.fault"),
         (
             {
@@ -491,6 +567,7 @@ def test_the_root_of_a_mapping_file(tmp_path: Path) -> None:
 def test_served_as_mappings_itself_a_body_file_stays_inside_what_was_given(tmp_path: Path) -> None:
     from mockserver.core.errors import StubFileError
     from mockserver.formats.loader import load_tree
+    from mockserver.formats.wiremock_files import is_static
 
     root = tmp_path / "payments"
     (root / "mappings").mkdir(parents=True)
@@ -498,7 +575,9 @@ def test_served_as_mappings_itself_a_body_file_stays_inside_what_was_given(tmp_p
     (root / "__files" / "a.json").write_text("{}")
     mapping = {"id": "m", "request": {"url": "/a"}, "response": {"bodyFileName": "a.json"}}
     (root / "mappings" / "a.json").write_text(json.dumps(mapping))
-    assert len(load_tree([root]).stubs.stubs) == 1
+    stubs = load_tree([root]).stubs.stubs
+    assert [stub.id for stub in stubs if not is_static(stub)] == ["m"]
+    assert [stub.request.path.text for stub in stubs if is_static(stub)] == ["/a.json"]
     with pytest.raises(StubFileError) as refused:
         load_tree([root / "mappings"])
     assert "stub 'm': response.bodyFileName: body_file 'a.json' is outside" in str(refused.value)
@@ -509,3 +588,22 @@ def test_a_delay_our_parser_refuses_names_both_delay_keys() -> None:
         {"request": {"url": "/"}, "response": {"fixedDelayMilliseconds": 10**7}}
     )
     assert ": response (fixedDelayMilliseconds, delayDistribution): " in problem
+
+
+def test_a_file_of_files_is_bounded_as_a_body_file_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mockserver.core.errors import StubFileError
+    from mockserver.formats import loader
+
+    root = tmp_path / "big"
+    (root / "mappings").mkdir(parents=True)
+    (root / "mappings" / "m.json").write_text(json.dumps({"request": {"url": "/"}}))
+    (root / "__files").mkdir()
+    (root / "__files" / "large.bin").write_bytes(b"x" * 2048)
+    monkeypatch.setattr(loader, "MAX_BODY_FILE_BYTES", 1024)
+    with pytest.raises(StubFileError) as refused:
+        loader.load_tree([root])
+    message = str(refused.value)
+    assert str(root / "__files") in message
+    assert "body_file 'large.bin' is 2,048 bytes; the limit is 1,024" in message
