@@ -27,6 +27,7 @@ from mockserver.core.journal import Journal
 from mockserver.core.model import StubSet
 from mockserver.core.store import StubStore
 from mockserver.formats.loader import load_paths
+from mockserver.messaging.doubles import start_messaging
 from mockserver.recording.forwarding import Forwarding, spy_forwarding
 from mockserver.server.handler import make_server
 from mockserver.server.limits import startup_warnings
@@ -136,6 +137,9 @@ class MockServer:
         for warning in startup_warnings():
             log.warning("%s", warning)
         try:
+            self.state.messaging = start_messaging(
+                self.store.snapshot.stubs, self.store.messages, self.store.rng
+            )
             await self._open_listeners()
         except BaseException:
             await self.stop_async()
@@ -217,6 +221,9 @@ class MockServer:
         # after another that would be a deadline per listener.
         await asyncio.gather(*(runner.cleanup() for runner in runners))
         await self.state.webhooks.settle(self.settings.shutdown_timeout)
+        messaging, self.state.messaging = self.state.messaging, None
+        if messaging is not None:
+            await messaging.close(self.settings.shutdown_timeout)
         forwarding = self.state.forwarding
         if forwarding is not None:
             await forwarding.close()

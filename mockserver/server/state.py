@@ -12,6 +12,7 @@ from aiohttp import web
 from mockserver.core.config import Settings
 from mockserver.core.namespaces import MemoryNamespaces, Namespaces
 from mockserver.core.store import StubStore
+from mockserver.messaging.doubles import Messaging
 from mockserver.recording.forwarding import Forwarding
 from mockserver.server.webhooks import Webhooks
 
@@ -46,6 +47,8 @@ class ServerState:
     namespace: str | None = None
     # The stubs' webhooks: sent after their answers, journaled for GET /__admin/webhooks.
     webhooks: Webhooks = field(default_factory=Webhooks)
+    # The stub files' amqp: doubles (mockserver/messaging/), when any stub file has amqp:.
+    messaging: Messaging | None = None
 
     def __post_init__(self) -> None:
         if self.namespaces is None:
