@@ -32,6 +32,7 @@ log = logging.getLogger("mockserver")
 RETRY_FIRST_S: Final = 0.2
 RETRY_MAX_S: Final = 5.0
 CONNECT_TIMEOUT_S: Final = 10.0
+RECONNECT_S: Final = 1.0  # between attempts after a loss (aio-pika's default is 5 s)
 PREFETCH: Final = 200  # unacked messages in flight per consumer channel
 
 # What a broker hands a consumed message to: the consumers of its queue, the message.
@@ -58,10 +59,12 @@ class Broker:
         self.error: str | None = None
         self.ready = asyncio.Event()  # declared and consuming
         self._task: asyncio.Task[None] | None = None
+        # The robust connection reads as open while it reconnects: its callbacks say.
+        self._up = False
 
     @property
     def connected(self) -> bool:
-        return self.connection is not None and not self.connection.is_closed
+        return self._up and self.connection is not None and not self.connection.is_closed
 
     def status(self) -> dict[str, Any]:
         return {
@@ -80,7 +83,9 @@ class Broker:
         wait = RETRY_FIRST_S
         while self.connection is None:
             try:
-                connection = await aio_pika.connect_robust(self.url, timeout=CONNECT_TIMEOUT_S)
+                connection = await aio_pika.connect_robust(
+                    self.url, timeout=CONNECT_TIMEOUT_S, reconnect_interval=RECONNECT_S
+                )
             except (TimeoutError, OSError, AMQPError) as exc:
                 why = _why(exc)
                 if why != self.error:  # once per new reason, not once per attempt
@@ -99,14 +104,18 @@ class Broker:
             log.error("amqp broker %s: %s", self.shown, self.error)
             return
         self.error = None
+        self._up = True
         self.ready.set()
         log.info("amqp broker %s: connected, %d queue(s) consumed", self.shown, len(self.queues))
 
     def _lost(self, *_: Any) -> None:
+        if self._up:  # called again on each failed attempt: said once
+            log.warning("amqp broker %s: connection lost; reconnecting", self.shown)
+        self._up = False
         self.error = "connection lost; reconnecting"
-        log.warning("amqp broker %s: %s", self.shown, self.error)
 
     def _reconnected(self, *_: Any) -> None:
+        self._up = True
         self.error = None
         log.info("amqp broker %s: reconnected, exchanges and queues declared again", self.shown)
 
