@@ -58,6 +58,9 @@ class Broker:
         self._publisher: AbstractRobustChannel | None = None
         self.error: str | None = None
         self.ready = asyncio.Event()  # declared and consuming
+        # Ready, or the first attempt failed: what the start waits for, so that a session's
+        # first test does not publish before the consumers are bound (and the message lost).
+        self.settled = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         # The robust connection reads as open while it reconnects: its callbacks say.
         self._up = False
@@ -91,6 +94,7 @@ class Broker:
                 if why != self.error:  # once per new reason, not once per attempt
                     log.warning("amqp broker %s is unreachable (%s); trying again", self.shown, why)
                 self.error = why
+                self.settled.set()
                 await asyncio.sleep(wait)  # a retry's back-off, not a synchronisation
                 wait = min(wait * 2, RETRY_MAX_S)
                 continue
@@ -102,10 +106,12 @@ class Broker:
         except (TimeoutError, AMQPError) as exc:
             self.error = f"declaring failed: {_why(exc)}"
             log.error("amqp broker %s: %s", self.shown, self.error)
+            self.settled.set()
             return
         self.error = None
         self._up = True
         self.ready.set()
+        self.settled.set()
         log.info("amqp broker %s: connected, %d queue(s) consumed", self.shown, len(self.queues))
 
     def _lost(self, *_: Any) -> None:

@@ -55,13 +55,14 @@ PROPERTY_NAMES: Final = (
 )
 NO_BROKER: Final = f"no broker: give amqp: {{url: ...}} in a stub file or set {URL_VARIABLE}"
 MAX_PENDING: Final = 10_000  # publishes scheduled and not yet sent; past it, one is dropped
+SETTLE_S: Final = 15.0  # the start waits this long at most for a broker to answer
 
 
 def amqp_specs(stubs: StubSet) -> list[AmqpSpec]:
     return [spec for service in stubs.services.values() for spec in service.amqp]
 
 
-def start_messaging(
+async def start_messaging(
     stubs: StubSet, messages: MessageLog, rng: random.Random | None = None
 ) -> Messaging | None:
     """The doubles of ``stubs``' amqp: sections, connecting in the background; None when no
@@ -75,6 +76,7 @@ def start_messaging(
         return None
     messaging = Messaging(specs, messages, rng=rng)
     messaging.start()
+    await messaging.settle(SETTLE_S)
     return messaging
 
 
@@ -114,13 +116,15 @@ class Messaging:
         for broker in self.brokers:
             broker.start()
 
-    async def wait_ready(self, timeout: float) -> bool:
+    async def settle(self, timeout: float) -> None:
+        """Wait until each broker is consuming, or its first connection attempt failed (it
+        is retried in the background), for at most ``timeout`` seconds."""
         try:
             async with asyncio.timeout(timeout):
-                await asyncio.gather(*(b.ready.wait() for b in self.brokers))
+                await asyncio.gather(*(b.settled.wait() for b in self.brokers))
         except TimeoutError:
-            return False
-        return True
+            pending = [b.shown for b in self.brokers if not b.settled.is_set()]
+            log.warning("amqp: still connecting to %s; serving meanwhile", ", ".join(pending))
 
     def health(self) -> dict[str, Any]:
         brokers = [broker.status() for broker in self.brokers]

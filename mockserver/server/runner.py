@@ -137,7 +137,7 @@ class MockServer:
         for warning in startup_warnings():
             log.warning("%s", warning)
         try:
-            self.state.messaging = start_messaging(
+            self.state.messaging = await start_messaging(
                 self.store.snapshot.stubs, self.store.messages, self.store.rng
             )
             await self._open_listeners()
