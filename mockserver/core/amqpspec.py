@@ -51,6 +51,7 @@ __all__ = [
     "ExchangeSpec",
     "MessageMatch",
     "MessageSpec",
+    "amqp_url_problem",
     "parse_amqp",
     "parse_message",
     "parse_publishes",
@@ -99,7 +100,8 @@ def shown_amqp_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def _url_problem(url: Any) -> str | None:
+def amqp_url_problem(url: Any) -> str | None:
+    """Why ``url`` is not a broker URL mockserver can use, or None."""
     if not isinstance(url, str):
         return f"url is an amqp:// or amqps:// URL, got {type_name(url)}"
     try:
@@ -120,7 +122,7 @@ def parse_amqp(raw: Any, at: KeyPath, out: Problems, source: str = "") -> AmqpSp
     before = len(out.items)
     check_keys(spec, AMQP_KEYS, at, out)
     url = spec.get("url")
-    if url is not None and (why := _url_problem(url)):
+    if url is not None and (why := amqp_url_problem(url)):
         out.add((*at, "url"), why)
     exchanges = tuple(
         e

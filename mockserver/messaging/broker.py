@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import aio_pika
 from aio_pika.abc import (
@@ -89,8 +90,8 @@ class Broker:
                 connection = await aio_pika.connect_robust(
                     self.url, timeout=CONNECT_TIMEOUT_S, reconnect_interval=RECONNECT_S
                 )
-            except (TimeoutError, OSError, AMQPError) as exc:
-                why = _why(exc)
+            except Exception as exc:  # any reason: said in health, tried again
+                why = self._scrubbed(_why(exc))
                 if why != self.error:  # once per new reason, not once per attempt
                     log.warning("amqp broker %s is unreachable (%s); trying again", self.shown, why)
                 self.error = why
@@ -113,6 +114,11 @@ class Broker:
         self.ready.set()
         self.settled.set()
         log.info("amqp broker %s: connected, %d queue(s) consumed", self.shown, len(self.queues))
+
+    def _scrubbed(self, text: str) -> str:
+        """``text`` without the URL's password, should a library's message quote it."""
+        password = urlsplit(self.url).password
+        return text.replace(password, "***") if password else text
 
     def _lost(self, *_: Any) -> None:
         if self._up:  # called again on each failed attempt: said once

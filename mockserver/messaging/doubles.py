@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from aio_pika.abc import AbstractIncomingMessage
 
-from mockserver.core.amqpspec import rendered_messages, shown_amqp_url
+from mockserver.core.amqpspec import amqp_url_problem, rendered_messages, shown_amqp_url
 from mockserver.core.errors import MockServerError
 from mockserver.core.messagelog import MessageEntry, MessageLog
 from mockserver.core.model import AmqpSpec, ConsumerSpec, MessageSpec, StubSet
@@ -91,6 +91,8 @@ class Messaging:
         rng: random.Random | None = None,
     ) -> None:
         default_url = default_url or os.environ.get(URL_VARIABLE) or None
+        if default_url is not None and (why := amqp_url_problem(default_url)):
+            raise MockServerError(f"{URL_VARIABLE}: {why}")
         by_url: dict[str, list[AmqpSpec]] = {}
         for spec in specs:
             url = spec.url or default_url
@@ -192,6 +194,11 @@ class Messaging:
                 entry.queue,
             )
             return entry, None
+        # One line a message, as a request has one (logs.py); a level check first.
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "amqp consumed %s %r -> %s", entry.exchange or "<default>", routing_key, chosen.id
+            )
         if chosen.reply is None:
             return entry, None
         return entry, self._reply(chosen, chosen.reply, view, properties)
@@ -258,6 +265,8 @@ class Messaging:
                 error = str(exc)
         if error is not None:
             log.warning("amqp message to %s %r not sent: %s", exchange, spec.routing_key, error)
+        elif log.isEnabledFor(logging.INFO):
+            log.info("amqp published %s %r (%s)", exchange or "<default>", spec.routing_key, source)
         return self._record_published(spec, exchange, extra, source, error)
 
     def _record_published(
