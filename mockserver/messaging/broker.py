@@ -52,7 +52,7 @@ class Broker:
             self.exchanges.extend(spec.exchanges)
             for consumer in spec.consumers:
                 by_queue.setdefault(consumer.queue, []).append(consumer)
-        self.queues = by_queue
+        self.queues: dict[str, list[ConsumerSpec]] = by_queue
         self._deliver = deliver
         self.connection: AbstractRobustConnection | None = None
         self._channel: AbstractRobustChannel | None = None
@@ -69,6 +69,15 @@ class Broker:
     @property
     def connected(self) -> bool:
         return self._up and self.connection is not None and not self.connection.is_closed
+
+    def shape(self) -> tuple[object, ...]:
+        """What is declared on the broker: the same after a reload, the consumers are
+        changed in place; otherwise the doubles start again."""
+        return (
+            self.url,
+            tuple(self.exchanges),
+            tuple((q, tuple(b for c in cs for b in c.bindings)) for q, cs in self.queues.items()),
+        )
 
     def status(self) -> dict[str, Any]:
         return {
@@ -148,10 +157,9 @@ class Broker:
                         arguments=dict(binding.arguments) or None,
                     )
 
-            async def on_message(
-                message: AbstractIncomingMessage, of: Sequence[ConsumerSpec] = tuple(consumers)
-            ) -> None:
-                await self._deliver(of, message)
+            async def on_message(message: AbstractIncomingMessage, queue: str = queue_name) -> None:
+                # Looked up per message: a reload changes what the consumers match and answer.
+                await self._deliver(self.queues.get(queue, ()), message)
 
             await queue.consume(on_message, no_ack=False)
 

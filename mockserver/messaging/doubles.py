@@ -33,6 +33,7 @@ __all__ = [
     "Messaging",
     "amqp_specs",
     "publish_after",
+    "reload_messaging",
     "start_messaging",
 ]
 
@@ -60,6 +61,22 @@ SETTLE_S: Final = 15.0  # the start waits this long at most for a broker to answ
 
 def amqp_specs(stubs: StubSet) -> list[AmqpSpec]:
     return [spec for service in stubs.services.values() for spec in service.amqp]
+
+
+async def reload_messaging(
+    current: Messaging | None, stubs: StubSet, messages: MessageLog, rng: random.Random
+) -> Messaging | None:
+    """The doubles after a reload: ``current`` with its consumers' match and reply replaced
+    when the brokers, exchanges, queues and bindings are the same; else started again."""
+    specs = amqp_specs(stubs)
+    if current is not None:
+        fresh = Messaging(specs, messages, rng=rng)
+        if [b.shape() for b in fresh.brokers] == [b.shape() for b in current.brokers]:
+            for old, new in zip(current.brokers, fresh.brokers, strict=True):
+                old.queues = new.queues
+            return current
+        await current.close()
+    return await start_messaging(stubs, messages, rng)
 
 
 async def start_messaging(

@@ -27,7 +27,7 @@ from mockserver.core.journal import Journal
 from mockserver.core.model import StubSet
 from mockserver.core.store import StubStore
 from mockserver.formats.loader import load_paths
-from mockserver.messaging.doubles import start_messaging
+from mockserver.messaging.doubles import amqp_specs, reload_messaging, start_messaging
 from mockserver.recording.forwarding import Forwarding, spy_forwarding
 from mockserver.server.handler import make_server
 from mockserver.server.limits import startup_warnings
@@ -133,7 +133,7 @@ class MockServer:
         """Bind every listener: the main port, and each port a service declares."""
         if self._runners:
             return
-        self.state.after_reload = self._open_listeners
+        self.state.after_reload = self._after_reload
         for warning in startup_warnings():
             log.warning("%s", warning)
         try:
@@ -159,9 +159,23 @@ class MockServer:
             self.store,
             self.settings.paths,
             self.state.reload_lock,
-            self._open_listeners,
+            self._after_reload,
             freeze_gc=self.settings.freeze_gc,
         )
+
+    async def _after_reload(self) -> None:
+        """A new stub set is served: its ports opened, its amqp: doubles brought up to it."""
+        await self._open_listeners()
+        if self.state.messaging is not None or amqp_specs(self.store.snapshot.stubs):
+            try:
+                self.state.messaging = await reload_messaging(
+                    self.state.messaging,
+                    self.store.snapshot.stubs,
+                    self.store.messages,
+                    self.store.rng,
+                )
+            except MockServerError as exc:  # an amqp: without a url: the doubles keep theirs
+                log.error("%s", exc)
 
     async def _open_listeners(self) -> None:
         """Open a listener for every port the current stubs need and is not open yet."""

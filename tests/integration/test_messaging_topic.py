@@ -3,6 +3,7 @@ routing keys through a pattern binding, one matched, one unmatched with its near
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -63,3 +64,34 @@ def test_a_pattern_bound_consumer_matches_one_key_and_reports_the_other(
         assert count.json() == {"count": 1}
         assert admin.post("/reset").status_code == 200
         assert admin.get("/messages").json() == {"messages": [], "total": 0, "unmatched": 0}
+
+
+def test_a_reload_changes_what_consumers_match_and_declares_new_queues(
+    tmp_path: Path, rabbit_server: RabbitServer, unique_name: Callable[[str], str]
+) -> None:
+    incoming, queue, other = unique_name("in"), unique_name("q"), unique_name("q2")
+    text = textwrap.dedent(releases(rabbit_server.url, incoming, queue)).lstrip()
+    root = write_stubs(tmp_path, {"releases.yaml": text})
+    with serve(root) as server, Admin(server.url) as admin, service(rabbit_server.url) as channel:
+        broker_up(admin)
+        publish(channel, incoming, "publish.appstore", "An iOS App")
+        assert messages(admin, 1, direction="consumed")[0]["matched"] is False
+
+        # The same queue and binding, another match: changed in place, no reconnection.
+        write_stubs(tmp_path, {"releases.yaml": text.replace("contains: Android", "contains: iOS")})
+        assert admin.post("/reload").status_code == 200
+        publish(channel, incoming, "publish.appstore", "Another iOS App")
+        (matched,) = messages(admin, 1, direction="consumed", body="Another iOS App")
+        assert matched["matched"] is True
+
+        # A new queue: the doubles start again and consume it too.
+        more = text + (
+            f"    - id: second\n      queue: {other}\n"
+            f'      bind: {{exchange: {incoming}, routing_key: "second.*"}}\n'
+        )
+        write_stubs(tmp_path, {"releases.yaml": more})
+        assert admin.post("/reload").status_code == 200
+        broker_up(admin)
+        publish(channel, incoming, "second.one", "to the new queue")
+        (second,) = messages(admin, 1, direction="consumed", body="to the new queue")
+        assert (second["consumer"], second["queue"]) == ("second", other)
