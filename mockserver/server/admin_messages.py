@@ -9,6 +9,7 @@ from aiohttp import web
 
 from mockserver.core.amqpspec import parse_message
 from mockserver.core.errors import Problems, StubFileError
+from mockserver.core.messagelog import MessageLog
 from mockserver.messaging.doubles import NO_BROKER
 from mockserver.server.admin_call import AdminCall, AdminRefusal, invalid
 
@@ -17,8 +18,15 @@ __all__ = ["count_messages", "list_messages", "publish_message"]
 ADMIN_SOURCE = "<admin>"
 
 
+def _journal(call: AdminCall) -> MessageLog:
+    """The server's message journal, also from a namespace: a consumed message belongs to
+    none, and the doubles journal every message in the default state."""
+    messaging = call.state.messaging
+    return messaging.messages if messaging is not None else call.state.store.messages
+
+
 async def list_messages(call: AdminCall) -> web.StreamResponse:
-    log = call.state.store.messages
+    log = _journal(call)
     entries = log.entries()
     return web.json_response(
         {
@@ -46,7 +54,7 @@ async def count_messages(call: AdminCall) -> web.StreamResponse:
         raise AdminRefusal(
             422, "invalid pattern", f"direction is consumed or published, got {direction!r}"
         )
-    found = call.state.store.messages.count(exchange, key, direction)
+    found = _journal(call).count(exchange, key, direction)
     return web.json_response({"count": found})
 
 

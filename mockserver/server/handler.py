@@ -216,7 +216,9 @@ def make_handler(state: ServerState, listener: int | None) -> Handler:
             await response.write_eof()
             state.webhooks.dispatch(answer.stub_id, answer.webhooks, store.deliveries)
             if answer.publishes:
-                publish_after(state.messaging, answer.stub_id, answer.publishes, store.messages)
+                publish_after(
+                    state.messaging, answer.stub_id, answer.publishes, state.store.messages
+                )
         return response
 
     return handle
