@@ -60,6 +60,10 @@ async def count_messages(call: AdminCall) -> web.StreamResponse:
 
 async def publish_message(call: AdminCall) -> web.StreamResponse:
     raw: Any = await call.json()
+    if isinstance(raw, dict) and "delay_ms" in raw:  # the call would wait for it
+        raise AdminRefusal(
+            422, "invalid message", "delay_ms is for publish: in stub files; publish when due"
+        )
     out = Problems(ADMIN_SOURCE)
     spec = parse_message(raw, (), out)
     if spec is None or out.items:

@@ -370,7 +370,6 @@ SCHEMAS: dict[str, Any] = {
             "json": {},
             "properties": {"type": "object"},
             "headers": {"type": "object"},
-            "delay_ms": {"type": "integer"},
         },
     },
     "Published": {

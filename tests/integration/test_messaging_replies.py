@@ -168,6 +168,9 @@ def test_an_http_stub_publishes_after_its_answer_and_the_admin_api_publishes(
         refused = admin.post("/messages/publish", json={"exchange": incoming, "bodyy": "x"})
         assert refused.status_code == 422
         assert "bodyy" in refused.json()["detail"]
+        later = admin.post("/messages/publish", json={"exchange": incoming, "delay_ms": 10})
+        assert later.status_code == 422
+        assert "delay_ms" in later.json()["detail"]
 
 
 def test_without_a_broker_a_publish_is_journaled_as_not_sent(tmp_path: Path) -> None:
