@@ -94,35 +94,40 @@ class Broker:
 
     async def _run(self) -> None:
         wait = RETRY_FIRST_S
-        while self.connection is None:
-            try:
-                connection = await aio_pika.connect_robust(
-                    self.url, timeout=CONNECT_TIMEOUT_S, reconnect_interval=RECONNECT_S
-                )
-            except Exception as exc:  # any reason: said in health, tried again
-                why = self._scrubbed(_why(exc))
-                if why != self.error:  # once per new reason, not once per attempt
-                    log.warning("amqp broker %s is unreachable (%s); trying again", self.shown, why)
-                self.error = why
-                self.settled.set()
-                await asyncio.sleep(wait)  # a retry's back-off, not a synchronisation
-                wait = min(wait * 2, RETRY_MAX_S)
-                continue
-            self.connection = connection
-        connection.reconnect_callbacks.add(self._reconnected)
-        connection.close_callbacks.add(self._lost)
-        try:
-            await self._declare(connection)
-        except (TimeoutError, AMQPError) as exc:
-            self.error = f"declaring failed: {_why(exc)}"
-            log.error("amqp broker %s: %s", self.shown, self.error)
+        while True:
+            why = await self._attempt()
+            if why is None:
+                break
+            if why != self.error:  # once per new reason, not once per attempt
+                log.warning("amqp broker %s: %s; trying again", self.shown, why)
+            self.error = why
             self.settled.set()
-            return
+            await asyncio.sleep(wait)  # a retry's back-off, not a synchronisation
+            wait = min(wait * 2, RETRY_MAX_S)
         self.error = None
         self._up = True
         self.ready.set()
         self.settled.set()
         log.info("amqp broker %s: connected, %d queue(s) consumed", self.shown, len(self.queues))
+
+    async def _attempt(self) -> str | None:
+        """Connect and declare everything; None when done, else why not (all closed again:
+        a binding to an exchange the service has not declared yet is tried again later)."""
+        try:
+            connection = await aio_pika.connect_robust(
+                self.url, timeout=CONNECT_TIMEOUT_S, reconnect_interval=RECONNECT_S
+            )
+        except Exception as exc:  # any reason: said in health, tried again
+            return f"unreachable ({self._scrubbed(_why(exc))})"
+        try:
+            await self._declare(connection)
+        except (TimeoutError, AMQPError) as exc:
+            await connection.close()
+            return f"declaring failed ({self._scrubbed(_why(exc))})"
+        self.connection = connection
+        connection.reconnect_callbacks.add(self._reconnected)
+        connection.close_callbacks.add(self._lost)
+        return None
 
     def _scrubbed(self, text: str) -> str:
         """``text`` without the URL's password, should a library's message quote it."""

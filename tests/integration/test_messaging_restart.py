@@ -94,3 +94,26 @@ def test_a_broker_restart_mid_run_is_survived(
 
             (after, *_) = wait_until(consumed_after, "a message consumed after the restart")
             assert (after["matched"], after["consumer"]) == (True, "playstore")
+
+
+def test_a_binding_to_an_exchange_the_service_declares_later_is_tried_again(
+    tmp_path: Path, rabbit_server: RabbitServer, unique_name: Callable[[str], str]
+) -> None:
+    theirs, queue = unique_name("declared.by.the.service"), unique_name("mock.q")
+    stubs = f"""
+        service: releases
+        amqp:
+          url: {rabbit_server.url}
+          consumers:
+            - {{id: c, queue: {queue}, bind: {{exchange: {theirs}, routing_key: "#"}}}}
+    """
+    root = write_stubs(tmp_path, {"releases.yaml": stubs})
+    with serve(root) as server, Admin(server.url) as admin, service(rabbit_server.url) as channel:
+        broker = admin.get("/health").json()["amqp"]["brokers"][0]
+        assert broker["connected"] is False
+        assert "declaring failed" in broker["error"]
+        assert "NOT_FOUND" in broker["error"]
+        channel.exchange_declare(theirs, "topic")  # the service starts, and declares it
+        broker_up(admin)
+        publish(channel, theirs, "any.key", "now bound")
+        assert messages(admin, 1, body="now bound")[0]["consumer"] == "c"
