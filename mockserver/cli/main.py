@@ -97,12 +97,16 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 def _record(args: argparse.Namespace) -> int:
+    from mockserver.messaging.recording import parse_exchange_option, record_exchanges
     from mockserver.recording.mode import parse_target, recording_server
     from mockserver.recording.proxy import UpstreamSettings
     from mockserver.server.runner import MockServer
 
     try:
         targets = [parse_target(text) for text in args.target]
+        exchanges = [parse_exchange_option(text) for text in args.amqp_exchange]
+        if exchanges and not args.amqp_url:
+            raise ValueError("--amqp-exchange needs the broker: --amqp-url or MOCKSERVER_AMQP_URL")
         settings = Settings(
             paths=(),
             host=args.host,
@@ -126,9 +130,13 @@ def _record(args: argparse.Namespace) -> int:
     except StubFileError as exc:
         print(f"mockserver record: not starting: {exc}", file=sys.stderr)
         return 1
+    running = _run_until_signalled(server, lambda: _print_recording(server, targets, args.out))
     try:
-        run_loop(_run_until_signalled(server, lambda: _print_recording(server, targets, args.out)))
-    except MockServerError as exc:
+        if exchanges:
+            run_loop(record_exchanges(args.amqp_url, exchanges, Path(args.out), running))
+        else:
+            run_loop(running)
+    except (MockServerError, ConnectionError) as exc:
         print(f"mockserver: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -290,6 +290,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="an OpenAPI 3.0/3.1 document: each answer that breaks it (status, Content-Type, "
         "JSON body) is logged as a warning, and still recorded and passed on",
     )
+    record.add_argument(
+        "--amqp-exchange",
+        action="append",
+        default=[],
+        metavar="NAME[=TYPE]",
+        help="also record what passes through this RabbitMQ exchange (topic, fanout or headers) "
+        "as consumer stubs in --out/amqp.recorded.yaml (repeatable; broker: --amqp-url)",
+    )
+    record.add_argument("--amqp-url", default=_env("AMQP_URL", str, None), help="the broker")
     _add_redact(record)
 
     validate = sub.add_parser(

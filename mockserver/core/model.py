@@ -221,6 +221,8 @@ class Stub:
     responses: tuple[ResponseSpec, ...] = ()
     # Calls made after the answer was sent (webhooks.py); none for most stubs.
     webhooks: tuple[WebhookSpec, ...] = ()
+    # Messages published after the answer was sent (response publish:, mockserver/messaging/).
+    publishes: tuple[MessageSpec, ...] = ()
     # Matches only in this scenario state, and moves it (scenarios.py); None for most stubs.
     scenario: ScenarioSpec | None = None
     # An OpenAPI operation's request check (oasvalidate.py): the violations of a request.
@@ -288,6 +290,7 @@ class ServiceSpec:
     min_size: int = 256
     sources: tuple[str, ...] = ()
     resources: tuple[ResourceSpec, ...] = ()
+    amqp: tuple[AmqpSpec, ...] = ()  # each file's amqp: section (messaging doubles)
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,3 +302,68 @@ class StubSet:
 
     def stubs_of(self, service: str) -> list[Stub]:
         return [s for s in self.stubs if s.service == service]
+
+
+# -- messaging (amqp: in a stub file, publish: on a response; core/amqpspec.py reads them,
+# mockserver/messaging/ runs them) --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeSpec:
+    name: str
+    type: str
+    durable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BindingSpec:
+    exchange: str
+    routing_key: str = ""
+    arguments: tuple[tuple[str, str], ...] = ()  # a headers exchange's (x-match, ...)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageMatch:
+    """What a consumed message must hold; every part is optional."""
+
+    body: tuple[Pattern, ...] = ()
+    headers: tuple[tuple[str, Pattern], ...] = ()
+    properties: tuple[tuple[str, Pattern], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSpec:
+    """One message to publish: a consumer's reply or an HTTP answer's ``publish:``.
+
+    ``exchange`` None (a reply only) sends it to the consumed message's ``reply_to``."""
+
+    exchange: str | None
+    routing_key: str
+    body: bytes = b""
+    properties: tuple[tuple[str, str | int], ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    delay_ms: int = 0
+    # template: true: the routing key, header values and body, compiled (templates.py)
+    key_template: Piece | str | None = None
+    template: ResponseTemplate | None = None
+    # Why it is not sent (its template failed): journaled instead.
+    refused: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerSpec:
+    id: str
+    queue: str
+    bindings: tuple[BindingSpec, ...]
+    match: MessageMatch | None = None
+    reply: MessageSpec | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AmqpSpec:
+    """One stub file's broker, exchanges and consumers."""
+
+    url: str | None  # None: MOCKSERVER_AMQP_URL
+    exchanges: tuple[ExchangeSpec, ...] = ()
+    consumers: tuple[ConsumerSpec, ...] = ()
+    source: str = ""

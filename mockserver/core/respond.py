@@ -11,11 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
+from mockserver.core.amqpspec import rendered_messages
 from mockserver.core.budget import MATCH_BUDGET_S, end_match_budget, start_match_budget
 from mockserver.core.errors import HttpProblem
 from mockserver.core.headernames import CACHE_CONTROL, CONTENT_TYPE
 from mockserver.core.journal import JournalEntry
-from mockserver.core.model import Fault, Stub, Timing, WebhookSpec
+from mockserver.core.model import Fault, MessageSpec, Stub, Timing, WebhookSpec
 from mockserver.core.render import choose, encode_json
 from mockserver.core.replayed import with_expires
 from mockserver.core.report import UnmatchedReport, unmatched_report
@@ -48,6 +49,7 @@ class Answer:
     fault: Fault | None = None  # the stub's fault: break the connection instead of answering
     fault_rate: float = 1.0  # the share of requests that meet it (see fault_to_perform)
     webhooks: tuple[WebhookSpec, ...] = ()  # the stub's calls, made once the answer is sent
+    publishes: tuple[MessageSpec, ...] = ()  # the stub's messages, sent once the answer is
     reason: str | None = None  # the stub's reason phrase (None: the status's usual one)
 
 
@@ -147,6 +149,11 @@ def _respond(
                 else ()
             ),
             reason=prepared.reason if status == prepared.status else None,
+            publishes=(
+                rendered_messages(stub.publishes, view, found.params, store.rng)
+                if stub.publishes
+                else ()
+            ),
         )
     resource = store.resource_for(listener, view.path)
     if resource is not None:

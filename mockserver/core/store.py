@@ -21,6 +21,7 @@ from mockserver.core.deliveries import DeliveryLog
 from mockserver.core.errors import MockServerError, Problem
 from mockserver.core.journal import Journal
 from mockserver.core.matching import StubIndex, index_by_listener
+from mockserver.core.messagelog import MessageLog
 from mockserver.core.model import PreparedResponse, ServiceSpec, Stub, StubSet
 from mockserver.core.request import RequestView
 from mockserver.core.resources import ResourceState
@@ -109,6 +110,7 @@ class StubStore:
         self.journal = journal if journal is not None else Journal()
         self.scenarios = ScenarioStates()  # each store (namespace) its own
         self.deliveries = DeliveryLog()  # its stubs' webhook calls
+        self.messages = MessageLog()  # consumed and published by the messaging doubles
         # serve --openapi: every request a stub matched is checked against the document.
         self.request_check: Callable[[RequestView], list[dict[str, str]]] | None = None
         self.last_reload = ReloadStatus()
@@ -245,6 +247,7 @@ class StubStore:
             self.journal.clear()
             self.scenarios.reset()
             self.deliveries.clear()
+            self.messages.clear()
             if self.seed is not None:
                 self.rng.seed(self.seed)
             if any(self.resources.values()):

@@ -63,6 +63,7 @@ RESPONSE_KEYS: Final = (
     "template",
     "reason",
     "expires_in",
+    "publish",  # messages sent after the answer: read by stubfile.parse_stub (amqpspec.py)
 )
 BODY_KEYS: Final = ("json", "body", "body_file", "body_base64")
 # Framing is the server's job: a stub that sets these would contradict the bytes sent.

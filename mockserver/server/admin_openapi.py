@@ -23,10 +23,11 @@ def _errors(*codes: int) -> dict[str, Any]:
         400: "malformed JSON or query parameter",
         401: "a token is configured and the call did not send it",
         404: "no such stub",
-        409: "conflict (id taken, the journal is off, or not in the default namespace)",
+        409: "conflict (id taken, the journal is off, no broker, or not the default namespace)",
         413: "body too large",
         415: "the body is not sent as application/json",
         422: "the stub or pattern has problems; each is located",
+        503: "the broker is down or did not confirm the message",
     }
     return {str(c): _json("Error", reasons[c]) for c in codes}
 
@@ -204,6 +205,38 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {
                     "200": _json("Count", "the count"),
                     **_errors(400, 401, 409, 413, 415, 422),
+                },
+            }
+        },
+        "/__admin/messages": {
+            "get": {
+                "summary": "The messages the amqp: doubles consumed and published (oldest first)",
+                "responses": {"200": _json("MessageList", "messages"), **_errors(401)},
+            }
+        },
+        "/__admin/messages/count": {
+            "post": {
+                "summary": "How many journaled messages went to an exchange and routing key",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": ref("MessagePattern")}},
+                },
+                "responses": {
+                    "200": _json("Count", "the count"),
+                    **_errors(400, 401, 413, 415, 422),
+                },
+            }
+        },
+        "/__admin/messages/publish": {
+            "post": {
+                "summary": "Publish a message on the broker (confirmed) and journal it",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": ref("MessageInput")}},
+                },
+                "responses": {
+                    "200": _json("Published", "published and confirmed"),
+                    **_errors(400, 401, 409, 413, 415, 422, 503),
                 },
             }
         },

@@ -18,6 +18,7 @@ from mockserver.server.admin_journal import (
     unmatched,
     webhooks,
 )
+from mockserver.server.admin_messages import count_messages, list_messages, publish_message
 from mockserver.server.admin_openapi import openapi_document
 from mockserver.server.admin_stubs import (
     add_stubs,
@@ -47,6 +48,7 @@ async def health(call: AdminCall) -> web.StreamResponse:
             "stubs": len(snapshot.stubs.stubs),
             "journal": {"size": len(store.journal), "max": store.journal.max_entries},
             "last_reload": store.last_reload.as_dict(),
+            **({"amqp": messaging.health()} if (messaging := call.state.messaging) else {}),
         }
     )
 
@@ -129,6 +131,9 @@ ROUTES: Final[list[tuple[str, str, Route]]] = [
     ("POST", "/scenarios/reset", reset_scenarios),
     ("PUT", "/scenarios/{name}", set_scenario),
     ("POST", "/requests/count", count),
+    ("GET", "/messages", list_messages),
+    ("POST", "/messages/count", count_messages),
+    ("POST", "/messages/publish", publish_message),
     ("GET", "/openapi.json", openapi),
 ]
 

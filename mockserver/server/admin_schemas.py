@@ -65,6 +65,15 @@ SCHEMAS: dict[str, Any] = {
                     "properties": {k: {"type": "integer"} for k in ("index", "pid", "served")},
                 },
             },
+            "amqp": {
+                "description": "with amqp: in a stub file: each broker, up or down (retried)",
+                "type": "object",
+                "required": ["status", "brokers"],
+                "properties": {
+                    "status": {"enum": ["up", "down"]},
+                    "brokers": {"type": "array", "items": {"type": "object"}},
+                },
+            },
             "last_reload": {
                 "type": "object",
                 "required": ["ok", "at", "problems", "message"],
@@ -301,6 +310,74 @@ SCHEMAS: dict[str, Any] = {
             "max_namespaces": {"type": "integer"},
             "namespace_ttl": {"type": "number"},
         },
+    },
+    "MessageList": {
+        "type": "object",
+        "required": ["messages", "total", "unmatched"],
+        "properties": {
+            "messages": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": [
+                        "seq",
+                        "at",
+                        "direction",
+                        "exchange",
+                        "routing_key",
+                        "consumer",
+                        "body",
+                        "properties",
+                        "headers",
+                        "matched",
+                    ],
+                    "properties": {
+                        "seq": {"type": "integer"},
+                        "at": {"type": "string"},
+                        "direction": {"enum": ["consumed", "published"]},
+                        "exchange": {"type": "string"},
+                        "routing_key": {"type": "string"},
+                        "consumer": {"type": ["string", "null"]},
+                        "body": {"type": "string"},
+                        "properties": {"type": "object"},
+                        "headers": {"type": "object"},
+                        "matched": {"type": "boolean"},
+                        "queue": {"type": "string"},
+                        "stub": {"type": "string"},
+                        "error": {"type": "string"},
+                        "near_misses": {"type": "array", "items": {"type": "object"}},
+                    },
+                },
+            },
+            "total": {"type": "integer"},
+            "unmatched": {"type": "integer"},
+        },
+    },
+    "MessagePattern": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "exchange": {"type": "string"},
+            "routing_key": {"type": "string"},
+            "direction": {"enum": ["consumed", "published"]},
+        },
+    },
+    "MessageInput": {
+        "type": "object",
+        "required": ["exchange"],
+        "properties": {
+            "exchange": {"type": "string"},
+            "routing_key": {"type": "string"},
+            "body": {"type": "string"},
+            "json": {},
+            "properties": {"type": "object"},
+            "headers": {"type": "object"},
+        },
+    },
+    "Published": {
+        "type": "object",
+        "required": ["status", "message"],
+        "properties": {"status": {"const": "published"}, "message": {"type": "object"}},
     },
 }
 

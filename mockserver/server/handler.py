@@ -29,6 +29,7 @@ from mockserver.core.request import RequestView
 from mockserver.core.respond import Answer, fault_to_perform, respond
 from mockserver.core.store import StubStore
 from mockserver.core.stubspec import MAX_DELAY_MS
+from mockserver.messaging.doubles import publish_after
 from mockserver.output.logs import log_request, request_level
 from mockserver.server.admin import Dispatch, admin_subpath, authorised, handle_admin
 from mockserver.server.bodies import REQUEST_CODINGS, BodyError, decode_request_body
@@ -209,11 +210,15 @@ def make_handler(state: ServerState, listener: int | None) -> Handler:
             response = WireResponse.build(
                 request, answer.status, answer.headers, sent, answer.reason
             )
-        if answer.webhooks and answer.stub_id is not None:
-            # Sent first, so a webhook never arrives before the answer that caused it.
+        if (answer.webhooks or answer.publishes) and answer.stub_id is not None:
+            # Sent first, so a webhook or message never arrives before the answer that caused it.
             await response.prepare(request)
             await response.write_eof()
             state.webhooks.dispatch(answer.stub_id, answer.webhooks, store.deliveries)
+            if answer.publishes:
+                publish_after(
+                    state.messaging, answer.stub_id, answer.publishes, state.store.messages
+                )
         return response
 
     return handle

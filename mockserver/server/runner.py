@@ -27,6 +27,7 @@ from mockserver.core.journal import Journal
 from mockserver.core.model import StubSet
 from mockserver.core.store import StubStore
 from mockserver.formats.loader import load_paths
+from mockserver.messaging.doubles import amqp_specs, reload_messaging, start_messaging
 from mockserver.recording.forwarding import Forwarding, spy_forwarding
 from mockserver.server.handler import make_server
 from mockserver.server.limits import startup_warnings
@@ -132,11 +133,14 @@ class MockServer:
         """Bind every listener: the main port, and each port a service declares."""
         if self._runners:
             return
-        self.state.after_reload = self._open_listeners
+        self.state.after_reload = self._after_reload
         self.state.closing.clear()  # started again after a stop
         for warning in startup_warnings():
             log.warning("%s", warning)
         try:
+            self.state.messaging = await start_messaging(
+                self.store.snapshot.stubs, self.store.messages, self.store.rng
+            )
             await self._open_listeners()
         except BaseException:
             await self.stop_async()
@@ -156,9 +160,23 @@ class MockServer:
             self.store,
             self.settings.paths,
             self.state.reload_lock,
-            self._open_listeners,
+            self._after_reload,
             freeze_gc=self.settings.freeze_gc,
         )
+
+    async def _after_reload(self) -> None:
+        """A new stub set is served: its ports opened, its amqp: doubles brought up to it."""
+        await self._open_listeners()
+        if self.state.messaging is not None or amqp_specs(self.store.snapshot.stubs):
+            try:
+                self.state.messaging = await reload_messaging(
+                    self.state.messaging,
+                    self.store.snapshot.stubs,
+                    self.store.messages,
+                    self.store.rng,
+                )
+            except MockServerError as exc:  # an amqp: without a url: the doubles keep theirs
+                log.error("%s", exc)
 
     async def _open_listeners(self) -> None:
         """Open a listener for every port the current stubs need and is not open yet."""
@@ -219,6 +237,9 @@ class MockServer:
         # after another that would be a deadline per listener.
         await asyncio.gather(*(runner.cleanup() for runner in runners))
         await self.state.webhooks.settle(self.settings.shutdown_timeout)
+        messaging, self.state.messaging = self.state.messaging, None
+        if messaging is not None:
+            await messaging.close(self.settings.shutdown_timeout)
         forwarding = self.state.forwarding
         if forwarding is not None:
             await forwarding.close()

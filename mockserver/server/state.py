@@ -12,6 +12,7 @@ from aiohttp import web
 from mockserver.core.config import Settings
 from mockserver.core.namespaces import MemoryNamespaces, Namespaces
 from mockserver.core.store import StubStore
+from mockserver.messaging.doubles import Messaging
 from mockserver.recording.forwarding import Forwarding
 from mockserver.server.webhooks import Webhooks
 
@@ -49,6 +50,8 @@ class ServerState:
     # Set when the server stops: long-lived admin answers (the dashboard's live journal) end
     # then, rather than hold the shutdown for its whole timeout.
     closing: asyncio.Event = field(default_factory=asyncio.Event)
+    # The stub files' amqp: doubles (mockserver/messaging/), when any stub file has amqp:.
+    messaging: Messaging | None = None
 
     def __post_init__(self) -> None:
         if self.namespaces is None:

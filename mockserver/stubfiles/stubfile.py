@@ -16,8 +16,10 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from mockserver.core.addresses import refused_address
+from mockserver.core.amqpspec import parse_amqp, parse_publishes
 from mockserver.core.errors import KeyPath, Problem, Problems, StubFileError
 from mockserver.core.model import (
+    MessageSpec,
     PreparedResponse,
     ResourceSpec,
     ResponseSpec,
@@ -43,6 +45,7 @@ FILE_KEYS: Final = (
     "stubs",
     "resources",
     "version",
+    "amqp",
 )
 STUB_KEYS: Final = (
     "id",
@@ -114,6 +117,7 @@ def parse_service(
     if "min_size" in doc:
         min_size = expect_int(doc["min_size"], ("min_size",), out, 0, 1 << 30) or 0
     resources = _parse_resources(doc.get("resources"), out)
+    amqp = parse_amqp(doc["amqp"], ("amqp",), out, source) if "amqp" in doc else None
     stubs: list[Stub] = []
     raw_stubs = doc.get("stubs", [])
     if raw_stubs is None:
@@ -155,6 +159,7 @@ def parse_service(
         min_size,
         (source,),
         resources,
+        (amqp,) if amqp is not None else (),
     )
     problems = sorted(out.items, key=lambda p: (p.line or 0, p.column or 0))
     return (None if out else service), stubs, problems
@@ -197,6 +202,7 @@ def parse_stub(
     if "webhooks" in spec:
         templated = bool(responses) and responses[0].template is not None
         webhooks = parse_webhooks(spec["webhooks"], (*at, "webhooks"), out, templated=templated)
+    publishes = _parse_publishes(spec, at, out, responses)
     scenario = None
     if "scenario" in spec:
         scenario = parse_scenario(spec["scenario"], (*at, "scenario"), out)
@@ -215,6 +221,7 @@ def parse_stub(
         definition_json=json.dumps(spec, default=str, separators=(",", ":")).encode(),
         responses=tuple(responses) if "responses" in spec else (),
         webhooks=webhooks,
+        publishes=publishes,
         scenario=scenario,
     )
 
@@ -225,6 +232,21 @@ def _preparer(
 ) -> Callable[[ResponseSpec], PreparedResponse]:
     """render.prepare for these settings, one shared function for all stubs that have them."""
     return partial(prepare, methods=methods, service_gzip=service_gzip, min_size=min_size)
+
+
+def _parse_publishes(
+    spec: Mapping[str, Any], at: KeyPath, out: Problems, responses: list[ResponseSpec]
+) -> tuple[MessageSpec, ...]:
+    """``response: {publish: [...]}``: messages sent once the answer is (amqpspec.py)."""
+    for i, item in enumerate(spec.get("responses") or ()):
+        if isinstance(item, dict) and "publish" in item:
+            out.add((*at, "responses", i, "publish"), "publish sits on response:, not responses:")
+    response = spec.get("response")
+    if not isinstance(response, dict) or "publish" not in response:
+        return ()
+    templated = bool(responses) and responses[0].template is not None
+    where = (*at, "response", "publish")
+    return parse_publishes(response["publish"], where, out, templated=templated)
 
 
 def _parse_responses(
@@ -405,4 +427,5 @@ def _merge(a: ServiceSpec, b: ServiceSpec, found: list[Problem]) -> ServiceSpec 
         upstream=a.upstream or b.upstream,
         sources=a.sources + b.sources,
         resources=a.resources + b.resources,
+        amqp=a.amqp + b.amqp,
     )

@@ -143,6 +143,14 @@ class _Calls:
         return _Call("GET", "/requests/unmatched", unwrap=_pick("total"))
 
     @staticmethod
+    def messages() -> _Call:
+        return _Call("GET", "/messages", unwrap=_pick("messages"))
+
+    @staticmethod
+    def unmatched_messages_total() -> _Call:
+        return _Call("GET", "/messages", unwrap=_pick("unmatched"))
+
+    @staticmethod
     def webhooks() -> _Call:
         return _Call("GET", "/webhooks", unwrap=_pick("webhooks"))
 
@@ -297,6 +305,14 @@ class MockServerClient:
     def webhooks(self) -> list[dict[str, Any]]:
         """The stubs' last webhook calls: stub, method, url, status or error."""
         return self._do(_Calls.webhooks())  # type: ignore[no-any-return]
+
+    def messages(self) -> list[dict[str, Any]]:
+        """The messages the amqp: doubles consumed and published, oldest first."""
+        return self._do(_Calls.messages())  # type: ignore[no-any-return]
+
+    def unmatched_messages_total(self) -> int:
+        """Consumed messages no consumer matched since the last reset."""
+        return self._do(_Calls.unmatched_messages_total())  # type: ignore[no-any-return]
 
     def scenarios(self) -> list[dict[str, str]]:
         """Each scenario the stubs name, with its state: ``[{"name", "state"}]``."""

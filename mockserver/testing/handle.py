@@ -22,6 +22,7 @@ from mockserver.core.store import StubStore
 from mockserver.formats.loader import admin_body_reader
 from mockserver.stubfiles.stubinput import parse_pattern_input, parse_stub_input
 from mockserver.testing.client import MockServerClient
+from mockserver.testing.messages import assert_published
 
 __all__ = [
     "Backend",
@@ -55,6 +56,8 @@ class Backend(Protocol):
     def scenarios(self) -> dict[str, str]: ...
     def set_scenario(self, name: str, state: str) -> None: ...
     def webhooks(self) -> list[Json]: ...
+    def messages(self) -> list[Json]: ...
+    def unmatched_message_count(self) -> int: ...
 
     # Whether a service that only put_stubs declares gets a listener for the port it declares.
     opens_ports: bool
@@ -144,6 +147,12 @@ class LocalBackend:
     def webhooks(self) -> list[Json]:
         return [delivery.as_dict() for delivery in self.store.deliveries.entries()]
 
+    def messages(self) -> list[Json]:
+        return [entry.as_dict() for entry in self.store.messages.entries()]
+
+    def unmatched_message_count(self) -> int:
+        return self.store.messages.unmatched_total
+
 
 class RemoteBackend:
     """A server elsewhere (a container, staging), through its admin API."""
@@ -200,6 +209,12 @@ class RemoteBackend:
 
     def webhooks(self) -> list[Json]:
         return self.client.webhooks()
+
+    def messages(self) -> list[Json]:
+        return self.client.messages()
+
+    def unmatched_message_count(self) -> int:
+        return self.client.unmatched_messages_total()
 
 
 def env_name(pattern: str, service: str) -> str:
@@ -377,6 +392,31 @@ class MockServerHandle(_Verifies):
         """The stubs' webhook calls since the last reset, oldest first: stub, method, url,
         status or error (calls run after their answers: wait for the one you expect)."""
         return self._backend.webhooks()
+
+    @property
+    def messages(self) -> list[Json]:
+        """The messages the amqp: doubles consumed and published since the last reset, oldest
+        first: direction, exchange, routing_key, consumer, body, properties, matched."""
+        return self._backend.messages()
+
+    def assert_published(
+        self,
+        exchange: str,
+        routing_key: str,
+        times: int | None = None,
+        *,
+        direction: str | None = None,
+        timeout: float = 5.0,
+    ) -> list[Json]:
+        """Fail unless messages went to ``exchange`` with ``routing_key`` (exactly ``times``
+        of them, when given): the service's, consumed by the doubles, and the doubles' own,
+        confirmed by the broker (``direction="consumed"`` or ``"published"`` for one side).
+        Messages travel after the call that caused them: waits up to ``timeout`` seconds
+        for the count to be reached."""
+        __tracebackhide__ = True
+        return assert_published(
+            self._backend, exchange, routing_key, times, direction=direction, timeout=timeout
+        )
 
     def scenario(self, name: str) -> ScenarioHandle:
         """A scenario the stubs name: ``.state``, and ``.set(state)`` to move it."""

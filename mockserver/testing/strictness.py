@@ -15,6 +15,7 @@ from typing import Any
 
 from mockserver.output.unmatched import unmatched_text
 from mockserver.testing.handle import Backend, LocalBackend, MockServerHandle
+from mockserver.testing.messages import unmatched_messages_text
 
 __all__ = ["Ended", "Finding", "Ledger", "Watch", "leftover_threads", "live_threads"]
 
@@ -61,6 +62,7 @@ class Watch:
     real: bool  # listens on sockets: its URLs go in the environment, through other mocks
     mock: Any = None  # the socket-free fixture's requests-mock / aioresponses object
     seen: int = 0
+    seen_messages: int = 0  # consumed messages no consumer matched, as counted at the last take
     threads: frozenset[int] = field(default_factory=live_threads)
     previous: Ended | None = None
 
@@ -81,6 +83,14 @@ class Watch:
             return 0, []
         return new, self.backend.unmatched()[-new:]
 
+    def take_messages(self) -> tuple[int, list[Json]]:
+        """The consumed messages no consumer matched since the last take (messaging doubles)."""
+        total = self.backend.unmatched_message_count()
+        new, self.seen_messages = total - self.seen_messages, total
+        if new <= 0:
+            return 0, []
+        return new, [m for m in self.backend.messages() if not m["matched"]][-new:]
+
 
 @dataclass(eq=False)
 class Finding:
@@ -89,6 +99,8 @@ class Finding:
     watch: Watch
     count: int
     entries: list[Json]
+    messages: int = 0  # consumed messages no consumer matched, and those still journaled
+    message_entries: list[Json] = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -111,11 +123,14 @@ class Ledger:
             count, entries = watch.take()
             if count:
                 self.findings.append(Finding(self.phase, fixture, watch, count, entries))
+            count, entries = watch.take_messages()
+            if count:
+                self.findings.append(Finding(self.phase, fixture, watch, 0, [], count, entries))
 
     def keep_before_reset(self, watch: Watch) -> None:
         """What a test's own reset() would wipe is found first (hypothesis examples)."""
         self.note()
-        watch.seen = 0
+        watch.seen = watch.seen_messages = 0
 
     def report(self, phase: str, *, strict_only: bool) -> str:
         found = [
@@ -130,6 +145,8 @@ class Ledger:
         if finding.phase != "call":
             by = f" (fixture {finding.fixture!r})" if finding.fixture else ""
             where += f" during {finding.phase}{by}"
+        if finding.messages:
+            return unmatched_messages_text(finding.message_entries, finding.messages, where)
         text = unmatched_text(
             finding.entries,
             count=finding.count,

@@ -42,6 +42,7 @@ __all__ = [
     "listener_of",
     "listener_text",
     "merge_journals",
+    "merge_messages",
 ]
 
 log = logging.getLogger("mockserver")
@@ -163,10 +164,13 @@ class Coordinator:
             failed = _first_failure(replies)
             every = (d for r in replies for d in r.json()["webhooks"])
             return failed or Reply.of(200, {"webhooks": sorted(every, key=lambda d: d["at"])})
-        if method == "POST" and path == "/requests/count":
+        if method == "POST" and path in ("/requests/count", "/messages/count"):
             replies = await self._every(call)
             failed = _first_failure(replies)
             return failed or Reply.of(200, {"count": sum(r.json()["count"] for r in replies)})
+        if method == "GET" and path == "/messages":  # each worker consumes its share
+            replies = await self._every(call)
+            return _first_failure(replies) or Reply.of(200, merge_messages(replies))
         if method == "GET" and (path == "/stubs" or _STUB_PATH.match(path)):
             return _sum_hits(await self._every(call))
         if (method, path) in _WRITES or (
@@ -248,6 +252,17 @@ def merge_journals(parts: list[dict[str, Any]], *, unmatched: bool) -> dict[str,
         "total": sum(p["total"] for p in parts),
         "offset": offset,
         "journal_size": sum(p["journal_size"] for p in parts),
+    }
+
+
+def merge_messages(replies: list[Reply]) -> dict[str, Any]:
+    """The workers' message journals as one, by time (the broker spreads a queue over them)."""
+    parts = [r.json() for r in replies]
+    every = (m for p in parts for m in p["messages"])
+    return {
+        "messages": sorted(every, key=lambda m: m["at"]),
+        "total": sum(p["total"] for p in parts),
+        "unmatched": sum(p["unmatched"] for p in parts),
     }
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import socket
 import textwrap
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.rabbitserver import RabbitServer
 from tests.redisserver import RedisServer
 
 
@@ -48,3 +50,19 @@ def redis_server() -> Iterator[RedisServer]:
     """A private redis-server on a free port, stopped after the test (tests/redisserver.py)."""
     with RedisServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def rabbit_server() -> Iterator[RabbitServer]:
+    """One private RabbitMQ node for the session (a node takes seconds to boot); tests use
+    names of their own (``unique_name``). A test that stops the broker starts its own."""
+    with RabbitServer() as server:
+        yield server
+
+
+@pytest.fixture
+def unique_name(request: pytest.FixtureRequest) -> Callable[[str], str]:
+    """``unique_name("incoming")`` → ``incoming.<test>.<random>``: exchanges and queues of one
+    test never meet another's on the shared node."""
+    tag = f"{request.node.name[:40]}.{uuid.uuid4().hex[:8]}"
+    return lambda base: f"{base}.{tag}"

@@ -22,9 +22,16 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/stubs"): [{"id": "many", "request": {"path": "/many"}, "response": {"body": "m"}}],
     ("POST", "/requests/count"): {"method": "GET"},
     ("PUT", "/scenarios/{name}"): {"state": "added"},
+    ("POST", "/messages/count"): {"exchange": "x"},
+    ("POST", "/messages/publish"): {"exchange": "x", "body": "b"},
 }
 # With the token: a scenario no stub names is a 404 (past the token check, which is the point).
-EXPECTED = {("POST", "/stubs"): 201, ("PUT", "/scenarios/{name}"): 404}
+# A publish with no broker configured is a 409.
+EXPECTED = {
+    ("POST", "/stubs"): 201,
+    ("PUT", "/scenarios/{name}"): 404,
+    ("POST", "/messages/publish"): 409,
+}
 ROUTE_IDS = [f"{method} {path}" for method, path, _ in ROUTES]
 
 

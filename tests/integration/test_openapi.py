@@ -23,6 +23,7 @@ from mockserver import MockServer
 from mockserver.server.admin_routes import ROUTES
 from mockserver.server.namespace_admin import NAMESPACE_ROUTES
 
+from ..waiting import wait_until
 from .admin_helpers import USERS, Admin, serve, write_stubs
 
 TOKEN = "doc-token"
@@ -43,6 +44,7 @@ class Checker:
         resource = Resource.from_contents(doc, default_specification=DRAFT202012)
         self.registry: Registry[Any] = Registry().with_resource(DOC_URI, resource)
         self.seen: set[tuple[str, str, int]] = set()
+        self.rabbit_url = ""  # the session's RabbitMQ, for the route that needs one
         self.admin = Admin(server.url, TOKEN)
         self.anonymous = Admin(server.url)
 
@@ -118,6 +120,26 @@ def some_traffic(c: Checker) -> None:
     c.admin.ok("POST", "/stubs", 201, json=flaky)
     with pytest.raises(requests.ConnectionError):  # journaled with "fault"
         c.admin.mock("GET", "/api/flaky")
+
+
+def with_broker(c: Checker, url: str, method: str, route: str, **kwargs: Any) -> None:
+    """A call to a server of its own whose stub file names the broker at ``url``."""
+    stubs = f"service: mq\namqp: {{url: '{url}'}}\n"
+    root = write_stubs(c.root.parent / "mq", {"mq.yaml": stubs})
+    with serve(root) as own, Admin(own.url) as admin:
+        if "127.0.0.1:1/" not in url:
+            wait_until(lambda: admin.ok("GET", "/health")["amqp"]["status"] == "up", "broker up")
+        response = admin(method, route, **kwargs)
+        c.check(method, route, response)
+
+
+def published_message(c: Checker) -> None:
+    """A stub's publish without a broker: journaled as not sent, listed."""
+    stub = new_stub("/publish") | {"id": "pub"}
+    stub["response"]["publish"] = [{"exchange": "x", "routing_key": "k", "body": "b"}]
+    c.admin.ok("POST", "/stubs", 201, json=stub)
+    c.admin.mock("GET", "/publish")
+    wait_until(lambda: c.admin.ok("GET", "/messages")["messages"], "the message journaled")
 
 
 def in_namespace(c: Checker, name: str, method: str, route: str) -> None:
@@ -238,6 +260,30 @@ SCENARIOS: dict[tuple[str, str], Callable[[Checker], object]] = {
         c.call("POST", "/requests/count", 415, data=b"{}"),
         c.call("POST", "/requests/count", 422, json={"metod": "GET"}),
     ],
+    ("GET", "/messages"): lambda c: [
+        published_message(c),
+        *(c.call("GET", "/messages", s, token=s == 200) for s in (200, 401)),
+    ],
+    ("POST", "/messages/count"): lambda c: [
+        c.call("POST", "/messages/count", 200, json={"exchange": "x", "routing_key": "k"}),
+        c.call("POST", "/messages/count", 400, data=b"{x", headers=JSON),
+        c.call("POST", "/messages/count", 401, token=False, json={}),
+        c.call("POST", "/messages/count", 413, json={"exchange": "x" * 70_000}),
+        c.call("POST", "/messages/count", 415, data=b"{}"),
+        c.call("POST", "/messages/count", 422, json={"exchang": "x"}),
+    ],
+    ("POST", "/messages/publish"): lambda c: [
+        with_broker(
+            c, c.rabbit_url, "POST", "/messages/publish", json={"exchange": "", "body": "b"}
+        ),
+        c.call("POST", "/messages/publish", 400, data=b"{x", headers=JSON),
+        c.call("POST", "/messages/publish", 401, token=False, json={}),
+        c.call("POST", "/messages/publish", 409, json={"exchange": "x", "body": "b"}),
+        c.call("POST", "/messages/publish", 413, json={"exchange": "x", "body": "x" * 70_000}),
+        c.call("POST", "/messages/publish", 415, data=b"{}"),
+        c.call("POST", "/messages/publish", 422, json={"exchange": "x", "bodyy": "b"}),
+        with_broker(c, "amqp://127.0.0.1:1/", "POST", "/messages/publish", json={"exchange": "x"}),
+    ],
     ("GET", "/openapi.json"): lambda c: [
         c.call("GET", "/openapi.json", s, token=s == 200) for s in (200, 401)
     ],
@@ -308,8 +354,10 @@ def test_the_document_is_openapi_31_with_valid_schemas(checker: Checker) -> None
     ("method", "route"), sorted(SCENARIOS), ids=[f"{m} {p}" for m, p in sorted(SCENARIOS)]
 )
 def test_real_answers_match_the_documented_schemas(
-    checker: Checker, method: str, route: str
+    checker: Checker, method: str, route: str, request: pytest.FixtureRequest
 ) -> None:
+    if route == "/messages/publish":  # a published message needs a broker
+        checker.rabbit_url = request.getfixturevalue("rabbit_server").url
     SCENARIOS[(method, route)](checker)
     operation = checker.doc["paths"]["/__admin" + route][method.lower()]
     seen = {status for m, r, status in checker.seen if (m, r) == (method, route)}
