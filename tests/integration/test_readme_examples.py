@@ -34,6 +34,7 @@ from .readme import (
     assert_excerpt,
     assert_shown,
     console_examples,
+    docs_page,
     fenced_blocks,
     readme_urls,
     run_shell,
@@ -117,12 +118,13 @@ def subset(shown: Any, real: Any) -> bool:
 
 
 def test_the_compose_and_kubernetes_excerpts_are_in_the_example_files() -> None:
-    compose, k8s = YAML[4:6]
+    # Looked up on the container page, so examples other pages add do not shift them.
+    compose, k8s, *_ = fenced_blocks("yaml", docs_page("container.md"))
     shown = yaml.safe_load("\n".join(x for x in compose.splitlines() if x.strip() != "..."))
     real = yaml.safe_load((REPO / "examples/compose/docker-compose.yml").read_text())
     assert subset(shown, real), shown
     assert_excerpt(k8s.splitlines(), (REPO / "examples/kubernetes/mockserver.yaml").read_text())
-    (replicas,) = [b for b in YAML[6:] if "MOCKSERVER_STATE: redis://" in b]
+    (replicas,) = [b for b in YAML if "MOCKSERVER_STATE: redis://" in b]
     shown = yaml.safe_load("\n".join(x for x in replicas.splitlines() if x.strip() != "..."))
     real = yaml.safe_load((REPO / "examples/compose/replicas.yml").read_text())["services"]
     assert subset(shown, real), shown
