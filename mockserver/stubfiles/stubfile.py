@@ -238,7 +238,8 @@ def _parse_publishes(
     spec: Mapping[str, Any], at: KeyPath, out: Problems, responses: list[ResponseSpec]
 ) -> tuple[MessageSpec, ...]:
     """``response: {publish: [...]}``: messages sent once the answer is (amqpspec.py)."""
-    for i, item in enumerate(spec.get("responses") or ()):
+    listed = spec.get("responses")
+    for i, item in enumerate(listed if isinstance(listed, list) else ()):  # else located already
         if isinstance(item, dict) and "publish" in item:
             out.add((*at, "responses", i, "publish"), "publish sits on response:, not responses:")
     response = spec.get("response")

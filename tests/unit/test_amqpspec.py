@@ -132,6 +132,13 @@ stubs:
     assert "publish sits on response:" in str(problem)
 
 
+def test_responses_that_are_not_a_list_are_one_located_problem(tmp_path: Path) -> None:
+    # Found by tests/property: the publish check walked `responses: 200` and raised TypeError.
+    text = "stubs:\n  - request: {path: /a}\n    responses: 200\n"
+    problem = only_problem(write(tmp_path, "a.yaml", text))
+    assert "responses" in (problem.key or ""), str(problem)
+
+
 def test_a_templated_publish_is_rendered_per_request(tmp_path: Path) -> None:
     text = """
 stubs:
