@@ -32,6 +32,7 @@ from mockserver.server.handler import make_server
 from mockserver.server.limits import startup_warnings
 from mockserver.server.reload import reload_files, watch_files
 from mockserver.server.state import ServerState
+from mockserver.state.location import MEMORY
 
 __all__ = ["MockServer"]
 
@@ -82,6 +83,10 @@ class MockServer:
             _check_against(settings.openapi, self.store, forwarding)
         self.state = ServerState(settings, self.store)
         self.state.forwarding = forwarding
+        if settings.state != MEMORY:
+            from mockserver.state.redis import RedisState  # redis-py only when asked for
+
+            self.state.shared = RedisState(settings.state, wait=settings.state_wait)
         self._runners: list[web.BaseRunner] = []
         self._ports: dict[int | None, int] = {}
         self._watch_task: asyncio.Task[None] | None = None
@@ -136,6 +141,8 @@ class MockServer:
         for warning in startup_warnings():
             log.warning("%s", warning)
         try:
+            if self.state.shared is not None:  # before any listener: nothing served unshared
+                await self.state.shared.start()
             await self._open_listeners()
         except BaseException:
             await self.stop_async()
@@ -217,6 +224,8 @@ class MockServer:
         # after another that would be a deadline per listener.
         await asyncio.gather(*(runner.cleanup() for runner in runners))
         await self.state.webhooks.settle(self.settings.shutdown_timeout)
+        if self.state.shared is not None:
+            await self.state.shared.close()
         forwarding = self.state.forwarding
         if forwarding is not None:
             await forwarding.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -14,6 +15,9 @@ from mockserver.core.namespaces import MemoryNamespaces, Namespaces
 from mockserver.core.store import StubStore
 from mockserver.recording.forwarding import Forwarding
 from mockserver.server.webhooks import Webhooks
+
+if TYPE_CHECKING:
+    from mockserver.state.redis import RedisState
 
 __all__ = ["ServerState"]
 
@@ -46,6 +50,9 @@ class ServerState:
     namespace: str | None = None
     # The stubs' webhooks: sent after their answers, journaled for GET /__admin/webhooks.
     webhooks: Webhooks = field(default_factory=Webhooks)
+    # serve --state redis://...: the store replicas share (state/redis.py); None with memory,
+    # so the memory path never awaits anything for it.
+    shared: RedisState | None = None
 
     def __post_init__(self) -> None:
         if self.namespaces is None:
