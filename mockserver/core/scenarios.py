@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -71,6 +71,11 @@ class ScenarioStates:
     def move(self, name: str, state: str) -> None:
         with self.lock:
             self._states[name] = state
+
+    def load(self, states: Mapping[str, str]) -> None:
+        """Hold ``states`` instead of what was held (a shared store's, read anew)."""
+        with self.lock:
+            self._states = dict(states)
 
     def reset(self, name: str | None = None) -> None:
         with self.lock:

@@ -85,8 +85,10 @@ class MockServer:
         self.state.forwarding = forwarding
         if settings.state != MEMORY:
             from mockserver.state.redis import RedisState  # redis-py only when asked for
+            from mockserver.state.steps import Steps
 
             self.state.shared = RedisState(settings.state, wait=settings.state_wait)
+            self.state.steps = Steps(self.state.shared, self.state.store_of)
         self._runners: list[web.BaseRunner] = []
         self._ports: dict[int | None, int] = {}
         self._watch_task: asyncio.Task[None] | None = None

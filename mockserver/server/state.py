@@ -18,6 +18,7 @@ from mockserver.server.webhooks import Webhooks
 
 if TYPE_CHECKING:
     from mockserver.state.redis import RedisState
+    from mockserver.state.steps import Steps
 
 __all__ = ["ServerState"]
 
@@ -53,7 +54,16 @@ class ServerState:
     # serve --state redis://...: the store replicas share (state/redis.py); None with memory,
     # so the memory path never awaits anything for it.
     shared: RedisState | None = None
+    # ... and its sequences, scenarios and resources (state/steps.py), with shared.
+    steps: Steps | None = None
 
     def __post_init__(self) -> None:
         if self.namespaces is None:
             self.namespaces = MemoryNamespaces(self.store, self.settings)
+
+    def store_of(self, namespace: str | None) -> StubStore | None:
+        """The store of ``namespace`` (None: the default one), if this process holds it."""
+        if namespace is None:
+            return self.store
+        assert self.namespaces is not None  # made by __post_init__
+        return self.namespaces.find(namespace)
