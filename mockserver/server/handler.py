@@ -189,14 +189,12 @@ def make_handler(state: ServerState, listener: int | None) -> Handler:
                 else:  # --state redis: a stateful stub's step is Redis's (state/respond.py)
                     answer = await respond_shared(
                         steps,
+                        settings,
                         store,
                         None if store is default else split_namespace(request.path)[0],
                         listener,
                         view,
-                        unmatched_status=unmatched_status,
-                        near_misses=near_misses,
                         journal_unmatched=forwarding is None,
-                        match_budget=match_budget,
                     )
             except Exception as exc:
                 return failed(exc, view, store.journal, listener)

@@ -12,8 +12,10 @@ import time
 from typing import Final
 
 from mockserver.core.budget import clock, end_match_budget, start_match_budget
+from mockserver.core.config import Settings
 from mockserver.core.errors import HttpProblem
 from mockserver.core.headernames import CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER
+from mockserver.core.matching import ScenarioState
 from mockserver.core.render import encode_json
 from mockserver.core.request import RequestView
 from mockserver.core.respond import (
@@ -23,7 +25,7 @@ from mockserver.core.respond import (
     stub_answer,
     unmatched_answer,
 )
-from mockserver.core.store import StubStore
+from mockserver.core.store import Snapshot, StubStore
 from mockserver.state.redis import StoreUnavailable
 from mockserver.state.steps import ATTEMPTS, Busy, Steps
 
@@ -38,24 +40,33 @@ _HEADERS: Final = (
 
 async def respond_shared(
     steps: Steps,
+    settings: Settings,
     store: StubStore,
     namespace: str | None,
     listener: int | None,
     view: RequestView,
     *,
-    unmatched_status: int,
-    near_misses: int,
-    journal_unmatched: bool,
-    match_budget: float,
+    journal_unmatched: bool = True,
 ) -> Answer:
     """``core.respond.respond`` for a server whose sequences, scenarios and resources live
     in Redis (``steps``); ``namespace`` is ``store``'s name (None: the default one)."""
+    match_budget = settings.match_budget_ms / 1000
     budget = start_match_budget(match_budget)
     try:
-        return await _respond(
-            steps, store, namespace, listener, view, unmatched_status, near_misses,
-            journal_unmatched, match_budget,
-        )  # fmt: skip
+        answered = await _respond(steps, store, namespace, listener, view, match_budget)
+        if isinstance(answered, Answer):
+            return answered
+        snapshot, state = answered
+        return unmatched_answer(
+            store,
+            listener,
+            view,
+            snapshot,
+            state,
+            settings.unmatched_status,
+            settings.near_misses,
+            journal_unmatched,
+        )
     except (StoreUnavailable, Busy) as exc:
         return _unavailable(store, listener, view, exc.problem())
     finally:
@@ -68,11 +79,10 @@ async def _respond(
     namespace: str | None,
     listener: int | None,
     view: RequestView,
-    unmatched_status: int,
-    near_misses: int,
-    journal_unmatched: bool,
     match_budget: float,
-) -> Answer:
+) -> Answer | tuple[Snapshot, ScenarioState | None]:
+    """The answer of a stub or a resource; else, for the report of a miss, the snapshot and
+    the scenarios' states it was matched against."""
     if store.snapshot.scenario_names:
         await steps.sync(namespace, store)
     # The states other replicas moved scenarios to, learnt before their events arrive.
@@ -111,16 +121,7 @@ async def _respond(
     if resource is not None:
         outcome = await steps.resource(namespace, resource, view)
         return resource_answer(store, listener, view, resource, outcome)
-    return unmatched_answer(
-        store,
-        listener,
-        view,
-        snapshot,
-        state if snapshot.scenario_names else None,
-        unmatched_status,
-        near_misses,
-        journal_unmatched,
-    )
+    return snapshot, state if snapshot.scenario_names else None
 
 
 def _unavailable(
