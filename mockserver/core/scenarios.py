@@ -72,6 +72,14 @@ class ScenarioStates:
         with self.lock:
             self._states[name] = state
 
+    def put(self, name: str | None, state: str | None) -> None:
+        """``name`` to ``state``; ``state`` None puts it back to started, and ``name`` None
+        puts every scenario back."""
+        if name is None or state is None:
+            self.reset(name)
+        else:
+            self.move(name, state)
+
     def load(self, states: Mapping[str, str]) -> None:
         """Hold ``states`` instead of what was held (a shared store's, read anew)."""
         with self.lock:

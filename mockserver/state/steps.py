@@ -10,11 +10,12 @@ another replica wrote in between. Scenario states are cached per store and kept 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
-from weakref import WeakSet
+from weakref import WeakSet, WeakValueDictionary
 
 from mockserver.core.errors import HttpProblem, MockServerError
 from mockserver.core.matching import ScenarioState
@@ -101,6 +102,8 @@ class Steps:
         # Scenario events heard. An answer of Redis is written into a cache only when no
         # event came in while it travelled: else the events, in Redis's order, say it.
         self._heard = 0
+        self._writing: WeakValueDictionary[tuple[str | None, str], asyncio.Lock]
+        self._writing = WeakValueDictionary()
         shared.on("scenario", self._on_scenario)
         shared.on("reset", self._on_reset)
         shared.on_recover(self._on_recover)
@@ -137,12 +140,13 @@ class Steps:
         if int(found[0]) != 1:  # another replica moved it: its event tells this cache
             return Moved(False, state=_text(found[1]))
         if heard == self._heard:
-            _put(store, move.name, move.next)
+            store.scenarios.put(move.name, move.next)
         return Moved(True, max(int(found[1]) - 1, 0))
 
-    async def sync(self, namespace: str | None, store: StubStore) -> None:
-        """Read the namespace's scenario states into ``store``'s cache, unless it holds them."""
-        if store in self._synced:
+    async def sync(self, namespace: str | None, store: StubStore, *, fresh: bool = False) -> None:
+        """Read the namespace's scenario states into ``store``'s cache, unless it holds them
+        (``fresh``: read them anyway)."""
+        if store in self._synced and not fresh:
             return
         keys = Keys(namespace)
         for _ in range(ATTEMPTS):
@@ -177,7 +181,7 @@ class Steps:
         heard = self._heard
         await self.shared.run(command)
         if heard == self._heard:
-            _put(store, name, state)
+            store.scenarios.put(name, state)
 
     def _event(self, namespace: str | None, name: str | None, state: str | None) -> str:
         """The ``scenario`` event of a move, as the store's ``publish`` would send it."""
@@ -190,7 +194,7 @@ class Steps:
         store = self._stores(event.get("ns"))
         name, state = event.get("name"), event.get("state")
         if store is not None and (name is None or isinstance(name, str)):
-            _put(store, name, state if isinstance(state, str) else None)
+            store.scenarios.put(name, state if isinstance(state, str) else None)
 
     def _on_reset(self, event: dict[str, Any]) -> None:
         # The namespace's keys are gone: read its states anew before the next match, since a
@@ -212,8 +216,18 @@ class Steps:
     ) -> ResourceOutcome:
         """``resource.handle(view)`` on the items Redis holds; a write stored only if no other
         replica wrote first (else done again on what it wrote)."""
-        keys = Keys(namespace)
         field = f"{resource.service or ''} {resource.spec.path}"
+        if view.method not in _WRITES:
+            return await self._resource(namespace, field, resource, view)
+        # This replica's writers in turn: only other replicas' writes can cross a write.
+        lock = self._writing.setdefault((namespace, field), asyncio.Lock())
+        async with lock:
+            return await self._resource(namespace, field, resource, view)
+
+    async def _resource(
+        self, namespace: str | None, field: str, resource: ResourceState, view: RequestView
+    ) -> ResourceOutcome:
+        keys = Keys(namespace)
         for _ in range(ATTEMPTS):
             held = await self.shared.run(lambda c: c.hget(keys.resources, field))
             if held is None:
@@ -234,11 +248,3 @@ class Steps:
 
     async def _script(self, script: AsyncScript, keys: list[str], args: list[str]) -> Any:
         return await self.shared.run(lambda c: script(keys=keys, args=args, client=c))
-
-
-def _put(store: StubStore, name: str | None, state: str | None) -> None:
-    """``name`` (None: every scenario) to ``state`` (None: back to started) in the cache."""
-    if name is None or state is None:
-        store.scenarios.reset(name)
-    else:
-        store.scenarios.move(name, state)
