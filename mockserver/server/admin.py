@@ -21,7 +21,9 @@ from aiohttp import hdrs, web
 from mockserver.core.config import is_loopback
 from mockserver.server.admin_call import AdminCall, AdminRefusal
 from mockserver.server.admin_routes import COMPILED, ROUTES
+from mockserver.server.problems import problem_response
 from mockserver.server.state import ServerState
+from mockserver.state.unavailable import StoreUnavailable
 
 __all__ = ["ADMIN_PREFIX", "Dispatch", "admin_subpath", "dispatch_admin", "handle_admin"]
 
@@ -151,6 +153,8 @@ async def dispatch_admin(
             return await handler(AdminCall(request, state, found.groupdict(), listener))
         except AdminRefusal as exc:
             return exc.response()
+        except StoreUnavailable as exc:  # --state redis, Redis gone: nothing was written
+            return problem_response(exc.problem())
         except asyncio.CancelledError:
             raise
     if allowed:

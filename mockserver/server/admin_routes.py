@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from mockserver.core.version import __version__
+from mockserver.server import stub_writes
 from mockserver.server.admin_call import AdminCall, AdminRefusal, Route
 from mockserver.server.admin_journal import (
     clear_requests,
@@ -76,7 +77,7 @@ async def services(call: AdminCall) -> web.StreamResponse:
 
 async def reset(call: AdminCall) -> web.StreamResponse:
     store = call.state.store
-    store.reset()
+    await stub_writes.reset(call.state)
     return web.json_response({"status": "reset", "stubs": len(store.snapshot.stubs.stubs)})
 
 
@@ -100,6 +101,8 @@ async def reload(call: AdminCall) -> web.StreamResponse:
             "\n".join(str(p) for p in problems),
             problems=[p.as_dict() for p in problems],
         )
+    if state.shared_stubs is not None:  # every replica reloads its files
+        await state.shared_stubs.reloaded()
     stubs = state.store.snapshot.stubs
     return web.json_response(
         {"status": "reloaded", "services": len(stubs.services), "stubs": len(stubs.stubs)}
