@@ -38,6 +38,14 @@ def _public_health(state: ServerState) -> dict[str, str]:
     A failed reload's problems quote the stub files (values, upstreams with passwords, paths)
     and the workers' pids are the machine's: both only with the token (issue 13).
     """
+    if state.shared is not None and not state.shared.available:
+        # Ready all the same: what the files say is served; the store's address is for
+        # the token holder.
+        return {
+            "status": "ok",
+            "message": "serving; the state store cannot be reached, so admin writes and "
+            "stateful stubs answer 503 until it is back",
+        }
     if state.store.last_reload.ok:
         return {"status": "ok", "message": "serving"}
     return {

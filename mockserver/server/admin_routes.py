@@ -37,7 +37,7 @@ __all__ = ["COMPILED", "ROUTES"]
 
 
 async def health(call: AdminCall) -> web.StreamResponse:
-    store = call.state.store
+    store, shared = call.state.store, call.state.shared
     snapshot = store.snapshot
     return web.json_response(
         {
@@ -48,6 +48,9 @@ async def health(call: AdminCall) -> web.StreamResponse:
             "stubs": len(snapshot.stubs.stubs),
             "journal": {"size": len(store.journal), "max": store.journal.max_entries},
             "last_reload": store.last_reload.as_dict(),
+            # Still "ok" while Redis is gone: static stubs and cached runtime stubs serve, so
+            # a readiness probe keeps the replica in its Service (docs/staging.md).
+            "state": shared.health() if shared is not None else {"store": "memory"},
         }
     )
 
