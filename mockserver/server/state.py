@@ -18,6 +18,7 @@ from mockserver.server.webhooks import Webhooks
 
 if TYPE_CHECKING:
     from mockserver.state.redis import RedisState
+    from mockserver.state.runtime_stubs import SharedStubs
     from mockserver.state.steps import Steps
 
 __all__ = ["ServerState"]
@@ -54,7 +55,9 @@ class ServerState:
     # serve --state redis://...: the store replicas share (state/redis.py); None with memory,
     # so the memory path never awaits anything for it.
     shared: RedisState | None = None
-    # ... and its sequences, scenarios and resources (state/steps.py), with shared.
+    # With ``shared``: the runtime stubs every replica serves (stub_writes.py writes them).
+    shared_stubs: SharedStubs | None = None
+    # ... and its sequences, scenarios and resources (state/steps.py).
     steps: Steps | None = None
 
     def __post_init__(self) -> None:
