@@ -26,8 +26,8 @@ from mockserver.core.respond import (
     unmatched_answer,
 )
 from mockserver.core.store import Snapshot, StubStore
-from mockserver.state.redis import StoreUnavailable
 from mockserver.state.steps import ATTEMPTS, Busy, Steps
+from mockserver.state.unavailable import StoreUnavailable
 
 __all__ = ["respond_shared"]
 

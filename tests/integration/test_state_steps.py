@@ -61,6 +61,16 @@ def urls(tmp_path: Path, redis_server: RedisServer) -> Iterator[list[str]]:
         yield [url for _, url in running]
 
 
+def ticket(base: str) -> int:
+    answer = requests.get(base + "/ticket", timeout=10)
+    assert answer.status_code == 200, answer.text
+    return int(answer.json()["n"])
+
+
+def full(base: str) -> bool:
+    return bool(requests.get(base + "/todo", timeout=10).json() == [{"title": "milk"}])
+
+
 def spread(urls: list[str], count: int) -> Iterator[str]:
     """``count`` base URLs, taking the replicas in turn."""
     return itertools.islice(itertools.cycle(urls), count)
@@ -69,13 +79,8 @@ def spread(urls: list[str], count: int) -> Iterator[str]:
 def test_a_sequence_gives_each_answer_once_across_replicas_then_repeats_the_last(
     urls: list[str],
 ) -> None:
-    def get(base: str) -> int:
-        answer = requests.get(base + "/ticket", timeout=30)
-        assert answer.status_code == 200, answer.text
-        return int(answer.json()["n"])
-
     with ThreadPoolExecutor(max_workers=12) as pool:
-        numbers = list(pool.map(get, spread(urls, ANSWERS + 9)))
+        numbers = list(pool.map(ticket, spread(urls, ANSWERS + 9)))
     counts = Counter(numbers)
     assert sorted(n for n in counts if n < ANSWERS) == list(range(1, ANSWERS))
     assert all(counts[n] == 1 for n in range(1, ANSWERS)), counts
@@ -94,10 +99,6 @@ def test_concurrent_posts_on_every_replica_move_the_scenario_once(urls: list[str
     assert sorted(statuses) == [201] + [409] * 47
     for base in urls:  # every replica serves the new state within 1 s
         wait_until(lambda base=base: full(base), f"{base} to serve the moved scenario", 1.0)
-
-
-def full(base: str) -> bool:
-    return bool(requests.get(base + "/todo", timeout=10).json() == [{"title": "milk"}])
 
 
 def test_a_resource_is_shared_by_replicas_with_its_versions(urls: list[str]) -> None:
@@ -204,3 +205,43 @@ def test_with_redis_gone_stateful_stubs_answer_503_static_ones_200_then_recover(
         "stateful stubs to answer once Redis is back",
     )
     assert requests.post(urls[1] + "/todo", timeout=10).status_code == 201
+
+
+def test_a_reset_on_one_replica_starts_everything_over_on_all(urls: list[str]) -> None:
+    first, second, third = urls
+    assert [ticket(first), ticket(second)] == [1, 2]
+    assert requests.post(third + "/todo", timeout=10).status_code == 201
+    assert requests.post(first + "/carts", json={"owner": "Bob"}, timeout=10).status_code == 201
+    for base in urls:
+        wait_until(lambda base=base: full(base), f"{base} to serve the moved scenario", 1.0)
+    requests.post(second + "/__admin/reset", timeout=10).raise_for_status()
+    assert ticket(third) == 1
+    for base in urls:
+        wait_until(lambda base=base: not full(base), f"{base} to serve the reset scenario", 1.0)
+    assert requests.get(first + "/carts", timeout=10).json() == [{"id": 1, "owner": "Ada"}]
+    assert requests.post(first + "/todo", timeout=10).status_code == 201
+
+
+def test_a_reload_starts_sequences_over(urls: list[str]) -> None:
+    assert [ticket(base) for base in urls] == [1, 2, 3]
+    requests.post(urls[0] + "/__admin/reload", timeout=10).raise_for_status()
+    wait_until(lambda: ticket(urls[1]) == 1, "the sequence to start over")
+
+
+def test_a_namespace_has_sequences_and_scenarios_of_its_own_across_replicas(
+    urls: list[str],
+) -> None:
+    for base in urls:  # held by each replica
+        requests.post(base + "/__ns/suite-a/__admin/reset", timeout=10).raise_for_status()
+    assert ticket(urls[0]) == 1
+    spaced = [base + "/__ns/suite-a" for base in urls]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        numbers = sorted(pool.map(ticket, spread(spaced, 6)))
+    assert numbers == [1, 2, 3, 4, 5, 6]  # its own sequence, each answer once
+    assert ticket(urls[1]) == 2  # the default one went on where it was
+    assert requests.post(spaced[2] + "/todo", timeout=10).status_code == 201
+    for base in spaced:
+        wait_until(lambda base=base: full(base), f"{base} to serve the moved scenario", 1.0)
+    assert all(not full(base) for base in urls)  # the default namespace's did not move
+    scenarios = requests.get(spaced[0] + "/__admin/scenarios", timeout=10).json()
+    assert scenarios == {"scenarios": [{"name": "todo", "state": "added"}]}
