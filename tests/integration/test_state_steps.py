@@ -215,6 +215,9 @@ def test_with_redis_gone_stateful_stubs_answer_503_static_ones_200_then_recover(
     redis_server.stop()
     assert requests.get(base + "/hello", timeout=10).text == "hello"
     assert requests.get(base + "/todo", timeout=10).json() == []  # what it cached
+    never_read = urls[2]  # asked nothing before: it holds no scenario states
+    assert requests.get(never_read + "/hello", timeout=10).text == "hello"
+    assert requests.get(never_read + "/todo", timeout=30).status_code == 503
     location = f"redis://127.0.0.1:{redis_server.port}/0"
     for method, path in (("GET", "/ticket"), ("POST", "/todo"), ("GET", "/carts/1")):
         refused = requests.request(method, base + path, timeout=30)
