@@ -135,6 +135,8 @@ class MockServer:
 
     def _share(self, settings: Settings) -> None:
         """``--state redis://...``: the store replicas share, and this replica's part in it."""
+        from mockserver.state import background
+        from mockserver.state.namespaces import RedisNamespaces
         from mockserver.state.redis import RedisState  # redis-py only when asked for
         from mockserver.state.runtime_stubs import SharedStubs
         from mockserver.state.steps import Steps
@@ -143,14 +145,13 @@ class MockServer:
         self.state.steps = Steps(shared, self.state.store_of)
         stubs = self.state.shared_stubs = SharedStubs(shared, settings.paths)
         stubs.attach(None, self.store)
-        reloads: set[asyncio.Task[object]] = set()
+        spaces = RedisNamespaces(self.store, settings, shared, stubs)
+        self.state.namespaces = self.state.shared_namespaces = spaces
+        reloads: set[asyncio.Task[None]] = set()
 
         def reload(event: dict[str, object]) -> None:  # another replica reloaded its files
-            if event.get("origin") == shared.replica:
-                return
-            task = asyncio.get_running_loop().create_task(self._reload_here(stubs))
-            reloads.add(task)
-            task.add_done_callback(reloads.discard)
+            if event.get("origin") != shared.replica:
+                background.start(self._reload_here(stubs), "mockserver-reload", reloads)
 
         shared.on("reload", reload)
 
@@ -169,10 +170,12 @@ class MockServer:
         for warning in startup_warnings():
             log.warning("%s", warning)
         try:
-            if self.state.shared is not None and self.state.shared_stubs is not None:
+            state = self.state
+            if state.shared and state.shared_stubs and state.shared_namespaces:
                 # Before any listener: nothing is served without the replicas' stubs.
-                await self.state.shared.start()
-                await self.state.shared_stubs.start()
+                await state.shared.start()
+                await state.shared_stubs.start()
+                await state.shared_namespaces.start()
             await self._open_listeners()
         except BaseException:
             await self.stop_async()
@@ -254,6 +257,8 @@ class MockServer:
         # after another that would be a deadline per listener.
         await asyncio.gather(*(runner.cleanup() for runner in runners))
         await self.state.webhooks.settle(self.settings.shutdown_timeout)
+        if self.state.shared_namespaces is not None:
+            await self.state.shared_namespaces.close()
         if self.state.shared_stubs is not None:
             await self.state.shared_stubs.close()
         if self.state.shared is not None:

@@ -17,6 +17,7 @@ from mockserver.recording.forwarding import Forwarding
 from mockserver.server.webhooks import Webhooks
 
 if TYPE_CHECKING:
+    from mockserver.state.namespaces import RedisNamespaces
     from mockserver.state.redis import RedisState
     from mockserver.state.runtime_stubs import SharedStubs
     from mockserver.state.steps import Steps
@@ -57,6 +58,8 @@ class ServerState:
     shared: RedisState | None = None
     # With ``shared``: the runtime stubs every replica serves (stub_writes.py writes them).
     shared_stubs: SharedStubs | None = None
+    # With ``shared``: ``namespaces`` too, registered across replicas (namespace_admin.py).
+    shared_namespaces: RedisNamespaces | None = None
     # ... and its sequences, scenarios and resources (state/steps.py).
     steps: Steps | None = None
 
