@@ -141,11 +141,11 @@ class Steps:
         ]
         heard = self._heard
         found = await self._script(self._move, [keys.scenarios, keys.positions], args)
-        if int(found[0]) != 1:  # another replica moved it: its event tells this cache
-            return Moved(False, state=_text(found[1]))
-        if heard == self._heard:
-            store.scenarios.put(move.name, move.next)
-        return Moved(True, max(int(found[1]) - 1, 0))
+        moved = int(found[0]) == 1
+        state_now = move.next if moved else _text(found[1])  # else another replica's move
+        if heard == self._heard:  # nothing newer heard meanwhile (a missed event mended)
+            store.scenarios.put(move.name, state_now)
+        return Moved(True, max(int(found[1]) - 1, 0)) if moved else Moved(False, state=state_now)
 
     async def sync(self, namespace: str | None, store: StubStore, *, fresh: bool = False) -> None:
         """Read the namespace's scenario states into ``store``'s cache, unless it holds them

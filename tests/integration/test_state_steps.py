@@ -18,6 +18,7 @@ import pytest
 import redis
 import requests
 
+from mockserver.state.keys import Keys
 from tests.redisserver import RedisServer
 from tests.replicas import replica, replicas
 from tests.waiting import wait_until
@@ -326,3 +327,17 @@ def sent_to_redis(url: str, action: Callable[[], None]) -> list[str]:
                 sent.append(seen["command"])
         done.result()
     return sent
+
+
+def test_a_move_that_finds_its_scenario_elsewhere_mends_the_cache(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    (tmp_path / "shop.yaml").write_text(STUBS, encoding="utf-8")
+    with replica(tmp_path, redis_server.url) as (_, base):
+        assert not full(base)  # its states read from Redis: todo started
+        with redis.Redis.from_url(redis_server.url) as client:  # a move whose event was lost
+            client.hset(Keys().scenarios, "todo", "added")
+        assert not full(base)  # it cannot know yet
+        answer = requests.post(base + "/todo", timeout=10)
+        assert answer.status_code == 409, answer.text  # matched again in the state it found
+        assert full(base)  # and what it found is cached
