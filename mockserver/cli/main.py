@@ -91,6 +91,7 @@ def _main(argv: Sequence[str] | None) -> int:
         openapi=args.openapi,
         unmatched_report=args.unmatched_report,
         state=args.state,
+        state_wait=args.state_wait,
         **{name: getattr(args, name) for name in LIMITS},
     )
     return _serve(settings, args.log_format, args.workers)
@@ -214,9 +215,21 @@ def _serve(settings: Settings, log_format: str = "text", workers: int = 1) -> in
     try:
         run_loop(_run_until_signalled(server, log_format=log_format), settings.event_loop)
     except MockServerError as exc:
+        if _store_unreachable(settings, exc):  # a setup error, as a bad option is
+            report(f"error: {exc}", log_format)
+            return 2
         report(str(exc), log_format)
         return 1
     return 0
+
+
+def _store_unreachable(settings: Settings, exc: MockServerError) -> bool:
+    """``exc`` says the ``--state`` store could not be reached: a setup error, exit 2."""
+    if settings.state == "memory":
+        return False
+    from mockserver.state.unavailable import StoreUnavailable
+
+    return isinstance(exc, StoreUnavailable)
 
 
 def _own_logging(level: str, log_format: str = "text") -> None:

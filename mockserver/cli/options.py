@@ -208,6 +208,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _option(
         serve,
+        "--state-wait",
+        converters.boolean,
+        False,
+        "with --state redis://...: start even when Redis cannot be reached yet and connect "
+        "when it comes (static stubs serve meanwhile; admin writes answer 503); without it "
+        "an unreachable Redis stops the start with exit status 2",
+        "off",
+    )
+    _option(
+        serve,
         "--spy",
         converters.boolean,
         False,

@@ -103,6 +103,8 @@ class Settings:
         state: where state shared by replicas lives: ``memory`` (this process, the default)
             or a Redis URL (``redis://HOST:PORT/DB``, ``rediss://``, ``unix://``;
             mockserver/state/).
+        state_wait: with a Redis ``state``, start even when Redis cannot be reached yet and
+            connect when it comes (otherwise: exit 2).
         freeze_gc: once the stubs are loaded, move every object to the collector's permanent
             generation (``gc.freeze``), so full collections stop walking them. Only ``serve``
             sets it, in its own process: in a process a user owns (pytest) it would hide their
@@ -148,6 +150,7 @@ class Settings:
     admin_stub_bytes: int = 256 * 1024 * 1024
     freeze_gc: bool = False
     state: str = "memory"
+    state_wait: bool = False
 
 
 def is_loopback(host: str) -> bool:

@@ -17,7 +17,7 @@ import secrets
 import threading
 from dataclasses import replace
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from aiohttp import web
 
@@ -33,6 +33,11 @@ from mockserver.server.handler import make_server
 from mockserver.server.limits import startup_warnings
 from mockserver.server.reload import reload_files, watch_files
 from mockserver.server.state import ServerState
+from mockserver.state.location import MEMORY
+from mockserver.state.unavailable import StoreUnavailable
+
+if TYPE_CHECKING:
+    from mockserver.state.runtime_stubs import SharedStubs
 
 __all__ = ["MockServer"]
 
@@ -83,6 +88,8 @@ class MockServer:
             _check_against(settings.openapi, self.store, forwarding)
         self.state = ServerState(settings, self.store)
         self.state.forwarding = forwarding
+        if settings.state != MEMORY:
+            self._share(settings)
         self._runners: list[web.BaseRunner] = []
         self._ports: dict[int | None, int] = {}
         self._watch_task: asyncio.Task[None] | None = None
@@ -127,6 +134,33 @@ class MockServer:
             raise MockServerError("the server is not running in a thread of its own")
         asyncio.run_coroutine_threadsafe(self._open_listeners(), loop).result()
 
+    def _share(self, settings: Settings) -> None:
+        """``--state redis://...``: the store replicas share, and this replica's part in it."""
+        from mockserver.state import background
+        from mockserver.state.namespaces import RedisNamespaces
+        from mockserver.state.redis import RedisState  # redis-py only when asked for
+        from mockserver.state.runtime_stubs import SharedStubs
+        from mockserver.state.steps import Steps
+
+        shared = self.state.shared = RedisState(settings.state, wait=settings.state_wait)
+        self.state.steps = Steps(shared, self.state.store_of)
+        stubs = self.state.shared_stubs = SharedStubs(shared, settings.paths)
+        stubs.attach(None, self.store)
+        spaces = RedisNamespaces(self.store, settings, shared, stubs)
+        self.state.namespaces = self.state.shared_namespaces = spaces
+        reloads: set[asyncio.Task[None]] = set()
+
+        def reload(event: dict[str, object]) -> None:  # another replica reloaded its files
+            if event.get("origin") != shared.replica:
+                background.start(self._reload_here(stubs), "mockserver-reload", reloads)
+
+        shared.on("reload", reload)
+
+    async def _reload_here(self, stubs: SharedStubs) -> None:
+        await self.reload_async()
+        with contextlib.suppress(StoreUnavailable):  # read again on recovery
+            await stubs.refresh(None)
+
     # -- in the current event loop ----------------------------------------------------------
 
     async def start_async(self) -> None:
@@ -138,6 +172,12 @@ class MockServer:
         for warning in startup_warnings():
             log.warning("%s", warning)
         try:
+            state = self.state
+            if state.shared and state.shared_stubs and state.shared_namespaces:
+                # Before any listener: nothing is served without the replicas' stubs.
+                await state.shared.start()
+                await state.shared_stubs.start()
+                await state.shared_namespaces.start()
             self.state.messaging = await start_messaging(
                 self.store.snapshot.stubs, self.store.messages, self.store.rng
             )
@@ -240,6 +280,12 @@ class MockServer:
         messaging, self.state.messaging = self.state.messaging, None
         if messaging is not None:
             await messaging.close(self.settings.shutdown_timeout)
+        if self.state.shared_namespaces is not None:
+            await self.state.shared_namespaces.close()
+        if self.state.shared_stubs is not None:
+            await self.state.shared_stubs.close()
+        if self.state.shared is not None:
+            await self.state.shared.close()
         forwarding = self.state.forwarding
         if forwarding is not None:
             await forwarding.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -15,6 +16,12 @@ from mockserver.core.store import StubStore
 from mockserver.messaging.doubles import Messaging
 from mockserver.recording.forwarding import Forwarding
 from mockserver.server.webhooks import Webhooks
+
+if TYPE_CHECKING:
+    from mockserver.state.namespaces import RedisNamespaces
+    from mockserver.state.redis import RedisState
+    from mockserver.state.runtime_stubs import SharedStubs
+    from mockserver.state.steps import Steps
 
 __all__ = ["ServerState"]
 
@@ -52,7 +59,23 @@ class ServerState:
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     # The stub files' amqp: doubles (mockserver/messaging/), when any stub file has amqp:.
     messaging: Messaging | None = None
+    # serve --state redis://...: the store replicas share (state/redis.py); None with memory,
+    # so the memory path never awaits anything for it.
+    shared: RedisState | None = None
+    # With ``shared``: the runtime stubs every replica serves (stub_writes.py writes them).
+    shared_stubs: SharedStubs | None = None
+    # With ``shared``: ``namespaces`` too, registered across replicas (namespace_admin.py).
+    shared_namespaces: RedisNamespaces | None = None
+    # ... and its sequences, scenarios and resources (state/steps.py).
+    steps: Steps | None = None
 
     def __post_init__(self) -> None:
         if self.namespaces is None:
             self.namespaces = MemoryNamespaces(self.store, self.settings)
+
+    def store_of(self, namespace: str | None) -> StubStore | None:
+        """The store of ``namespace`` (None: the default one), if this process holds it."""
+        if namespace is None:
+            return self.store
+        assert self.namespaces is not None  # made by __post_init__
+        return self.namespaces.find(namespace)
