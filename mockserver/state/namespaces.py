@@ -227,12 +227,10 @@ class RedisNamespaces:
                 log.exception("reading the namespaces from the state store failed")
 
     async def described(self) -> dict[str, Any]:
-        """``describe`` after a fresh look at the registry (GET /__admin/namespaces).
-
-        Raises:
-            StoreUnavailable: Redis cannot be reached.
-        """
-        await self.poll()
+        """``describe`` after a fresh look at the registry (GET /__admin/namespaces), or as
+        last seen while Redis cannot be reached."""
+        with contextlib.suppress(StoreUnavailable):
+            await self.poll()
         return self.describe()
 
     # -- other replicas --------------------------------------------------------------------

@@ -167,7 +167,9 @@ def test_replicas_ride_out_redis_stopped_and_started_again(
     with replicas(root, locked_redis.url, 3) as running:
         bases = [base for _, base in running]
         admin(bases[0], "POST", "/stubs", 201, json=stub("/cached", "cached", id="cached"))
+        admin(f"{bases[1]}/__ns/suite", "POST", "/stubs", 201, json=stub("/ns", "in suite"))
         all_serve(bases, "/cached", "cached", "the runtime stub everywhere")
+        all_serve(bases, "/__ns/suite/ns", "in suite", "the namespace's stub everywhere")
         locked_redis.stop()
 
         refused = admin(bases[1], "POST", "/stubs", 503, json=stub("/new", "new", id="new"))
@@ -178,6 +180,9 @@ def test_replicas_ride_out_redis_stopped_and_started_again(
             assert body(base, "/cached") == "cached"
             admin(base, "DELETE", "/stubs/cached", 503)
             admin(base, "POST", "/reset", 503)
+            admin(base, "POST", "/reload", 503)
+            admin(f"{base}/__ns/suite", "POST", "/reset", 503)
+        assert body(bases[0], "/__ns/suite/ns") == "in suite"  # a namespace serves on too
         wait_until(
             lambda: not admin(bases[2], "GET", "/health")["state"]["available"],
             "health to report the store unavailable",
