@@ -257,29 +257,34 @@ class SharedStubs:
 
         return await self._write(namespace, keys, write)
 
-    async def remove(self, namespace: str | None, store: StubStore, stub_id: str) -> bool:
-        """``StubStore.remove`` across replicas.
+    async def remove(
+        self, namespace: str | None, store: StubStore, stub_ids: Sequence[str]
+    ) -> list[str]:
+        """``StubStore.remove`` across replicas, for many ids in one transaction; returns
+        the ids that were served (and are no longer).
 
         Raises:
             StoreUnavailable: Redis cannot be reached (nothing is removed).
         """
         keys = Keys(namespace)
-        is_file = stub_id in store.file_snapshot.by_id
+        files = store.file_snapshot.by_id
 
-        async def write(pipe: Pipeline) -> bool:
-            held = bool(await pipe.hexists(keys.stubs, stub_id))
-            hide = is_file and not await pipe.sismember(keys.removed, stub_id)
-            if not (held or hide):
-                return False
+        async def write(pipe: Pipeline) -> list[str]:
+            held = {_text(i) for i in await pipe.hkeys(keys.stubs)}
+            gone = {_text(i) for i in await pipe.smembers(keys.removed)}
+            drop = [i for i in stub_ids if i in held]
+            hide = [i for i in stub_ids if i in files and i not in gone]
+            if not (drop or hide):
+                return []
             pipe.multi()  # type: ignore[no-untyped-call]
-            if held:
-                pipe.hdel(keys.stubs, stub_id)
+            if drop:
+                pipe.hdel(keys.stubs, *drop)
             if hide:
-                pipe.sadd(keys.removed, stub_id)
+                pipe.sadd(keys.removed, *hide)
             pipe.incr(keys.version)
-            return True
+            return [i for i in dict.fromkeys(stub_ids) if i in held or i in hide]
 
-        found: bool = await self.shared.run(
+        found: list[str] = await self.shared.run(
             lambda client: client.transaction(write, keys.version, value_from_callable=True)
         )
         if found:
