@@ -327,22 +327,23 @@ class SharedStubs:
         await self.shared.publish(namespace, "reset")
 
     async def reloaded(self) -> None:
-        """After this replica reloaded its files: removals are undone (as a reload does in
-        memory) and every other replica reloads its files ("reload").
+        """After this replica reloaded its files: removals are undone in every namespace (as
+        a reload does in memory) and every other replica reloads its files ("reload").
 
         Raises:
             StoreUnavailable: Redis cannot be reached (the other replicas keep their files).
         """
-        keys = Keys(None)
+        for namespace in list(self._copies):
+            keys = Keys(namespace)
 
-        async def undo(client: Redis) -> None:
-            async with client.pipeline(transaction=True) as pipe:
-                pipe.delete(keys.removed)
-                pipe.incr(keys.version)
-                await pipe.execute()
+            async def undo(client: Redis, keys: Keys = keys) -> None:
+                async with client.pipeline(transaction=True) as pipe:  # one namespace's slot
+                    pipe.delete(keys.removed)
+                    pipe.incr(keys.version)
+                    await pipe.execute()
 
-        await self.shared.run(undo)
-        await self.refresh(None)
+            await self.shared.run(undo)
+        await self.refresh_all()
         await self.shared.publish(None, "reload")
 
     def _reset(self, event: dict[str, Any]) -> None:
