@@ -88,6 +88,8 @@ async def reset(call: AdminCall) -> web.StreamResponse:
 
 async def reload(call: AdminCall) -> web.StreamResponse:
     state = call.state
+    if state.shared is not None:  # every replica reloads, or none: Redis first
+        await state.shared.run(lambda client: client.ping())
     # Shielded: a client that hangs up (its handler is cancelled) must not stop a reload
     # between the swap and the opening of the new set's ports.
     problems = await asyncio.shield(

@@ -159,7 +159,7 @@ class MockServer:
     async def _reload_here(self, stubs: SharedStubs) -> None:
         await self.reload_async()
         with contextlib.suppress(StoreUnavailable):  # read again on recovery
-            await stubs.refresh(None)
+            await stubs.refresh_all()
 
     # -- in the current event loop ----------------------------------------------------------
 

@@ -12,7 +12,7 @@ from collections.abc import Collection, Sequence
 from mockserver.core.model import Stub
 from mockserver.server.state import ServerState
 
-__all__ = ["add", "put", "put_many", "remove", "reset"]
+__all__ = ["add", "put", "put_many", "remove", "remove_many", "reset"]
 
 
 async def add(state: ServerState, stubs: list[Stub], explicit_ids: Collection[str]) -> list[Stub]:
@@ -39,9 +39,16 @@ async def put(state: ServerState, stub: Stub) -> Stub:
 
 async def remove(state: ServerState, stub_id: str) -> bool:
     """Raises: StoreUnavailable."""
+    return bool(await remove_many(state, [stub_id]))
+
+
+async def remove_many(state: ServerState, stub_ids: Sequence[str]) -> list[str]:
+    """Stop serving these stubs (across replicas: in one transaction); those that were.
+
+    Raises: StoreUnavailable."""
     if state.shared_stubs is None:
-        return state.store.remove(stub_id)
-    return await state.shared_stubs.remove(state.namespace, state.store, stub_id)
+        return [stub_id for stub_id in stub_ids if state.store.remove(stub_id)]
+    return await state.shared_stubs.remove(state.namespace, state.store, stub_ids)
 
 
 async def reset(state: ServerState) -> None:

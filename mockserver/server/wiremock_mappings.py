@@ -185,8 +185,7 @@ async def delete_mapping(call: AdminCall) -> web.StreamResponse:
 
 
 async def delete_mappings(call: AdminCall) -> web.StreamResponse:
-    for stub in _mappings(call):
-        await stub_writes.remove(call.state, stub.id)
+    await stub_writes.remove_many(call.state, [stub.id for stub in _mappings(call)])
     _posted(call).clear()
     return web.json_response({})
 
@@ -212,9 +211,8 @@ async def import_mappings(call: AdminCall) -> web.StreamResponse:
     pairs = _stubs_of(call, raw["mappings"])
     if options.get("deleteAllNotInImport") is True:
         wanted = {stub.id for stub, _ in pairs}
-        for stub in _mappings(call):
-            if stub.id not in wanted:
-                await stub_writes.remove(call.state, stub.id)
+        unwanted = [stub.id for stub in _mappings(call) if stub.id not in wanted]
+        await stub_writes.remove_many(call.state, unwanted)
     if policy == "IGNORE":
         pairs = [(stub, mapping) for stub, mapping in pairs if store.get(stub.id) is None]
     await stub_writes.put_many(call.state, [stub for stub, _ in pairs])

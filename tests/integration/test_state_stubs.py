@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from mockserver import MockServer, Settings
 from mockserver.state.keys import Keys
 from tests.redisserver import RedisServer
 from tests.replicas import replicas
@@ -124,10 +125,28 @@ def test_reset_on_one_replica_resets_all(bases: list[str]) -> None:
 
 def test_reload_on_one_replica_reloads_all(root: Path, bases: list[str]) -> None:
     admin(bases[1], "POST", "/stubs", 201, json=stub("/greet", "hi", id="greet"))
+    admin(f"{bases[2]}/__ns/suite", "DELETE", "/stubs/hello")
+    all_serve(bases, "/__ns/suite/hello", None, "the file stub removed in the namespace")
     (root / "stubs.yaml").write_text(FILES.replace("hello from a file", "reloaded"), "utf-8")
     assert admin(bases[0], "POST", "/reload")["status"] == "reloaded"
     all_serve(bases, "/hello", "reloaded", "every replica serving the reloaded file")
     assert all(body(base, "/greet") == "hi" for base in bases)  # runtime stubs stay
+    # A reload undoes removals, in every namespace, as in one process.
+    all_serve(bases, "/__ns/suite/hello", "reloaded", "the file stub back in the namespace")
+    admin(f"{bases[0]}/__ns/suite", "DELETE", "/namespace")
+
+
+def test_an_in_process_server_is_a_replica_too(
+    root: Path, bases: list[str], redis_shared: RedisServer
+) -> None:
+    """MockServer in a thread of its own (as the pytest plugin runs it) with --state redis."""
+    running = bases
+    settings = Settings(paths=(str(root),), port=0, state=redis_shared.url)
+    with MockServer(settings) as server:
+        admin(server.url, "POST", "/stubs", 201, json=stub("/inproc", "in process", id="ip"))
+        all_serve([server.url, *running], "/inproc", "in process", "its write everywhere")
+        admin(running[1], "DELETE", "/stubs/ip")
+        all_serve([server.url, *running], "/inproc", None, "a replica's delete reaching it")
 
 
 def test_a_lost_event_is_made_good_by_the_version_check(
@@ -160,3 +179,10 @@ def test_wiremock_mappings_reach_all(tmp_path: Path, redis_server: RedisServer) 
         all_serve(bases, "/wm", "from a mapping", "the mapping everywhere")
         admin(bases[1], "DELETE", f"/mappings/{mapping['id']}")
         all_serve(bases, "/wm", None, "the deleted mapping gone everywhere")
+        admin(bases[0], "POST", "/mappings", 201, json=mapping)
+        all_serve(bases, "/wm", "from a mapping", "the mapping back everywhere")
+        admin(bases[1], "DELETE", "/mappings")  # every one, the files' too, in one write
+        all_serve(bases, "/hello", None, "the file stub gone everywhere")
+        all_serve(bases, "/wm", None, "every mapping gone everywhere")
+        admin(bases[0], "POST", "/reset")
+        all_serve(bases, "/hello", "hello from a file", "the files' stubs back everywhere")
