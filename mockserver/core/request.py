@@ -72,6 +72,32 @@ def _unpack(body: bytes) -> tuple[Any, str | None]:
     return value, text
 
 
+# json.loads's own decoder settings; raw_decode is json.loads less its Python layers.
+_DECODER: Final = json.JSONDecoder()
+_JSON_SPACE: Final = " \t\n\r"  # the whitespace JSON allows around a value (RFC 8259 §2)
+
+
+def _parse_json(body: bytes) -> Any:
+    """``json.loads(body)``: the same value, or the same error, in a third of its time for a
+    small body (every JSON body checked against an OpenAPI document is parsed).
+
+    A body that json.loads would read as UTF-8 (an ASCII first byte and no NUL second one: no
+    BOM, not UTF-16/32) is decoded here and handed to the decoder's ``raw_decode``, which
+    skips json.loads's layers and its two whitespace scans; anything else, and any body that
+    fails there, goes to json.loads itself, so its errors are json.loads's own.
+    """
+    if 0 < body[0] < 0x80 and (len(body) < 2 or body[1]):
+        text = body.decode("utf-8", "surrogatepass")  # what json.loads decodes UTF-8 with
+        try:
+            value, end = _DECODER.raw_decode(text)
+        except ValueError:
+            return json.loads(text)  # its error, as json.loads words it
+        if end == len(text) or not text[end:].strip(_JSON_SPACE):
+            return value
+        return json.loads(text)  # extra data after the value: json.loads's error
+    return json.loads(body)
+
+
 # What RequestView.negotiation holds, in this order (render.choose reads it by position).
 NEGOTIATION_HEADERS: Final = tuple(
     name.lower()
@@ -121,6 +147,7 @@ class RequestView:
     """
 
     __slots__ = (
+        "_content_type",
         "_cookies",
         "_headers",
         "_json",
@@ -155,6 +182,7 @@ class RequestView:
         self._headers: dict[str, list[str]] | None = None
         self._query: dict[str, list[str]] | None = None
         self._cookies: dict[str, list[str]] | None = None
+        self._content_type: str | None = None
         self._negotiation: tuple[str | None, ...] | None = None
         self._text: str | None = None
         self._json: Any = None
@@ -225,10 +253,26 @@ class RequestView:
         return self._cookies
 
     @property
+    def content_type(self) -> str:
+        """The first Content-Type value as sent, "" when there is none. Every JSON body's
+        reading asks for it: one pass over the headers, not the whole ``headers`` mapping."""
+        if self._content_type is None:
+            if self._headers is not None:
+                found = self._headers.get(LOWER_CONTENT_TYPE)
+                self._content_type = found[0] if found else ""
+            else:
+                self._content_type = ""
+                for name, value in self.header_items:
+                    if len(name) == 12 and name.lower() == LOWER_CONTENT_TYPE:
+                        self._content_type = value
+                        break
+        return self._content_type
+
+    @property
     def is_msgpack(self) -> bool:
         """The body is MessagePack (by Content-Type): it is matched as the JSON it encodes."""
-        types = self.headers.get(LOWER_CONTENT_TYPE)
-        return types is not None and types[0].split(";", 1)[0].strip().lower() in MSGPACK_TYPES
+        kind = self.content_type
+        return "msgpack" in kind.lower() and kind.split(";", 1)[0].strip().lower() in MSGPACK_TYPES
 
     @property
     def text(self) -> str:
@@ -255,7 +299,7 @@ class RequestView:
                     self._text = text
             else:
                 try:
-                    self._json = json.loads(self.body)
+                    self._json = _parse_json(self.body)
                 except (ValueError, RecursionError) as exc:
                     self._json = NotJson(f"the body is not JSON ({exc})")
         return self._json

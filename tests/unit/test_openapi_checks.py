@@ -99,3 +99,17 @@ def test_each_way_an_answer_breaks_the_document_is_said() -> None:
         "GET /pets/{id}: response 200 is application/json, the service's body is not JSON"
     ]
     assert answer("GET", "/owners", 200, []) == ["the document has no operation GET /owners"]
+
+
+def test_content_types_seen_are_remembered_boundedly_and_answered_alike() -> None:
+    doc = read_openapi(read_document(PETSTORE, "p.yaml", is_json=False)[0], "p.yaml")
+    add = next(op.check for op in doc.operations if op.method == "POST")
+    assert add.body is not None
+    body = json.dumps({"name": "Rex"}).encode()
+    for i in range(200):  # a client can send any number of distinct Content-Types
+        for kind, fits in ((f"application/json; n={i}", True), (f"text/x-{i}", False)):
+            said = add(RequestView("POST", "/pets", "", (("Content-Type", kind),), body))
+            assert (said == []) is fits, (kind, said)
+    assert 0 < len(add.body.seen) <= 64  # 400 distinct ones sent
+    said = add(RequestView("POST", "/pets", "", (("Content-Type", "text/x-199"),), body))
+    assert said[0]["message"].startswith("Content-Type text/x-199 is not one")

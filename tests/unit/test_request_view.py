@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from mockserver.core.request import NEGOTIATION_HEADERS, RequestView
+from mockserver.core.request import NEGOTIATION_HEADERS, NotJson, RequestView
 
 HEADERS = [
     ("Host", "example.test"),
@@ -48,3 +50,65 @@ def test_an_empty_value_is_not_an_absent_header(build_mapping_first: bool) -> No
         assert view.headers == {"accept-encoding": [""]}
     assert view.negotiation[1] == ""
     assert RequestView("GET", "/").negotiation == (None,) * len(NEGOTIATION_HEADERS)
+
+
+# -- the body's JSON reading: json.loads's value or its error, whatever the shortcut ----------
+
+JSON_BODIES = [
+    b'{"name": "Rex", "tag": "dog"}',
+    b'  {"a": 1}',  # leading whitespace: the shortcut cannot take it
+    b'{"a": 1}\r\n\t ',  # trailing whitespace JSON allows
+    b'{"a": 1}\x0b',  # ... and one it does not (str.isspace would)
+    b'{"a": 1} {"b": 2}',  # extra data
+    b'{"a": 1',
+    b"[1, 2.5, -0, 1e400, NaN, -Infinity]",  # json.loads's own readings
+    b"123456789012345678901234567890",
+    b'"\\ud800"',  # a lone surrogate escape
+    b"\xef\xbb\xbf" + b'{"bom": true}',  # UTF-8 with a BOM
+    '{"utf16": "é"}'.encode("utf-16"),
+    '{"u": 1}'.encode("utf-16-le"),
+    '{"u": 1}'.encode("utf-32-be"),
+    b'{"bad": "\xff"}',  # not UTF-8
+    b"7",
+    b"\x00",
+    b"[" * 100_000,  # deeper than the recursion limit
+]
+
+
+def _reading(body: bytes) -> object:
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        return f"the body is not JSON ({exc})"
+    return json.dumps(value)  # NaN compares unequal to itself; its text does not
+
+
+@pytest.mark.parametrize("body", JSON_BODIES, ids=range(len(JSON_BODIES)))
+def test_the_json_reading_is_json_loads_value_or_its_error(body: bytes) -> None:
+    got = RequestView("POST", "/", "", [("Content-Type", "application/json")], body).json()
+    shown = got.reason if isinstance(got, NotJson) else json.dumps(got)
+    assert shown == _reading(body)
+
+
+def test_the_content_type_is_the_first_sent_whatever_the_case() -> None:
+    sent = [("Host", "x"), ("content-TYPE", "application/json"), ("Content-Type", "text/plain")]
+    assert RequestView("POST", "/", "", sent).content_type == "application/json"
+    mapped = RequestView("POST", "/", "", sent)
+    assert mapped.headers["content-type"] == ["application/json", "text/plain"]  # built first
+    assert mapped.content_type == "application/json"
+    assert RequestView("POST", "/", "", [("Content-Length", "2")]).content_type == ""
+
+
+@pytest.mark.parametrize(
+    ("content_type", "msgpack"),
+    [
+        ("application/msgpack", True),
+        ("Application/X-MsgPack; charset=binary", True),
+        ("application/json", False),
+        ("application/msgpack-ish", False),
+        ("", False),
+    ],
+)
+def test_msgpack_is_told_by_the_content_type(content_type: str, msgpack: bool) -> None:
+    view = RequestView("POST", "/", "", [("Content-Type", content_type)], b"\x80")
+    assert view.is_msgpack is msgpack

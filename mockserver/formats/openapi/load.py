@@ -21,9 +21,9 @@ from mockserver.core.errors import KeyPath, Problem, Problems, StubFileError
 from mockserver.core.model import ServiceSpec, Stub
 from mockserver.core.request import RequestView
 from mockserver.formats.openapi.generate import generate
+from mockserver.formats.openapi.schemas import Compiler
 from mockserver.formats.openapi.validate import (
     BodyRule,
-    Compiler,
     OperationCheck,
     Param,
     Violation,

@@ -1,8 +1,8 @@
 """Requests checked against an OpenAPI operation: parameters and the JSON body.
 
-Every schema is compiled once, when the document is loaded, into an openapi-schema-validator
-validator (jsonschema underneath) that resolves ``$ref`` through one registry holding the whole
-document; a request costs the parsing of its values and the validators' walk.
+Every schema is compiled once (schemas.py) into the validator that says why a value breaks it
+and a fast one that says only whether it fits; a request costs the reading of its values and
+the fast verdicts, and only a request they reject is walked again for its messages.
 
 Parameters are read in the default styles: path and header ``simple``, query and cookie
 ``form`` (``explode`` either way), query arrays also ``spaceDelimited`` / ``pipeDelimited``, and
@@ -14,33 +14,20 @@ described by ``content`` are not checked.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
-from urllib.parse import quote
 
-import jsonschema_rs
 from jsonschema.exceptions import ValidationError
-from openapi_schema_validator import (
-    OAS30ReadValidator,
-    OAS30WriteValidator,
-    OAS31Validator,
-    oas30_format_checker,
-    oas31_format_checker,
-)
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT4, DRAFT202012
 
-from mockserver.core.errors import MockServerError
 from mockserver.core.request import NotJson, RequestView
 from mockserver.core.respond import VIOLATION_ERROR
+from mockserver.formats.openapi.schemas import Checked
 
 __all__ = [
     "MAX_VIOLATIONS",
     "VIOLATION_ERROR",
     "BodyRule",
-    "Checked",
-    "Compiler",
     "OperationCheck",
     "Param",
     "Violation",
@@ -53,10 +40,10 @@ __all__ = [
 Violation = dict[str, str]
 # Enough to fix a request by; a body broken everywhere does not make a report of thousands.
 MAX_VIOLATIONS: Final = 20
-_BASE: Final = "urn:mockserver:openapi"
 _TEMPLATE_PARAM: Final = re.compile(r"\{([^{}/]+)\}")
 _INTEGER: Final = re.compile(r"-?\d+\Z")
 _SEPARATORS: Final = {"spaceDelimited": " ", "pipeDelimited": "|"}
+_SEEN_CONTENT_TYPES: Final = 64
 
 
 def is_json_type(media_type: str) -> bool:
@@ -67,133 +54,6 @@ def is_json_type(media_type: str) -> bool:
 def pointer_of(parts: Sequence[object]) -> str:
     """A JSON pointer (RFC 6901) to the value at ``parts``."""
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-
-
-class Compiler:
-    """Compiles the document's schemas into validators sharing one ``$ref`` registry."""
-
-    def __init__(self, document: Mapping[str, Any], version31: bool) -> None:
-        self.document = document
-        self.version31 = version31
-        specification = DRAFT202012 if version31 else DRAFT4
-        resource: Resource[Any] = specification.create_resource(document)
-        self.registry: Registry[Any] = Registry().with_resource(_BASE, resource)
-        # One per schema and reading: a recorder checks every answer against the same few.
-        self._validators: dict[tuple[str, bool], Checked] = {}
-
-    def validator(self, pointer: str, *, response: bool = False) -> Checked:
-        """The validator of the schema at ``pointer`` in the document; 3.0 reads ``readOnly``
-        and ``writeOnly`` as a request (or, with ``response``, a response) should."""
-        found = self._validators.get((pointer, response))
-        if found is None:
-            found = self._validators.setdefault(
-                (pointer, response), Checked(self, pointer, response)
-            )
-        return found
-
-    def full(self, pointer: str, response: bool) -> Any:
-        schema = {"$ref": f"{_BASE}#{quote(pointer, safe='/~')}"}
-        if self.version31:
-            checker = oas31_format_checker
-            return OAS31Validator(schema, registry=self.registry, format_checker=checker)
-        cls = OAS30ReadValidator if response else OAS30WriteValidator
-        return cls(schema, registry=self.registry, format_checker=oas30_format_checker)
-
-    def fast(self, pointer: str) -> Any:
-        """A compiled (Rust) validator of the schema with its ``$ref`` written out, or None
-        when that cannot stand in for the OpenAPI one (a cycle, 3.0's readOnly/writeOnly or
-        discriminator, a schema it refuses)."""
-        try:
-            schema = _inline(
-                self.document, _follow(self.document, pointer), (), [0], self.version31
-            )
-        except _NoFastPath:
-            return None
-        try:
-            if self.version31:
-                return jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
-            return jsonschema_rs.Draft4Validator(schema, validate_formats=True)
-        except (ValueError, TypeError, jsonschema_rs.ValidationError):
-            return None
-
-
-class Checked:
-    """A fast validator that only answers "valid", and the OpenAPI one that says why not.
-
-    openapi-schema-validator walks a schema in Python: ~500 µs for a typical JSON body here,
-    ten times the budget of a request. jsonschema-rs, on the same schema with its ``$ref``
-    written out, decides validity in a few microseconds; only a value it rejects is walked
-    again by the OpenAPI validator, whose verdict and messages are the ones that count (so a
-    stricter fast path costs time, never a wrong answer).
-    """
-
-    __slots__ = ("_built", "compiler", "pointer", "response")
-
-    def __init__(self, compiler: Compiler, pointer: str, response: bool) -> None:
-        self.compiler = compiler
-        self.pointer = pointer
-        self.response = response
-        # Both compiled on first use, once (two threads may both compile; either result is
-        # the same): most operations of a large document are never called in a test run.
-        self._built: tuple[Any, Any] | None = None
-
-    def iter_errors(self, value: Any) -> Iterator[ValidationError]:
-        built = self._built
-        if built is None:
-            compiler = self.compiler
-            built = (compiler.fast(self.pointer), compiler.full(self.pointer, self.response))
-            self._built = built
-        fast, full = built
-        if fast is not None and fast.is_valid(value):
-            return iter(())
-        return iter(full.iter_errors(value))
-
-
-class _NoFastPath(MockServerError):
-    pass
-
-
-_MAX_INLINED_NODES: Final = 20_000
-_OAS30_ONLY: Final = frozenset({"readOnly", "writeOnly", "discriminator"})
-
-
-def _follow(document: Any, pointer: str) -> Any:
-    value = document
-    for raw in pointer.split("/")[1:]:
-        part = raw.replace("~1", "/").replace("~0", "~")
-        value = value[int(part)] if isinstance(value, list) else value[part]
-    return value
-
-
-def _inline(
-    document: Any, value: Any, refs: tuple[str, ...], count: list[int], version31: bool
-) -> Any:
-    """``value`` with every local ``$ref`` replaced by what it names (3.0's ``nullable`` as a
-    type list); _NoFastPath where that cannot be done faithfully. The result may be stricter
-    than the OpenAPI reading (that costs a second walk), never more lenient."""
-    count[0] += 1
-    if count[0] > _MAX_INLINED_NODES:
-        raise _NoFastPath
-    if isinstance(value, list):
-        return [_inline(document, v, refs, count, version31) for v in value]
-    if not isinstance(value, dict):
-        return value
-    ref = value.get("$ref")
-    if isinstance(ref, str):
-        if ref in refs or not ref.startswith("#"):
-            raise _NoFastPath  # a recursive schema: the OpenAPI validator alone
-        target = _inline(document, _follow(document, ref[1:]), (*refs, ref), count, version31)
-        rest = {k: v for k, v in value.items() if k != "$ref"}
-        if not version31 or not rest:  # 3.0 ignores what stands beside a $ref
-            return target
-        return {"allOf": [target, _inline(document, rest, refs, count, version31)]}
-    if not version31 and _OAS30_ONLY & value.keys():
-        raise _NoFastPath
-    out = {k: _inline(document, v, refs, count, version31) for k, v in value.items()}
-    # Not added to an enum: OpenAPI 3.0.3 says null must be listed there to be allowed.
-    if not version31 and out.get("nullable") is True and isinstance(out.get("type"), str):
-        out["type"] = [out["type"], "null"]
-    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +68,7 @@ class Param:
     kind: str  # the schema's type ("" when none or several)
     item_kind: str  # an array's item type
     properties: Mapping[str, str]  # an object's property types
-    validator: Any  # None: no schema to check against
+    validator: Checked | None  # None: no schema to check against
     property_items: Mapping[str, str] = field(default_factory=dict)  # an array property's items
 
 
@@ -216,7 +76,20 @@ class Param:
 class BodyRule:
     required: bool
     media_types: tuple[str, ...]  # as the document writes them, lower-cased
-    validators: Mapping[str, Any]  # JSON media type → validator
+    validators: Mapping[str, Checked]  # JSON media type → validator
+    # Content-Type as sent → the entry of media_types it is (None: none), for the few a client
+    # sends; bounded, since a client can send any number of distinct ones.
+    seen: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
+
+    def media_of(self, content_type: str) -> str | None:
+        """The entry of ``media_types`` a request's Content-Type (as sent) is, or None."""
+        seen = self.seen
+        if content_type in seen:
+            return seen[content_type]
+        media = media_for(_bare(content_type), self.media_types)
+        if len(seen) < _SEEN_CONTENT_TYPES:
+            seen[content_type] = media
+        return media
 
 
 def _scalar(text: str, kind: str) -> Any:
@@ -288,7 +161,7 @@ def _read(param: Param, values: list[str], query: Mapping[str, list[str]]) -> An
 class OperationCheck:
     """Checks requests against one operation; call it with a request, get its violations."""
 
-    __slots__ = ("_pattern", "body", "has_path", "label", "params", "path", "path_names")
+    __slots__ = ("_pattern", "_plan", "body", "has_path", "label", "params", "path", "path_names")
 
     def __init__(
         self,
@@ -305,6 +178,18 @@ class OperationCheck:
         self.params = tuple(params)
         self.has_path = any(p.where == "path" for p in self.params)
         self.body = body
+        # What reading each parameter needs, worked out once rather than per request: a path
+        # parameter's group (the last of a name written twice; -1 when absent), a header's
+        # lower-cased name, and whether its text is one scalar (most are).
+        self._plan = tuple(
+            (
+                p,
+                max((i for i, n in enumerate(path_names) if n == p.name), default=-1),
+                p.name.lower(),
+                p.style != "deepObject" and p.kind not in ("array", "object"),
+            )
+            for p in self.params
+        )
 
     @property
     def path_pattern(self) -> re.Pattern[str]:
@@ -321,43 +206,58 @@ class OperationCheck:
 
     def __call__(self, view: RequestView) -> list[Violation]:
         found: list[Violation] = []
-        path_values: dict[str, str] = {}
+        groups: tuple[str, ...] = ()
         if self.has_path:
-            hit = self.path_pattern.match(view.path)
-            path_values = dict(zip(self.path_names, hit.groups(), strict=False)) if hit else {}
-        for param in self.params:
-            if param.where == "path":
-                text = path_values.get(param.name)
-                values = [text] if text is not None else []
-                query: Mapping[str, list[str]] = {}
-            elif param.where in ("query", "cookie"):
-                query = view.query if param.where == "query" else view.cookies
-                values = query.get(param.name, [])
-                if param.style == "deepObject":
-                    prefix = param.name + "["
-                    values = [""] if any(k.startswith(prefix) for k in query) else []
-                elif param.kind == "object" and param.explode and param.style == "form":
-                    values = [""] if any(k in query for k in param.properties) else []
-            else:
-                query = {}
-                values = view.headers.get(param.name.lower(), [])
+            hit = (self._pattern or self.path_pattern).match(view.path)
+            if hit is not None:
+                groups = hit.groups()
+        query: Mapping[str, list[str]] = _NO_QUERY
+        for param, slot, lowered, scalar in self._plan:
+            where = param.where
+            if where == "path":
+                values = [groups[slot]] if 0 <= slot < len(groups) else []
+            elif where == "header":
+                values = view.headers.get(lowered, [])
                 if len(values) > 1:
                     values = [",".join(values)]
+            else:
+                query = view.query if where == "query" else view.cookies
+                values = _form_values(param, query)
             if not values:
                 if param.required:
                     found.append(_said(param, "a required parameter is missing"))
                 continue
-            if param.validator is None:
+            validator = param.validator
+            if validator is None:
                 continue
-            value = _read(param, values, query)
-            if value is _UNCHECKED:
+            if scalar:
+                value = _scalar(values[0], param.kind)
+            else:
+                value = _read(param, values, query if where in ("query", "cookie") else _NO_QUERY)
+                if value is _UNCHECKED:
+                    continue
+            if validator.accepts(value):
                 continue
-            for error in param.validator.iter_errors(value):
+            for error in validator.reasons(value):
                 found.append(_said(param, error.message))
                 break  # one reason a parameter is wrong is enough to fix it
         if self.body is not None:
             found.extend(_check_body(self.body, view))
         return found[:MAX_VIOLATIONS]
+
+
+_NO_QUERY: Final[Mapping[str, list[str]]] = {}
+
+
+def _form_values(param: Param, query: Mapping[str, list[str]]) -> list[str]:
+    """A query or cookie parameter's texts: [""] for an object spread over several names
+    (deepObject, or form exploded), which _read gathers."""
+    if param.style == "deepObject":
+        prefix = param.name + "["
+        return [""] if any(k.startswith(prefix) for k in query) else []
+    if param.kind == "object" and param.explode and param.style == "form":
+        return [""] if any(k in query for k in param.properties) else []
+    return query.get(param.name, [])
 
 
 def _said(param: Param, message: str) -> Violation:
@@ -371,9 +271,9 @@ def _body_said(pointer: str, message: str) -> Violation:
 def _check_body(rule: BodyRule, view: RequestView) -> list[Violation]:
     if not view.body:
         return [_body_said("", "a request body is required")] if rule.required else []
-    given = view.headers.get("content-type", [""])[0].split(";", 1)[0].strip().lower()
-    media = media_for(given, rule.media_types)
+    media = rule.media_of(view.content_type)
     if media is None:
+        given = _bare(view.content_type)
         accepted = ", ".join(rule.media_types)
         said = f"Content-Type {given}" if given else "a body without a Content-Type"
         return [_body_said("", f"{said} is not one the operation accepts ({accepted})")]
@@ -383,9 +283,16 @@ def _check_body(rule: BodyRule, view: RequestView) -> list[Violation]:
     value = view.json()
     if isinstance(value, NotJson):
         return [_body_said("", value.reason)]
-    errors = [c for e in validator.iter_errors(value) for c in closest(e)]
+    if validator.accepts(value):
+        return []
+    errors = [c for e in validator.reasons(value) for c in closest(e)]
     errors.sort(key=lambda e: [str(p) for p in e.absolute_path])
     return [_body_said(pointer_of(e.absolute_path), e.message) for e in errors[:MAX_VIOLATIONS]]
+
+
+def _bare(content_type: str) -> str:
+    """A Content-Type's media type, without parameters, lower-cased."""
+    return content_type.split(";", 1)[0].strip().lower()
 
 
 def closest(error: ValidationError) -> list[ValidationError]:
