@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from typing import Final, TypeVar
+from urllib.parse import unquote_plus
 
 from mockserver.core.headernames import (
     AUTHORIZATION,
@@ -94,7 +95,9 @@ def redacted_query_string(query: str) -> str:
     parts = []
     for part in query.split("&"):
         name, sep, _ = part.partition("=")
-        parts.append(f"{name}={PLACEHOLDER}" if sep and name.lower() in SECRET_QUERY else part)
+        # A server decodes the name: ?%74oken=... is a token too.
+        said = unquote_plus(name) if "%" in name or "+" in name else name
+        parts.append(f"{name}={PLACEHOLDER}" if sep and said.lower() in SECRET_QUERY else part)
     return "&".join(parts)
 
 

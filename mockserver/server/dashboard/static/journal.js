@@ -93,11 +93,20 @@ function marks(row) {
   return found;
 }
 
-// Shown as received (decoded), not percent-encoded again.
-const queryText = (query) =>
-  Object.entries(query || {})
+// Shown as received (decoded), not percent-encoded again. A list row carries the query string
+// as sent (secret values redacted), a request's detail carries it parsed.
+const queryText = (query) => {
+  if (typeof query === "string") {
+    try {
+      return decodeURIComponent(query.replace(/\+/g, " "));
+    } catch {
+      return query; // a stray "%" is shown as sent
+    }
+  }
+  return Object.entries(query || {})
     .flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((one) => `${k}=${one}`))
     .join("&");
+};
 
 function rowNode(row) {
   const query = queryText(row.query);
