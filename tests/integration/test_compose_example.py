@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -64,6 +65,24 @@ def test_the_doubles_are_the_image_serving_watched_read_only_stubs() -> None:
         host, mode = mounts(double)["/stubs"]
         assert mode == "ro"
         assert sorted(load_paths([str(host)]).services) == [name]
+
+
+def test_the_releases_double_consumes_from_the_compose_rabbitmq() -> None:
+    services = compose()["services"]
+    releases, broker = services["releases"], services["rabbitmq"]
+    assert releases["read_only"] is True  # the same hardened double as the others
+    host, mode = mounts(releases)["/stubs"]
+    assert mode == "ro"
+    loaded = load_paths([str(host)])
+    assert sorted(loaded.services) == ["releases"]
+    (spec,) = loaded.services["releases"].amqp
+    assert {e.name for e in spec.exchanges} == {"incoming", "events"}
+    url = releases["environment"]["MOCKSERVER_AMQP_URL"]
+    assert url.startswith("amqp://") and "@rabbitmq:5672/" in url  # the broker's service name
+    assert releases["depends_on"] == {"rabbitmq": {"condition": "service_healthy"}}
+    assert re.fullmatch(r"rabbitmq:\d+\.\d+\.\d+", broker["image"]), "a release, pinned"
+    assert broker["ports"] == ["127.0.0.1:5672:5672"]
+    assert "rabbitmq-diagnostics" in broker["healthcheck"]["test"]
 
 
 def test_the_app_reaches_each_double_by_its_service_name() -> None:
