@@ -123,6 +123,25 @@ class Journal:
         self.hits: Counter[str] = Counter()
         self.unmatched_total = 0
 
+    @classmethod
+    def holding(
+        cls,
+        entries: list[JournalEntry],
+        hits: Counter[str],
+        unmatched_total: int,
+        max_entries: int = DEFAULT_JOURNAL_SIZE,
+        body_cap: int = DEFAULT_BODY_CAP,
+    ) -> Journal:
+        """A journal holding ``entries`` (oldest first; the newest ``max_entries`` kept) and
+        these counts: what replicas share, read back from the state store, so the admin
+        routes read it as they read this process's own."""
+        journal = cls(max_entries, body_cap)
+        if max_entries:
+            journal._entries.extend(entries)
+        journal.hits = hits
+        journal.unmatched_total = unmatched_total
+        return journal
+
     @property
     def enabled(self) -> bool:
         return self.max_entries > 0

@@ -87,6 +87,13 @@ class MockServer:
             from mockserver.state.redis import RedisState  # redis-py only when asked for
 
             self.state.shared = RedisState(settings.state, wait=settings.state_wait)
+            from mockserver.state.journal_stream import JournalStream
+
+            # Journaled here as with memory, and queued for Redis (journal_stream.py).
+            self._journal_stream = JournalStream(
+                self.state.shared, settings.journal_size, settings.journal_body_cap
+            )
+            self.store.journal = self._journal_stream.journal()
         self._runners: list[web.BaseRunner] = []
         self._ports: dict[int | None, int] = {}
         self._watch_task: asyncio.Task[None] | None = None
@@ -143,6 +150,7 @@ class MockServer:
         try:
             if self.state.shared is not None:  # before any listener: nothing served unshared
                 await self.state.shared.start()
+                self._journal_stream.start()
             await self._open_listeners()
         except BaseException:
             await self.stop_async()
@@ -225,6 +233,7 @@ class MockServer:
         await asyncio.gather(*(runner.cleanup() for runner in runners))
         await self.state.webhooks.settle(self.settings.shutdown_timeout)
         if self.state.shared is not None:
+            await self._journal_stream.close()  # what waits for Redis, sent while it is open
             await self.state.shared.close()
         forwarding = self.state.forwarding
         if forwarding is not None:
