@@ -59,16 +59,17 @@ async def journal_of(call: AdminCall, *, entries: bool = True) -> Journal:
         raise _unavailable(exc) from None
 
 
-async def clear_journal(call: AdminCall) -> None:
-    """Empty the journal (not the hit counts): on every replica with ``--state redis``."""
+async def clear_journal(call: AdminCall, *, hits: bool = False) -> None:
+    """Empty the journal (and the hit counts, with ``hits``): on every replica with
+    ``--state redis``, where what their queues still hold from before is dropped too."""
     shared = _shared(call)
     if shared is None:
-        call.state.store.journal.clear(hits=False)
+        call.state.store.journal.clear(hits=hits)
         return
     from mockserver.state.redis import StoreUnavailable
 
     try:
-        await shared.clear_shared(hits=False)
+        await shared.clear_shared(hits=hits)
     except StoreUnavailable as exc:
         raise _unavailable(exc) from None
 

@@ -13,6 +13,7 @@ from aiohttp import web
 from mockserver.core.version import __version__
 from mockserver.server.admin_call import AdminCall, AdminRefusal, Route
 from mockserver.server.admin_journal import (
+    clear_journal,
     clear_requests,
     count,
     list_requests,
@@ -76,6 +77,8 @@ async def services(call: AdminCall) -> web.StreamResponse:
 
 async def reset(call: AdminCall) -> web.StreamResponse:
     store = call.state.store
+    if call.state.shared is not None:  # every replica's journal and hits, first
+        await clear_journal(call, hits=True)
     store.reset()
     return web.json_response({"status": "reset", "stubs": len(store.snapshot.stubs.stubs)})
 

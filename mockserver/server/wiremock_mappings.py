@@ -24,6 +24,7 @@ from mockserver.core.store import DuplicateStubError, StubStore
 from mockserver.formats.loader import admin_body_reader, body_file_reader
 from mockserver.formats.wiremock import FILES_DIR, translate_mappings
 from mockserver.server.admin_call import AdminCall, AdminRefusal
+from mockserver.server.admin_journal import clear_journal
 from mockserver.stubfiles.stubinput import parse_stub_input
 
 __all__ = [
@@ -180,6 +181,8 @@ async def delete_mappings(call: AdminCall) -> web.StreamResponse:
 
 async def reset(call: AdminCall) -> web.StreamResponse:
     # Mappings back to those of the files, the journal empty, every scenario Started.
+    if call.state.shared is not None:  # every replica's journal and hits, first
+        await clear_journal(call, hits=True)
     call.state.store.reset()
     _posted(call).clear()
     return web.json_response({})

@@ -135,6 +135,23 @@ def test_delete_requests_clears_the_journal_on_every_replica(three: list[str]) -
     wait_until(lambda: count(three[2], {"path": "/hello"}) == 3, "3 counted", timeout=BOUND)
 
 
+def test_a_reset_on_one_replica_is_not_undone_by_the_others_late_flushes(
+    three: list[str],
+) -> None:
+    spread(three, ["/hello"] * 60)  # answered, most still in the replicas' queues
+    assert requests.post(f"{three[0]}/__admin/reset", timeout=10).status_code == 200
+    # A marker sent to each replica after the reset: once all three are counted, every queue
+    # has been flushed past what it held before (each sends in the order it answered).
+    for url in three:
+        requests.get(f"{url}/items/marker", timeout=10)
+    wait_until(
+        lambda: count(three[1], {"path": "/items/marker"}) == 3, "the markers", timeout=BOUND
+    )
+    assert count(three[2], {"path": "/hello"}) == 0
+    stubs = requests.get(f"{three[0]}/__admin/stubs", timeout=10).json()["stubs"]
+    assert {s["id"]: s["hits"] for s in stubs} == {"hello": 0, "item": 3, "orders": 0}
+
+
 def test_unmatched_requests_with_their_near_misses_on_every_replica(three: list[str]) -> None:
     assert requests.get(f"{three[0]}/hellp", timeout=10).status_code == 404
     assert requests.post(f"{three[1]}/orders/1", timeout=10).status_code == 404
