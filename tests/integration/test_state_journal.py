@@ -213,3 +213,43 @@ def test_redis_away_requests_are_answered_and_counted_once_it_is_back(
 def _count_or_none(url: str) -> int | None:
     reply = requests.post(f"{url}/__admin/requests/count", json={"path": "/hello"}, timeout=10)
     return int(reply.json()["count"]) if reply.status_code == 200 else None
+
+
+INNER_TESTS = """
+import os
+import time
+
+import requests
+
+OTHER = os.environ["OTHER_REPLICA"]
+
+
+def test_calls_made_to_another_replica_are_seen(mockserver):
+    for _ in range(3):
+        assert requests.get(OTHER + "/hello", timeout=5).status_code == 200
+    started = time.monotonic()
+    mockserver.assert_called("GET", "/hello", times=3)
+    mockserver.assert_not_called("POST", "/orders")
+    assert time.monotonic() - started < 5
+
+
+def test_a_count_another_replica_makes_wrong_fails(mockserver):
+    for _ in range(2):
+        requests.get(OTHER + "/hello", timeout=5)
+    mockserver.assert_called("GET", "/hello", times=1)
+"""
+
+
+def test_the_plugin_waits_for_calls_another_replica_answered(
+    root: Path, redis_server: RedisServer, pytester: pytest.Pytester, monkeypatch: Any
+) -> None:
+    pytester.makepyfile(test_inner=INNER_TESTS)
+    with replicas(root, redis_server.url, 2) as started:
+        (_, here), (_, other) = started
+        monkeypatch.setenv("OTHER_REPLICA", other)
+        monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)  # when this run is a worker
+        result = pytester.runpytest_subprocess(
+            f"--mockserver-url={here}", "--mockserver-namespace=none", "-p", "no:randomly"
+        )
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*expected GET /hello 1 time on the mock server, got 2*"])
