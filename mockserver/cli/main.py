@@ -219,7 +219,7 @@ def _store_unreachable(settings: Settings, exc: MockServerError) -> bool:
     """``exc`` says the ``--state`` store could not be reached: a setup error, exit 2."""
     if settings.state == "memory":
         return False
-    from mockserver.state.redis import StoreUnavailable
+    from mockserver.state.unavailable import StoreUnavailable
 
     return isinstance(exc, StoreUnavailable)
 

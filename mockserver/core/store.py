@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from mockserver.core.deliveries import DeliveryLog
@@ -26,7 +26,7 @@ from mockserver.core.request import RequestView
 from mockserver.core.resources import ResourceState
 from mockserver.core.scenarios import ScenarioStates
 
-__all__ = ["DuplicateStubError", "ReloadStatus", "Snapshot", "StubStore"]
+__all__ = ["DuplicateStubError", "ReloadStatus", "Snapshot", "StubStore", "unique_id"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +69,27 @@ def _indexed(stubs: StubSet, snapshot: Snapshot | None) -> Snapshot:
 
 class DuplicateStubError(MockServerError, ValueError):
     """An admin write named a stub id that is already served."""
+
+
+def unique_id(stub_id: str, taken: set[str], explicit_ids: Collection[str]) -> str:
+    """``stub_id``, or when taken ``stub_id-N`` for the first N free; added to ``taken``.
+
+    Raises:
+        DuplicateStubError: ``stub_id`` is taken and the caller chose it (an explicit id).
+    """
+    chosen = stub_id
+    if chosen in taken:
+        if stub_id in explicit_ids:
+            raise DuplicateStubError(
+                f"a stub with id {stub_id!r} already exists; DELETE it first or "
+                f"PUT /__admin/stubs/{stub_id} to replace it"
+            )
+        n = 2
+        while f"{stub_id}-{n}" in taken:
+            n += 1
+        chosen = f"{stub_id}-{n}"
+    taken.add(chosen)
+    return chosen
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,18 +191,7 @@ class StubStore:
             taken = set(self.snapshot.by_id)
             added: list[Stub] = []
             for stub in stubs:
-                stub_id = stub.id
-                if stub_id in taken:
-                    if stub_id in explicit_ids:
-                        raise DuplicateStubError(
-                            f"a stub with id {stub_id!r} already exists; DELETE it first or "
-                            f"PUT /__admin/stubs/{stub_id} to replace it"
-                        )
-                    n = 2
-                    while f"{stub.id}-{n}" in taken:
-                        n += 1
-                    stub_id = f"{stub.id}-{n}"
-                taken.add(stub_id)
+                stub_id = unique_id(stub.id, taken, explicit_ids)
                 self._seq += 1
                 added.append(replace(stub, id=stub_id, order=-self._seq))
             self.runtime.extend(added)
@@ -234,6 +244,13 @@ class StubStore:
             if found:
                 self._rebuild()
             return found
+
+    def replace_runtime(self, runtime: list[Stub], removed: set[str]) -> None:
+        """Serve ``runtime`` and ``removed`` instead of this store's own: a copy of what
+        replicas share (state/runtime_stubs.py), ordered and numbered there."""
+        with self._lock:
+            self.runtime, self.removed = runtime, removed
+            self._rebuild()
 
     def reset(self) -> None:
         """Back to the file stubs: runtime stubs gone, removals undone, journal empty."""

@@ -21,7 +21,9 @@ from aiohttp import hdrs, web
 from mockserver.core.config import is_loopback
 from mockserver.server.admin_call import AdminCall, AdminRefusal
 from mockserver.server.admin_routes import COMPILED, ROUTES
+from mockserver.server.problems import problem_response
 from mockserver.server.state import ServerState
+from mockserver.state.unavailable import StoreUnavailable
 
 __all__ = ["ADMIN_PREFIX", "Dispatch", "admin_subpath", "dispatch_admin", "handle_admin"]
 
@@ -36,6 +38,14 @@ def _public_health(state: ServerState) -> dict[str, str]:
     A failed reload's problems quote the stub files (values, upstreams with passwords, paths)
     and the workers' pids are the machine's: both only with the token (issue 13).
     """
+    if state.shared is not None and not state.shared.available:
+        # Ready all the same: what the files say is served; the store's address is for
+        # the token holder.
+        return {
+            "status": "ok",
+            "message": "serving; the state store cannot be reached, so admin writes and "
+            "stateful stubs answer 503 until it is back",
+        }
     if state.store.last_reload.ok:
         return {"status": "ok", "message": "serving"}
     return {
@@ -151,6 +161,8 @@ async def dispatch_admin(
             return await handler(AdminCall(request, state, found.groupdict(), listener))
         except AdminRefusal as exc:
             return exc.response()
+        except StoreUnavailable as exc:  # --state redis, Redis gone: nothing was written
+            return problem_response(exc.problem())
         except asyncio.CancelledError:
             raise
     if allowed:

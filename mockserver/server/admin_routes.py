@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from mockserver.core.version import __version__
+from mockserver.server import stub_writes
 from mockserver.server.admin_call import AdminCall, AdminRefusal, Route
 from mockserver.server.admin_journal import (
     clear_journal,
@@ -37,7 +38,7 @@ __all__ = ["COMPILED", "ROUTES"]
 
 
 async def health(call: AdminCall) -> web.StreamResponse:
-    store = call.state.store
+    store, shared = call.state.store, call.state.shared
     snapshot = store.snapshot
     return web.json_response(
         {
@@ -48,6 +49,9 @@ async def health(call: AdminCall) -> web.StreamResponse:
             "stubs": len(snapshot.stubs.stubs),
             "journal": {"size": len(store.journal), "max": store.journal.max_entries},
             "last_reload": store.last_reload.as_dict(),
+            # Still "ok" while Redis is gone: static stubs and cached runtime stubs serve, so
+            # a readiness probe keeps the replica in its Service (docs/staging.md).
+            "state": shared.health() if shared is not None else {"store": "memory"},
         }
     )
 
@@ -79,7 +83,7 @@ async def reset(call: AdminCall) -> web.StreamResponse:
     store = call.state.store
     if call.state.shared is not None:  # every replica's journal and hits, first
         await clear_journal(call, hits=True)
-    store.reset()
+    await stub_writes.reset(call.state)
     return web.json_response({"status": "reset", "stubs": len(store.snapshot.stubs.stubs)})
 
 
@@ -103,6 +107,8 @@ async def reload(call: AdminCall) -> web.StreamResponse:
             "\n".join(str(p) for p in problems),
             problems=[p.as_dict() for p in problems],
         )
+    if state.shared_stubs is not None:  # every replica reloads its files
+        await state.shared_stubs.reloaded()
     stubs = state.store.snapshot.stubs
     return web.json_response(
         {"status": "reloaded", "services": len(stubs.services), "stubs": len(stubs.stubs)}

@@ -65,6 +65,18 @@ SCHEMAS: dict[str, Any] = {
                     "properties": {k: {"type": "integer"} for k in ("index", "pid", "served")},
                 },
             },
+            "state": {
+                "description": "where shared state lives (serve --state); with Redis "
+                "unreachable the status stays ok: static stubs keep serving",
+                "type": "object",
+                "required": ["store"],
+                "properties": {
+                    "store": {"enum": ["memory", "redis"]},
+                    "location": {"type": "string", "description": "the URL, password hidden"},
+                    "available": {"type": "boolean"},
+                    "error": {"type": ["string", "null"]},
+                },
+            },
             "last_reload": {
                 "type": "object",
                 "required": ["ok", "at", "problems", "message"],

@@ -12,6 +12,7 @@ from mockserver.core.model import Stub
 from mockserver.core.pinned import refusal
 from mockserver.core.store import DuplicateStubError
 from mockserver.formats.loader import admin_body_reader
+from mockserver.server import stub_writes
 from mockserver.server.admin_call import AdminCall, AdminRefusal, invalid
 from mockserver.server.admin_journal import journal_of
 from mockserver.server.state import ServerState
@@ -60,7 +61,7 @@ async def add_stubs(call: AdminCall) -> web.StreamResponse:
         raise invalid(exc) from None
     _fits(call, stubs)
     try:
-        added = call.state.store.add(stubs, explicit_ids=explicit)
+        added = await stub_writes.add(call.state, stubs, explicit)
     except DuplicateStubError as exc:
         raise AdminRefusal(409, "duplicate stub id", str(exc)) from None
     return web.json_response({"stubs": [stub_json(s, call.state) for s in added]}, status=201)
@@ -103,7 +104,7 @@ async def put_stub(call: AdminCall) -> web.StreamResponse:
     except StubFileError as exc:
         raise invalid(exc) from None
     _fits(call, stubs, replacing=stub_id)
-    stored = call.state.store.put(stubs[0])
+    stored = await stub_writes.put(call.state, stubs[0])
     return web.json_response(stub_json(stored, call.state), status=200 if existing else 201)
 
 
@@ -120,12 +121,12 @@ async def put_stubs(call: AdminCall) -> web.StreamResponse:
         stubs, _ = parse_stub_input(raw, _services_here(call), reader, services)
     except StubFileError as exc:
         raise invalid(exc) from None
-    stored = call.state.store.put_many(stubs)
+    stored = await stub_writes.put_many(call.state, stubs)
     return web.json_response({"stubs": [stub_json(s, call.state) for s in stored]})
 
 
 async def delete_stub(call: AdminCall) -> web.StreamResponse:
-    if not call.state.store.remove(call.params["id"]):
+    if not await stub_writes.remove(call.state, call.params["id"]):
         raise _no_stub(call)
     return web.json_response({"deleted": call.params["id"]})
 

@@ -17,7 +17,7 @@ import secrets
 import threading
 from dataclasses import replace
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from aiohttp import web
 
@@ -33,6 +33,10 @@ from mockserver.server.limits import startup_warnings
 from mockserver.server.reload import reload_files, watch_files
 from mockserver.server.state import ServerState
 from mockserver.state.location import MEMORY
+from mockserver.state.unavailable import StoreUnavailable
+
+if TYPE_CHECKING:
+    from mockserver.state.runtime_stubs import SharedStubs
 
 __all__ = ["MockServer"]
 
@@ -84,16 +88,7 @@ class MockServer:
         self.state = ServerState(settings, self.store)
         self.state.forwarding = forwarding
         if settings.state != MEMORY:
-            from mockserver.state.redis import RedisState  # redis-py only when asked for
-
-            self.state.shared = RedisState(settings.state, wait=settings.state_wait)
-            from mockserver.state.journal_stream import JournalStream
-
-            # Journaled here as with memory, and queued for Redis (journal_stream.py).
-            self._journal_stream = JournalStream(
-                self.state.shared, settings.journal_size, settings.journal_body_cap
-            )
-            self.store.journal = self._journal_stream.journal()
+            self._share(settings)
         self._runners: list[web.BaseRunner] = []
         self._ports: dict[int | None, int] = {}
         self._watch_task: asyncio.Task[None] | None = None
@@ -138,6 +133,37 @@ class MockServer:
             raise MockServerError("the server is not running in a thread of its own")
         asyncio.run_coroutine_threadsafe(self._open_listeners(), loop).result()
 
+    def _share(self, settings: Settings) -> None:
+        """``--state redis://...``: the store replicas share, and this replica's part in it."""
+        from mockserver.state.redis import RedisState  # redis-py only when asked for
+        from mockserver.state.runtime_stubs import SharedStubs
+
+        shared = self.state.shared = RedisState(settings.state, wait=settings.state_wait)
+        stubs = self.state.shared_stubs = SharedStubs(shared, settings.paths)
+        stubs.attach(None, self.store)
+        from mockserver.state.journal_stream import JournalStream
+
+        # Journaled here as with memory, and queued for Redis (journal_stream.py).
+        self._journal_stream = JournalStream(
+            shared, settings.journal_size, settings.journal_body_cap
+        )
+        self.store.journal = self._journal_stream.journal()
+        reloads: set[asyncio.Task[object]] = set()
+
+        def reload(event: dict[str, object]) -> None:  # another replica reloaded its files
+            if event.get("origin") == shared.replica:
+                return
+            task = asyncio.get_running_loop().create_task(self._reload_here(stubs))
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
+
+        shared.on("reload", reload)
+
+    async def _reload_here(self, stubs: SharedStubs) -> None:
+        await self.reload_async()
+        with contextlib.suppress(StoreUnavailable):  # read again on recovery
+            await stubs.refresh(None)
+
     # -- in the current event loop ----------------------------------------------------------
 
     async def start_async(self) -> None:
@@ -148,8 +174,10 @@ class MockServer:
         for warning in startup_warnings():
             log.warning("%s", warning)
         try:
-            if self.state.shared is not None:  # before any listener: nothing served unshared
+            if self.state.shared is not None and self.state.shared_stubs is not None:
+                # Before any listener: nothing is served without the replicas' stubs.
                 await self.state.shared.start()
+                await self.state.shared_stubs.start()
                 self._journal_stream.start()
             await self._open_listeners()
         except BaseException:
@@ -232,6 +260,8 @@ class MockServer:
         # after another that would be a deadline per listener.
         await asyncio.gather(*(runner.cleanup() for runner in runners))
         await self.state.webhooks.settle(self.settings.shutdown_timeout)
+        if self.state.shared_stubs is not None:
+            await self.state.shared_stubs.close()
         if self.state.shared is not None:
             await self._journal_stream.close()  # what waits for Redis, sent while it is open
             await self.state.shared.close()

@@ -18,6 +18,7 @@ from mockserver.server.webhooks import Webhooks
 
 if TYPE_CHECKING:
     from mockserver.state.redis import RedisState
+    from mockserver.state.runtime_stubs import SharedStubs
 
 __all__ = ["ServerState"]
 
@@ -53,6 +54,8 @@ class ServerState:
     # serve --state redis://...: the store replicas share (state/redis.py); None with memory,
     # so the memory path never awaits anything for it.
     shared: RedisState | None = None
+    # With ``shared``: the runtime stubs every replica serves (stub_writes.py writes them).
+    shared_stubs: SharedStubs | None = None
 
     def __post_init__(self) -> None:
         if self.namespaces is None:

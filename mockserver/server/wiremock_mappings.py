@@ -23,6 +23,7 @@ from mockserver.core.model import Stub
 from mockserver.core.store import DuplicateStubError, StubStore
 from mockserver.formats.loader import admin_body_reader, body_file_reader
 from mockserver.formats.wiremock import FILES_DIR, translate_mappings
+from mockserver.server import stub_writes
 from mockserver.server.admin_call import AdminCall, AdminRefusal
 from mockserver.server.admin_journal import clear_journal
 from mockserver.stubfiles.stubinput import parse_stub_input
@@ -134,7 +135,7 @@ async def list_mappings(call: AdminCall) -> web.StreamResponse:
 async def create_mapping(call: AdminCall) -> web.StreamResponse:
     ((stub, mapping),) = _stubs_of(call, [await call.json()])
     try:
-        call.state.store.add([stub], explicit_ids={stub.id})
+        await stub_writes.add(call.state, [stub], {stub.id})
     except DuplicateStubError as exc:
         raise AdminRefusal(409, "duplicate mapping id", str(exc)) from None
     _posted(call)[stub.id] = mapping
@@ -159,13 +160,13 @@ async def edit_mapping(call: AdminCall) -> web.StreamResponse:
     if not isinstance(raw, dict):
         raise AdminRefusal(422, "invalid mapping", "a mapping is a JSON object")
     ((stub, mapping),) = _stubs_of(call, [{**raw, "id": call.params["id"]}])
-    call.state.store.put(stub)
+    await stub_writes.put(call.state, stub)
     _posted(call)[stub.id] = mapping
     return web.json_response(mapping)
 
 
 async def delete_mapping(call: AdminCall) -> web.StreamResponse:
-    if not call.state.store.remove(call.params["id"]):
+    if not await stub_writes.remove(call.state, call.params["id"]):
         raise _no_mapping(call)
     _posted(call).pop(call.params["id"], None)
     return web.json_response({})
@@ -174,7 +175,7 @@ async def delete_mapping(call: AdminCall) -> web.StreamResponse:
 async def delete_mappings(call: AdminCall) -> web.StreamResponse:
     store = call.state.store
     for stub in store.snapshot.stubs.stubs:
-        store.remove(stub.id)
+        await stub_writes.remove(call.state, stub.id)
     _posted(call).clear()
     return web.json_response({})
 
@@ -183,7 +184,7 @@ async def reset(call: AdminCall) -> web.StreamResponse:
     # Mappings back to those of the files, the journal empty, every scenario Started.
     if call.state.shared is not None:  # every replica's journal and hits, first
         await clear_journal(call, hits=True)
-    call.state.store.reset()
+    await stub_writes.reset(call.state)
     _posted(call).clear()
     return web.json_response({})
 
@@ -204,9 +205,9 @@ async def import_mappings(call: AdminCall) -> web.StreamResponse:
         wanted = {stub.id for stub, _ in pairs}
         for stub in store.snapshot.stubs.stubs:
             if stub.id not in wanted:
-                store.remove(stub.id)
+                await stub_writes.remove(call.state, stub.id)
     if policy == "IGNORE":
         pairs = [(stub, mapping) for stub, mapping in pairs if store.get(stub.id) is None]
-    store.put_many([stub for stub, _ in pairs])
+    await stub_writes.put_many(call.state, [stub for stub, _ in pairs])
     _posted(call).update({stub.id: mapping for stub, mapping in pairs})
     return web.json_response({})

@@ -27,9 +27,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from mockserver.core.errors import HttpProblem, MockServerError
 from mockserver.state.keys import CHANNEL
 from mockserver.state.location import redacted
+from mockserver.state.unavailable import StoreUnavailable
 
 __all__ = ["RedisState", "StoreUnavailable"]
 
@@ -53,23 +53,6 @@ LOST: tuple[type[BaseException], ...] = (
     TimeoutError,
     OSError,
 )
-
-
-class StoreUnavailable(MockServerError):
-    """Redis cannot be reached: answered 503 naming the store (URL redacted)."""
-
-    def __init__(self, location: str, reason: str, fix: str = "") -> None:
-        self.location, self.reason = location, reason
-        said = f"the state store {location} cannot be reached: {reason}"
-        super().__init__(f"{said}; {fix}" if fix else said)
-
-    def problem(self) -> HttpProblem:
-        return HttpProblem(
-            503,
-            "state store unavailable",
-            f"the state store {self.location} cannot be reached ({self.reason}); static "
-            "stubs keep serving, and this works again once Redis is back",
-        )
 
 
 def _reason(exc: BaseException) -> str:

@@ -59,6 +59,7 @@ class Backend(Protocol):
 
     # Whether a service that only put_stubs declares gets a listener for the port it declares.
     opens_ports: bool
+
     # Whether the journal is shared by replicas, so verification waits for it (settling.py).
     @property
     def replicated(self) -> bool: ...

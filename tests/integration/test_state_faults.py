@@ -19,8 +19,10 @@ from mockserver.state.keys import CHANNEL
 from mockserver.state.redis import RedisState, StoreUnavailable
 from tests.console import run_console
 from tests.redisserver import RedisServer
-from tests.replicas import replica
+from tests.replicas import replica, replicas
 from tests.waiting import wait_until, wait_until_async
+
+from .replica_calls import admin, all_serve, body
 
 PASSWORD = "s3cret-redis-pw"
 STATIC = """
@@ -29,6 +31,10 @@ stubs:
     request: {method: GET, path: /hello}
     response: {status: 200, body: "hello from a file"}
 """
+
+
+def stub(path: str, text: str, **extra: Any) -> dict[str, Any]:
+    return {"request": {"method": "GET", "path": path}, "response": {"body": text}, **extra}
 
 
 @pytest.fixture
@@ -159,3 +165,51 @@ def test_unreachable_start_raises_and_wait_does_not(redis_server: RedisServer) -
             await waiting.close()
 
     asyncio.run(scenario())
+
+
+def test_replicas_ride_out_redis_stopped_and_started_again(
+    root: Path, locked_redis: RedisServer
+) -> None:
+    """Redis gone mid-run: no crash, files and cached runtime stubs keep serving, admin
+    writes answer 503 naming the store (password hidden), health says so while staying
+    ready; Redis back: writes work and reach every replica again, no restart."""
+    location = f"redis://:***@127.0.0.1:{locked_redis.port}/0"
+    with replicas(root, locked_redis.url, 3) as running:
+        bases = [base for _, base in running]
+        admin(bases[0], "POST", "/stubs", 201, json=stub("/cached", "cached", id="cached"))
+        all_serve(bases, "/cached", "cached", "the runtime stub everywhere")
+        locked_redis.stop()
+
+        refused = admin(bases[1], "POST", "/stubs", 503, json=stub("/new", "new", id="new"))
+        assert refused["error"] == "state store unavailable"
+        assert location in refused["detail"]
+        for base in bases:
+            assert body(base, "/hello") == "hello from a file"
+            assert body(base, "/cached") == "cached"
+            admin(base, "DELETE", "/stubs/cached", 503)
+            admin(base, "POST", "/reset", 503)
+        wait_until(
+            lambda: not admin(bases[2], "GET", "/health")["state"]["available"],
+            "health to report the store unavailable",
+            timeout=10,
+        )
+        health = admin(bases[2], "GET", "/health")
+        assert health["status"] == "ok"  # still ready: static stubs serve
+        assert (health["state"]["store"], health["state"]["location"]) == ("redis", location)
+        assert health["state"]["error"]
+        assert body(bases[1], "/new") is None  # nothing half-written
+
+        locked_redis.start()
+        wait_until(
+            lambda: all(admin(b, "GET", "/health")["state"]["available"] for b in bases),
+            "every replica to reconnect by itself",
+            timeout=10,
+        )
+        admin(bases[1], "POST", "/stubs", 201, json=stub("/new", "new", id="new"))
+        all_serve(bases, "/new", "new", "a write after the recovery everywhere")
+        assert all(body(base, "/hello") == "hello from a file" for base in bases)
+        for console, _ in running:  # its whole log: the loss and the return, never the password
+            console.process.terminate()
+            said = "\n".join(console.rest())
+            assert f"the state store {location} cannot be reached" in said
+            assert PASSWORD not in said
