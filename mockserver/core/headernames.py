@@ -58,6 +58,7 @@ __all__ = [
     "PROXY_AUTHORIZATION",
     "PROXY_CONNECTION",
     "RANGE",
+    "RETRY_AFTER",
     "SERVER",
     "SET_COOKIE",
     "TE",
@@ -97,6 +98,7 @@ PROXY_AUTHENTICATE: Final = "Proxy-Authenticate"
 PROXY_AUTHORIZATION: Final = "Proxy-Authorization"
 PROXY_CONNECTION: Final = "Proxy-Connection"
 RANGE: Final = "Range"
+RETRY_AFTER: Final = "Retry-After"
 SERVER: Final = "Server"
 SET_COOKIE: Final = "Set-Cookie"
 TE: Final = "TE"

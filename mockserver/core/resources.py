@@ -11,6 +11,7 @@ concurrent writers are serialised and no lost update can succeed.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import uuid
 from collections.abc import Mapping
@@ -84,6 +85,19 @@ class ResourceState:
             self.items[key] = (dict(item), 1)
             self.sizes[key] = len(encode_json(item))
         self.size = sum(self.sizes.values())
+
+    def dumped(self) -> str:
+        """The items and their versions as JSON text, in order (what ``restored`` reads)."""
+        return json.dumps(self.items, ensure_ascii=False, separators=(",", ":"))
+
+    def restored(self, text: str) -> ResourceState:
+        """A copy of this resource holding the items ``dumped`` wrote (a shared store's)."""
+        copy = ResourceState.__new__(ResourceState)
+        copy.spec, copy.service = self.spec, self.service
+        copy.items = {key: (item, version) for key, (item, version) in json.loads(text).items()}
+        copy.sizes = {key: len(encode_json(item)) for key, (item, _) in copy.items.items()}
+        copy.size = sum(copy.sizes.values())
+        return copy
 
     def owns(self, path: str) -> bool:
         base = self.spec.path

@@ -15,18 +15,28 @@ from mockserver.core.budget import MATCH_BUDGET_S, end_match_budget, start_match
 from mockserver.core.errors import HttpProblem
 from mockserver.core.headernames import CACHE_CONTROL, CONTENT_TYPE
 from mockserver.core.journal import JournalEntry
-from mockserver.core.model import Fault, Stub, Timing, WebhookSpec
+from mockserver.core.matching import Match, ScenarioState
+from mockserver.core.model import Fault, PreparedResponse, Stub, Timing, WebhookSpec
 from mockserver.core.render import choose, encode_json
 from mockserver.core.replayed import with_expires
 from mockserver.core.report import UnmatchedReport, unmatched_report
 from mockserver.core.request import RequestView
-from mockserver.core.store import StubStore
+from mockserver.core.resources import ResourceOutcome, ResourceState
+from mockserver.core.store import Snapshot, StubStore
 from mockserver.core.webhookspec import rendered_calls
 
 if TYPE_CHECKING:  # Jinja2 is imported with the first template, not here
     from mockserver.core.templates import TemplateFailure
 
-__all__ = ["Answer", "fault_to_perform", "respond"]
+__all__ = [
+    "Answer",
+    "fault_to_perform",
+    "refusal",
+    "resource_answer",
+    "respond",
+    "stub_answer",
+    "unmatched_answer",
+]
 
 # The error of a request an OpenAPI document refuses (formats/openapi/validate.py checks it).
 VIOLATION_ERROR: Final = "request does not match the OpenAPI document"
@@ -83,7 +93,6 @@ def _respond(
 ) -> Answer:
     snapshot = store.snapshot  # read once: this request sees one consistent stub set
     index = snapshot.index_for(listener)
-    journal = store.journal
     scenarios = store.scenarios if snapshot.scenario_names else None
     if scenarios is None:
         found = index.match(view)
@@ -95,78 +104,125 @@ def _respond(
                 scenarios.move(moved.name, moved.next)
     if found is not None:
         stub = found.stub
-        check = stub.check or store.request_check
-        if check is not None:
-            violations = check(view)
-            if violations:
-                return _refused(store, listener, view, stub.service, stub.id, violations)
+        refused = refusal(store, listener, view, stub)
+        if refused is not None:
+            return refused
         prepared = store.next_response(stub) if stub.responses else stub.prepared
-        if prepared.templated is not None:
-            # Jinja2 is imported by the first templated stub, not by every server's start.
-            from mockserver.core.templates import TemplateFailure, render_response
-
-            try:
-                prepared = render_response(
-                    prepared.templated,
-                    prepared.templated.template,  # type: ignore[arg-type]
-                    view,
-                    found.params,
-                    store.rng,
-                    stub.prepare,
-                    store.scenarios.state,
-                )
-            except TemplateFailure as failure:
-                return _failed(store, listener, view, stub, failure)
-        if prepared.variants:
-            choice = choose(prepared, view)
-            status, out_headers, body = choice.status, choice.headers, choice.body
-        else:
-            status, out_headers, body = prepared.status, prepared.headers, prepared.body
-        if prepared.expires_in is not None and status < 400:  # not on a 406 or 412 of ours
-            out_headers = with_expires(out_headers, prepared.expires_in)
-        entry = journal.record(
-            view,
-            service=stub.service,
-            stub_id=stub.id,
-            status=status,
-            listener=listener,
-        )
-        return Answer(
-            status,
-            out_headers,
-            body,
-            prepared.delay_ms,
-            stub.id,
-            timing=prepared.timing,
-            entry=entry,
-            fault=prepared.fault,
-            fault_rate=prepared.fault_rate,
-            webhooks=(
-                rendered_calls(stub.webhooks, view, found.params, store.rng)
-                if stub.webhooks
-                else ()
-            ),
-            reason=prepared.reason if status == prepared.status else None,
-        )
+        return stub_answer(store, listener, view, found, prepared, store.scenarios.state)
     resource = store.resource_for(listener, view.path)
     if resource is not None:
-        outcome = resource.handle(view)
-        stub_id = f"resource:{resource.spec.path}"
-        journal.record(
-            view,
-            service=resource.service,
-            stub_id=stub_id,
-            status=outcome.status,
-            listener=listener,
-        )
-        return Answer(outcome.status, outcome.headers, outcome.body, stub_id=stub_id)
+        return resource_answer(store, listener, view, resource, resource.handle(view))
     state = scenarios.state if scenarios is not None else None
+    return unmatched_answer(
+        store, listener, view, snapshot, state, unmatched_status, near_misses, journal_unmatched
+    )
+
+
+def refusal(store: StubStore, listener: int | None, view: RequestView, stub: Stub) -> Answer | None:
+    """The 400 of a request the stub's OpenAPI document refuses, else None."""
+    check = stub.check or store.request_check
+    if check is not None:
+        violations = check(view)
+        if violations:
+            return _refused(store, listener, view, stub.service, stub.id, violations)
+    return None
+
+
+def stub_answer(
+    store: StubStore,
+    listener: int | None,
+    view: RequestView,
+    found: Match,
+    prepared: PreparedResponse,
+    scenario_state: ScenarioState,
+) -> Answer:
+    """The answer of ``found``'s stub with ``prepared`` (its sequence's current response, or
+    its only one), rendered and journaled."""
+    stub = found.stub
+    if prepared.templated is not None:
+        # Jinja2 is imported by the first templated stub, not by every server's start.
+        from mockserver.core.templates import TemplateFailure, render_response
+
+        try:
+            prepared = render_response(
+                prepared.templated,
+                prepared.templated.template,  # type: ignore[arg-type]
+                view,
+                found.params,
+                store.rng,
+                stub.prepare,
+                scenario_state,
+            )
+        except TemplateFailure as failure:
+            return _failed(store, listener, view, stub, failure)
+    if prepared.variants:
+        choice = choose(prepared, view)
+        status, out_headers, body = choice.status, choice.headers, choice.body
+    else:
+        status, out_headers, body = prepared.status, prepared.headers, prepared.body
+    if prepared.expires_in is not None and status < 400:  # not on a 406 or 412 of ours
+        out_headers = with_expires(out_headers, prepared.expires_in)
+    entry = store.journal.record(
+        view,
+        service=stub.service,
+        stub_id=stub.id,
+        status=status,
+        listener=listener,
+    )
+    return Answer(
+        status,
+        out_headers,
+        body,
+        prepared.delay_ms,
+        stub.id,
+        timing=prepared.timing,
+        entry=entry,
+        fault=prepared.fault,
+        fault_rate=prepared.fault_rate,
+        webhooks=(
+            rendered_calls(stub.webhooks, view, found.params, store.rng) if stub.webhooks else ()
+        ),
+        reason=prepared.reason if status == prepared.status else None,
+    )
+
+
+def resource_answer(
+    store: StubStore,
+    listener: int | None,
+    view: RequestView,
+    resource: ResourceState,
+    outcome: ResourceOutcome,
+) -> Answer:
+    """The answer of a resource's operation, journaled."""
+    stub_id = f"resource:{resource.spec.path}"
+    store.journal.record(
+        view,
+        service=resource.service,
+        stub_id=stub_id,
+        status=outcome.status,
+        listener=listener,
+    )
+    return Answer(outcome.status, outcome.headers, outcome.body, stub_id=stub_id)
+
+
+def unmatched_answer(
+    store: StubStore,
+    listener: int | None,
+    view: RequestView,
+    snapshot: Snapshot,
+    state: ScenarioState | None,
+    unmatched_status: int,
+    near_misses: int,
+    journal_unmatched: bool,
+) -> Answer:
+    """The near-miss report of a request no stub and no resource answers, journaled."""
+    index = snapshot.index_for(listener)
     report = unmatched_report(view, index.near_misses(view, near_misses, state), len(index))
     # Attribute the miss to the port's service when it has just one, so per-service views of
     # the journal (the pytest plugin's service.requests) show it.
     here = snapshot.services_on(listener)
     if journal_unmatched:
-        journal.record(
+        store.journal.record(
             view,
             service=here[0] if len(here) == 1 else None,
             stub_id=None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -71,6 +71,19 @@ class ScenarioStates:
     def move(self, name: str, state: str) -> None:
         with self.lock:
             self._states[name] = state
+
+    def put(self, name: str | None, state: str | None) -> None:
+        """``name`` to ``state``; ``state`` None puts it back to started, and ``name`` None
+        puts every scenario back."""
+        if name is None or state is None:
+            self.reset(name)
+        else:
+            self.move(name, state)
+
+    def load(self, states: Mapping[str, str]) -> None:
+        """Hold ``states`` instead of what was held (a shared store's, read anew)."""
+        with self.lock:
+            self._states = dict(states)
 
     def reset(self, name: str | None = None) -> None:
         with self.lock:

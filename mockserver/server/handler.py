@@ -23,7 +23,7 @@ from aiohttp.http_exceptions import BadHttpMessage
 from mockserver.core.config import Settings
 from mockserver.core.errors import HttpProblem
 from mockserver.core.journal import Journal
-from mockserver.core.namespaces import NS_PREFIX
+from mockserver.core.namespaces import NS_PREFIX, split_namespace
 from mockserver.core.report import brief_report
 from mockserver.core.request import RequestView
 from mockserver.core.respond import Answer, fault_to_perform, respond
@@ -148,6 +148,9 @@ def make_handler(state: ServerState, listener: int | None) -> Handler:
         default_admin = wiremock_dispatch(default_admin)
     unmatched_status, near_misses = settings.unmatched_status, settings.near_misses
     match_budget = settings.match_budget_ms / 1000
+    steps = state.steps
+    if steps is not None:  # redis-py is imported only when the state is Redis's
+        from mockserver.state.respond import respond_shared
 
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
         path = request.path  # percent-decoded by aiohttp, so /%5F%5Fadmin arrives as /__admin
@@ -173,15 +176,26 @@ def make_handler(state: ServerState, listener: int | None) -> Handler:
         answer = None
         if forwarding is None or not forwarding.record_all:
             try:
-                answer = respond(
-                    store,
-                    listener,
-                    view,
-                    unmatched_status=unmatched_status,
-                    near_misses=near_misses,
-                    journal_unmatched=forwarding is None,
-                    match_budget=match_budget,
-                )
+                if steps is None:
+                    answer = respond(
+                        store,
+                        listener,
+                        view,
+                        unmatched_status=unmatched_status,
+                        near_misses=near_misses,
+                        journal_unmatched=forwarding is None,
+                        match_budget=match_budget,
+                    )
+                else:  # --state redis: a stateful stub's step is Redis's (state/respond.py)
+                    answer = await respond_shared(
+                        steps,
+                        settings,
+                        store,
+                        None if store is default else split_namespace(request.path)[0],
+                        listener,
+                        view,
+                        journal_unmatched=forwarding is None,
+                    )
             except Exception as exc:
                 return failed(exc, view, store.journal, listener)
         step = plan(answer, forwarding is not None)

@@ -137,8 +137,10 @@ class MockServer:
         """``--state redis://...``: the store replicas share, and this replica's part in it."""
         from mockserver.state.redis import RedisState  # redis-py only when asked for
         from mockserver.state.runtime_stubs import SharedStubs
+        from mockserver.state.steps import Steps
 
         shared = self.state.shared = RedisState(settings.state, wait=settings.state_wait)
+        self.state.steps = Steps(shared, self.state.store_of)
         stubs = self.state.shared_stubs = SharedStubs(shared, settings.paths)
         stubs.attach(None, self.store)
         from mockserver.state.journal_stream import JournalStream

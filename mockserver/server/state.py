@@ -19,6 +19,7 @@ from mockserver.server.webhooks import Webhooks
 if TYPE_CHECKING:
     from mockserver.state.redis import RedisState
     from mockserver.state.runtime_stubs import SharedStubs
+    from mockserver.state.steps import Steps
 
 __all__ = ["ServerState"]
 
@@ -56,7 +57,16 @@ class ServerState:
     shared: RedisState | None = None
     # With ``shared``: the runtime stubs every replica serves (stub_writes.py writes them).
     shared_stubs: SharedStubs | None = None
+    # ... and its sequences, scenarios and resources (state/steps.py).
+    steps: Steps | None = None
 
     def __post_init__(self) -> None:
         if self.namespaces is None:
             self.namespaces = MemoryNamespaces(self.store, self.settings)
+
+    def store_of(self, namespace: str | None) -> StubStore | None:
+        """The store of ``namespace`` (None: the default one), if this process holds it."""
+        if namespace is None:
+            return self.store
+        assert self.namespaces is not None  # made by __post_init__
+        return self.namespaces.find(namespace)

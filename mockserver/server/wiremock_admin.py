@@ -26,6 +26,7 @@ from mockserver.server import wiremock_mappings as mappings
 from mockserver.server.admin import Dispatch
 from mockserver.server.admin_call import AdminCall, AdminRefusal
 from mockserver.server.admin_journal import clear_journal, journal_of
+from mockserver.server.scenario_admin import put_state, read_states
 from mockserver.server.wiremock_mappings import mapping_json, wiremock_error
 from mockserver.stubfiles.stubinput import parse_pattern_input
 
@@ -155,7 +156,7 @@ async def near_misses(call: AdminCall) -> web.StreamResponse:
 async def list_scenarios(call: AdminCall) -> web.StreamResponse:
     store = call.state.store
     scenarios = []
-    for item in store.scenarios.listing(store.snapshot.scenario_names):
+    for item in (await read_states(call)).listing(store.snapshot.scenario_names):
         states = {STARTED} | {
             value
             for stub in store.snapshot.stubs.stubs
@@ -175,7 +176,7 @@ async def list_scenarios(call: AdminCall) -> web.StreamResponse:
 
 
 async def reset_scenarios(call: AdminCall) -> web.StreamResponse:
-    call.state.store.scenarios.reset()
+    await put_state(call, None, None)
     return web.json_response({})
 
 
@@ -187,9 +188,9 @@ async def set_scenario(call: AdminCall) -> web.StreamResponse:
     raw = await call.json() if call.request.body_exists else {}
     state = raw.get("state") if isinstance(raw, dict) else None
     if state is None:
-        store.scenarios.reset(name)  # WireMock: no state given resets the scenario
+        await put_state(call, name, None)  # WireMock: no state given resets the scenario
     elif isinstance(state, str) and state:
-        store.scenarios.move(name, STARTED if state == "Started" else state)
+        await put_state(call, name, STARTED if state == "Started" else state)
     else:
         raise AdminRefusal(422, "invalid state", 'send {"state": "<name>"}')
     return web.json_response({})

@@ -287,3 +287,15 @@ def test_a_fresh_state_restores_the_declared_items() -> None:
     assert read(call(again, "GET", CARTS)) == list(DECLARED)
     assert spec.items == DECLARED  # writes never reach the declared items
     assert DECLARED[0]["lines"] == [{"sku": "ABC-123", "quantity": 2}]
+
+
+def test_a_restored_copy_answers_as_the_dumped_state_did() -> None:
+    state = fresh()
+    call(state, "PATCH", body={"owner": "Ada"})
+    call(state, "POST", CARTS, {"owner": "Bob"})
+    copy_ = state.restored(state.dumped())
+    for path in (CARTS, CARTS + "/1", CARTS + "/2"):
+        assert call(copy_, "GET", path) == call(state, "GET", path)  # items, order, ETags
+    assert copy_.size == state.size
+    call(copy_, "DELETE", CARTS + "/2")
+    assert call(state, "GET", CARTS + "/2").status == 200  # the copy's writes are its own
