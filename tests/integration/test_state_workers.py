@@ -3,8 +3,7 @@
 Each worker answers admin calls itself (no coordinator merges them), and what was refused
 under --workers with the memory store (sequences, scenarios, resources, WireMock's admin API)
 works, because every worker reads and steps the same state. Requests go on fresh connections
-so the kernel spreads them over the workers by source port: 20 of them all landing on one
-worker has odds of one in half a million.
+so the kernel spreads them over the workers by source port.
 """
 
 from __future__ import annotations
@@ -20,38 +19,11 @@ import pytest
 import requests
 
 from tests.console import MOCKSERVER, Console, clean_env, run_console
+
+# Those of the replicas' tests: a sequence of ANSWERS, a scenario, a resource.
+from tests.integration.test_state_steps import ANSWERS, STUBS
 from tests.redisserver import RedisServer
 from tests.waiting import wait_until
-
-FRESH = 20
-STUBS = f"""
-service: shop
-resources:
-  - path: /carts
-    id_field: id
-    items:
-      - {{id: 1, owner: Ada}}
-stubs:
-  - id: hello
-    request: {{method: GET, path: /hello}}
-    response: {{body: hello}}
-  - id: ticket
-    request: {{method: GET, path: /ticket}}
-    responses:
-{"".join(f"      - {{json: {{n: {n}}}}}{chr(10)}" for n in range(1, FRESH + 1))}
-  - id: todo-empty
-    request: {{method: GET, path: /todo}}
-    scenario: {{name: todo, state: started}}
-    response: {{json: []}}
-  - id: todo-add
-    request: {{method: POST, path: /todo}}
-    scenario: {{name: todo, state: started, next: added}}
-    response: {{status: 201}}
-  - id: todo-full
-    request: {{method: GET, path: /todo}}
-    scenario: {{name: todo, state: added}}
-    response: {{json: [{{title: milk}}]}}
-"""
 
 
 def fresh(method: str, url: str, **kwargs: Any) -> requests.Response:
@@ -88,11 +60,12 @@ def test_stateful_stubs_are_served_by_two_workers_with_redis(
 ) -> None:
     url = workers()
     # The sequence: each answer once, in order, whichever worker takes the request.
-    numbers = [fresh("GET", url + "/ticket").json()["n"] for _ in range(FRESH)]
-    assert numbers == list(range(1, FRESH + 1))
+    numbers = [fresh("GET", url + "/ticket").json()["n"] for _ in range(ANSWERS)]
+    assert numbers == list(range(1, ANSWERS + 1))
     # The scenario moves once, and every worker sees it moved.
     assert fresh("GET", url + "/todo").json() == []
     assert fresh("POST", url + "/todo").status_code == 201
+    assert fresh("POST", url + "/todo").status_code == 409  # moved once, for every worker
     assert all(fresh("GET", url + "/todo").json() == [{"title": "milk"}] for _ in range(10))
     scenarios = fresh("GET", url + "/__admin/scenarios").json()
     assert scenarios["scenarios"][0]["state"] == "added"
