@@ -1,32 +1,37 @@
-"""Journal entries as Redis stream fields: compact JSON another replica turns back into the
-same JournalEntry (its near-miss reports included, for ``/__admin/requests/unmatched``)."""
+"""Journal entries as Redis stream fields: compact msgpack another replica turns back into the
+same JournalEntry (its near-miss reports included, for ``/__admin/requests/unmatched``).
+
+msgpack rather than JSON: one is packed for every request, and packing costs a quarter of
+``json.dumps`` here (reading back, an eighth); the body goes as its bytes.
+"""
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Any, Final
+
+import msgpack
 
 from mockserver.core.journal import JournalEntry
 from mockserver.core.report import NearStub
 
 __all__ = ["decode_entry", "encode_entry"]
 
+# Header values aiohttp could not decode as UTF-8 arrive as surrogate escapes: kept as such.
+_ERRORS: Final = "surrogateescape"
+_FIELDS: Final = 16
 
-def encode_entry(entry: JournalEntry) -> str:
-    """One entry as a JSON array (positional: it is written for every request).
 
-    The body goes as Latin-1 text, which JSON's ASCII escapes carry byte for byte: cheaper
-    than base64 for the text bodies most requests have.
-    """
-    return json.dumps(
-        [
+def encode_entry(entry: JournalEntry) -> bytes:
+    """One entry as a msgpack array (positional: it is written for every request)."""
+    return msgpack.packb(  # type: ignore[no-any-return]
+        (
             entry.seq,
             entry.at,
             entry.method,
             entry.path,
             entry.query_string,
             entry.headers,
-            entry.body.decode("latin-1"),
+            entry.body,
             entry.body_size,
             entry.body_truncated,
             entry.service,
@@ -36,35 +41,35 @@ def encode_entry(entry: JournalEntry) -> str:
             [near.to_json() for near in entry.near_misses] if entry.near_misses else None,
             entry.error,
             entry.fault,
-        ],
-        separators=(",", ":"),
+        ),
+        unicode_errors=_ERRORS,
     )
 
 
-def decode_entry(text: str | bytes) -> JournalEntry:
+def decode_entry(data: bytes) -> JournalEntry:
     """The entry ``encode_entry`` wrote.
 
     Raises:
-        ValueError: not such an entry (a key written by something else).
+        ValueError: not such an entry (a field written by something else).
     """
-    row: Any = json.loads(text)
-    if not isinstance(row, list) or len(row) != 16:
+    row: Any = msgpack.unpackb(data, unicode_errors=_ERRORS)
+    if not isinstance(row, list) or len(row) != _FIELDS:
         raise ValueError("not a journal entry")
     (seq, at, method, path, query, headers, body, size, truncated) = row[:9]
     (service, stub_id, status, listener, near, error, fault) = row[9:]
     return JournalEntry(
-        int(seq),
-        float(at),
-        str(method),
-        str(path),
-        str(query),
-        tuple((str(name), str(value)) for name, value in headers),
-        str(body).encode("latin-1"),
-        int(size),
-        bool(truncated),
+        seq,
+        at,
+        method,
+        path,
+        query,
+        tuple((name, value) for name, value in headers),
+        body,
+        size,
+        truncated,
         service,
         stub_id,
-        int(status),
+        status,
         listener,
         tuple(NearStub.from_json(n) for n in near) if near else (),
         error,
