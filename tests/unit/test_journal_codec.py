@@ -43,7 +43,8 @@ def test_an_entry_with_a_binary_body_odd_headers_and_near_misses_comes_back_equa
     again = decode_entry(encode_entry(entry))
     assert again == entry  # every field but the near misses (compare=False)
     assert again.near_misses == (near,)
-    assert again.body == bytes(range(100)) and again.body_truncated
+    assert again.body == bytes(range(100))
+    assert again.body_truncated
     assert again.as_dict() == entry.as_dict()
 
 
