@@ -38,7 +38,10 @@ __all__ = [
     "MemoryNamespaces",
     "NamespaceError",
     "Namespaces",
+    "follow_files",
+    "namespace_store",
     "split_namespace",
+    "too_many",
 ]
 
 NS_PREFIX: Final = "/__ns/"
@@ -92,6 +95,34 @@ class Namespaces(Protocol):
         ...
 
 
+def too_many(limit: int, ttl: float, oldest_idle: float) -> NamespaceError:
+    """The 429 for a namespace past ``limit``; the oldest held has been idle so long."""
+    wait = max(1, math.ceil(ttl - oldest_idle))
+    return NamespaceError(
+        429,
+        "too many namespaces",
+        f"this server holds as many namespaces as it may (--max-namespaces {limit}); "
+        f"one idle for {ttl:g} s expires (--namespace-ttl), the next in {wait} s; "
+        "end yours with DELETE /__ns/<name>/__admin/namespace when done",
+        retry_after=wait,
+    )
+
+
+def namespace_store(default: StubStore, settings: Settings) -> StubStore:
+    """A new namespace's state: empty, over ``default``'s file stubs (indexed once for all)."""
+    journal = Journal(settings.journal_size, settings.journal_body_cap)
+    store = StubStore(default.loaded, journal, settings.seed, snapshot=default.file_snapshot)
+    store.request_check = default.request_check  # serve --openapi holds in every namespace
+    return store
+
+
+def follow_files(store: StubStore, default: StubStore) -> StubStore:
+    """``store`` over ``default``'s file stubs, reloaded when the files were since."""
+    if store.loaded is not default.loaded:  # the files were reloaded since: they are shared
+        store.reload(default.loaded, default.file_snapshot)
+    return store
+
+
 @dataclass(slots=True)
 class _Space:
     store: StubStore
@@ -135,29 +166,14 @@ class MemoryNamespaces:
                 space = self._spaces[name] = _Space(self._new_store(), now)
             space.used = now
             store = space.store
-        default = self._default
-        if store.loaded is not default.loaded:  # the files were reloaded since: they are shared
-            store.reload(default.loaded, default.file_snapshot)
-        return store
+        return follow_files(store, self._default)
 
     def _full(self, now: float) -> NamespaceError:
         oldest = min(s.used for s in self._spaces.values())
-        wait = max(1, math.ceil(self.ttl - (now - oldest)))
-        return NamespaceError(
-            429,
-            "too many namespaces",
-            f"this server holds as many namespaces as it may (--max-namespaces {self.limit}); "
-            f"one idle for {self.ttl:g} s expires (--namespace-ttl), the next in {wait} s; "
-            "end yours with DELETE /__ns/<name>/__admin/namespace when done",
-            retry_after=wait,
-        )
+        return too_many(self.limit, self.ttl, now - oldest)
 
     def _new_store(self) -> StubStore:
-        settings, default = self._settings, self._default
-        journal = Journal(settings.journal_size, settings.journal_body_cap)
-        store = StubStore(default.loaded, journal, settings.seed, snapshot=default.file_snapshot)
-        store.request_check = default.request_check  # serve --openapi holds in every namespace
-        return store
+        return namespace_store(self._default, self._settings)
 
     def open(self, name: str) -> StubStore:
         store = self._touch(name, create=True)

@@ -81,9 +81,9 @@ async def services(call: AdminCall) -> web.StreamResponse:
 
 async def reset(call: AdminCall) -> web.StreamResponse:
     store = call.state.store
-    if call.state.shared is not None:  # every replica's journal and hits, first
-        await clear_journal(call, hits=True)
     await stub_writes.reset(call.state)
+    if call.state.shared is not None:  # and what the replicas' queues held from before
+        await clear_journal(call, hits=True)
     return web.json_response({"status": "reset", "stubs": len(store.snapshot.stubs.stubs)})
 
 

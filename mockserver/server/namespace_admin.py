@@ -20,6 +20,7 @@ from mockserver.server.admin import Dispatch, admin_subpath, dispatch_admin, han
 from mockserver.server.admin_call import AdminRefusal
 from mockserver.server.problems import problem_response
 from mockserver.server.state import ServerState
+from mockserver.state.unavailable import StoreUnavailable
 
 __all__ = ["NAMESPACE_ROUTES", "namespace_dispatch", "namespaced"]
 
@@ -45,42 +46,57 @@ def namespace_dispatch(name: str | None) -> Dispatch:
     async def dispatch(
         request: web.BaseRequest, state: ServerState, sub: str, listener: int | None
     ) -> web.StreamResponse:
-        route = ("GET" if request.method == "HEAD" else request.method, sub)
-        if route == NAMESPACE_ROUTES[0]:
-            return web.json_response(_registry(state).describe())
-        if route == NAMESPACE_ROUTES[1]:
-            if name is None:
-                return AdminRefusal(
-                    409,
-                    "the default namespace cannot end",
-                    "DELETE /__ns/<name>/__admin/namespace ends a namespace; POST "
-                    "/__admin/reset empties the default one",
-                ).response()
-            _registry(state).drop(name)  # gone either way: ending it twice is no error
-            return web.json_response({"deleted": name})
-        if name is None:
-            return await dispatch_admin(request, state, sub, listener)
-        if sub == "/reload":
-            return AdminRefusal(
-                409,
-                "reload is server-wide",
-                "the stub files are every namespace's: POST /__admin/reload without /__ns/",
-            ).response()
         try:
-            store = _registry(state).open(name)
-        except NamespaceError as exc:
-            return _refused(exc)
-        prefix = NS_PREFIX + name
-        scoped = replace(
-            state,
-            store=store,
-            namespace=name,
-            main_url=state.main_url + prefix,
-            base_urls={service: url + prefix for service, url in state.base_urls.items()},
-        )
-        return await dispatch_admin(request, scoped, sub, listener)
+            return await _dispatch(name, request, state, sub, listener)
+        except StoreUnavailable as exc:  # --state redis, Redis gone
+            return problem_response(exc.problem())
 
     return dispatch
+
+
+async def _dispatch(
+    name: str | None, request: web.BaseRequest, state: ServerState, sub: str, listener: int | None
+) -> web.StreamResponse:
+    route = ("GET" if request.method == "HEAD" else request.method, sub)
+    shared = state.shared_namespaces  # across replicas: Redis first
+    if route == NAMESPACE_ROUTES[0]:
+        described = await shared.described() if shared else _registry(state).describe()
+        return web.json_response(described)
+    if route == NAMESPACE_ROUTES[1]:
+        if name is None:
+            return AdminRefusal(
+                409,
+                "the default namespace cannot end",
+                "DELETE /__ns/<name>/__admin/namespace ends a namespace; POST "
+                "/__admin/reset empties the default one",
+            ).response()
+        if shared is not None:
+            await shared.end(name)
+        _registry(state).drop(name)  # gone either way: ending it twice is no error
+        return web.json_response({"deleted": name})
+    if name is None:
+        return await dispatch_admin(request, state, sub, listener)
+    if sub == "/reload":
+        return AdminRefusal(
+            409,
+            "reload is server-wide",
+            "the stub files are every namespace's: POST /__admin/reload without /__ns/",
+        ).response()
+    try:
+        if shared is not None:
+            await shared.opening(name)
+        store = _registry(state).open(name)
+    except NamespaceError as exc:
+        return _refused(exc)
+    prefix = NS_PREFIX + name
+    scoped = replace(
+        state,
+        store=store,
+        namespace=name,
+        main_url=state.main_url + prefix,
+        base_urls={service: url + prefix for service, url in state.base_urls.items()},
+    )
+    return await dispatch_admin(request, scoped, sub, listener)
 
 
 async def namespaced(

@@ -135,6 +135,8 @@ class MockServer:
 
     def _share(self, settings: Settings) -> None:
         """``--state redis://...``: the store replicas share, and this replica's part in it."""
+        from mockserver.state import background
+        from mockserver.state.namespaces import RedisNamespaces
         from mockserver.state.redis import RedisState  # redis-py only when asked for
         from mockserver.state.runtime_stubs import SharedStubs
         from mockserver.state.steps import Steps
@@ -145,19 +147,19 @@ class MockServer:
         stubs.attach(None, self.store)
         from mockserver.state.journal_stream import JournalStream
 
-        # Journaled here as with memory, and queued for Redis (journal_stream.py).
+        # Journaled here as with memory, and queued for Redis (journal_stream.py); before the
+        # namespaces, whose journals it makes too.
         self._journal_stream = JournalStream(
             shared, settings.journal_size, settings.journal_body_cap
         )
         self.store.journal = self._journal_stream.journal()
-        reloads: set[asyncio.Task[object]] = set()
+        spaces = RedisNamespaces(self.store, settings, shared, stubs)
+        self.state.namespaces = self.state.shared_namespaces = spaces
+        reloads: set[asyncio.Task[None]] = set()
 
         def reload(event: dict[str, object]) -> None:  # another replica reloaded its files
-            if event.get("origin") == shared.replica:
-                return
-            task = asyncio.get_running_loop().create_task(self._reload_here(stubs))
-            reloads.add(task)
-            task.add_done_callback(reloads.discard)
+            if event.get("origin") != shared.replica:
+                background.start(self._reload_here(stubs), "mockserver-reload", reloads)
 
         shared.on("reload", reload)
 
@@ -176,10 +178,12 @@ class MockServer:
         for warning in startup_warnings():
             log.warning("%s", warning)
         try:
-            if self.state.shared is not None and self.state.shared_stubs is not None:
+            state = self.state
+            if state.shared and state.shared_stubs and state.shared_namespaces:
                 # Before any listener: nothing is served without the replicas' stubs.
-                await self.state.shared.start()
-                await self.state.shared_stubs.start()
+                await state.shared.start()
+                await state.shared_stubs.start()
+                await state.shared_namespaces.start()
                 self._journal_stream.start()
             await self._open_listeners()
         except BaseException:
@@ -262,6 +266,8 @@ class MockServer:
         # after another that would be a deadline per listener.
         await asyncio.gather(*(runner.cleanup() for runner in runners))
         await self.state.webhooks.settle(self.settings.shutdown_timeout)
+        if self.state.shared_namespaces is not None:
+            await self.state.shared_namespaces.close()
         if self.state.shared_stubs is not None:
             await self.state.shared_stubs.close()
         if self.state.shared is not None:

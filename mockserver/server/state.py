@@ -17,6 +17,7 @@ from mockserver.recording.forwarding import Forwarding
 from mockserver.server.webhooks import Webhooks
 
 if TYPE_CHECKING:
+    from mockserver.state.namespaces import RedisNamespaces
     from mockserver.state.redis import RedisState
     from mockserver.state.runtime_stubs import SharedStubs
     from mockserver.state.steps import Steps
@@ -59,6 +60,8 @@ class ServerState:
     shared_stubs: SharedStubs | None = None
     # ... and its sequences, scenarios and resources (state/steps.py).
     steps: Steps | None = None
+    # With ``shared``: ``namespaces`` too, registered across replicas (namespace_admin.py).
+    shared_namespaces: RedisNamespaces | None = None
 
     def __post_init__(self) -> None:
         if self.namespaces is None:

@@ -182,9 +182,9 @@ async def delete_mappings(call: AdminCall) -> web.StreamResponse:
 
 async def reset(call: AdminCall) -> web.StreamResponse:
     # Mappings back to those of the files, the journal empty, every scenario Started.
-    if call.state.shared is not None:  # every replica's journal and hits, first
-        await clear_journal(call, hits=True)
     await stub_writes.reset(call.state)
+    if call.state.shared is not None:  # and what the replicas' queues held from before
+        await clear_journal(call, hits=True)
     _posted(call).clear()
     return web.json_response({})
 

@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any, Final
 from mockserver.core.journal import Journal, JournalEntry
 from mockserver.core.request import RequestView
 from mockserver.state.journal_codec import decode_entry, encode_entry
-from mockserver.state.keys import Keys
-from mockserver.state.redis import StoreUnavailable
+from mockserver.state.keys import NAMESPACES, Keys
+from mockserver.state.unavailable import StoreUnavailable
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
@@ -57,13 +57,16 @@ LATE: Final = 1000
 # How long a clear's time is kept: far longer than any entry waits in a queue.
 CLEARED_TTL: Final = 24 * 3600
 
-# KEYS: stream, hits, cleared; ARGV: maxlen, then (time, stub id or "", entry or "") triples.
+# KEYS: stream, hits, cleared, the namespaces' registry; ARGV: maxlen, the namespace ("": the
+# default one), then (time, stub id or "", entry or "") triples. An ended namespace gets
+# nothing: its keys were deleted with its entry in the registry, and would not be again.
 _RECORD: Final = """
+if ARGV[2] ~= '' and not redis.call('ZSCORE', KEYS[4], ARGV[2]) then return 0 end
 local cleared = redis.call('HMGET', KEYS[3], 'journal', 'hits')
 local journal_after = tonumber(cleared[1] or '0')
 local hits_after = tonumber(cleared[2] or '0')
 local hits = {}
-for i = 2, #ARGV, 3 do
+for i = 3, #ARGV, 3 do
   local at = tonumber(ARGV[i])
   if at >= hits_after then
     local stub = ARGV[i + 1]
@@ -84,11 +87,6 @@ return 0
 _Item = tuple[str | None, float, str | None, JournalEntry | None]
 
 
-def cleared_key(namespace: str | None) -> str:
-    """The hash of a namespace's last clears: ``journal`` and ``hits`` → epoch seconds."""
-    return Keys(namespace).key("cleared")
-
-
 class JournalStream:
     """This process's queue of journal entries for Redis, and the shared journal's reads."""
 
@@ -104,6 +102,17 @@ class JournalStream:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._script = shared.client.register_script(_RECORD)
+        shared.on("namespace-end", self._ended)
+
+    def _ended(self, event: dict[str, Any]) -> None:
+        """A namespace ended (on any replica): what waits for it here would only bring back
+        its keys, which nothing would delete again."""
+        name = event.get("ns")
+        if name is not None and any(item[0] == name for item in self._queue):
+            kept = [item for item in self._queue if item[0] != name]
+            self._queue.clear()  # in place: a flush under way holds the same queue
+            self._queue.extend(kept)
+            self._bytes = sum(len(i[3].body) for i in kept if i[3] is not None)
 
     def journal(self, namespace: str | None = None) -> SharedJournal:
         """A journal for ``namespace`` (None: the default one) whose entries reach Redis."""
@@ -213,13 +222,15 @@ class JournalStream:
         for namespace, at, stub_id, entry in batch:
             row = args.get(namespace)
             if row is None:
-                row = args[namespace] = [self.cap]
+                row = args[namespace] = [self.cap, namespace or ""]
             row += (repr(at), stub_id or "", "" if entry is None else encode_entry(entry))
         pipe = client.pipeline(transaction=False)
         for namespace, row in args.items():
             keys = Keys(namespace)
             await self._script(
-                keys=[keys.journal, keys.hits, cleared_key(namespace)], args=row, client=pipe
+                keys=[keys.journal, keys.hits, keys.cleared, NAMESPACES],
+                args=row,
+                client=pipe,
             )
         await pipe.execute()
 
@@ -267,8 +278,8 @@ class JournalStream:
         async def command(client: aioredis.Redis) -> None:
             pipe = client.pipeline(transaction=True)
             for mark in marks:
-                pipe.hset(cleared_key(namespace), mark, now)
-            pipe.expire(cleared_key(namespace), CLEARED_TTL)
+                pipe.hset(keys.cleared, mark, now)
+            pipe.expire(keys.cleared, CLEARED_TTL)
             pipe.delete(keys.journal, *([keys.hits] if hits else []))
             await pipe.execute()
 

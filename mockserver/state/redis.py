@@ -27,6 +27,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from mockserver.state import background
 from mockserver.state.keys import CHANNEL
 from mockserver.state.location import redacted
 from mockserver.state.unavailable import StoreUnavailable
@@ -111,9 +112,7 @@ class RedisState:
         else:
             self.available, self.error = True, None
         self._started = True
-        self._listener = asyncio.get_running_loop().create_task(
-            self._listen(), name="mockserver-redis-events"
-        )
+        self._listener = background.start(self._listen(), "mockserver-redis-events")
         if self.available:
             # Events published by others after start() returns must reach us: wait for
             # the subscription (bounded: a Redis that just answered PING subscribes at once).
@@ -123,10 +122,7 @@ class RedisState:
     async def close(self) -> None:
         """Stop listening and close the connections. Safe to call twice."""
         task, self._listener = self._listener, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await background.stop(task)
         self._started = False
         with contextlib.suppress(RedisError, OSError):
             await self.client.aclose()

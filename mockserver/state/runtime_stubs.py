@@ -27,6 +27,7 @@ from mockserver.core.errors import StubFileError
 from mockserver.core.model import Stub
 from mockserver.core.store import StubStore, unique_id
 from mockserver.formats.loader import admin_body_reader
+from mockserver.state import background
 from mockserver.state.keys import Keys
 from mockserver.state.unavailable import StoreUnavailable
 from mockserver.stubfiles.stubinput import parse_stub_input
@@ -94,18 +95,11 @@ class SharedStubs:
         """Read what is there now (when Redis answers) and start the version check."""
         with contextlib.suppress(StoreUnavailable):  # --state-wait: read on recovery
             await self.refresh_all()
-        self._poller = asyncio.get_running_loop().create_task(
-            self._poll(), name="mockserver-redis-stubs-poll"
-        )
+        self._poller = background.start(self._poll(), "mockserver-redis-stubs-poll")
 
     async def close(self) -> None:
-        tasks = [t for t in (self._poller, *self._tasks) if t is not None]
-        self._poller = None
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        poller, self._poller = self._poller, None
+        await background.stop(poller, *self._tasks)
 
     async def refresh_all(self) -> None:
         for namespace in list(self._copies):
@@ -343,9 +337,7 @@ class SharedStubs:
             with contextlib.suppress(StoreUnavailable):  # read again on recovery
                 await self.refresh(namespace)
 
-        task = asyncio.get_running_loop().create_task(read())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        background.start(read(), f"mockserver-redis-stubs-read-{namespace}", self._tasks)
 
     async def _poll(self) -> None:
         while True:

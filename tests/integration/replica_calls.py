@@ -10,6 +10,13 @@ import requests
 
 from tests.waiting import wait_until
 
+# One file stub: what every replica serves from its files.
+FILES = """
+stubs:
+  - id: hello
+    request: {method: GET, path: /hello}
+    response: {status: 200, body: "hello from a file"}
+"""
 # The contract (DESIGN.md "Staging at scale"): an admin write on one replica is served by all
 # within this many seconds.
 BOUND = 1.0
@@ -37,3 +44,8 @@ def all_serve(bases: Sequence[str], path: str, wanted: str | None, what: str) ->
 def eventually(condition: Callable[[], object], what: str) -> None:
     """``condition`` holds within BOUND seconds."""
     wait_until(condition, what, timeout=BOUND)
+
+
+def stub(path: str, text: str, **extra: Any) -> dict[str, Any]:
+    """A runtime stub answering ``GET path`` with ``text``."""
+    return {"request": {"method": "GET", "path": path}, "response": {"body": text}, **extra}

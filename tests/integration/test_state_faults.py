@@ -22,24 +22,14 @@ from tests.redisserver import RedisServer
 from tests.replicas import replica, replicas
 from tests.waiting import wait_until, wait_until_async
 
-from .replica_calls import admin, all_serve, body
+from .replica_calls import FILES, admin, all_serve, body, stub
 
 PASSWORD = "s3cret-redis-pw"
-STATIC = """
-stubs:
-  - id: hello
-    request: {method: GET, path: /hello}
-    response: {status: 200, body: "hello from a file"}
-"""
-
-
-def stub(path: str, text: str, **extra: Any) -> dict[str, Any]:
-    return {"request": {"method": "GET", "path": path}, "response": {"body": text}, **extra}
 
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    (tmp_path / "stubs.yaml").write_text(STATIC, encoding="utf-8")
+    (tmp_path / "stubs.yaml").write_text(FILES, encoding="utf-8")
     return tmp_path
 
 

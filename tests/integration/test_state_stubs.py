@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
@@ -14,18 +13,7 @@ from mockserver.state.keys import Keys
 from tests.redisserver import RedisServer
 from tests.replicas import replicas
 
-from .replica_calls import admin, all_serve, body, eventually
-
-FILES = """
-stubs:
-  - id: hello
-    request: {method: GET, path: /hello}
-    response: {status: 200, body: "hello from a file"}
-"""
-
-
-def stub(path: str, text: str, **extra: Any) -> dict[str, Any]:
-    return {"request": {"method": "GET", "path": path}, "response": {"body": text}, **extra}
+from .replica_calls import FILES, admin, all_serve, body, eventually, stub
 
 
 @pytest.fixture(scope="module")
