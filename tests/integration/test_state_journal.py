@@ -168,6 +168,22 @@ def test_unmatched_requests_with_their_near_misses_on_every_replica(three: list[
     assert health["total"] == 2
 
 
+def test_a_namespaces_journal_is_shared_and_kept_apart(three: list[str]) -> None:
+    for url in three:  # an admin call in it opens the namespace there
+        reply = requests.post(f"{url}/__ns/ci-1/__admin/reset", timeout=10)
+        assert reply.status_code == 200, reply.text
+    spread([f"{u}/__ns/ci-1" for u in three], ["/hello"] * 9)
+    spread(three, ["/hello"] * 4)  # the default namespace's
+    wait_until(
+        lambda: count(f"{three[1]}/__ns/ci-1", {"path": "/hello"}) == 9,
+        "the namespace's 9 requests counted",
+        timeout=BOUND,
+    )
+    wait_until(lambda: count(three[2], {"path": "/hello"}) == 4, "the default's 4", timeout=BOUND)
+    listed = journal(f"{three[2]}/__ns/ci-1")
+    assert [e["path"] for e in listed["requests"]] == ["/hello"] * 9  # without the prefix
+
+
 def test_wiremock_request_routes_read_the_shared_journal(
     root: Path, redis_server: RedisServer
 ) -> None:
