@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["CHANNEL", "DEFAULT_NS", "NAMESPACES", "PREFIX", "Keys"]
+__all__ = ["CHANNEL", "DEFAULT_NS", "EPOCH", "NAMESPACES", "PREFIX", "Keys"]
 
 PREFIX: Final = "mockserver"
 DEFAULT_NS: Final = "-"
@@ -18,6 +18,9 @@ DEFAULT_NS: Final = "-"
 CHANNEL: Final = f"{PREFIX}:events"
 # The namespaces held, scored by their last use (seconds since the epoch): expiry and limits.
 NAMESPACES: Final = f"{PREFIX}:namespaces"
+# A token set once per Redis data set: gone after a restart without persistence, which tells
+# the replicas to put back what they hold (reseed.py). A reset leaves it.
+EPOCH: Final = f"{PREFIX}:epoch"
 
 
 @dataclass(frozen=True, slots=True)

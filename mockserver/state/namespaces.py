@@ -23,7 +23,7 @@ from mockserver.core.namespaces import follow_files, namespace_store, too_many
 from mockserver.core.store import StubStore
 from mockserver.state import background
 from mockserver.state.journal_stream import SharedJournal
-from mockserver.state.keys import NAMESPACES, Keys
+from mockserver.state.keys import EPOCH, NAMESPACES, Keys
 from mockserver.state.runtime_stubs import POLL, SharedStubs
 from mockserver.state.unavailable import StoreUnavailable
 
@@ -62,7 +62,8 @@ redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('DEL', unpack(KEYS, 2))
 return 1
 """
-# KEYS: the registry. ARGV: names used here lately. Their last use is now (if still held).
+# KEYS: the registry, the data set's token. ARGV: names used here lately. Their last use is
+# now (if still held); returns the registry with scores, the time, and the token ('' if none).
 _TOUCH = """
 local now = redis.call('TIME')
 local t = tonumber(now[1]) + tonumber(now[2]) / 1e6
@@ -71,6 +72,7 @@ for _, name in ipairs(ARGV) do
 end
 local all = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
 table.insert(all, tostring(t))
+table.insert(all, redis.call('GET', KEYS[2]) or '')
 return all
 """
 
@@ -186,25 +188,35 @@ class RedisNamespaces:
             StoreUnavailable: Redis cannot be reached.
         """
         used, self._used = sorted(self._used), set()
+        # Only what was held before the read can be missing from it: one opened here while
+        # the registry was being read is in Redis already, and stays.
+        before = set(self._spaces)
         try:
-            answer = await self.shared.run(lambda client: client.eval(_TOUCH, 1, NAMESPACES, *used))
+            answer = await self._touch(used)
+            if not await self.stubs.same_data(answer[-1] or None):
+                answer = await self._touch(used)  # the registry as it was put back
         except StoreUnavailable:
             self._used.update(used)  # written on the next poll that reaches Redis
             raise
-        now = float(answer[-1])
+        now = float(answer[-2])
         held: dict[str, float] = {}
-        for raw, score in zip(answer[:-1:2], answer[1:-1:2], strict=True):
+        for raw, score in zip(answer[:-2:2], answer[1:-2:2], strict=True):
             name = raw.decode() if isinstance(raw, bytes) else str(raw)
             held[name] = now - float(score)
         for name, idle in list(held.items()):
             if idle > self.ttl and await self._end(name, self.ttl):
                 del held[name]
                 await self.shared.publish(name, "namespace-end")
-        for name in set(self._spaces) - held.keys():
+        for name in before - held.keys():
             self.drop(name)
         for name in held.keys() - self._spaces.keys():
             self._hold(name)
         self._idle = held
+
+    async def _touch(self, used: list[str]) -> list[Any]:
+        return await self.shared.run(
+            lambda client: client.eval(_TOUCH, 2, NAMESPACES, EPOCH, *used)
+        )
 
     async def _poll(self) -> None:
         while True:

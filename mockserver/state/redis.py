@@ -89,6 +89,7 @@ class RedisState:
         self._listener: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
         self._started = False
+        self._recovering = False  # the on_recover callbacks are running
 
     # -- life -------------------------------------------------------------------------------
 
@@ -180,21 +181,28 @@ class RedisState:
             log.warning("%s; static stubs keep serving", self._message())
 
     async def _mark_back(self) -> None:
-        if self.available:
+        if self.available or self._recovering:
             return
+        if not self._started:  # start() itself: nothing cached to resynchronise yet
+            self.available, self.error = True, None
+            return
+        # Available only once the callbacks resynchronised: until then the polls, which
+        # skip an unavailable store, cannot act on what Redis holds before they did.
+        self._recovering = True
+        try:
+            for callback in list(self._recover):
+                try:
+                    done = callback()
+                    if inspect.isawaitable(done):
+                        await done
+                except StoreUnavailable:
+                    return  # lost again at once: the next recovery calls them again
+                except Exception:
+                    log.exception("resynchronising with the state store failed")
+        finally:
+            self._recovering = False
         self.available, self.error = True, None
-        if not self._started:
-            return
         log.info("the state store %s is reachable again", self.location)
-        for callback in list(self._recover):
-            try:
-                done = callback()
-                if inspect.isawaitable(done):
-                    await done
-            except StoreUnavailable:
-                return  # lost again at once: the next recovery calls them again
-            except Exception:
-                log.exception("resynchronising with the state store failed")
 
     async def _listen(self) -> None:
         pause = BACKOFF_FIRST
@@ -209,6 +217,8 @@ class RedisState:
                     message = await pubsub.get_message(timeout=1.0)
                     if message is not None:
                         self._dispatch(message.get("data"))
+                    elif not self.available:  # a resynchronisation that failed: again
+                        await self._mark_back()
             except LOST as exc:
                 self._subscribed.clear()
                 self._mark_lost(exc)

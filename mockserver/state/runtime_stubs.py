@@ -28,7 +28,8 @@ from mockserver.core.model import Stub
 from mockserver.core.store import StubStore, unique_id
 from mockserver.formats.loader import admin_body_reader
 from mockserver.state import background
-from mockserver.state.keys import Keys
+from mockserver.state.keys import EPOCH, Keys
+from mockserver.state.reseed import Held, restore
 from mockserver.state.unavailable import StoreUnavailable
 from mockserver.stubfiles.stubinput import parse_stub_input
 
@@ -77,7 +78,8 @@ class SharedStubs:
         self._poller: asyncio.Task[None] | None = None
         shared.on("stubs", self._changed)
         shared.on("reset", self._reset)
-        shared.on_recover(self.refresh_all)
+        shared.on_recover(self.refresh_all)  # each read checks the data set first
+        self.epoch: str | None = None  # the token of Redis's data set (reseed.py)
 
     # -- the copies -------------------------------------------------------------------------
 
@@ -92,14 +94,28 @@ class SharedStubs:
         self._copies.pop(namespace, None)
 
     async def start(self) -> None:
-        """Read what is there now (when Redis answers) and start the version check."""
-        with contextlib.suppress(StoreUnavailable):  # --state-wait: read on recovery
+        """Learn the data set's token, read what is there now (when Redis answers) and start
+        the version check."""
+        with contextlib.suppress(StoreUnavailable):  # --state-wait: on recovery
+            self.epoch = await restore(self.shared, None, ())
             await self.refresh_all()
         self._poller = background.start(self._poll(), "mockserver-redis-stubs-poll")
 
     async def close(self) -> None:
         poller, self._poller = self._poller, None
         await background.stop(poller, *self._tasks)
+
+    def held(self) -> list[Held]:
+        """Every copy, as reseed.py puts it back into a Redis that lost its data."""
+        return [
+            Held(
+                namespace,
+                copy.version,
+                {stub_id: entry for stub_id, (entry, _) in copy.parsed.items()},
+                frozenset(copy.store.removed),
+            )
+            for namespace, copy in self._copies.items()
+        ]
 
     async def refresh_all(self) -> None:
         for namespace in list(self._copies):
@@ -118,14 +134,29 @@ class SharedStubs:
 
         async def read(client: Redis) -> list[Any]:
             async with client.pipeline(transaction=True) as pipe:
+                pipe.get(EPOCH)
                 pipe.get(keys.version)
                 pipe.hgetall(keys.stubs)
                 pipe.smembers(keys.removed)
                 return await pipe.execute()
 
         async with copy.lock:  # one read at a time: a later read is applied last
-            version, entries, removed = await self.shared.run(read)
+            epoch, version, entries, removed = await self.shared.run(read)
+            if not await self.same_data(epoch):  # read what was put back
+                epoch, version, entries, removed = await self.shared.run(read)
             self._apply(namespace, copy, int(version or 0), entries, removed)
+
+    async def same_data(self, epoch: bytes | str | None) -> bool:
+        """False when Redis no longer holds the data set this replica knows (``epoch`` is
+        its token now): a restart lost it, and it has been put back (reseed.py) since.
+
+        Raises:
+            StoreUnavailable: Redis cannot be reached.
+        """
+        if epoch is not None and _text(epoch) == self.epoch:
+            return True
+        self.epoch = await restore(self.shared, self.epoch, self.held())
+        return False
 
     def _apply(
         self,
@@ -346,7 +377,10 @@ class SharedStubs:
             if not names or not self.shared.available:
                 continue  # the listener notices Redis coming back, and refresh_all follows
             try:
-                versions = await self._versions(names)
+                epoch, *versions = await self._versions(names)
+                if not await self.same_data(epoch):  # a restart lost it: read all again
+                    await self.refresh_all()
+                    continue
             except StoreUnavailable:
                 continue
             for name, version in zip(names, versions, strict=True):
@@ -355,5 +389,5 @@ class SharedStubs:
                     self._schedule(name)
 
     async def _versions(self, names: list[str | None]) -> list[Any]:
-        wanted = [Keys(name).version for name in names]
+        wanted = [EPOCH, *(Keys(name).version for name in names)]
         return await self.shared.run(lambda client: client.mget(wanted))

@@ -15,7 +15,7 @@ import pytest
 import redis
 import requests
 
-from mockserver.state.keys import CHANNEL
+from mockserver.state.keys import CHANNEL, NAMESPACES, Keys
 from mockserver.state.redis import RedisState, StoreUnavailable
 from tests.console import run_console
 from tests.redisserver import RedisServer
@@ -203,3 +203,40 @@ def test_replicas_ride_out_redis_stopped_and_started_again(
             said = "\n".join(console.rest())
             assert f"the state store {location} cannot be reached" in said
             assert PASSWORD not in said
+
+
+def test_a_redis_back_without_its_data_gets_the_replicas_copies_back(
+    root: Path, redis_server: RedisServer
+) -> None:
+    """redis-server keeps nothing here (no RDB, no AOF): after a restart the runtime stubs and
+    namespaces the replicas served are put back, and served all along."""
+    with replicas(root, redis_server.url, 3) as running:
+        bases = [base for _, base in running]
+        admin(bases[0], "POST", "/stubs", 201, json=stub("/kept", "kept", id="kept"))
+        admin(f"{bases[1]}/__ns/suite", "POST", "/stubs", 201, json=stub("/ns", "in suite"))
+        all_serve(bases, "/kept", "kept", "the runtime stub everywhere")
+        all_serve(bases, "/__ns/suite/ns", "in suite", "the namespace's stub everywhere")
+        redis_server.stop()
+        redis_server.start()
+        client = redis.Redis(port=redis_server.port)
+        wait_until(
+            lambda: (
+                client.hexists(Keys().stubs, "kept")
+                and client.hlen(Keys("suite").stubs) == 1
+                and client.zscore(NAMESPACES, "suite") is not None
+            ),
+            "a replica to put back what the new Redis lacks",
+            timeout=10,
+        )
+        client.close()
+        wait_until(
+            lambda: all(admin(b, "GET", "/health")["state"]["available"] for b in bases),
+            "every replica back on the new Redis",
+            timeout=10,
+        )
+        for base in bases:
+            assert body(base, "/kept") == "kept"
+            assert body(base, "/__ns/suite/ns") == "in suite"
+        admin(bases[2], "POST", "/stubs", 409, json=stub("/other", "other", id="kept"))
+        admin(bases[2], "POST", "/stubs", 201, json=stub("/after", "after", id="after"))
+        all_serve(bases, "/after", "after", "a write on the new Redis everywhere")
