@@ -38,6 +38,7 @@ from mockserver.server.namespace_admin import namespace_dispatch, namespaced
 from mockserver.server.problems import problem_response
 from mockserver.server.state import ServerState
 from mockserver.server.wire import WireResponse
+from mockserver.state.respond import respond_shared
 
 __all__ = ["REQUEST_CODINGS", "Handler", "Plan", "make_handler", "make_server", "plan"]
 
@@ -149,8 +150,6 @@ def make_handler(state: ServerState, listener: int | None) -> Handler:
     unmatched_status, near_misses = settings.unmatched_status, settings.near_misses
     match_budget = settings.match_budget_ms / 1000
     steps = state.steps
-    if steps is not None:  # redis-py is imported only when the state is Redis's
-        from mockserver.state.respond import respond_shared
 
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
         path = request.path  # percent-decoded by aiohttp, so /%5F%5Fadmin arrives as /__admin

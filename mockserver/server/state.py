@@ -58,10 +58,10 @@ class ServerState:
     shared: RedisState | None = None
     # With ``shared``: the runtime stubs every replica serves (stub_writes.py writes them).
     shared_stubs: SharedStubs | None = None
-    # ... and its sequences, scenarios and resources (state/steps.py).
-    steps: Steps | None = None
     # With ``shared``: ``namespaces`` too, registered across replicas (namespace_admin.py).
     shared_namespaces: RedisNamespaces | None = None
+    # ... and its sequences, scenarios and resources (state/steps.py).
+    steps: Steps | None = None
 
     def __post_init__(self) -> None:
         if self.namespaces is None:

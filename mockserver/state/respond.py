@@ -26,8 +26,8 @@ from mockserver.core.respond import (
     unmatched_answer,
 )
 from mockserver.core.store import Snapshot, StubStore
-from mockserver.state.redis import StoreUnavailable
 from mockserver.state.steps import ATTEMPTS, Busy, Steps
+from mockserver.state.unavailable import StoreUnavailable
 
 __all__ = ["respond_shared"]
 
@@ -83,8 +83,12 @@ async def _respond(
 ) -> Answer | tuple[Snapshot, ScenarioState | None]:
     """The answer of a stub or a resource; else, for the report of a miss, the snapshot and
     the scenarios' states it was matched against."""
+    unsynced: StoreUnavailable | None = None
     if store.snapshot.scenario_names:
-        await steps.sync(namespace, store)
+        try:
+            await steps.sync(namespace, store)
+        except StoreUnavailable as exc:  # a stub that names no scenario still answers
+            unsynced = exc
     # The states other replicas moved scenarios to, learnt before their events arrive.
     elsewhere: dict[str, str] = {}
 
@@ -98,6 +102,8 @@ async def _respond(
         if found is None:
             break
         stub = found.stub
+        if unsynced is not None and stub.scenario is not None:
+            raise unsynced  # its states were never read: it cannot tell which stub answers
         refused = refusal(store, listener, view, stub)
         if refused is not None:
             return refused

@@ -11,6 +11,7 @@ another replica wrote in between. Scenario states are cached per store and kept 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from mockserver.core.resources import ResourceOutcome, ResourceState
 from mockserver.core.scenarios import STARTED, ScenarioSpec
 from mockserver.core.store import StubStore
 from mockserver.state.keys import CHANNEL, Keys
+from mockserver.state.unavailable import StoreUnavailable
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -106,7 +108,9 @@ class Steps:
         self._writing = WeakValueDictionary()
         shared.on("scenario", self._on_scenario)
         shared.on("reset", self._on_reset)
+        shared.on("reload", self._on_reload)
         shared.on_recover(self._on_recover)
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- sequences and scenarios -------------------------------------------------------------
 
@@ -137,11 +141,11 @@ class Steps:
         ]
         heard = self._heard
         found = await self._script(self._move, [keys.scenarios, keys.positions], args)
-        if int(found[0]) != 1:  # another replica moved it: its event tells this cache
-            return Moved(False, state=_text(found[1]))
-        if heard == self._heard:
-            store.scenarios.put(move.name, move.next)
-        return Moved(True, max(int(found[1]) - 1, 0))
+        moved = int(found[0]) == 1
+        state_now = move.next if moved else _text(found[1])  # else another replica's move
+        if heard == self._heard:  # nothing newer heard meanwhile (a missed event mended)
+            store.scenarios.put(move.name, state_now)
+        return Moved(True, max(int(found[1]) - 1, 0)) if moved else Moved(False, state=state_now)
 
     async def sync(self, namespace: str | None, store: StubStore, *, fresh: bool = False) -> None:
         """Read the namespace's scenario states into ``store``'s cache, unless it holds them
@@ -204,6 +208,21 @@ class Steps:
         if store is not None:
             store.scenarios.reset()
             self._synced.discard(store)
+
+    def _on_reload(self, event: dict[str, Any]) -> None:
+        # A reload starts sequences and resources over (as StubStore.reload does in memory):
+        # the replica that reloaded forgets them for all.
+        if event.get("origin") != self.shared.replica:
+            return
+        keys = Keys(None)
+
+        async def forget() -> None:
+            with contextlib.suppress(StoreUnavailable):  # a reload needs no Redis to serve
+                await self.shared.run(lambda c: c.delete(keys.positions, keys.resources))
+
+        task = asyncio.get_running_loop().create_task(forget())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _on_recover(self) -> None:
         # Events may have been missed while Redis was gone: every cache is read anew.

@@ -7,16 +7,20 @@ A real redis-server (tests/redisserver.py) and three real ``mockserver serve`` p
 from __future__ import annotations
 
 import itertools
+import re
+import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 
+from mockserver.state.keys import Keys
 from tests.redisserver import RedisServer
-from tests.replicas import replicas
+from tests.replicas import replica, replicas
 from tests.waiting import wait_until
 
 ANSWERS = 12
@@ -35,6 +39,13 @@ stubs:
     request: {{method: GET, path: /ticket}}
     responses:
 {"".join(f"      - {{json: {{n: {n}}}}}{chr(10)}" for n in range(1, ANSWERS + 1))}
+  - id: wizard
+    request: {{method: POST, path: /wizard}}
+    scenario: {{name: wizard, next: stepped}}
+    responses:
+      - {{json: {{n: 1}}}}
+      - {{json: {{n: 2}}}}
+      - {{json: {{n: 3}}}}
   - id: todo-empty
     request: {{method: GET, path: /todo}}
     scenario: {{name: todo, state: started}}
@@ -61,6 +72,16 @@ def urls(tmp_path: Path, redis_server: RedisServer) -> Iterator[list[str]]:
         yield [url for _, url in running]
 
 
+def ticket(base: str) -> int:
+    answer = requests.get(base + "/ticket", timeout=10)
+    assert answer.status_code == 200, answer.text
+    return int(answer.json()["n"])
+
+
+def full(base: str) -> bool:
+    return bool(requests.get(base + "/todo", timeout=10).json() == [{"title": "milk"}])
+
+
 def spread(urls: list[str], count: int) -> Iterator[str]:
     """``count`` base URLs, taking the replicas in turn."""
     return itertools.islice(itertools.cycle(urls), count)
@@ -69,13 +90,8 @@ def spread(urls: list[str], count: int) -> Iterator[str]:
 def test_a_sequence_gives_each_answer_once_across_replicas_then_repeats_the_last(
     urls: list[str],
 ) -> None:
-    def get(base: str) -> int:
-        answer = requests.get(base + "/ticket", timeout=30)
-        assert answer.status_code == 200, answer.text
-        return int(answer.json()["n"])
-
     with ThreadPoolExecutor(max_workers=12) as pool:
-        numbers = list(pool.map(get, spread(urls, ANSWERS + 9)))
+        numbers = list(pool.map(ticket, spread(urls, ANSWERS + 9)))
     counts = Counter(numbers)
     assert sorted(n for n in counts if n < ANSWERS) == list(range(1, ANSWERS))
     assert all(counts[n] == 1 for n in range(1, ANSWERS)), counts
@@ -96,8 +112,17 @@ def test_concurrent_posts_on_every_replica_move_the_scenario_once(urls: list[str
         wait_until(lambda base=base: full(base), f"{base} to serve the moved scenario", 1.0)
 
 
-def full(base: str) -> bool:
-    return bool(requests.get(base + "/todo", timeout=10).json() == [{"title": "milk"}])
+def test_a_stub_that_moves_a_scenario_and_steps_a_sequence_does_both_once(
+    urls: list[str],
+) -> None:
+    def post(base: str) -> int:
+        return int(requests.post(base + "/wizard", timeout=30).json()["n"])
+
+    with ThreadPoolExecutor(max_workers=9) as pool:
+        numbers = sorted(pool.map(post, spread(urls, 9)))
+    assert numbers == [1, 2] + [3] * 7  # those that found it moved matched again and stepped
+    listing = requests.get(urls[1] + "/__admin/scenarios", timeout=10).json()["scenarios"]
+    assert {"name": "wizard", "state": "stepped"} in listing
 
 
 def test_a_resource_is_shared_by_replicas_with_its_versions(urls: list[str]) -> None:
@@ -151,7 +176,7 @@ def test_the_scenario_admin_routes_act_on_every_replica(urls: list[str]) -> None
     moved = requests.put(first + "/__admin/scenarios/todo", json={"state": "added"}, timeout=10)
     assert moved.json() == {"name": "todo", "state": "added"}
     listing = requests.get(second + "/__admin/scenarios", timeout=10).json()
-    assert listing == {"scenarios": [{"name": "todo", "state": "added"}]}  # read from Redis
+    assert {"name": "todo", "state": "added"} in listing["scenarios"]  # read from Redis
     wait_until(lambda: full(third), "the third replica to serve the moved scenario", 1.0)
     requests.post(second + "/__admin/scenarios/reset", timeout=10).raise_for_status()
     for base in urls:
@@ -169,8 +194,11 @@ def test_wiremocks_scenario_routes_act_on_every_replica(
             first + "/__admin/scenarios/todo/state", json={"state": "added"}, timeout=10
         )
         assert put.status_code == 200, put.text
-        (scenario,) = requests.get(second + "/__admin/scenarios", timeout=10).json()["scenarios"]
-        assert (scenario["name"], scenario["state"]) == ("todo", "added")
+        listing = requests.get(second + "/__admin/scenarios", timeout=10).json()["scenarios"]
+        assert {(s["name"], s["state"]) for s in listing} == {
+            ("todo", "added"),
+            ("wizard", "Started"),
+        }
         wait_until(lambda: full(third), "the third replica to serve the moved scenario", 1.0)
         requests.put(first + "/__admin/scenarios/todo/state", timeout=10).raise_for_status()
         wait_until(lambda: not full(second), "a scenario reset without a state", 1.0)
@@ -188,12 +216,17 @@ def test_with_redis_gone_stateful_stubs_answer_503_static_ones_200_then_recover(
     redis_server.stop()
     assert requests.get(base + "/hello", timeout=10).text == "hello"
     assert requests.get(base + "/todo", timeout=10).json() == []  # what it cached
+    never_read = urls[2]  # asked nothing before: it holds no scenario states
+    assert requests.get(never_read + "/hello", timeout=10).text == "hello"
+    assert requests.get(never_read + "/todo", timeout=30).status_code == 503
     location = f"redis://127.0.0.1:{redis_server.port}/0"
     for method, path in (("GET", "/ticket"), ("POST", "/todo"), ("GET", "/carts/1")):
         refused = requests.request(method, base + path, timeout=30)
         assert refused.status_code == 503, (path, refused.text)
         assert refused.json()["error"] == "state store unavailable"
         assert location in refused.json()["detail"]
+    moved = requests.put(base + "/__admin/scenarios/todo", json={"state": "added"}, timeout=30)
+    assert (moved.status_code, moved.json()["error"]) == (503, "state store unavailable")
     journal = requests.get(base + "/__admin/requests", timeout=10).json()["requests"]
     (entry,) = [entry for entry in journal if entry["path"] == "/ticket"]
     assert (entry["status"], entry["matched"]) == (503, False)  # a strict test fails on it
@@ -204,3 +237,107 @@ def test_with_redis_gone_stateful_stubs_answer_503_static_ones_200_then_recover(
         "stateful stubs to answer once Redis is back",
     )
     assert requests.post(urls[1] + "/todo", timeout=10).status_code == 201
+
+
+def test_a_reset_on_one_replica_starts_everything_over_on_all(urls: list[str]) -> None:
+    first, second, third = urls
+    assert [ticket(first), ticket(second)] == [1, 2]
+    assert requests.post(third + "/todo", timeout=10).status_code == 201
+    assert requests.post(first + "/carts", json={"owner": "Bob"}, timeout=10).status_code == 201
+    for base in urls:
+        wait_until(lambda base=base: full(base), f"{base} to serve the moved scenario", 1.0)
+    requests.post(second + "/__admin/reset", timeout=10).raise_for_status()
+    assert ticket(third) == 1
+    for base in urls:
+        wait_until(lambda base=base: not full(base), f"{base} to serve the reset scenario", 1.0)
+    assert requests.get(first + "/carts", timeout=10).json() == [{"id": 1, "owner": "Ada"}]
+    assert requests.post(first + "/todo", timeout=10).status_code == 201
+
+
+def test_a_reload_starts_sequences_over(urls: list[str]) -> None:
+    assert [ticket(base) for base in urls] == [1, 2, 3]
+    requests.post(urls[0] + "/__admin/reload", timeout=10).raise_for_status()
+    wait_until(lambda: ticket(urls[1]) == 1, "the sequence to start over")
+
+
+def test_a_namespace_has_sequences_and_scenarios_of_its_own_across_replicas(
+    urls: list[str],
+) -> None:
+    for base in urls:  # held by each replica
+        requests.post(base + "/__ns/suite-a/__admin/reset", timeout=10).raise_for_status()
+    assert ticket(urls[0]) == 1
+    spaced = [base + "/__ns/suite-a" for base in urls]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        numbers = sorted(pool.map(ticket, spread(spaced, 6)))
+    assert numbers == [1, 2, 3, 4, 5, 6]  # its own sequence, each answer once
+    assert ticket(urls[1]) == 2  # the default one went on where it was
+    assert requests.post(spaced[2] + "/todo", timeout=10).status_code == 201
+    for base in spaced:
+        wait_until(lambda base=base: full(base), f"{base} to serve the moved scenario", 1.0)
+    assert all(not full(base) for base in urls)  # the default namespace's did not move
+    scenarios = requests.get(spaced[0] + "/__admin/scenarios", timeout=10).json()
+    assert {"name": "todo", "state": "added"} in scenarios["scenarios"]
+
+
+def test_a_stateful_request_costs_one_redis_round_trip(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    (tmp_path / "shop.yaml").write_text(STUBS, encoding="utf-8")
+    with replica(tmp_path, redis_server.url) as (_, base):
+        assert requests.post(base + "/todo", timeout=10).status_code == 201  # the script loaded
+        requests.put(base + "/__admin/scenarios/todo", json={"state": "started"}, timeout=10)
+
+        def requests_made() -> None:
+            assert [ticket(base) for _ in range(3)] == [1, 2, 3]
+            assert requests.get(base + "/carts/1", timeout=10).status_code == 200
+            assert requests.post(base + "/todo", timeout=10).status_code == 201
+            assert requests.post(base + "/todo", timeout=10).status_code == 409  # static
+            assert requests.get(base + "/todo", timeout=10).json() == [{"title": "milk"}]
+            assert requests.get(base + "/hello", timeout=10).text == "hello"  # static
+
+        sent = sent_to_redis(redis_server.url, requests_made)
+    steps = [command.split()[0] for command in sent if re.search(STEP_KEYS, command)]
+    assert steps == ["HINCRBY"] * 3 + ["HGET", "EVALSHA"]  # the scenarios' states cached
+
+
+STEP_KEYS = r":(positions|scenarios|resources)\b"
+
+
+def sent_to_redis(url: str, action: Callable[[], None]) -> list[str]:
+    """The commands clients sent Redis while ``action`` ran (a script's own calls left out)."""
+    marker = f"end-{uuid.uuid4().hex}"
+    with (
+        redis.Redis.from_url(url, socket_timeout=30) as client,
+        client.monitor() as monitor,
+        ThreadPoolExecutor(max_workers=1) as pool,
+    ):
+
+        def act() -> None:
+            try:
+                action()
+            finally:
+                client.echo(marker)  # the monitor's last line, even when the action failed
+
+        done = pool.submit(act)
+        sent = []
+        for seen in monitor.listen():
+            if marker in seen["command"]:
+                break
+            if seen["client_type"] != "lua":
+                sent.append(seen["command"])
+        done.result()
+    return sent
+
+
+def test_a_move_that_finds_its_scenario_elsewhere_mends_the_cache(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    (tmp_path / "shop.yaml").write_text(STUBS, encoding="utf-8")
+    with replica(tmp_path, redis_server.url) as (_, base):
+        assert not full(base)  # its states read from Redis: todo started
+        with redis.Redis.from_url(redis_server.url) as client:  # a move whose event was lost
+            client.hset(Keys().scenarios, "todo", "added")
+        assert not full(base)  # it cannot know yet
+        answer = requests.post(base + "/todo", timeout=10)
+        assert answer.status_code == 409, answer.text  # matched again in the state it found
+        assert full(base)  # and what it found is cached
