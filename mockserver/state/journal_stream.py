@@ -184,6 +184,12 @@ class JournalStream:
                 await asyncio.wait_for(self._wake.wait(), pause)
             self._wake.clear()
             try:
+                if not self.shared.available:
+                    # Back only once the recovery put back what a Redis restarted empty lost
+                    # (the namespaces this queue writes to): a PING runs it, or waits for it.
+                    await self.shared.run(lambda client: client.ping())
+                    if not self.shared.available:
+                        continue
                 await self.flush()
             except StoreUnavailable:
                 pause = min(pause * 2, RETRY_MOST)  # the entries wait in the queue
