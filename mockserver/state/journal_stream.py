@@ -101,6 +101,7 @@ class JournalStream:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
         self._script = shared.client.register_script(_RECORD)
         shared.on("namespace-end", self._ended)
 
@@ -164,6 +165,7 @@ class JournalStream:
     async def close(self) -> None:
         """Stop the flusher and send what waits (once; what Redis cannot take is counted)."""
         task, self._task = self._task, None
+        self._closing = True
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -179,9 +181,12 @@ class JournalStream:
 
     async def _run(self) -> None:
         pause = FLUSH_INTERVAL
-        while True:
+        while not self._closing:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for may swallow a cancellation that
+            # meets the event being set, and close() would wait for this loop for ever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), pause)
+                async with asyncio.timeout(pause):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 if not self.shared.available:
