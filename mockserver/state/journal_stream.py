@@ -235,15 +235,14 @@ class JournalStream:
             if row is None:
                 row = args[namespace] = [self.cap, namespace or ""]
             row += (repr(at), stub_id or "", "" if entry is None else encode_entry(entry))
-        pipe = client.pipeline(transaction=False)
+        # One EVALSHA a namespace, each its own round trip: a pipeline of scripts asks Redis
+        # whether it has them first (SCRIPT EXISTS), a round trip more in the usual case of
+        # one namespace; the script object loads a script Redis lost (a restart) by itself.
         for namespace, row in args.items():
             keys = Keys(namespace)
             await self._script(
-                keys=[keys.journal, keys.hits, keys.cleared, NAMESPACES],
-                args=row,
-                client=pipe,
+                keys=[keys.journal, keys.hits, keys.cleared, NAMESPACES], args=row, client=client
             )
-        await pipe.execute()
 
     # -- reads and clears -------------------------------------------------------------------
 
