@@ -24,6 +24,7 @@ from mockserver.core.version import __version__
 from mockserver.output.errorline import asked_format, report
 from mockserver.output.logs import announce, configure_logging
 from mockserver.server.loop import run as run_loop
+from mockserver.state.location import MEMORY
 
 __all__ = ["main"]
 
@@ -191,9 +192,14 @@ def _serve(settings: Settings, log_format: str = "text", workers: int = 1) -> in
     settings = replace(settings, freeze_gc=True)  # serve's own process (and its workers')
 
     _own_logging(settings.log_level, log_format)
-    if workers > 1 and settings.admin_api == "wiremock":
-        # The workers' admin calls are merged in mockserver's shapes (workers/cluster.py).
-        report("error: --admin-api wiremock serves one process; leave out --workers", log_format)
+    if workers > 1 and settings.admin_api == "wiremock" and settings.state == MEMORY:
+        # The workers' admin calls are merged in mockserver's shapes (workers/cluster.py);
+        # with --state redis each worker answers them itself, from the state they share.
+        report(
+            "error: --admin-api wiremock serves one process; leave out --workers, or share "
+            "the workers' state with --state redis://...",
+            log_format,
+        )
         return 2
     if workers > 1:
         from mockserver.workers.supervisor import serve_workers

@@ -130,6 +130,25 @@ class Journal:
         # one truth test per request (issue 21).
         self._listeners: tuple[Listener, ...] = ()
 
+    @classmethod
+    def holding(
+        cls,
+        entries: list[JournalEntry],
+        hits: Counter[str],
+        unmatched_total: int,
+        max_entries: int = DEFAULT_JOURNAL_SIZE,
+        body_cap: int = DEFAULT_BODY_CAP,
+    ) -> Journal:
+        """A journal holding ``entries`` (oldest first; the newest ``max_entries`` kept) and
+        these counts: what replicas share, read back from the state store, so the admin
+        routes read it as they read this process's own."""
+        journal = cls(max_entries, body_cap)
+        if max_entries:
+            journal._entries.extend(entries)
+        journal.hits = hits
+        journal.unmatched_total = unmatched_total
+        return journal
+
     @property
     def enabled(self) -> bool:
         return self.max_entries > 0

@@ -13,6 +13,7 @@ from mockserver.core.version import __version__
 from mockserver.server import stub_writes
 from mockserver.server.admin_call import AdminCall, AdminRefusal, Route, compile_routes
 from mockserver.server.admin_journal import (
+    clear_journal,
     clear_requests,
     count,
     list_requests,
@@ -83,6 +84,8 @@ async def services(call: AdminCall) -> web.StreamResponse:
 async def reset(call: AdminCall) -> web.StreamResponse:
     store = call.state.store
     await stub_writes.reset(call.state)
+    if call.state.shared is not None:  # and what the replicas' queues held from before
+        await clear_journal(call, hits=True)
     return web.json_response({"status": "reset", "stubs": len(store.snapshot.stubs.stubs)})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -13,13 +14,17 @@ from mockserver.core.store import DuplicateStubError
 from mockserver.formats.loader import admin_body_reader
 from mockserver.server import stub_writes
 from mockserver.server.admin_call import AdminCall, AdminRefusal, invalid
+from mockserver.server.admin_journal import journal_of
 from mockserver.server.state import ServerState
 from mockserver.stubfiles.stubinput import parse_stub_input
 
 __all__ = ["add_stubs", "delete_stub", "get_stub", "list_stubs", "put_stub", "put_stubs"]
 
 
-def stub_json(stub: Stub, state: ServerState) -> dict[str, Any]:
+def stub_json(
+    stub: Stub, state: ServerState, hits: Mapping[str, int] | None = None
+) -> dict[str, Any]:
+    """A stub as the admin API shows it; ``hits``: every replica's counts (journal_of)."""
     store = state.store
     result: dict[str, Any] = {
         "id": stub.id,
@@ -28,7 +33,7 @@ def stub_json(stub: Stub, state: ServerState) -> dict[str, Any]:
         "source": stub.source,
         "line": stub.line,
         "priority": stub.priority,
-        "hits": store.journal.hits.get(stub.id, 0),
+        "hits": (store.journal.hits if hits is None else hits).get(stub.id, 0),
     }
     for key in ("description", "request", "response", "responses"):
         if key in stub.definition:
@@ -38,7 +43,8 @@ def stub_json(stub: Stub, state: ServerState) -> dict[str, Any]:
 
 async def list_stubs(call: AdminCall) -> web.StreamResponse:
     stubs = call.state.store.snapshot.stubs.stubs
-    return web.json_response({"stubs": [stub_json(s, call.state) for s in stubs]})
+    hits = (await journal_of(call, entries=False)).hits
+    return web.json_response({"stubs": [stub_json(s, call.state, hits) for s in stubs]})
 
 
 def _services_here(call: AdminCall) -> list[str]:
@@ -74,7 +80,8 @@ async def get_stub(call: AdminCall) -> web.StreamResponse:
     stub = call.state.store.get(call.params["id"])
     if stub is None:
         raise _no_stub(call)
-    return web.json_response(stub_json(stub, call.state))
+    hits = (await journal_of(call, entries=False)).hits
+    return web.json_response(stub_json(stub, call.state, hits))
 
 
 async def put_stub(call: AdminCall) -> web.StreamResponse:

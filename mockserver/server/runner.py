@@ -146,6 +146,14 @@ class MockServer:
         self.state.steps = Steps(shared, self.state.store_of)
         stubs = self.state.shared_stubs = SharedStubs(shared, settings.paths)
         stubs.attach(None, self.store)
+        from mockserver.state.journal_stream import JournalStream
+
+        # Journaled here as with memory, and queued for Redis (journal_stream.py); before the
+        # namespaces, whose journals it makes too.
+        self._journal_stream = JournalStream(
+            shared, settings.journal_size, settings.journal_body_cap
+        )
+        self.store.journal = self._journal_stream.journal()
         spaces = RedisNamespaces(self.store, settings, shared, stubs)
         self.state.namespaces = self.state.shared_namespaces = spaces
         reloads: set[asyncio.Task[None]] = set()
@@ -178,6 +186,7 @@ class MockServer:
                 await state.shared.start()
                 await state.shared_stubs.start()
                 await state.shared_namespaces.start()
+                self._journal_stream.start()
             self.state.messaging = await start_messaging(
                 self.store.snapshot.stubs, self.store.messages, self.store.rng
             )
@@ -285,6 +294,7 @@ class MockServer:
         if self.state.shared_stubs is not None:
             await self.state.shared_stubs.close()
         if self.state.shared is not None:
+            await self._journal_stream.close()  # what waits for Redis, sent while it is open
             await self.state.shared.close()
         forwarding = self.state.forwarding
         if forwarding is not None:

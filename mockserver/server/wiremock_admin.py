@@ -25,6 +25,7 @@ from mockserver.formats.wiremock_patterns import translate_request
 from mockserver.server import wiremock_mappings as mappings
 from mockserver.server.admin import Dispatch
 from mockserver.server.admin_call import AdminCall, AdminRefusal
+from mockserver.server.admin_journal import clear_journal, journal_of
 from mockserver.server.scenario_admin import put_state, read_states
 from mockserver.server.wiremock_mappings import mapping_json, wiremock_error
 from mockserver.stubfiles.stubinput import parse_pattern_input
@@ -80,7 +81,7 @@ def _serve_event(call: AdminCall, entry: JournalEntry) -> dict[str, Any]:
 
 
 async def list_requests(call: AdminCall) -> web.StreamResponse:
-    journal = call.state.store.journal
+    journal = await journal_of(call)
     limit = call.int_query("limit", None)
     events = [_serve_event(call, e) for e in reversed(journal.entries())]  # newest first
     return web.json_response(
@@ -93,7 +94,7 @@ async def list_requests(call: AdminCall) -> web.StreamResponse:
 
 
 async def clear_requests(call: AdminCall) -> web.StreamResponse:
-    call.state.store.journal.clear(hits=False)
+    await clear_journal(call)
     return web.json_response({})
 
 
@@ -111,9 +112,10 @@ async def _found(call: AdminCall) -> list[JournalEntry]:
         spec = parse_pattern_input(pattern)
     except StubFileError as exc:
         raise wiremock_error(exc.problems) from None
+    journal = await journal_of(call)
     budget = start_match_budget(call.state.settings.match_budget_ms / 1000)
     try:
-        return [e for e in call.state.store.journal.entries() if request_holds(spec, e.view())]
+        return [e for e in journal.entries() if request_holds(spec, e.view())]
     finally:
         end_match_budget(budget)
 
@@ -128,14 +130,14 @@ async def find_requests(call: AdminCall) -> web.StreamResponse:
 
 
 async def unmatched(call: AdminCall) -> web.StreamResponse:
-    entries = call.state.store.journal.unmatched()
+    entries = (await journal_of(call)).unmatched()
     return web.json_response({"requests": [_logged_request(call, e) for e in entries]})
 
 
 async def near_misses(call: AdminCall) -> web.StreamResponse:
     store = call.state.store
     found: list[dict[str, Any]] = []
-    for entry in store.journal.unmatched():
+    for entry in (await journal_of(call)).unmatched():
         for near in entry.near_misses:
             stub = store.get(near.stub)
             miss: dict[str, Any] = {

@@ -26,6 +26,7 @@ from mockserver.formats.wiremock import FILES_DIR, translate_mappings
 from mockserver.formats.wiremock_files import is_static
 from mockserver.server import stub_writes
 from mockserver.server.admin_call import AdminCall, AdminRefusal
+from mockserver.server.admin_journal import clear_journal
 from mockserver.stubfiles.stubinput import parse_stub_input
 
 __all__ = [
@@ -193,6 +194,8 @@ async def delete_mappings(call: AdminCall) -> web.StreamResponse:
 async def reset(call: AdminCall) -> web.StreamResponse:
     # Mappings back to those of the files, the journal empty, every scenario Started.
     await stub_writes.reset(call.state)
+    if call.state.shared is not None:  # and what the replicas' queues held from before
+        await clear_journal(call, hits=True)
     _posted(call).clear()
     return web.json_response({})
 

@@ -61,8 +61,12 @@ class Keys:
         return self.key("journal")
 
     @property
-    def hits(self) -> str:  # hash: stub id -> requests it answered
+    def hits(self) -> str:  # hash: stub id -> requests it answered ("!unmatched": no stub)
         return self.key("hits")
+
+    @property
+    def cleared(self) -> str:  # hash: "journal", "hits" -> when last cleared (epoch seconds)
+        return self.key("cleared")
 
     def all(self) -> tuple[str, ...]:
         """Every key of the namespace: what a reset or a namespace's end deletes."""
@@ -75,4 +79,5 @@ class Keys:
             self.resources,
             self.journal,
             self.hits,
+            self.cleared,
         )

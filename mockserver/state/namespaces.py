@@ -22,6 +22,7 @@ from mockserver.core.config import Settings
 from mockserver.core.namespaces import follow_files, namespace_store, too_many
 from mockserver.core.store import StubStore
 from mockserver.state import background
+from mockserver.state.journal_stream import SharedJournal
 from mockserver.state.keys import EPOCH, NAMESPACES, Keys
 from mockserver.state.runtime_stubs import POLL, SharedStubs
 from mockserver.state.unavailable import StoreUnavailable
@@ -129,6 +130,9 @@ class RedisNamespaces:
 
     def _hold(self, name: str) -> StubStore:
         store = self._spaces[name] = namespace_store(self._default, self._settings)
+        journal = self._default.journal
+        if isinstance(journal, SharedJournal):  # the namespace's journal every replica shares
+            store.journal = journal.stream.journal(name)
         self.stubs.attach(name, store)
         return store
 

@@ -23,6 +23,7 @@ from mockserver.formats.loader import admin_body_reader
 from mockserver.stubfiles.stubinput import parse_pattern_input, parse_stub_input
 from mockserver.testing.client import MockServerClient
 from mockserver.testing.messages import assert_published
+from mockserver.testing.settling import settled_calls, shares_state
 
 __all__ = [
     "Backend",
@@ -62,6 +63,10 @@ class Backend(Protocol):
     # Whether a service that only put_stubs declares gets a listener for the port it declares.
     opens_ports: bool
 
+    # Whether the journal is shared by replicas, so verification waits for it (settling.py).
+    @property
+    def replicated(self) -> bool: ...
+
 
 class Listeners(Protocol):
     """Where a local store's services are reached: the session server's ports, or the
@@ -80,6 +85,7 @@ class LocalBackend:
     """A server (or a store) in this process: direct, thread-safe calls on its store."""
 
     opens_ports = True
+    replicated = False
 
     def __init__(self, store: StubStore, listeners: Listeners, paths: Sequence[str] = ()) -> None:
         self.store = store
@@ -161,6 +167,14 @@ class RemoteBackend:
 
     def __init__(self, client: MockServerClient) -> None:
         self.client = client
+        self._replicated: bool | None = None
+
+    @property
+    def replicated(self) -> bool:
+        """Its health says replicas share its journal (asked once)."""
+        if self._replicated is None:
+            self._replicated = shares_state(self.client.health())
+        return self._replicated
 
     def reset(self) -> None:
         self.client.reset()
@@ -280,7 +294,10 @@ class _Verifies:
     ) -> list[Json]:
         """Fail unless matching requests arrived (exactly ``times`` of them, when given)."""
         __tracebackhide__ = True  # pytest shows the caller's line, not ours
-        found = self.calls(method, path, **pattern)
+        if self._backend.replicated:  # another replica's requests arrive within 1 s
+            found = settled_calls(lambda: self.calls(method, path, **pattern), times)
+        else:
+            found = self.calls(method, path, **pattern)
         if (times is None and found) or (times is not None and len(found) == times):
             return found
         wanted = f"{method or 'ANY'} {path or '(any path)'}"

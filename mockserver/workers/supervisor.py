@@ -4,9 +4,10 @@ The parent loads and validates the stub files first (a bad set is refused before
 binds, as with one process), makes the one admin token all workers share when one is needed,
 and reserves the ports: a port 0 becomes the number every worker binds. Each worker binds with
 SO_REUSEPORT and the kernel spreads connections over them (on Linux, by a hash of each
-connection's addresses). The parent coordinates the admin API (cluster.py), watches the files
-with --watch, forwards SIGTERM and SIGINT, stops everything when a worker dies (its state
-could not be rebuilt), and exits 0 once every worker stopped after a signal.
+connection's addresses). The parent coordinates the admin API (cluster.py; with
+``--state redis`` the workers share their state there and each answers admin calls itself),
+watches the files with --watch, forwards SIGTERM and SIGINT, stops everything when a worker
+dies (its state could not be rebuilt), and exits 0 once every worker stopped after a signal.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from mockserver.output.logs import announce
 from mockserver.server.loop import run as run_loop
 from mockserver.server.reload import watch_files
 from mockserver.server.runner import MockServer
+from mockserver.state.location import MEMORY
 from mockserver.workers.cluster import COORDINATOR_SOCKET, START_TIMEOUT, Coordinator
 from mockserver.workers.privatesockets import private_place, release_place, worker_socket
 from mockserver.workers.worker import settings_as_json, stateful_parts, stateful_refusal
@@ -49,14 +51,16 @@ def serve_workers(
         )
         return 2
     try:
-        # Spying is the workers' business; here the set is only checked and described.
-        server = MockServer(replace(settings, record=RecordMode.NONE))
-        server.settings = replace(server.settings, record=settings.record)  # for the banner
+        # Spying and the shared store are the workers' business; here the set is only
+        # checked and described.
+        server = MockServer(replace(settings, record=RecordMode.NONE, state=MEMORY))
+        # For the banner.
+        server.settings = replace(server.settings, record=settings.record, state=settings.state)
     except StubFileError as exc:
         report(f"not starting: {exc}", log_format)
         return 1
     parts = stateful_parts(server.store.snapshot.stubs)
-    if parts:
+    if parts and settings.state == MEMORY:  # with Redis the workers share their state
         report(f"not starting: {stateful_refusal(parts, workers)}", log_format)
         return 1
     try:

@@ -5,6 +5,8 @@ configuration as one JSON line on stdin, then keeps stdin open: when it closes, 
 parent ended, the worker stops, so no worker outlives its parent. The worker binds with
 SO_REUSEPORT, reports to the coordinator when it serves, hands every public admin call to the
 coordinator (cluster.py), and answers the coordinator's calls on its private Unix socket.
+With ``--state redis`` it answers public admin calls itself: what they read and write (stubs,
+journal, scenarios, sequences, resources) is in Redis, the same for every worker.
 """
 
 from __future__ import annotations
@@ -214,7 +216,9 @@ async def _run(config: dict[str, Any], settings: Settings) -> int:
     try:
         try:
             server = MockServer(settings)
-            server.state.admin_forward = link.forward
+            shared = server.state.shared is not None
+            if not shared:  # with --state redis, the state every worker reads is in Redis
+                server.state.admin_forward = link.forward
             handler = private_handler(server.state, index)
             private = web.ServerRunner(
                 unix_server(handler, settings.max_body_bytes), handle_signals=False
@@ -223,7 +227,8 @@ async def _run(config: dict[str, Any], settings: Settings) -> int:
             # The private socket first: the coordinator may call as soon as we report.
             await web.UnixSite(private, worker_socket(directory, index)).start()
             await server.start_async()
-            _refuse_stateful_reloads(server.state, int(config["workers"]))
+            if not shared:
+                _refuse_stateful_reloads(server.state, int(config["workers"]))
         except MockServerError as exc:
             reason = f"not starting: {exc}" if isinstance(exc, StubFileError) else str(exc)
             await link.report({"error": reason})

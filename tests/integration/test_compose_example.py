@@ -78,7 +78,8 @@ def test_the_releases_double_consumes_from_the_compose_rabbitmq() -> None:
     (spec,) = loaded.services["releases"].amqp
     assert {e.name for e in spec.exchanges} == {"incoming", "events"}
     url = releases["environment"]["MOCKSERVER_AMQP_URL"]
-    assert url.startswith("amqp://") and "@rabbitmq:5672/" in url  # the broker's service name
+    assert url.startswith("amqp://")
+    assert "@rabbitmq:5672/" in url  # the broker's service name
     assert releases["depends_on"] == {"rabbitmq": {"condition": "service_healthy"}}
     assert re.fullmatch(r"rabbitmq:\d+\.\d+\.\d+", broker["image"]), "a release, pinned"
     assert broker["ports"] == ["127.0.0.1:5672:5672"]

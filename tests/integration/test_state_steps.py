@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -227,15 +228,23 @@ def test_with_redis_gone_stateful_stubs_answer_503_static_ones_200_then_recover(
         assert location in refused.json()["detail"]
     moved = requests.put(base + "/__admin/scenarios/todo", json={"state": "added"}, timeout=30)
     assert (moved.status_code, moved.json()["error"]) == (503, "state store unavailable")
-    journal = requests.get(base + "/__admin/requests", timeout=10).json()["requests"]
-    (entry,) = [entry for entry in journal if entry["path"] == "/ticket"]
-    assert (entry["status"], entry["matched"]) == (503, False)  # a strict test fails on it
-    assert entry["error"].startswith("state store unavailable: ")
+    # The journal is Redis's too (redisC): read while it is away, it is a 503 naming it...
+    unread = requests.get(base + "/__admin/requests", timeout=30)
+    assert (unread.status_code, unread.json()["error"]) == (503, "state store unavailable")
     redis_server.start()
     wait_until(
         lambda: requests.get(base + "/ticket", timeout=10).status_code == 200,
         "stateful stubs to answer once Redis is back",
     )
+
+    def refused_ticket() -> list[dict[str, Any]]:
+        journal = requests.get(base + "/__admin/requests", timeout=10).json()["requests"]
+        return [e for e in journal if e["path"] == "/ticket" and e["status"] == 503]
+
+    # ... and what was journaled meanwhile waited in the replica's queue for it.
+    (entry,) = wait_until(refused_ticket, "the refused request in the journal", 1.0)
+    assert (entry["status"], entry["matched"]) == (503, False)  # a strict test fails on it
+    assert entry["error"].startswith("state store unavailable: ")
     assert requests.post(urls[1] + "/todo", timeout=10).status_code == 201
 
 
