@@ -37,6 +37,9 @@ class Snapshot:
     listener_of: dict[str, int | None]
     by_id: dict[str, Stub] = field(default_factory=dict)
     scenario_names: frozenset[str] = frozenset()  # the scenarios its stubs name
+    # Some stub steps a sequence or names a scenario: with shared state, such a request may
+    # need Redis (state/respond.py); a snapshot without any is answered as in one process.
+    stateful: bool = False
 
     @classmethod
     def build(cls, stubs: StubSet) -> Snapshot:
@@ -48,6 +51,7 @@ class Snapshot:
             listener_of,
             {stub.id: stub for stub in stubs.stubs},
             frozenset(s.scenario.name for s in stubs.stubs if s.scenario is not None),
+            any(s.responses or s.scenario is not None for s in stubs.stubs),
         )
 
     def index_for(self, listener: int | None) -> StubIndex:

@@ -176,7 +176,9 @@ def make_handler(state: ServerState, listener: int | None) -> Handler:
         answer = None
         if forwarding is None or not forwarding.record_all:
             try:
-                if steps is None:
+                # With shared state, only a store with stateful stubs or resources needs the
+                # awaited path: static stubs are answered as in one process.
+                if steps is None or not (store.snapshot.stateful or store.resources):
                     answer = respond(
                         store,
                         listener,
