@@ -22,6 +22,7 @@ from jsonschema.exceptions import ValidationError
 
 from mockserver.core.request import NotJson, RequestView
 from mockserver.core.respond import VIOLATION_ERROR
+from mockserver.formats.openapi.plain import INTEGER, TextTest, text_test
 from mockserver.formats.openapi.schemas import Checked
 
 __all__ = [
@@ -41,7 +42,6 @@ Violation = dict[str, str]
 # Enough to fix a request by; a body broken everywhere does not make a report of thousands.
 MAX_VIOLATIONS: Final = 20
 _TEMPLATE_PARAM: Final = re.compile(r"\{([^{}/]+)\}")
-_INTEGER: Final = re.compile(r"-?\d+\Z")
 _SEPARATORS: Final = {"spaceDelimited": " ", "pipeDelimited": "|"}
 _SEEN_CONTENT_TYPES: Final = 64
 
@@ -93,14 +93,19 @@ class BodyRule:
 
 
 def _scalar(text: str, kind: str) -> Any:
-    if kind == "integer" and _INTEGER.match(text):
-        return int(text)
+    # int() refuses more than 4,300 digits (and int(inf) overflows): such a text stays text,
+    # which the schema's type then refuses with a message rather than a 500.
+    if kind == "integer" and INTEGER.match(text):
+        try:
+            return int(text)
+        except ValueError:
+            return text
     if kind == "number":
         try:
             value = float(text)
-        except ValueError:
+            return int(text) if INTEGER.match(text) else value
+        except (ValueError, OverflowError):
             return text
-        return int(value) if _INTEGER.match(text) else value
     if kind == "boolean" and text in ("true", "false"):
         return text == "true"
     return text
@@ -161,7 +166,17 @@ def _read(param: Param, values: list[str], query: Mapping[str, list[str]]) -> An
 class OperationCheck:
     """Checks requests against one operation; call it with a request, get its violations."""
 
-    __slots__ = ("_pattern", "_plan", "body", "has_path", "label", "params", "path", "path_names")
+    __slots__ = (
+        "_pattern",
+        "_plan",
+        "_quick",
+        "body",
+        "has_path",
+        "label",
+        "params",
+        "path",
+        "path_names",
+    )
 
     def __init__(
         self,
@@ -190,6 +205,24 @@ class OperationCheck:
             )
             for p in self.params
         )
+        self._quick = _quick_plan(self._plan)
+
+    def quick(self, view: RequestView) -> bool:
+        """True when the request's parameters certainly fit by the texts tests alone (every
+        parameter a path one of a plain scalar schema); False: ask the validators."""
+        quick = self._quick
+        if quick is None:
+            return False
+        if not quick:
+            return True
+        hit = (self._pattern or self.path_pattern).match(view.path)
+        if hit is None:
+            return False
+        groups = hit.groups()
+        for slot, test in quick:  # noqa: SIM110 (all() of a generator: a frame per request)
+            if not test(groups[slot]):
+                return False
+        return True
 
     @property
     def path_pattern(self) -> re.Pattern[str]:
@@ -205,6 +238,8 @@ class OperationCheck:
         return self._pattern
 
     def __call__(self, view: RequestView) -> list[Violation]:
+        if self._quick is not None and self.quick(view):
+            return _check_body(self.body, view) if self.body is not None else []
         found: list[Violation] = []
         groups: tuple[str, ...] = ()
         if self.has_path:
@@ -247,6 +282,22 @@ class OperationCheck:
 
 
 _NO_QUERY: Final[Mapping[str, list[str]]] = {}
+
+
+def _quick_plan(
+    plan: Sequence[tuple[Param, int, str, bool]],
+) -> tuple[tuple[int, TextTest], ...] | None:
+    """(path group, text test) of every parameter, when each is a path parameter with a plain
+    scalar schema (most path parameters are; none at all is the empty plan), else None."""
+    quick: list[tuple[int, TextTest]] = []
+    for param, slot, _, scalar in plan:
+        validator = param.validator
+        usable = param.where == "path" and scalar and slot >= 0
+        test = text_test(validator, param.kind) if usable and validator is not None else None
+        if test is None:
+            return None
+        quick.append((slot, test))
+    return tuple(quick)
 
 
 def _form_values(param: Param, query: Mapping[str, list[str]]) -> list[str]:
