@@ -25,8 +25,8 @@ _SHORT_INTEGER: Final = 19
 TextTest = Callable[[str], bool]
 
 
-def _any_text(text: str) -> bool:
-    return True
+def _some_text(text: str) -> bool:
+    return text != ""  # an empty segment is no path parameter (the path regex wants one)
 
 
 def _integer_text(form: str) -> TextTest:
@@ -36,7 +36,9 @@ def _integer_text(form: str) -> TextTest:
     match = INTEGER.match
 
     def test(text: str) -> bool:
-        return len(text) < _SHORT_INTEGER and match(text) is not None and low <= int(text) <= high
+        if len(text) >= _SHORT_INTEGER or match(text) is None:
+            return False
+        return low <= int(text) <= high
 
     return test
 
@@ -50,7 +52,7 @@ def text_test(validator: Checked, kind: str) -> TextTest | None:
         return None
     kind, form = plain
     if kind == "string":
-        return _any_text
+        return _some_text
     if kind == "boolean":
         return _BOOLEAN_TEXTS.__contains__
     return _integer_text(form)

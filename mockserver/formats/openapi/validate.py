@@ -170,6 +170,7 @@ class OperationCheck:
         "_pattern",
         "_plan",
         "_quick",
+        "_size",
         "body",
         "has_path",
         "label",
@@ -205,22 +206,22 @@ class OperationCheck:
             )
             for p in self.params
         )
-        self._quick = _quick_plan(self._plan)
+        self._size = path.count("/") + 1
+        self._quick = _quick_plan(path, self._plan)
 
     def quick(self, view: RequestView) -> bool:
-        """True when the request's parameters certainly fit by the texts tests alone (every
-        parameter a path one of a plain scalar schema); False: ask the validators."""
+        """True when the request's parameters certainly fit by the text tests alone (every
+        parameter a whole path segment of a plain scalar schema); False: ask the validators."""
         quick = self._quick
         if quick is None:
             return False
         if not quick:
             return True
-        hit = (self._pattern or self.path_pattern).match(view.path)
-        if hit is None:
-            return False
-        groups = hit.groups()
-        for slot, test in quick:  # noqa: SIM110 (all() of a generator: a frame per request)
-            if not test(groups[slot]):
+        parts = view.path.split("/")
+        if len(parts) != self._size:
+            return False  # a trailing slash, or another path: the regex reads it
+        for at, test in quick:  # noqa: SIM110 (all() of a generator: a frame per request)
+            if not test(parts[at]):
                 return False
         return True
 
@@ -285,18 +286,30 @@ _NO_QUERY: Final[Mapping[str, list[str]]] = {}
 
 
 def _quick_plan(
-    plan: Sequence[tuple[Param, int, str, bool]],
+    path: str, plan: Sequence[tuple[Param, int, str, bool]]
 ) -> tuple[tuple[int, TextTest], ...] | None:
-    """(path group, text test) of every parameter, when each is a path parameter with a plain
-    scalar schema (most path parameters are; none at all is the empty plan), else None."""
-    quick: list[tuple[int, TextTest]] = []
-    for param, slot, _, scalar in plan:
+    """(segment of the path, text test) of each literal segment and each parameter, when every
+    parameter is a whole path segment with a plain scalar schema (most path parameters are;
+    none at all is the empty plan: nothing to read), else None."""
+    if not plan:
+        return ()
+    segments = path.split("/")
+    # The literal segments: a request's path must be the template's for its texts to be the
+    # parameters (the regex of path_pattern says the same); the first is "" before the "/".
+    quick: list[tuple[int, TextTest]] = [
+        (i, s.__eq__) for i, s in enumerate(segments) if i and "{" not in s and "}" not in s
+    ]
+    for param, _, _, scalar in plan:
         validator = param.validator
-        usable = param.where == "path" and scalar and slot >= 0
+        wanted = "{" + param.name + "}"
+        at = [i for i, s in enumerate(segments) if s == wanted]
+        usable = param.where == "path" and scalar and len(at) == 1
         test = text_test(validator, param.kind) if usable and validator is not None else None
         if test is None:
             return None
-        quick.append((slot, test))
+        quick.append((at[0], test))
+    if len(quick) != len(segments) - 1:
+        return None  # a segment of parameters and text ("{stem}.{ext}"): the regex reads it
     return tuple(quick)
 
 
