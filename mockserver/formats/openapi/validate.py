@@ -209,22 +209,6 @@ class OperationCheck:
         self._size = path.count("/") + 1
         self._quick = _quick_plan(path, self._plan)
 
-    def quick(self, view: RequestView) -> bool:
-        """True when the request's parameters certainly fit by the text tests alone (every
-        parameter a whole path segment of a plain scalar schema); False: ask the validators."""
-        quick = self._quick
-        if quick is None:
-            return False
-        if not quick:
-            return True
-        parts = view.path.split("/")
-        if len(parts) != self._size:
-            return False  # a trailing slash, or another path: the regex reads it
-        for at, test in quick:  # noqa: SIM110 (all() of a generator: a frame per request)
-            if not test(parts[at]):
-                return False
-        return True
-
     @property
     def path_pattern(self) -> re.Pattern[str]:
         """The path template as a regex, one group per parameter in order; compiled on first
@@ -239,8 +223,17 @@ class OperationCheck:
         return self._pattern
 
     def __call__(self, view: RequestView) -> list[Violation]:
-        if self._quick is not None and self.quick(view):
-            return _check_body(self.body, view) if self.body is not None else []
+        # Every parameter a whole path segment of a plain schema (or none): their texts' tests
+        # say when they certainly fit; else (or on any doubt) the validators below say.
+        quick = self._quick
+        if quick is not None:
+            parts = view.path.split("/") if quick else ()
+            if not quick or len(parts) == self._size:  # a trailing slash: the regex reads it
+                for at, test in quick:
+                    if not test(parts[at]):
+                        break
+                else:
+                    return _check_body(self.body, view) if self.body is not None else []
         found: list[Violation] = []
         groups: tuple[str, ...] = ()
         if self.has_path:
