@@ -9,10 +9,12 @@ first only when the second rejects it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from functools import cache, partial
 from typing import Any, Final
 from urllib.parse import quote
 
 import jsonschema_rs
+from jsonschema import FormatChecker
 from jsonschema.exceptions import ValidationError
 from openapi_schema_validator import (
     OAS30ReadValidator,
@@ -26,9 +28,16 @@ from referencing.jsonschema import DRAFT4, DRAFT202012
 
 from mockserver.core.errors import MockServerError
 
-__all__ = ["Checked", "Compiler"]
+__all__ = ["INT_FORMATS", "Checked", "Compiler"]
 
 _BASE: Final = "urn:mockserver:openapi"
+# The integer formats OpenAPI defines, as ranges: jsonschema-rs does not know them (it would
+# pass 2**63 as an int64), openapi-schema-validator's format checker does.
+INT_FORMATS: Final = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+# Keywords no value can break: a schema of one ``type`` and these says only that type.
+_ANNOTATIONS: Final = frozenset(
+    {"description", "title", "example", "examples", "deprecated", "default", "$comment"}
+)
 
 
 class Compiler:
@@ -73,8 +82,12 @@ class Compiler:
             return None
         try:
             if self.version31:
-                return jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
-            return jsonschema_rs.Draft4Validator(schema, validate_formats=True)
+                formats = _formats(oas31_format_checker)
+                return jsonschema_rs.Draft202012Validator(
+                    schema, validate_formats=True, formats=formats
+                )
+            formats = _formats(oas30_format_checker)
+            return jsonschema_rs.Draft4Validator(schema, validate_formats=True, formats=formats)
         except (ValueError, TypeError, jsonschema_rs.ValidationError):
             return None
 
@@ -124,6 +137,32 @@ class Checked:
 
     def iter_errors(self, value: Any) -> Iterator[ValidationError]:
         return iter(()) if self.accepts(value) else self.reasons(value)
+
+    def plain(self) -> tuple[str, str] | None:
+        """``(type, format)`` when the schema, written in place, says only that its value is
+        of one scalar type (an integer one perhaps of ``int32``/``int64``): annotations and
+        ``x-`` extensions aside, no other keyword. None for anything else (a ``$ref`` too)."""
+        try:
+            schema = _follow(self.compiler.document, self.pointer)
+        except (LookupError, ValueError, TypeError):
+            return None
+        if not isinstance(schema, dict):
+            return None
+        kind, form = schema.get("type"), schema.get("format", "")
+        rest = {k for k in schema if k not in ("type", "format") and not str(k).startswith("x-")}
+        if kind not in ("integer", "string", "boolean") or not rest <= _ANNOTATIONS:
+            return None
+        if form != "" and (kind != "integer" or form not in INT_FORMATS):
+            return None
+        return kind, form
+
+
+@cache
+def _formats(checker: FormatChecker) -> dict[str, Callable[[str], bool]]:
+    """The OpenAPI checker's own test of each format it knows, for jsonschema-rs to call on a
+    string: its draft knows fewer (Draft 4 has no ``uuid``) and would pass what they refuse.
+    (It calls them on strings only: int32/int64 are bounds, see _inline.)"""
+    return {name: partial(checker.conforms, format=name) for name in checker.checkers}
 
 
 def _unsure(value: Any) -> bool:
@@ -175,4 +214,7 @@ def _inline(
     # Not added to an enum: OpenAPI 3.0.3 says null must be listed there to be allowed.
     if not version31 and out.get("nullable") is True and isinstance(out.get("type"), str):
         out["type"] = [out["type"], "null"]
+    bounds = INT_FORMATS.get(out["format"]) if isinstance(out.get("format"), str) else None
+    if bounds is not None:  # as bounds (stricter for a float: that costs a walk, no verdict)
+        return {"allOf": [out, {"minimum": bounds[0], "maximum": bounds[1]}]}
     return out

@@ -22,6 +22,7 @@ from jsonschema.exceptions import ValidationError
 
 from mockserver.core.request import NotJson, RequestView
 from mockserver.core.respond import VIOLATION_ERROR
+from mockserver.formats.openapi.plain import INTEGER, TextTest, text_test
 from mockserver.formats.openapi.schemas import Checked
 
 __all__ = [
@@ -41,7 +42,6 @@ Violation = dict[str, str]
 # Enough to fix a request by; a body broken everywhere does not make a report of thousands.
 MAX_VIOLATIONS: Final = 20
 _TEMPLATE_PARAM: Final = re.compile(r"\{([^{}/]+)\}")
-_INTEGER: Final = re.compile(r"-?\d+\Z")
 _SEPARATORS: Final = {"spaceDelimited": " ", "pipeDelimited": "|"}
 _SEEN_CONTENT_TYPES: Final = 64
 
@@ -93,14 +93,19 @@ class BodyRule:
 
 
 def _scalar(text: str, kind: str) -> Any:
-    if kind == "integer" and _INTEGER.match(text):
-        return int(text)
+    # int() refuses more than 4,300 digits (and int(inf) overflows): such a text stays text,
+    # which the schema's type then refuses with a message rather than a 500.
+    if kind == "integer" and INTEGER.match(text):
+        try:
+            return int(text)
+        except ValueError:
+            return text
     if kind == "number":
         try:
             value = float(text)
-        except ValueError:
+            return int(text) if INTEGER.match(text) else value
+        except (ValueError, OverflowError):
             return text
-        return int(value) if _INTEGER.match(text) else value
     if kind == "boolean" and text in ("true", "false"):
         return text == "true"
     return text
@@ -161,7 +166,18 @@ def _read(param: Param, values: list[str], query: Mapping[str, list[str]]) -> An
 class OperationCheck:
     """Checks requests against one operation; call it with a request, get its violations."""
 
-    __slots__ = ("_pattern", "_plan", "body", "has_path", "label", "params", "path", "path_names")
+    __slots__ = (
+        "_pattern",
+        "_plan",
+        "_quick",
+        "_size",
+        "body",
+        "has_path",
+        "label",
+        "params",
+        "path",
+        "path_names",
+    )
 
     def __init__(
         self,
@@ -190,6 +206,8 @@ class OperationCheck:
             )
             for p in self.params
         )
+        self._size = path.count("/") + 1
+        self._quick = _quick_plan(path, self._plan)
 
     @property
     def path_pattern(self) -> re.Pattern[str]:
@@ -205,6 +223,17 @@ class OperationCheck:
         return self._pattern
 
     def __call__(self, view: RequestView) -> list[Violation]:
+        # Every parameter a whole path segment of a plain schema (or none): their texts' tests
+        # say when they certainly fit; else (or on any doubt) the validators below say.
+        quick = self._quick
+        if quick is not None:
+            parts = view.path.split("/") if quick else ()
+            if not quick or len(parts) == self._size:  # a trailing slash: the regex reads it
+                for at, test in quick:
+                    if not test(parts[at]):
+                        break
+                else:
+                    return _check_body(self.body, view) if self.body is not None else []
         found: list[Violation] = []
         groups: tuple[str, ...] = ()
         if self.has_path:
@@ -247,6 +276,34 @@ class OperationCheck:
 
 
 _NO_QUERY: Final[Mapping[str, list[str]]] = {}
+
+
+def _quick_plan(
+    path: str, plan: Sequence[tuple[Param, int, str, bool]]
+) -> tuple[tuple[int, TextTest], ...] | None:
+    """(segment of the path, text test) of each literal segment and each parameter, when every
+    parameter is a whole path segment with a plain scalar schema (most path parameters are;
+    none at all is the empty plan: nothing to read), else None."""
+    if not plan:
+        return ()
+    segments = path.split("/")
+    # The literal segments: a request's path must be the template's for its texts to be the
+    # parameters (the regex of path_pattern says the same); the first is "" before the "/".
+    quick: list[tuple[int, TextTest]] = [
+        (i, s.__eq__) for i, s in enumerate(segments) if i and "{" not in s and "}" not in s
+    ]
+    for param, _, _, scalar in plan:
+        validator = param.validator
+        wanted = "{" + param.name + "}"
+        at = [i for i, s in enumerate(segments) if s == wanted]
+        usable = param.where == "path" and scalar and len(at) == 1
+        test = text_test(validator, param.kind) if usable and validator is not None else None
+        if test is None:
+            return None
+        quick.append((at[0], test))
+    if len(quick) != len(segments) - 1:
+        return None  # a segment of parameters and text ("{stem}.{ext}"): the regex reads it
+    return tuple(quick)
 
 
 def _form_values(param: Param, query: Mapping[str, list[str]]) -> list[str]:
