@@ -8,7 +8,7 @@ import pytest
 from mockserver.core.journal import Journal, JournalEntry
 from mockserver.core.request import RequestView
 from mockserver.server.dashboard import events
-from mockserver.server.dashboard.events import FIELDS, Subscription, batches, row
+from mockserver.server.dashboard.events import FIELDS, Subscription, batches, row, thinned
 
 
 def record(journal: Journal, path: str = "/x", stub: str | None = "s") -> JournalEntry | None:
@@ -89,3 +89,36 @@ def test_a_page_that_falls_too_far_behind_is_told_and_a_batch_keeps_the_order(
         record(journal, f"/{n}")
     assert page.lagged, "a fourth entry past a queue of three ends the stream"
     assert len(page.pending) == 3
+
+
+def test_a_busy_flush_sends_the_newest_matched_rows_and_every_unmatched_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(events, "MAX_MATCHED_ROWS", 2)
+    journal = Journal()
+    page = Subscription()
+    journal.listen(page)
+    record(journal, "/m1")
+    record(journal, "/miss1", None)
+    record(journal, "/m2")
+    journal.clear(hits=False)
+    record(journal, "/m3")
+    record(journal, "/miss2", None)
+    record(journal, "/m4")
+    kept, skipped = thinned(page.take())
+    shown = [None if item is None else item.path for item in kept]
+    assert shown == ["/miss1", None, "/m3", "/miss2", "/m4"]
+    assert skipped == 2
+    sent = batches(kept, skipped).decode()
+    assert sent.rstrip().endswith('event: skipped\ndata: {"count":2}')
+
+
+def test_a_quiet_flush_is_sent_whole() -> None:
+    journal = Journal()
+    page = Subscription()
+    journal.listen(page)
+    for n in range(5):
+        record(journal, f"/{n}")
+    items = page.take()
+    assert thinned(items) == (items, 0)
+    assert "skipped" not in batches(items).decode()

@@ -25,12 +25,14 @@ from mockserver.server.limits import GuardedRequestHandler
 __all__ = [
     "BACKLOG",
     "FIELDS",
+    "MAX_MATCHED_ROWS",
     "MAX_STREAMS",
     "QUEUE_SIZE",
     "Subscription",
     "batches",
     "events",
     "row",
+    "thinned",
 ]
 
 BACKLOG: Final = 500  # entries sent on connecting, oldest first
@@ -38,6 +40,10 @@ QUEUE_SIZE: Final = 20_000  # entries a page may fall behind before its stream i
 MAX_STREAMS: Final = 32  # pages watching one journal at once
 FLUSH_S: Final = 0.1  # what gathered is sent this often: well within a second of the request
 KEEPALIVE_S: Final = 10.0  # a comment line this often when idle, so a proxy keeps the stream
+# Matched rows sent in one flush at most (2,000 a second): the page lists 2,000 rows, and a
+# person reads far fewer; past it, the newest are sent with a count of the others, so a page
+# costs the server little however fast requests come. Unmatched and failed rows always go.
+MAX_MATCHED_ROWS: Final = 200
 # A row's values, in order: the list and its filters (the detail is GET /requests/{seq}).
 FIELDS: Final = (
     "seq",
@@ -77,8 +83,23 @@ def _event(kind: str, data: Any) -> bytes:
     return f"event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
-def batches(items: list[JournalEntry | None]) -> bytes:
-    """Entries as ``entries`` events, a clear (None) as a ``cleared`` event, in order."""
+def thinned(items: list[JournalEntry | None]) -> tuple[list[JournalEntry | None], int]:
+    """``items`` with all but the newest ``MAX_MATCHED_ROWS`` matched entries left out, and
+    how many were: clears, unmatched and failed entries are all kept, in order."""
+    matched = [i for i, item in enumerate(items) if item is not None and _plain(item)]
+    if len(matched) <= MAX_MATCHED_ROWS:
+        return items, 0
+    dropped = set(matched[:-MAX_MATCHED_ROWS])
+    return [item for i, item in enumerate(items) if i not in dropped], len(dropped)
+
+
+def _plain(entry: JournalEntry) -> bool:
+    return entry.stub_id is not None and entry.error is None and entry.fault is None
+
+
+def batches(items: list[JournalEntry | None], skipped: int = 0) -> bytes:
+    """Entries as ``entries`` events, a clear (None) as a ``cleared`` event, in order; then
+    ``skipped`` matched entries left out as a ``skipped`` event."""
     out: list[bytes] = []
     rows: list[list[Any]] = []
     for item in items:
@@ -91,6 +112,8 @@ def batches(items: list[JournalEntry | None]) -> bytes:
         out.append(_event("cleared", {}))
     if rows:
         out.append(_event("entries", rows))
+    if skipped:
+        out.append(_event("skipped", {"count": skipped}))
     return b"".join(out)
 
 
@@ -154,7 +177,7 @@ async def events(call: AdminCall) -> web.StreamResponse:
             if closing.done() or _left(request):
                 break
             if subscription.pending:
-                await response.write(batches(subscription.take()))
+                await response.write(batches(*thinned(subscription.take())))
                 quiet = 0.0
             elif (quiet := quiet + FLUSH_S) >= KEEPALIVE_S:
                 await response.write(b": keep-alive\n\n")

@@ -24,9 +24,16 @@ export function setStubs(list) {
 }
 
 let fields = [];
+let skipped = 0;
 
 export function onEvent(kind, data) {
   if (kind === "hello" || kind === "cleared") rows.length = 0;
+  if (kind === "hello" || kind === "cleared") skipped = 0;
+  if (kind === "skipped") {
+    // The server sends at most 2,000 matched rows a second; unmatched ones always come.
+    skipped += data.count;
+    notice(`${skipped.toLocaleString()} matched requests not listed (more than 2,000 a second); the journal has them`);
+  }
   if (kind === "hello") {
     fields = data.fields;
     notice(data.journal_size === 0 ? "the journal is off (--journal-size 0): nothing is listed" : "");
