@@ -24,16 +24,12 @@ from typing import Self
 
 import pytest
 
+from tests.ports import free_port
+
 RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 EPMD = shutil.which("epmd") or "/usr/lib/erlang/bin/epmd"
 DEADLINE = 90.0  # a cold node on a loaded two-core machine takes 7-20 s
 AMQP_HEADER = b"AMQP\x00\x00\x09\x01"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def answers_amqp(port: int) -> bool:
@@ -58,9 +54,9 @@ class RabbitServer:
                 "(apt-get install rabbitmq-server)",
                 pytrace=False,
             )
-        self.port = _free_port()
-        self.dist_port = _free_port()
-        self.epmd_port = _free_port()
+        self.port = free_port()
+        self.dist_port = free_port()
+        self.epmd_port = free_port()
         self.name = f"mockserver-{uuid.uuid4().hex[:10]}@localhost"
         self.directory = Path(tempfile.mkdtemp(prefix="mockserver-rabbit-"))
         for sub in ("home", "mnesia", "log"):

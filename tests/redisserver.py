@@ -19,14 +19,10 @@ from typing import Self
 
 import pytest
 
+from tests.ports import free_port
+
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 DEADLINE = 30.0
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _answers_ping(port: int) -> bool:
@@ -48,7 +44,7 @@ class RedisServer:
                 "(apt-get install redis-server)",
                 pytrace=False,
             )
-        self.port = _free_port()
+        self.port = free_port()
         self.password = password
         self.directory = Path(tempfile.mkdtemp(prefix="mockserver-redis-"))
         self.process: subprocess.Popen[bytes] | None = None
