@@ -16,7 +16,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 import uuid
 from pathlib import Path
 from types import TracebackType
@@ -24,7 +23,7 @@ from typing import Self
 
 import pytest
 
-from tests.ports import free_port
+from tests.services import end, free_port, wait_answering
 
 RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 EPMD = shutil.which("epmd") or "/usr/lib/erlang/bin/epmd"
@@ -112,19 +111,17 @@ class RabbitServer:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )
-        deadline = time.monotonic() + DEADLINE
-        while not answers_amqp(self.port):
-            if self.process.poll() is not None:
-                raise AssertionError(
-                    f"rabbitmq-server exited ({self.process.returncode}): {self._log_tail()}"
-                )
-            if time.monotonic() > deadline:
-                self.stop()
-                raise AssertionError(
-                    f"rabbitmq-server did not answer AMQP on port {self.port} within "
-                    f"{DEADLINE:g} s: {self._log_tail()}"
-                )
-            time.sleep(0.05)  # polling a condition with a deadline, not a synchronising sleep
+        try:
+            wait_answering(
+                self.process,
+                lambda: answers_amqp(self.port),
+                f"rabbitmq-server on port {self.port}",
+                self._log_tail,
+                DEADLINE,
+            )
+        except AssertionError as exc:
+            self.stop()
+            raise AssertionError(f"{exc}: {self._log_tail()}") from None
         return self
 
     def _log_tail(self) -> str:
@@ -132,12 +129,12 @@ class RabbitServer:
 
     def stop(self) -> None:
         """Stop the node (the broker gone); epmd stays for a restart. Safe to call twice."""
-        _end(self.process)
+        end(self.process, DEADLINE)
         self.process = None
 
     def close(self) -> None:
         self.stop()
-        _end(self.epmd)
+        end(self.epmd, DEADLINE)
         self.epmd = None
         shutil.rmtree(self.directory, ignore_errors=True)
 
@@ -148,14 +145,3 @@ class RabbitServer:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
-
-
-def _end(process: subprocess.Popen[bytes] | None) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=DEADLINE)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=DEADLINE)

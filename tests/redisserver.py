@@ -12,24 +12,24 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 import pytest
 
-from tests.ports import free_port
+from tests.services import end, free_port, wait_answering
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 DEADLINE = 30.0
 
 
-def _answers_ping(port: int) -> bool:
+def _answers(port: int) -> bool:
+    """Redis is up: PING answers +PONG, or -NOAUTH where a password is set."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
             sock.sendall(b"PING\r\n")
-            return sock.recv(64).startswith(b"+PONG")
+            return sock.recv(64).startswith((b"+PONG", b"-NOAUTH"))
     except OSError:
         return False
 
@@ -69,35 +69,19 @@ class RedisServer:
         if self.password:
             command += ["--requirepass", self.password]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + DEADLINE
-        while not self._answers():
-            if self.process.poll() is not None:
-                log = (self.directory / "redis.log").read_text(errors="replace")[-2000:]
-                raise AssertionError(f"redis-server exited ({self.process.returncode}): {log}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"redis-server did not answer on port {self.port}")
-            time.sleep(0.02)  # polling a condition with a deadline, not a synchronising sleep
+        log = self.directory / "redis.log"
+        wait_answering(
+            self.process,
+            lambda: _answers(self.port),
+            f"redis-server on port {self.port}",
+            lambda: log.read_text(errors="replace")[-2000:] if log.exists() else "",
+            DEADLINE,
+        )
         return self
-
-    def _answers(self) -> bool:
-        if self.password:  # PING without AUTH answers -NOAUTH: enough to know it is up
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
-                    sock.sendall(b"PING\r\n")
-                    return sock.recv(64).startswith((b"+PONG", b"-NOAUTH"))
-            except OSError:
-                return False
-        return _answers_ping(self.port)
 
     def stop(self) -> None:
         """Stop it (Redis gone); safe to call twice."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=DEADLINE)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=DEADLINE)
+        end(self.process, DEADLINE)
         self.process = None
 
     def close(self) -> None:
