@@ -11,19 +11,12 @@ as benchmarks/wiremock_root.py does for a WireMock root.
 
 from __future__ import annotations
 
-import argparse
 import json
-import shutil
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import yaml
 
-from benchmarks.wiremock_root import MAPPINGS, load_seconds, served_side_by_side
-
-IMPORT = (sys.executable, "-m", "mockserver", "import", "vcr")
+from benchmarks.wiremock_root import MAPPINGS, compare_with_import
 
 
 def write_cassette(path: Path) -> None:
@@ -47,27 +40,13 @@ def write_cassette(path: Path) -> None:
     path.write_text(yaml.safe_dump({"interactions": interactions, "version": 1}))
 
 
+def _cassette(work: Path) -> Path:
+    write_cassette(work / "cassettes" / "items.yaml")
+    return work / "cassettes" / "items.yaml"
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--duration", type=float, default=3.0)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-    work = Path(tempfile.mkdtemp())
-    try:
-        cassettes, native = work / "cassettes", work / "native"
-        write_cassette(cassettes / "items.yaml")
-        subprocess.run(
-            [*IMPORT, str(cassettes / "items.yaml"), "--out", str(native)],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        print(
-            f"load {MAPPINGS} interactions: cassette {load_seconds(cassettes):.3f} s, "
-            f"native YAML {load_seconds(native):.3f} s"
-        )
-        print(served_side_by_side({"cassette": cassettes, "native": native}, args))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    compare_with_import("vcr", "cassette", "interactions", _cassette)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -111,36 +112,41 @@ def served_side_by_side(trees: dict[str, Path], args: argparse.Namespace) -> str
     )
 
 
-def main() -> None:
+def compare_with_import(
+    kind: str, label: str, what: str, write: Callable[[Path], Path], argv: list[str] | None = None
+) -> None:
+    """The benchmark of a served format: ``write(work)`` makes its files (the path to import);
+    ``mockserver import KIND`` writes their native twin; the load times, then both served
+    side by side."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=float, default=3.0)
     parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp())
     try:
-        root, native = work / "root", work / "native"
-        write_root(root)
+        source, native = write(work), work / "native"
         subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "mockserver",
-                "import",
-                "wiremock",
-                str(root),
-                "--out",
-                str(native),
-            ],
+            [sys.executable, "-m", "mockserver", "import", kind, str(source), "--out", str(native)],
             check=True,
             stdout=subprocess.DEVNULL,
         )
+        served = source if source.is_dir() else source.parent
         print(
-            f"load {MAPPINGS} mappings: WireMock root {load_seconds(root):.3f} s, "
+            f"load {MAPPINGS} {what}: {label} {load_seconds(served):.3f} s, "
             f"native YAML {load_seconds(native):.3f} s"
         )
-        print(served_side_by_side({"WireMock root": root, "native": native}, args))
+        print(served_side_by_side({label: served, "native": native}, args))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _root(work: Path) -> Path:
+    write_root(work / "root")
+    return work / "root"
+
+
+def main() -> None:
+    compare_with_import("wiremock", "WireMock root", "mappings", _root)
 
 
 if __name__ == "__main__":
