@@ -70,14 +70,24 @@ class Console:
         raise AssertionError(f"no such line within {timeout:g} s; output so far: {self.seen}")
 
     def rest(self) -> list[str]:
-        """Every line, once the process has exited."""
-        self.process.wait(timeout=DEADLINE)
+        """Every line, once the process has exited; fails with the output so far if it has
+        not exited within DEADLINE."""
+        try:
+            self.process.wait(timeout=DEADLINE)
+        except subprocess.TimeoutExpired:
+            self._drain()
+            raise AssertionError(
+                f"still running {DEADLINE:g} s on; output so far: {self.seen}"
+            ) from None
         self.reader.join(timeout=DEADLINE)
+        self._drain()
+        return self.seen
+
+    def _drain(self) -> None:
         while not self.lines.empty():
             line = self.lines.get_nowait()
             if line is not None:
                 self.seen.append(line)
-        return self.seen
 
     def close(self) -> None:
         """Kill it if still running, and release its pipe. Safe to call twice."""

@@ -272,6 +272,7 @@ async def _run_until_signalled(
 ) -> None:
     from mockserver.cli.banner import print_banner
     from mockserver.server.limits import raise_open_file_limit
+    from mockserver.server.stopping import stop_or_exit
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -283,5 +284,5 @@ async def _run_until_signalled(
         (banner or (lambda: print_banner(server, log_format)))()
         await stop.wait()
     finally:
-        await server.stop_async()
+        await stop_or_exit(server.stop_async(), server.settings.stop_bound)
     announce("stopped", "mockserver: stopped", {}, log_format)

@@ -10,6 +10,7 @@ from typing import Final
 __all__ = ["ENV_PREFIX", "RecordMode", "Settings", "is_loopback"]
 
 ENV_PREFIX: Final = "MOCKSERVER_"
+STOP_MARGIN: Final = 10.0  # seconds past the waits for requests, webhooks and messages
 
 
 class RecordMode(StrEnum):
@@ -151,6 +152,13 @@ class Settings:
     freeze_gc: bool = False
     state: str = "memory"
     state_wait: bool = False
+
+    @property
+    def stop_bound(self) -> float:
+        """Seconds a stop may take before the process gives up on it (server/stopping.py):
+        requests in flight, webhooks and messages each wait up to ``shutdown_timeout``, and
+        STOP_MARGIN covers the rest (the state store's tasks, the recording)."""
+        return 3 * self.shutdown_timeout + STOP_MARGIN
 
 
 def is_loopback(host: str) -> bool:

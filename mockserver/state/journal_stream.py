@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from mockserver.core.journal import Journal, JournalEntry
 from mockserver.core.request import RequestView
+from mockserver.state import background
 from mockserver.state.journal_codec import decode_entry, encode_entry
 from mockserver.state.keys import NAMESPACES, Keys
 from mockserver.state.unavailable import StoreUnavailable
@@ -166,10 +167,7 @@ class JournalStream:
         """Stop the flusher and send what waits (once; what Redis cannot take is counted)."""
         task, self._task = self._task, None
         self._closing = True
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await background.stop(task)
         try:
             await self.flush()
         except StoreUnavailable:

@@ -126,7 +126,7 @@ class RedisState:
         await background.stop(task)
         self._started = False
         with contextlib.suppress(RedisError, OSError):
-            await self.client.aclose()
+            await background.finish(self.client.aclose(), "mockserver-redis-close")
 
     # -- commands ---------------------------------------------------------------------------
 

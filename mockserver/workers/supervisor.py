@@ -38,7 +38,7 @@ from mockserver.workers.worker import settings_as_json, stateful_parts, stateful
 
 __all__ = ["reserve_ports", "serve_workers"]
 
-STOP_MARGIN: Final = 10.0  # past --shutdown-timeout, for a worker to close and exit
+KILL_MARGIN: Final = 5.0  # past a worker's own stop bound: it says what hung, and exits
 
 
 def serve_workers(
@@ -192,7 +192,7 @@ async def _supervise(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        if not await _stop(processes, exits, settings.shutdown_timeout + STOP_MARGIN) and clean:
+        if not await _stop(processes, exits, settings.stop_bound + KILL_MARGIN) and clean:
             report("a worker had to be killed", log_format)
         await coordinator.close()
         for sock in held:

@@ -34,6 +34,7 @@ from mockserver.server.limits import raise_open_file_limit
 from mockserver.server.loop import run as run_loop
 from mockserver.server.runner import MockServer
 from mockserver.server.state import ServerState
+from mockserver.server.stopping import stop_or_exit
 from mockserver.workers.cluster import (
     COORDINATOR_SOCKET,
     JOURNAL_PATH,
@@ -241,7 +242,7 @@ async def _run(config: dict[str, Any], settings: Settings) -> int:
         return 0
     finally:
         if server is not None:
-            await server.stop_async()
+            await stop_or_exit(server.stop_async(), settings.stop_bound)
         if private is not None:
             await private.cleanup()
         await link.close()
