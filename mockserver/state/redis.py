@@ -118,7 +118,8 @@ class RedisState:
             # Events published by others after start() returns must reach us: wait for
             # the subscription (bounded: a Redis that just answered PING subscribes at once).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._subscribed.wait(), CONNECT_TIMEOUT)
+                async with asyncio.timeout(CONNECT_TIMEOUT):  # not wait_for (background.py)
+                    await self._subscribed.wait()
 
     async def close(self) -> None:
         """Stop listening and close the connections. Safe to call twice."""
@@ -139,8 +140,10 @@ class RedisState:
         try:
             result = await command(self.client)
         except LOST as exc:
+            background.cancelled_anyway()
             self._mark_lost(exc)
             raise StoreUnavailable(self.location, self.error or "") from None
+        background.cancelled_anyway()
         await self._mark_back()
         return result
 
@@ -210,11 +213,13 @@ class RedisState:
             pubsub = self.client.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(CHANNEL)
+                background.cancelled_anyway()
                 self._subscribed.set()
                 pause = BACKOFF_FIRST
                 await self._mark_back()
                 while True:
                     message = await pubsub.get_message(timeout=1.0)
+                    background.cancelled_anyway()
                     if message is not None:
                         self._dispatch(message.get("data"))
                     elif not self.available:  # a resynchronisation that failed: again
