@@ -25,6 +25,7 @@ from aio_pika.exceptions import AMQPError, ChannelClosed
 
 from mockserver.core.amqpspec import shown_amqp_url
 from mockserver.core.model import AmqpSpec, ConsumerSpec, ExchangeSpec, MessageSpec
+from mockserver.state import background
 
 __all__ = ["Broker", "Delivery"]
 
@@ -96,6 +97,7 @@ class Broker:
         wait = RETRY_FIRST_S
         while True:
             why = await self._attempt()
+            background.cancelled_anyway()  # aiormq's wait_for may have lost a stop's cancel
             if why is None:
                 break
             if why != self.error:  # once per new reason, not once per attempt
@@ -215,12 +217,10 @@ class Broker:
 
     async def close(self) -> None:
         task, self._task = self._task, None
-        if task is not None and not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await background.stop(task)
         connection, self.connection = self.connection, None
         if connection is not None:
-            await connection.close()
+            await background.finish(connection.close(), f"mockserver-amqp-close {self.shown}")
 
 
 def _why(exc: BaseException) -> str:

@@ -1,5 +1,6 @@
-"""The background tasks of the Redis store (its listener, its polls): started and stopped alike,
-and a cancellation that redis-py lost raised again."""
+"""Background tasks (the Redis store's listener and polls, a broker's connection loop): started
+and stopped alike, and a cancellation that a client library lost raised again.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ def cancelled_anyway() -> None:
     returns the result of an inner operation that finished in the same turn as the
     cancellation, dropping it (CPython gh-86296, fixed in 3.12). Measured with redis-py 8.2
     on 3.11.7: 283 of 300 cancellations of a task in a loop of PINGs were lost, and a
-    replica's namespace poll never stopped on SIGTERM. ``cancelling()`` still counts them.
+    replica's namespace poll never stopped on SIGTERM. aiormq waits the same way.
+    ``cancelling()`` still counts them.
     """
     task = asyncio.current_task()
     if task is not None and task.cancelling():
