@@ -7,7 +7,9 @@ own process; wrk (``-t2 -c50``) drives them alternately, the same request to eac
 ``GET /pets/7`` (the petstore's example, its path parameter checked against the document) and
 ``POST /pets`` with a small JSON body (checked against ``NewPet``). Prints requests a second,
 the medians, and the ratio OpenAPI / native; and, where /proc tells it, each server's CPU time
-per request (user + system), which a busy machine disturbs less than the rate. ``--before
+per request (user + system), which a busy machine disturbs less than the rate, and the median
+of the ratios within each round (the two servers measured one after the other, the order
+reversed every round), which what the neighbours do between rounds does not move. ``--before
 DIR`` also serves the document from another checkout (``git worktree add DIR REV``), in the
 same alternation.
 """
@@ -151,8 +153,11 @@ def main() -> None:
             ):
                 runs: dict[str, list[float]] = {name: [] for name in servers}
                 cpu: dict[str, list[float]] = {name: [] for name in servers}
-                for _ in range(args.rounds):
-                    for name, (process, url) in servers.items():
+                for round_ in range(args.rounds):
+                    # Each round's order reversed from the last (ABBA): a machine slowing down
+                    # or speeding up across a round weighs on both sides alike.
+                    order = list(servers.items())
+                    for name, (process, url) in order[:: -1 if round_ % 2 else 1]:
                         rate, spent = wrk(url + path, args.duration, script, process.pid)
                         runs[name].append(rate)
                         cpu[name].append(spent)
@@ -167,6 +172,17 @@ def main() -> None:
                             f"(medians {rates[name]:,.0f} / {rates['native']:,.0f}), CPU a "
                             f"request x{spents[name] / spents['native']:.2f} "
                             f"({spents[name]:.0f} / {spents['native']:.0f} µs)"
+                        )
+                        # The ratio within each round, side by side in time: what a neighbour
+                        # on the machine does between rounds cancels out of it.
+                        paired = sorted(
+                            a / b for a, b in zip(runs[name], runs["native"], strict=True)
+                        )
+                        quartiles = statistics.quantiles(paired, n=4) if len(paired) > 1 else paired
+                        print(
+                            f"  {name}/native within each round: req/s median "
+                            f"x{statistics.median(paired):.2f} (quartiles "
+                            f"x{quartiles[0]:.2f}-x{quartiles[-1]:.2f} of {len(paired)})"
                         )
         finally:
             for process, _ in servers.values():
