@@ -1,6 +1,6 @@
 """An OpenAPI document served, against the same answers written as native stubs.
 
-    python benchmarks/openapi_serving.py [--duration 5] [--rounds 3] [--before DIR]
+    python benchmarks/openapi_serving.py [--duration 5] [--rounds 3] [--control] [--before DIR]
 
 Both servers run ``mockserver serve`` as users run it (request log on, to a file), each in its
 own process; wrk (``-t2 -c50``) drives them alternately, the same request to each:
@@ -11,7 +11,8 @@ per request (user + system), which a busy machine disturbs less than the rate, a
 of the ratios within each round (the two servers measured one after the other, the order
 reversed every round), which what the neighbours do between rounds does not move. ``--before
 DIR`` also serves the document from another checkout (``git worktree add DIR REV``), in the
-same alternation.
+same alternation; ``--control`` serves the native stubs twice, and the copy's ratio to the
+first says how far the machine alone moves the figures.
 """
 
 from __future__ import annotations
@@ -128,6 +129,11 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--before", type=Path, help="also serve the document from this checkout")
+    parser.add_argument(
+        "--control",
+        action="store_true",
+        help="also serve the native stubs a second time: its ratio to the first is the noise",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed")
@@ -141,6 +147,8 @@ def main() -> None:
             "openapi": serve(root / "petstore.yaml", root / "openapi.log"),
             "native": serve(root / "native", root / "native.log"),
         }
+        if args.control:  # an A/A pair: what the machine alone makes of two equal servers
+            servers["native copy"] = serve(root / "native", root / "copy.log")
         if args.before is not None:
             servers["openapi before"] = serve(
                 root / "petstore.yaml", root / "before.log", args.before.resolve()
