@@ -1,13 +1,14 @@
 """Where a served OpenAPI document spends its CPU: the check taken apart, under wrk.
 
-    python -m benchmarks.openapi_check_parts [--rounds 4] [--duration 3] [--copies 2]
+    python -m benchmarks.openapi_check_parts [--rounds 4] [--duration 3] [--copies 2] [--get]
 
 openapi_serving.py says how far a served document is from native stubs; this says which part
 of the request check costs it. The petstore document is served in variants whose check stops
 earlier (``VARIANT`` below, set by patching the running process: a diagnostic, not a mode of
 mockserver), beside the same answers written natively; each variant runs ``--copies``
 processes (one process's CPU figures differ from another's by several per cent), and wrk
-(``-t2 -c50``, ``POST /pets`` with a small JSON body) drives each in turn, the order reversed
+(``-t2 -c50``, ``POST /pets`` with a small JSON body, or with ``--get`` ``GET /pets/7``,
+its path parameter checked) drives each in turn, the order reversed
 every round. Prints each variant's median CPU microseconds per request (user + system, from
 /proc): unlike the rate, a neighbour on the machine moves it little.
 
@@ -19,6 +20,7 @@ and parses the body), ``orjson`` (``json`` with orjson's parser, when installed)
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import re
 import statistics
@@ -89,9 +91,11 @@ def start(variant: str, served: Path, log: Path) -> tuple[subprocess.Popen[bytes
     raise SystemExit(f"{variant} did not start within 30 s; see {log}")
 
 
-def cpu_per_request(url: str, pid: int, seconds: int, script: Path) -> float:
+def cpu_per_request(url: str, pid: int, seconds: int, script: Path | None) -> float:
     before = cpu_seconds(pid)
-    command = ["wrk", "-t2", "-c50", f"-d{seconds}s", "-s", str(script), url + "/pets"]
+    command = ["wrk", "-t2", "-c50", f"-d{seconds}s", url + ("/pets" if script else "/pets/7")]
+    if script is not None:
+        command[1:1] = ["-s", str(script)]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     total = re.search(r"(\d+) requests in", out)
     assert total is not None, out
@@ -104,14 +108,12 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=3)
     parser.add_argument("--copies", type=int, default=2)
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--get", action="store_true", help="GET /pets/7 instead of POST /pets")
     args = parser.parse_args()
     wanted = args.variants.split(",")
-    if "orjson" in wanted:
-        try:
-            import orjson  # noqa: F401
-        except ImportError:
-            wanted.remove("orjson")
-            print("orjson is not installed: that variant is left out")
+    if "orjson" in wanted and importlib.util.find_spec("orjson") is None:
+        wanted.remove("orjson")
+        print("orjson is not installed: that variant is left out")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "petstore.yaml").write_text(PETSTORE)
