@@ -50,3 +50,24 @@ def test_the_dashboard_stream_benchmark_runs() -> None:
     for row in ("nobody watching", "page open", "the page's stream carried", "in process:"):
         assert row in result.stdout, row
     assert "carried 0.0 MB" not in result.stdout, "the page's stream sent nothing"
+
+
+def test_the_openapi_serving_benchmark_runs_with_its_control() -> None:
+    result = _run("benchmarks.openapi_serving", "--duration", "1", "--rounds", "2", "--control")
+    for row in (
+        "openapi/native: req/s x",
+        "openapi/native within each round: req/s median x",
+        "native copy/native within each round",
+    ):
+        assert row in result.stdout, row
+
+
+def test_the_openapi_check_parts_benchmark_runs() -> None:
+    result = _run(
+        "benchmarks.openapi_check_parts",
+        *("--rounds", "1", "--duration", "1", "--copies", "1"),
+        *("--variants", "native,full,none,media,json"),
+    )
+    for variant in ("native", "full", "none", "media", "json"):
+        assert f"\n{variant} " in f"\n{result.stdout}", variant
+    assert "x1.00 of native" in result.stdout
