@@ -21,21 +21,18 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import re
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.http_semantics import cpu_seconds  # noqa: E402
-from benchmarks.openapi_serving import NATIVE, POST_LUA, free_port  # noqa: E402
+from benchmarks.openapi_serving import NATIVE, POST_LUA, serve  # noqa: E402
 from tests.openapi_docs import PETSTORE  # noqa: E402
 
 # Run as ``python -c RUNNER VARIANT serve ...``: the variant's patch, then the command line.
@@ -70,25 +67,6 @@ from mockserver.ownership import main
 sys.exit(main())
 """
 VARIANTS = ("native", "full", "none", "media", "json", "orjson")
-
-
-def start(variant: str, served: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    command = [sys.executable, "-c", RUNNER, variant, "serve", "--port", str(port), str(served)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url + "/__admin/health", timeout=1).read()
-            return process, url
-        except OSError:
-            if process.poll() is not None:
-                raise SystemExit(f"{variant} did not start; see {log}") from None
-            time.sleep(0.05)
-    process.kill()
-    raise SystemExit(f"{variant} did not start within 30 s; see {log}")
 
 
 def cpu_per_request(url: str, pid: int, seconds: int, script: Path | None) -> float:
@@ -126,7 +104,10 @@ def main() -> None:
             for variant in wanted:
                 served = root / ("native" if variant == "native" else "petstore.yaml")
                 for copy in range(args.copies):
-                    process, url = start(variant, served, root / f"{variant}{copy}.log")
+                    log = root / f"{variant}{copy}.log"
+                    process, url = serve(
+                        served, log, launcher=(sys.executable, "-c", RUNNER, variant)
+                    )
                     servers.append((variant, process, url))
             spent: dict[str, list[float]] = {variant: [] for variant in wanted}
             for round_ in range(args.rounds):

@@ -67,12 +67,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def serve(path: Path, log: Path, tree: Path = ROOT) -> tuple[subprocess.Popen[bytes], str]:
+def serve(
+    path: Path, log: Path, tree: Path = ROOT, launcher: tuple[str, ...] = ()
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``mockserver serve PATH`` on a free port (``launcher`` runs it another way: a
+    ``python -c`` that patches first), once it answers."""
     port = free_port()
-    command = [sys.executable, "-m", "mockserver", "serve", "--port", str(port), str(path)]
+    command = [*(launcher or (sys.executable, "-m", "mockserver")), "serve", "--port", str(port)]
     env = {**os.environ, "PYTHONPATH": str(tree)}
     process = subprocess.Popen(
-        command, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env, cwd=tree
+        [*command, str(path)], stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env, cwd=tree
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -81,6 +85,8 @@ def serve(path: Path, log: Path, tree: Path = ROOT) -> tuple[subprocess.Popen[by
             urllib.request.urlopen(url + "/__admin/health", timeout=1).read()
             return process, url
         except OSError:
+            if process.poll() is not None:
+                raise SystemExit(f"the server for {path} exited; see {log}") from None
             time.sleep(0.05)
     process.kill()
     raise SystemExit(f"the server for {path} did not start; see {log}")

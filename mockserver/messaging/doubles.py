@@ -19,7 +19,12 @@ from typing import Any, Final
 
 from aio_pika.abc import AbstractIncomingMessage
 
-from mockserver.core.amqpspec import amqp_url_problem, rendered_messages, shown_amqp_url
+from mockserver.core.amqpspec import (
+    PROPERTIES,
+    amqp_url_problem,
+    rendered_messages,
+    shown_amqp_url,
+)
 from mockserver.core.errors import MockServerError
 from mockserver.core.messagelog import MessageEntry, MessageLog
 from mockserver.core.model import AmqpSpec, ConsumerSpec, MessageSpec, StubSet
@@ -40,20 +45,8 @@ __all__ = [
 log = logging.getLogger("mockserver")
 
 URL_VARIABLE: Final = "MOCKSERVER_AMQP_URL"
-PROPERTY_NAMES: Final = (
-    "content_type",
-    "content_encoding",
-    "correlation_id",
-    "reply_to",
-    "expiration",
-    "message_id",
-    "timestamp",
-    "type",
-    "user_id",
-    "app_id",
-    "delivery_mode",
-    "priority",
-)
+# What a consumed message's journal entry shows: what a stub may set, and the publisher's stamp.
+PROPERTY_NAMES: Final = (*PROPERTIES, "timestamp")
 NO_BROKER: Final = f"no broker: give amqp: {{url: ...}} in a stub file or set {URL_VARIABLE}"
 MAX_PENDING: Final = 10_000  # publishes scheduled and not yet sent; past it, one is dropped
 SETTLE_S: Final = 15.0  # the start waits this long at most for a broker to answer
