@@ -14,13 +14,12 @@ every round. Prints each variant's median CPU microseconds per request (user + s
 
 Variants: ``native`` (benchmarks/openapi_serving.py's NATIVE), ``full`` (as users run it),
 ``none`` (no check at all), ``media`` (the check reads the Content-Type only), ``json`` (...
-and parses the body), ``orjson`` (``json`` with orjson's parser, when installed).
+and parses the body).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import re
 import statistics
 import subprocess
@@ -40,33 +39,22 @@ RUNNER = """
 import sys
 variant = sys.argv.pop(1)
 from mockserver.formats.openapi import validate
-from mockserver.core import request, respond
+from mockserver.core import respond
 
 def reads(rule, view, parse):
-    rule.media_of(view.content_type)
+    rule.media_of(view.content_type)  # (media, validator)
     if parse:
         view.json()
     return []
 
 if variant == "none":
     respond.refusal = lambda *args: None
-elif variant in ("media", "json", "orjson"):
+elif variant in ("media", "json"):
     validate._check_body = lambda rule, view: reads(rule, view, variant != "media")
-if variant == "orjson":
-    import orjson
-    slow = request._parse_json
-
-    def parse(body):
-        try:
-            return orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return slow(body)
-
-    request._parse_json = parse
 from mockserver.ownership import main
 sys.exit(main())
 """
-VARIANTS = ("native", "full", "none", "media", "json", "orjson")
+VARIANTS = ("native", "full", "none", "media", "json")
 
 
 def cpu_per_request(url: str, pid: int, seconds: int, script: Path | None) -> float:
@@ -89,9 +77,6 @@ def main() -> None:
     parser.add_argument("--get", action="store_true", help="GET /pets/7 instead of POST /pets")
     args = parser.parse_args()
     wanted = args.variants.split(",")
-    if "orjson" in wanted and importlib.util.find_spec("orjson") is None:
-        wanted.remove("orjson")
-        print("orjson is not installed: that variant is left out")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "petstore.yaml").write_text(PETSTORE)

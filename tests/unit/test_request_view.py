@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mockserver.core.request import NEGOTIATION_HEADERS, NotJson, RequestView
 
@@ -63,6 +65,17 @@ JSON_BODIES = [
     b'{"a": 1',
     b"[1, 2.5, -0, 1e400, NaN, -Infinity]",  # json.loads's own readings
     b"123456789012345678901234567890",
+    b"[18446744073709551615, 18446744073709551616, -9223372036854775808]",  # past 64 bits
+    b"-9223372036854775809",
+    b'{"id": 9999999999999999999}',  # 19 digits: past int64, within uint64
+    b"[1e-400, 1E+2, 1.0000000000000000000000001, 0.1, 5e-324, -0.0]",
+    b'{"a": 1, "a": 2}',  # the last of a repeated name
+    b'"tab\\there"',  # an escaped tab
+    b'"tab\there"',  # a raw control character in a string
+    b'"\\x"',  # no such escape
+    b"01",
+    b'"\\u0000"',
+    b'"\xed\xa0\x80"',  # a surrogate encoded in UTF-8 (json.loads reads it with surrogatepass)
     b'"\\ud800"',  # a lone surrogate escape
     b"\xef\xbb\xbf" + b'{"bom": true}',  # UTF-8 with a BOM
     '{"utf16": "é"}'.encode("utf-16"),
@@ -73,6 +86,33 @@ JSON_BODIES = [
     b"\x00",
     b"[" * 100_000,  # deeper than the recursion limit
 ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers(min_value=-(2**70), max_value=2**70)
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.text(),
+        lambda children: (
+            st.lists(children, max_size=4)
+            | st.dictionaries(st.text(max_size=8), children, max_size=4)
+        ),
+        max_leaves=12,
+    ),
+    spaces=st.sampled_from(["", " ", "\n\t", "\r\n  "]),
+    ascii_only=st.booleans(),
+)
+def test_any_json_text_reads_as_json_loads_reads_it(
+    value: object, spaces: str, ascii_only: bool
+) -> None:
+    text = json.dumps(value, ensure_ascii=ascii_only, indent=1 if spaces else None)
+    for body in ((spaces + text + spaces).encode(), text.encode("utf-16")):
+        got = RequestView("POST", "/", "", [("Content-Type", "application/json")], body).json()
+        shown = got.reason if isinstance(got, NotJson) else json.dumps(got)
+        assert shown == _reading(body)
 
 
 def _reading(body: bytes) -> object:

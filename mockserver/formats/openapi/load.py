@@ -384,7 +384,7 @@ def parse_openapi(
     service, stubs, problems = parse_service({"stubs": definitions}, source, name, no_files)
     if problems or service is None:
         return None, [], problems
-    return service, [replace(s, check=c) for s, c in zip(stubs, checks, strict=True)], []
+    return service, [replace(s, check=c.entry) for s, c in zip(stubs, checks, strict=True)], []
 
 
 def load_openapi(path: str) -> OpenApiDocument:

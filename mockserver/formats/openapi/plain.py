@@ -31,14 +31,18 @@ def _some_text(text: str) -> bool:
 
 def _integer_text(form: str) -> TextTest:
     """True when ``text`` read as an integer fits ``{type: integer, format: form}``: _scalar
-    makes it an int exactly when INTEGER matches it; the format bounds it."""
+    makes it an int exactly when INTEGER matches it; the format bounds it.
+
+    ``str.isdecimal`` is INTEGER's ``\\d+`` (the same Unicode digits, which int() reads too)
+    without the regex call, which cost a served GET more than the rest of its check."""
     low, high = INT_FORMATS.get(form, (-(2**63), 2**63 - 1))
-    match = INTEGER.match
 
     def test(text: str) -> bool:
-        if len(text) >= _SHORT_INTEGER or match(text) is None:
-            return False
-        return low <= int(text) <= high
+        return (
+            len(text) < _SHORT_INTEGER
+            and (text.isdecimal() or (text[:1] == "-" and text[1:].isdecimal()))
+            and low <= int(text) <= high
+        )
 
     return test
 

@@ -102,7 +102,7 @@ class Checked:
     stricter fast path costs time, never a wrong answer).
     """
 
-    __slots__ = ("_built", "_verdict", "compiler", "pointer", "response")
+    __slots__ = ("_built", "compiler", "pointer", "response", "verdict")
 
     def __init__(self, compiler: Compiler, pointer: str, response: bool) -> None:
         self.compiler = compiler
@@ -111,23 +111,24 @@ class Checked:
         # Both compiled on first use, once (two threads may both compile; either result is
         # the same): most operations of a large document are never called in a test run.
         self._built: tuple[Any, Any] | None = None
-        # The fast validator's is_valid, itself: every request that fits calls it.
-        self._verdict: Callable[[Any], bool] | None = None
+        # The fast validator's is_valid, itself, once built (None before): what ``accepts``
+        # calls, and what a caller on a request's path may call without that frame.
+        self.verdict: Callable[[Any], bool] | None = None
 
     def _build(self) -> tuple[Any, Any]:
         compiler = self.compiler
         built = (compiler.fast(self.pointer), compiler.full(self.pointer, self.response))
         self._built = built
-        self._verdict = _unsure if built[0] is None else built[0].is_valid
+        self.verdict = _unsure if built[0] is None else built[0].is_valid
         return built
 
     def accepts(self, value: Any) -> bool:
         """The fast verdict alone: True when ``value`` certainly fits; False when it may not
         (``reasons`` then says why, or nothing when the OpenAPI reading lets it pass)."""
-        verdict = self._verdict
+        verdict = self.verdict
         if verdict is None:
             self._build()
-            verdict = self._verdict
+            verdict = self.verdict
             assert verdict is not None  # _build sets it
         return verdict(value)
 

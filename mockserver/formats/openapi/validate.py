@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Final
 
 from jsonschema.exceptions import ValidationError
@@ -77,19 +78,23 @@ class BodyRule:
     required: bool
     media_types: tuple[str, ...]  # as the document writes them, lower-cased
     validators: Mapping[str, Checked]  # JSON media type → validator
-    # Content-Type as sent → the entry of media_types it is (None: none), for the few a client
-    # sends; bounded, since a client can send any number of distinct ones.
-    seen: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
+    # Content-Type as sent → the entry of media_types it is (None: none) and that entry's
+    # validator (None: its body is not checked), for the few a client sends; bounded, since a
+    # client can send any number of distinct ones.
+    seen: dict[str, tuple[str | None, Checked | None]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
-    def media_of(self, content_type: str) -> str | None:
-        """The entry of ``media_types`` a request's Content-Type (as sent) is, or None."""
-        seen = self.seen
-        if content_type in seen:
-            return seen[content_type]
-        media = media_for(_bare(content_type), self.media_types)
-        if len(seen) < _SEEN_CONTENT_TYPES:
-            seen[content_type] = media
-        return media
+    def media_of(self, content_type: str) -> tuple[str | None, Checked | None]:
+        """The entry of ``media_types`` a request's Content-Type (as sent) is (or None), and
+        its validator (or None)."""
+        found = self.seen.get(content_type)
+        if found is None:
+            media = media_for(_bare(content_type), self.media_types)
+            found = (media, None if media is None else self.validators.get(media))
+            if len(self.seen) < _SEEN_CONTENT_TYPES:
+                self.seen[content_type] = found
+        return found
 
 
 def _scalar(text: str, kind: str) -> Any:
@@ -222,18 +227,31 @@ class OperationCheck:
             self._pattern = re.compile("".join(pieces) + r"/?\Z")
         return self._pattern
 
+    @property
+    def entry(self) -> Callable[[RequestView], list[Violation]]:
+        """This check as a stub calls it: for an operation whose only input is its body (most
+        POSTs and PUTs), the body's check itself, without this object's frame in front."""
+        if not self.params and self.body is not None:
+            return partial(_check_body, self.body)
+        return self
+
     def __call__(self, view: RequestView) -> list[Violation]:
         # Every parameter a whole path segment of a plain schema (or none): their texts' tests
         # say when they certainly fit; else (or on any doubt) the validators below say.
         quick = self._quick
         if quick is not None:
-            parts = view.path.split("/") if quick else ()
-            if not quick or len(parts) == self._size:  # a trailing slash: the regex reads it
-                for at, test in quick:
-                    if not test(parts[at]):
+            literals, tests = quick
+            parts = view.path.split("/") if tests else ()
+            if not tests or len(parts) == self._size:  # a trailing slash: the regex reads it
+                for at, text in literals:
+                    if parts[at] != text:
                         break
                 else:
-                    return _check_body(self.body, view) if self.body is not None else []
+                    for at, test in tests:
+                        if not test(parts[at]):
+                            break
+                    else:
+                        return _check_body(self.body, view) if self.body is not None else []
         found: list[Violation] = []
         groups: tuple[str, ...] = ()
         if self.has_path:
@@ -280,18 +298,18 @@ _NO_QUERY: Final[Mapping[str, list[str]]] = {}
 
 def _quick_plan(
     path: str, plan: Sequence[tuple[Param, int, str, bool]]
-) -> tuple[tuple[int, TextTest], ...] | None:
-    """(segment of the path, text test) of each literal segment and each parameter, when every
-    parameter is a whole path segment with a plain scalar schema (most path parameters are;
-    none at all is the empty plan: nothing to read), else None."""
+) -> tuple[tuple[tuple[int, str], ...], tuple[tuple[int, TextTest], ...]] | None:
+    """The literal segments of the path (index, text) and each parameter's (index, text test),
+    when every parameter is a whole path segment with a plain scalar schema (most path
+    parameters are; none at all is the empty plan: nothing to read), else None."""
     if not plan:
-        return ()
+        return (), ()
     segments = path.split("/")
     # The literal segments: a request's path must be the template's for its texts to be the
     # parameters (the regex of path_pattern says the same); the first is "" before the "/".
-    quick: list[tuple[int, TextTest]] = [
-        (i, s.__eq__) for i, s in enumerate(segments) if i and "{" not in s and "}" not in s
-    ]
+    # Compared with != rather than called as str.__eq__: a call cost a served GET its share.
+    literals = tuple((i, s) for i, s in enumerate(segments) if i and "{" not in s and "}" not in s)
+    tests: list[tuple[int, TextTest]] = []
     for param, _, _, scalar in plan:
         validator = param.validator
         wanted = "{" + param.name + "}"
@@ -300,10 +318,10 @@ def _quick_plan(
         test = text_test(validator, param.kind) if usable and validator is not None else None
         if test is None:
             return None
-        quick.append((at[0], test))
-    if len(quick) != len(segments) - 1:
+        tests.append((at[0], test))
+    if len(literals) + len(tests) != len(segments) - 1:
         return None  # a segment of parameters and text ("{stem}.{ext}"): the regex reads it
-    return tuple(quick)
+    return literals, tuple(tests)
 
 
 def _form_values(param: Param, query: Mapping[str, list[str]]) -> list[str]:
@@ -326,21 +344,25 @@ def _body_said(pointer: str, message: str) -> Violation:
 
 
 def _check_body(rule: BodyRule, view: RequestView) -> list[Violation]:
+    """The body's violations. Every request with a body to an operation that takes one comes
+    here (a served document's POST and PUT), so its frames are few: each costs a served
+    request more than its hot-loop time (benchmarks/RESULTS.md, issue 18)."""
     if not view.body:
         return [_body_said("", "a request body is required")] if rule.required else []
-    media = rule.media_of(view.content_type)
+    content_type = view.content_type
+    media, validator = rule.seen.get(content_type) or rule.media_of(content_type)
     if media is None:
-        given = _bare(view.content_type)
+        given = _bare(content_type)
         accepted = ", ".join(rule.media_types)
         said = f"Content-Type {given}" if given else "a body without a Content-Type"
         return [_body_said("", f"{said} is not one the operation accepts ({accepted})")]
-    validator = rule.validators.get(media)
     if validator is None:
         return []
     value = view.json()
     if isinstance(value, NotJson):
         return [_body_said("", value.reason)]
-    if validator.accepts(value):
+    verdict = validator.verdict
+    if verdict(value) if verdict is not None else validator.accepts(value):
         return []
     errors = [c for e in validator.reasons(value) for c in closest(e)]
     errors.sort(key=lambda e: [str(p) for p in e.absolute_path])
