@@ -1,10 +1,12 @@
 """A WireMock root of 1,000 mappings against the same stubs written natively (issue 18).
 
-    python benchmarks/wiremock_root.py [--duration 3] [--rounds 3]
+    python benchmarks/wiremock_root.py [--duration 3] [--rounds 3] [--files]
 
-Writes the root into a temporary directory, imports it with ``mockserver import wiremock`` (the
-native twin), times ``load_tree`` of each, then serves both (request log on, as users run it)
-and drives them alternately with wrk (``-t1 -c20``) on one matched request.
+Writes the root into a temporary directory (one mappings file; with ``--files`` a file per
+mapping and each body in ``__files/``, as WireMock's recorder writes them), imports it with
+``mockserver import wiremock`` (the native twin), times ``load_tree`` of each, then serves both
+(request log on, as users run it) and drives them alternately with wrk (``-t1 -c20``) on one
+matched request.
 """
 
 from __future__ import annotations
@@ -50,10 +52,34 @@ def write_root(root: Path) -> None:
     (root / "mappings" / "items.json").write_text(json.dumps({"mappings": mappings}))
 
 
+def write_recorded_root(root: Path) -> None:
+    """The layout WireMock's recorder writes: a file per mapping, each body in ``__files/``
+    (``bodyFileName``), which WireMock also serves at its own path."""
+    (root / "mappings").mkdir(parents=True)
+    (root / "__files").mkdir()
+    for i in range(MAPPINGS):
+        body = f"items-{i}.json"
+        (root / "__files" / body).write_text(json.dumps({"id": i, "name": f"item {i}"}))
+        mapping = {
+            "id": f"00000000-0000-0000-0000-{i:012d}",
+            "request": {
+                "method": "GET",
+                "urlPath": f"/items/{i}",
+                "queryParameters": {"v": {"equalTo": "1"}},
+            },
+            "response": {
+                "status": 200,
+                "bodyFileName": body,
+                "headers": {"Content-Type": "application/json"},
+            },
+        }
+        (root / "mappings" / f"items-{i}.json").write_text(json.dumps(mapping))
+
+
 def load_seconds(path: Path) -> float:
     started = time.perf_counter()
     tree = load_tree([path])
-    assert len(tree.stubs.stubs) == MAPPINGS
+    assert len(tree.stubs.stubs) >= MAPPINGS  # and __files/'s own, where there is one
     return time.perf_counter() - started
 
 
@@ -145,8 +171,23 @@ def _root(work: Path) -> Path:
     return work / "root"
 
 
+def _recorded_root(work: Path) -> Path:
+    write_recorded_root(work / "root")
+    return work / "root"
+
+
 def main() -> None:
-    compare_with_import("wiremock", "WireMock root", "mappings", _root)
+    parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--files", action="store_true", help="a file per mapping, bodies in __files/"
+    )
+    args, rest = parser.parse_known_args()
+    if args.files:
+        compare_with_import(
+            "wiremock", "WireMock root", "mapping files and __files/", _recorded_root, rest
+        )
+    else:
+        compare_with_import("wiremock", "WireMock root", "mappings", _root, rest)
 
 
 if __name__ == "__main__":

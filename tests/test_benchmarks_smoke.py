@@ -71,3 +71,9 @@ def test_the_openapi_check_parts_benchmark_runs() -> None:
     for variant in ("native", "full", "none", "media", "json"):
         assert f"\n{variant} " in f"\n{result.stdout}", variant
     assert "x1.00 of native" in result.stdout
+
+
+def test_the_wiremock_root_benchmark_runs_with_its_files() -> None:
+    result = _run("benchmarks.wiremock_root", "--files", "--duration", "1", "--rounds", "1")
+    assert "load 1000 mapping files and __files/: WireMock root" in result.stdout
+    assert "WireMock root / native = " in result.stdout

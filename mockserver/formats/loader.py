@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -23,6 +24,7 @@ from mockserver.core.model import ServiceSpec, Stub, StubSet
 from mockserver.core.shadowing import Shadow, find_shadows, shadow_lines
 from mockserver.core.shapes import forget_shared
 from mockserver.core.stubspec import BodyFileReader
+from mockserver.formats.realpaths import remembering, resolved
 from mockserver.formats.wiremock import (
     FILES_DIR,
     MAPPINGS_DIR,
@@ -121,19 +123,23 @@ def body_file_reader(
 
     ``named`` is told each file read (resolved), so the loader knows which files are bodies.
     """
-    root_resolved = root.resolve()
+    root_resolved = resolved(root)
 
     def read(relative: str) -> bytes:
         if "\x00" in relative:
             raise ValueError("body_file contains a NUL byte")
         if os.path.isabs(relative):
             raise ValueError(f"body_file {relative!r} must be a relative path inside {root}")
-        target = (stub_file.parent / relative).resolve()  # follows symlinks
+        target = resolved(stub_file.parent / relative)  # follows symlinks
         if not target.is_relative_to(root_resolved):
             raise ValueError(f"body_file {relative!r} is outside the stubs root {root}")
-        if not target.is_file():
+        try:
+            found = target.stat()
+        except OSError:
+            found = None
+        if found is None or not stat.S_ISREG(found.st_mode):
             raise ValueError(f"body_file {relative!r} does not exist (looked for {target})")
-        size = target.stat().st_size
+        size = found.st_size
         if size > MAX_BODY_FILE_BYTES:
             raise ValueError(
                 f"body_file {relative!r} is {size:,} bytes; the limit is {MAX_BODY_FILE_BYTES:,}"
@@ -141,7 +147,7 @@ def body_file_reader(
         if named is not None:
             named(target)
         try:
-            return _shared_body(target)
+            return _shared_body(target, found)
         except OSError as exc:  # e.g. a file the server's user may not read
             why = exc.strerror or exc
             raise ValueError(f"body_file {relative!r} cannot be read: {why}") from None
@@ -158,9 +164,8 @@ _bodies_lock = threading.Lock()
 _bodies_kept = [0]  # bytes in _BODIES
 
 
-def _shared_body(target: Path) -> bytes:
-    stat = target.stat()
-    key = (target, stat.st_mtime_ns, stat.st_size)
+def _shared_body(target: Path, found: os.stat_result) -> bytes:
+    key = (target, found.st_mtime_ns, found.st_size)
     with _bodies_lock:
         body = _BODIES.get(key)
         if body is not None:
@@ -233,7 +238,7 @@ def load_file(
                 return None, [], [Problem(source, problem)]
     if is_wiremock(data):  # a WireMock mapping file: bodyFileName is read from __files/
         home = wiremock_home(file, root)
-        confined = home if home.is_relative_to(root.resolve()) else root
+        confined = home if home.is_relative_to(resolved(root)) else root
         reader = body_file_reader(home / FILES_DIR / "-", confined, named)
         return parse_mappings(data, source, service_for(home), reader)
     reader = body_file_reader(file, root, named)
@@ -258,6 +263,11 @@ def load_tree(paths: Sequence[str | os.PathLike[str]]) -> LoadedTree:
     Raises:
         StubFileError: with every problem in every file; nothing is half-loaded.
     """
+    with remembering():  # the same directories are resolved for every file (realpaths.py)
+        return _load_tree(paths)
+
+
+def _load_tree(paths: Sequence[str | os.PathLike[str]]) -> LoadedTree:
     forget_shared()
     files, problems = find_stub_files(paths)
     bodies: set[Path] = set()
@@ -299,7 +309,7 @@ def _wiremock_homes(files: Iterable[tuple[Path, Path]]) -> list[Path]:
         home = wiremock_home(file, root)
         if (
             home / MAPPINGS_DIR in _resolved(file).parents
-            and home.is_relative_to(root.resolve())  # not when mappings/ itself was given
+            and home.is_relative_to(resolved(root))  # not when mappings/ itself was given
             and (home / FILES_DIR).is_dir()
         ):
             homes[home] = None
@@ -317,7 +327,7 @@ def _static_files(home: Path, problems: list[Problem]) -> list[tuple[ServiceSpec
 
 def _resolved(file: Path) -> Path:
     try:
-        return file.resolve()
+        return resolved(file)
     except OSError:  # a symlink loop: it cannot be anyone's body either
         return file
 

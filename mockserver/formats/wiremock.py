@@ -26,6 +26,7 @@ from mockserver.core.errors import KeyPath, Problem, key_text
 from mockserver.core.headernames import LOWER_ETAG
 from mockserver.core.model import ServiceSpec, Stub
 from mockserver.core.stubspec import SERVER_HEADERS, BodyFileReader
+from mockserver.formats.realpaths import resolved
 from mockserver.formats.wiremock_patterns import translate_request
 from mockserver.stubfiles.stubfile import default_id, parse_service, valid_service_name
 
@@ -105,13 +106,14 @@ def is_wiremock(document: Any) -> bool:
 def wiremock_home(file: Path, root: Path) -> Path:
     """The WireMock root of a mapping file: the parent of the ``mappings/`` directory it is in
     (looked for up to the stubs root ``root``), else the file's own directory."""
-    inside = root.resolve()
-    for parent in file.resolve().parents:
+    inside = resolved(root)
+    real = resolved(file)
+    for parent in real.parents:
         if parent.name == MAPPINGS_DIR:
             return parent.parent
         if parent == inside:
             break
-    return file.resolve().parent
+    return real.parent
 
 
 def service_for(home: Path) -> str:

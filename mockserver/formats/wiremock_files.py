@@ -26,6 +26,7 @@ from typing import Any, Final
 from mockserver.core.errors import Problem
 from mockserver.core.model import ServiceSpec, Stub
 from mockserver.core.stubspec import BodyFileReader
+from mockserver.formats.realpaths import resolved
 from mockserver.formats.wiremock import FILES_DIR
 from mockserver.stubfiles.stubfile import parse_service
 
@@ -87,7 +88,7 @@ def _redirect_stub(path: str) -> dict[str, Any]:
 def static_document(files_dir: Path, service: str) -> dict[str, Any]:
     """The stub document that serves ``files_dir`` (a root's ``__files/``); ``body_file``
     paths are relative to it."""
-    inside = files_dir.resolve()
+    inside = resolved(files_dir)
     stubs: list[dict[str, Any]] = []
     for directory, subdirs, names in os.walk(files_dir):  # directory links are not entered
         subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
@@ -98,7 +99,7 @@ def static_document(files_dir: Path, service: str) -> dict[str, Any]:
         for name in sorted(n for n in names if not n.startswith(".")):
             file = here / name
             try:
-                target = file.resolve()
+                target = resolved(file)
             except (OSError, RuntimeError):  # a link loop: nothing to serve
                 target = file
             if not target.is_relative_to(inside):
