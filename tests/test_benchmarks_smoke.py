@@ -77,3 +77,12 @@ def test_the_wiremock_root_benchmark_runs_with_its_files() -> None:
     result = _run("benchmarks.wiremock_root", "--files", "--duration", "1", "--rounds", "1")
     assert "load 1000 mapping files and __files/: WireMock root" in result.stdout
     assert "WireMock root / native = " in result.stdout
+
+
+def test_the_openapi_instructions_benchmark_runs() -> None:
+    result = _run(
+        "benchmarks.openapi_instructions", *("--kind", "get", "--warmup", "20", "--requests", "40")
+    )
+    assert "GET /pets/7, per request:" in result.stdout
+    assert "native         instructions" in result.stdout
+    assert "openapi        instructions" in result.stdout
