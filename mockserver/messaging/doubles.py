@@ -31,6 +31,7 @@ from mockserver.core.model import AmqpSpec, ConsumerSpec, MessageSpec, StubSet
 from mockserver.core.request import RequestView
 from mockserver.messaging.broker import Broker
 from mockserver.messaging.matching import as_text, differences, message_view, near_misses
+from mockserver.state import background
 
 __all__ = [
     "NO_BROKER",
@@ -299,12 +300,7 @@ class Messaging:
         )
 
     async def close(self, timeout: float = 5.0) -> None:
-        pending = set(self._pending)
-        if pending:
-            _, late = await asyncio.wait(pending, timeout=timeout)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
+        await background.settle(self._pending, timeout)
         await asyncio.gather(*(broker.close() for broker in self.brokers), return_exceptions=True)
 
     def describe(self) -> str:

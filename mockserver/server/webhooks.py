@@ -19,6 +19,7 @@ import aiohttp
 from mockserver.core.deliveries import DeliveryLog, shown_url
 from mockserver.core.model import WebhookSpec
 from mockserver.recording.proxy import GuardedResolver
+from mockserver.state import background
 
 __all__ = ["Webhooks"]
 
@@ -90,12 +91,7 @@ class Webhooks:
 
     async def settle(self, timeout: float) -> None:
         """Wait up to ``timeout`` seconds for calls in flight (a stop), then cancel the rest."""
-        pending = set(self._pending)
-        if pending:
-            _, late = await asyncio.wait(pending, timeout=timeout)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
+        await background.settle(self._pending, timeout)
         session, self._session = self._session, None
         if session is not None:
             await session.close()

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from typing import Any, Final
 
 from mockserver.output.awaiting import awaiting
 
-__all__ = ["STOP_DEADLINE", "cancelled_anyway", "finish", "start", "stop"]
+__all__ = ["STOP_DEADLINE", "cancelled_anyway", "finish", "settle", "start", "stop"]
 
 log = logging.getLogger("mockserver")
 
@@ -49,7 +49,7 @@ def start(
     return task
 
 
-async def stop(*tasks: asyncio.Task[None] | None, deadline: float = STOP_DEADLINE) -> None:
+async def stop(*tasks: asyncio.Task[Any] | None, deadline: float = STOP_DEADLINE) -> None:
     """Cancel ``tasks`` and wait until each has ended, or ``deadline`` seconds (what is still
     running then is logged with what it waits on, and left behind)."""
     running = [task for task in tasks if task is not None]
@@ -65,6 +65,20 @@ async def stop(*tasks: asyncio.Task[None] | None, deadline: float = STOP_DEADLIN
             log.error("%s failed", task.get_name(), exc_info=task.exception())
     for task in late:
         log.warning("still running %g s after being cancelled: %s", deadline, awaiting(task))
+
+
+async def settle(
+    tasks: Iterable[asyncio.Task[Any]], timeout: float, deadline: float = STOP_DEADLINE
+) -> None:
+    """Let ``tasks`` (calls in flight: webhooks, messages) end on their own for at most
+    ``timeout`` seconds, then stop the rest as ``stop`` does (cancelled, waited on for a bounded
+    time, named if they ignore it): gathering the cancelled ones would wait for ever on one
+    that swallows its cancellation."""
+    pending = set(tasks)
+    if not pending:
+        return
+    _, late = await asyncio.wait(pending, timeout=timeout)
+    await stop(*late, deadline=deadline)
 
 
 async def finish(coroutine: Coroutine[Any, Any, None], name: str) -> None:

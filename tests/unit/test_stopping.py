@@ -117,6 +117,59 @@ def test_stop_logs_what_a_task_raised_instead_of_raising_it(
     assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
 
 
+def test_settle_lets_calls_in_flight_end_then_stops_the_rest_within_its_deadline(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def scenario() -> tuple[str, bool, bool, float]:
+        released, never = asyncio.Event(), asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        async def quick() -> str:
+            await asyncio.sleep(0.01)
+            return "sent"
+
+        done = loop.create_task(quick(), name="mockserver-quick")
+        slow = loop.create_task(_innermost(never), name="mockserver-slow")
+        stubborn = loop.create_task(_stubborn(released), name="mockserver-stubborn")
+        started = loop.time()
+        await background.settle({done, slow, stubborn}, timeout=0.3, deadline=0.3)
+        took = loop.time() - started
+        left = not stubborn.done()
+        released.set()
+        await stubborn
+        return done.result(), slow.cancelled(), left, took
+
+    with caplog.at_level(logging.WARNING, logger="mockserver"):
+        result, slow_cancelled, left, took = asyncio.run(scenario())
+    assert result == "sent"  # within the timeout: not cancelled
+    assert slow_cancelled
+    assert left  # it swallowed its cancellation: left behind, not waited on for ever
+    assert 0.5 <= took < 3  # the timeout, then the deadline
+    assert any("mockserver-stubborn: _stubborn" in r.getMessage() for r in caplog.records)
+
+
+def test_webhooks_settle_is_bounded_by_a_call_that_ignores_its_cancellation() -> None:
+    from mockserver.server.webhooks import Webhooks
+
+    async def scenario() -> tuple[bool, bool]:
+        released = asyncio.Event()
+        webhooks = Webhooks()
+        loop = asyncio.get_running_loop()
+        stubborn = loop.create_task(_stubborn(released))
+        webhooks._pending.add(stubborn)
+        settling = loop.create_task(webhooks.settle(0.1))
+        # Before settle was bounded it waited here for as long as the call ran: for ever.
+        ended, _ = await asyncio.wait([settling], timeout=15)
+        left = not stubborn.done()
+        released.set()
+        await asyncio.gather(stubborn, settling)
+        return bool(ended), left
+
+    ended, left = asyncio.run(scenario())
+    assert ended
+    assert left
+
+
 def test_a_close_that_never_ends_is_left_after_the_deadline(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
