@@ -31,18 +31,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.http_semantics import free_port  # noqa: E402
 from benchmarks.openapi_serving import NATIVE  # noqa: E402
 from tests.openapi_docs import PETSTORE  # noqa: E402
 
 BODY = b'{"name": "Rex", "tag": "dog"}'
 EVENTS = {"instructions": "I   refs", "I1 misses": "I1  misses", "D1 misses": "D1  misses"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _send(port: int, kind: str, count: int) -> None:
@@ -61,7 +55,7 @@ def _send(port: int, kind: str, count: int) -> None:
 
 def counted(tree: Path, served: Path, kind: str, count: int, work: Path) -> dict[str, int]:
     """The server's totals for start-up, ``count`` requests and shutdown."""
-    port = _free_port()
+    port = free_port()
     report = work / f"cachegrind-{port}.txt"
     command = [
         "valgrind",

@@ -22,7 +22,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.http_semantics import cpu_seconds  # noqa: E402
+from benchmarks.http_semantics import cpu_seconds, free_port  # noqa: E402
 from tests.openapi_docs import PETSTORE  # noqa: E402
 
 # The document's four operations written natively, with the ids and answers serving the
@@ -59,12 +58,6 @@ stubs:
 POST_LUA = 'wrk.method = "POST"\nwrk.body = \'{"name": "Rex", "tag": "dog"}\'\n' + (
     'wrk.headers["Content-Type"] = "application/json"\n'
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def serve(

@@ -81,19 +81,22 @@ def _unpack(body: bytes) -> tuple[Any, str | None]:
 _DECODE: Final = msgspec.json.Decoder().decode
 
 
-# Content-Type as sent → whether it is MessagePack: every JSON body's reading asks, and a
-# client sends few distinct ones (bounded: it could send any number).
-_MSGPACK_KINDS: Final[dict[str, bool]] = {}
 _KINDS_KEPT: Final = 64
 
 
-def _is_msgpack(content_type: str) -> bool:
-    found = _MSGPACK_KINDS.get(content_type)
-    if found is None:
+class _MsgpackKinds(dict[str, bool]):
+    """Content-Type as sent → whether it is MessagePack: every JSON body's reading asks, and a
+    client sends few distinct ones. A hit is the dict's own lookup (no frame); a miss works it
+    out, and keeps it while fewer than _KINDS_KEPT are kept (a client could send any number)."""
+
+    def __missing__(self, content_type: str) -> bool:
         found = content_type.split(";", 1)[0].strip().lower() in MSGPACK_TYPES
-        if len(_MSGPACK_KINDS) < _KINDS_KEPT:
-            _MSGPACK_KINDS[content_type] = found
-    return found
+        if len(self) < _KINDS_KEPT:
+            self[content_type] = found
+        return found
+
+
+_MSGPACK_KINDS: Final = _MsgpackKinds()
 
 
 # What RequestView.negotiation holds, in this order (render.choose reads it by position).
@@ -271,7 +274,7 @@ class RequestView:
     @property
     def is_msgpack(self) -> bool:
         """The body is MessagePack (by Content-Type): it is matched as the JSON it encodes."""
-        return _is_msgpack(self.content_type)
+        return _MSGPACK_KINDS[self.content_type]
 
     @property
     def text(self) -> str:
@@ -290,16 +293,10 @@ class RequestView:
         """The body parsed as JSON (or decoded from MessagePack), or a NotJson saying why not."""
         if not self._json_done:
             self._json_done = True
-            kind = self._content_type
-            if kind is None:
-                kind = self.content_type
-            # is_msgpack written out: a served OpenAPI document parses every JSON body it
-            # checks, and each call of a property is a frame.
-            found = _MSGPACK_KINDS.get(kind)
             body = self.body
             if not body:
                 self._json = NotJson("the body is empty")
-            elif found if found is not None else _is_msgpack(kind):
+            elif _MSGPACK_KINDS[self.content_type]:  # is_msgpack, without its frame
                 self._json, text = _unpack(body)
                 if text is not None:
                     self._text = text
